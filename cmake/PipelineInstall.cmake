@@ -1,0 +1,47 @@
+# Install rules: one export set, targets file and deps file per component, a config file that
+# honours COMPONENTS / OPTIONAL_COMPONENTS, a version file, and one pkg-config file per
+# compiled component.
+include(CMakePackageConfigHelpers)
+
+set(PIPELINE_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/pipeline")
+
+foreach(component IN LISTS PIPELINE_COMPONENTS)
+  set(target pipeline_${component})
+  install(TARGETS ${target} EXPORT pipeline-${component}-targets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+    FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT pipeline-${component}-targets NAMESPACE pipeline::
+    DESTINATION "${PIPELINE_CMAKE_DIR}")
+  get_target_property(deps_file ${target} PIPELINE_DEPS_FILE)
+  if(deps_file)
+    install(FILES "${deps_file}" DESTINATION "${PIPELINE_CMAKE_DIR}"
+            RENAME pipeline-${component}-deps.cmake)
+  endif()
+
+  get_target_property(type ${target} TYPE)
+  if(NOT type STREQUAL "INTERFACE_LIBRARY")
+    set(PIPELINE_PC_NAME pipeline-${component})
+    set(PIPELINE_PC_LIB pipeline_${component})
+    if(component STREQUAL "core")
+      set(PIPELINE_PC_REQUIRES "fmt")
+    else()
+      set(PIPELINE_PC_REQUIRES "pipeline-core")
+    endif()
+    configure_file("${PROJECT_SOURCE_DIR}/cmake/pipeline.pc.in"
+                   "${PROJECT_BINARY_DIR}/pkgconfig/pipeline-${component}.pc" @ONLY)
+    install(FILES "${PROJECT_BINARY_DIR}/pkgconfig/pipeline-${component}.pc"
+            DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+  endif()
+endforeach()
+
+configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/pipeline-config.cmake.in"
+  "${PROJECT_BINARY_DIR}/pipeline-config.cmake" INSTALL_DESTINATION "${PIPELINE_CMAKE_DIR}")
+# Before 1.0 a minor version may break the API.
+write_basic_package_version_file("${PROJECT_BINARY_DIR}/pipeline-config-version.cmake"
+  COMPATIBILITY SameMinorVersion)
+install(FILES "${PROJECT_BINARY_DIR}/pipeline-config.cmake"
+              "${PROJECT_BINARY_DIR}/pipeline-config-version.cmake"
+        DESTINATION "${PIPELINE_CMAKE_DIR}")
+install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/pipeline")
