@@ -1,0 +1,65 @@
+#pragma once
+
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+
+#include <pipeline/detail/erased_model.hpp>
+#include <pipeline/sink.hpp>
+
+namespace pipeline {
+
+/// An owning, type-erased sink of `T`, for choosing a sink at run time.
+///
+/// Holds any `sink` whose value_type is `T` (by value, in place, or by
+/// `std::reference_wrapper` when the caller keeps it). `flush` forwards to a
+/// `flushable_sink` and is a no-op otherwise. As thread-safe as the sink it holds.
+/// Move-only; a moved-from any_sink may only be destroyed or assigned.
+///
+///     pipeline::any_sink<row> out = use_mysql ? pipeline::any_sink<row>{mysql_sink{…}}
+///                                             : pipeline::any_sink<row>{std::ref(test_sink)};
+template <class T>
+class any_sink {
+ public:
+  using value_type = T;
+
+  template <class K>
+    requires(!std::same_as<std::remove_cvref_t<K>, any_sink>) && sink<detail::unwrap_ref_t<K>> &&
+            std::same_as<sink_value_t<detail::unwrap_ref_t<K>>, T>
+  any_sink(K&& impl)  // NOLINT(google-explicit-constructor): a sink converts to any_sink
+      : self_(std::make_unique<model<std::remove_cvref_t<K>>>(std::in_place, std::forward<K>(impl))) {}
+
+  template <class K, class... Args>
+    requires sink<K> && std::same_as<sink_value_t<K>, T>
+  explicit any_sink(std::in_place_type_t<K>, Args&&... args)
+      : self_(std::make_unique<model<K>>(std::in_place, std::forward<Args>(args)...)) {}
+
+  [[nodiscard]] auto write(std::span<const T> records, std::stop_token stop) -> result<void> {
+    return self_->write(records, std::move(stop));
+  }
+  [[nodiscard]] auto flush(std::stop_token stop) -> result<void> { return self_->flush(std::move(stop)); }
+
+ private:
+  struct interface {
+    virtual ~interface() = default;
+    virtual auto write(std::span<const T>, std::stop_token) -> result<void> = 0;
+    virtual auto flush(std::stop_token) -> result<void> = 0;
+  };
+  template <class K>
+  struct model final : detail::erased_model<interface, K> {
+    using detail::erased_model<interface, K>::erased_model;
+    auto write(std::span<const T> records, std::stop_token stop) -> result<void> override {
+      return this->target().write(records, std::move(stop));
+    }
+    auto flush(std::stop_token stop) -> result<void> override {
+      if constexpr (flushable_sink<detail::unwrap_ref_t<K>>) return this->target().flush(std::move(stop));
+      else return ok();
+    }
+  };
+
+  std::unique_ptr<interface> self_;
+};
+
+}  // namespace pipeline
