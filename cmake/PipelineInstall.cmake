@@ -4,6 +4,7 @@
 include(CMakePackageConfigHelpers)
 
 set(PIPELINE_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/pipeline")
+file(RELATIVE_PATH PIPELINE_PC_PREFIX_FROM_PC "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
 
 foreach(component IN LISTS PIPELINE_COMPONENTS)
   set(target pipeline_${component})

@@ -68,6 +68,8 @@ class dead_letter_sink_contract : public ::testing::Test {
 };
 
 TYPED_TEST_SUITE_P(dead_letter_sink_contract);
+// A binary that includes every suite but instantiates only the ones its adapter models is fine.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(dead_letter_sink_contract);
 
 TYPED_TEST_P(dead_letter_sink_contract, keeps_every_field_of_every_entry) {
   auto dlq = this->factory_.make_dlq();

@@ -50,6 +50,8 @@ class sink_contract : public ::testing::Test {
 };
 
 TYPED_TEST_SUITE_P(sink_contract);
+// A binary that includes every suite but instantiates only the ones its adapter models is fine.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(sink_contract);
 
 TYPED_TEST_P(sink_contract, stores_every_record_of_a_batch) {
   auto sink = this->factory_.make_sink();

@@ -66,6 +66,8 @@ class source_contract : public ::testing::Test {
 };
 
 TYPED_TEST_SUITE_P(source_contract);
+// A binary that includes every suite but instantiates only the ones its adapter models is fine.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(source_contract);
 
 TYPED_TEST_P(source_contract, reads_every_record_exactly_once) {
   auto src = this->factory_.make_source(250);

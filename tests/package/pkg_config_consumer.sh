@@ -1,0 +1,8 @@
+#!/bin/sh
+# Builds and runs the consumer program with nothing but pkg-config and a compiler.
+# $1: install prefix, $2: C++ compiler, $3: source dir of the consumer, $4: scratch dir
+set -eu
+pc=$(dirname "$(find "$1" -name pipeline-core.pc | head -n 1)")
+export PKG_CONFIG_PATH="$pc"
+"$2" -std=c++20 -o "$4/pkg_config_consumer" "$3/main.cpp" $(pkg-config --cflags --libs pipeline-core)
+LD_LIBRARY_PATH="$(pkg-config --variable=libdir pipeline-core)" "$4/pkg_config_consumer"
