@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, then configures, builds and
+# tests three ways: every component required (full), ASan+UBSan, and TSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh build test
+
+start=$SECONDS
+for preset in full asan tsan; do
+  echo "=== $preset ($((SECONDS - start)) s so far)"
+  cmake --workflow --preset "$preset"
+done
+echo "=== all presets passed in $((SECONDS - start)) s"
