@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -96,7 +97,8 @@ TYPED_TEST_P(checkpoint_store_contract, keys_are_independent) {
 
 TYPED_TEST_P(checkpoint_store_contract, positions_are_kept_byte_for_byte) {
   auto store = this->factory_.make_store();
-  std::string bytes = "key\0with\nnul\xff and quotes '\"";
+  using namespace std::string_view_literals;  // keeps the embedded NUL
+  std::string bytes{"key\0with\nnul\xff and quotes '\""sv};
   bytes.append(1000, 'x');
   bytes.push_back('\0');
   ASSERT_TRUE(store->save("binary", position{bytes}, 0));

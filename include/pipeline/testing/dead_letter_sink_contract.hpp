@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -83,7 +84,8 @@ TYPED_TEST_P(dead_letter_sink_contract, keeps_every_field_of_every_entry) {
 TYPED_TEST_P(dead_letter_sink_contract, keeps_binary_payloads_byte_for_byte) {
   auto dlq = this->factory_.make_dlq();
   auto l = this->letter(7);
-  l.payload = std::string("\0\x01\xff\n\"quoted\" 'single' \\ end", 29);
+  using namespace std::string_view_literals;  // the literal's length, embedded NUL included
+  l.payload = std::string("\0\x01\xff\n\"quoted\" 'single' \\ end"sv);
   l.payload.append(4096, '\x80');
   std::vector<dead_letter> letters{l};
   ASSERT_TRUE(dlq->write(std::span{std::as_const(letters)}, {}));
