@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/collect.hpp"
+
 #include <memory>
 #include <ranges>
 #include <stdexcept>
@@ -21,10 +23,8 @@ auto count_to(int n) -> generator<int> {
 }
 
 template <class Batches>
-auto collect(Batches&& batches) -> int_batches {
-  int_batches out;
-  for (auto&& b : batches) out.push_back(b);
-  return out;
+auto collect(Batches&& b) {
+  return pipeline::test_support::collect_batches(std::forward<Batches>(b));
 }
 
 TEST(batched, n_dividing_the_input_gives_only_full_batches) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/collect.hpp"
+
 #include <chrono>
 #include <stdexcept>
 #include <stop_token>
@@ -30,11 +32,9 @@ void push_range(int_queue& q, int from, int to) {
   for (int i = from; i < to; ++i) push(q, i);
 }
 
-template <class Generator>
-auto collect(Generator&& g) -> batches {
-  batches out;
-  for (auto&& b : g) out.push_back(b);
-  return out;
+template <class Batches>
+auto collect(Batches&& b) {
+  return pipeline::test_support::collect_batches(std::forward<Batches>(b));
 }
 
 TEST(size_or_time_batches, a_batch_is_emitted_when_it_reaches_max_items) {

@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 
 #include <pipeline/sink.hpp>
+#include <pipeline/testing/detail/make_records.hpp>
 
 namespace pipeline::testing {
 
@@ -40,10 +41,7 @@ class sink_contract : public ::testing::Test {
   static_assert(sink<sink_type>, "Factory::sink_type must model pipeline::sink");
 
   auto records(std::size_t first, std::size_t count) -> std::vector<value_type> {
-    std::vector<value_type> out;
-    out.reserve(count);
-    for (std::size_t i = first; i < first + count; ++i) out.push_back(factory_.make_record(i));
-    return out;
+    return detail::make_records(factory_, first, count);
   }
 
   Factory factory_;

@@ -26,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include <pipeline/source.hpp>
+#include <pipeline/testing/detail/make_records.hpp>
 
 namespace pipeline::testing {
 
@@ -37,9 +38,7 @@ class source_contract : public ::testing::Test {
   static_assert(source<source_type>, "Factory::source_type must model pipeline::source");
 
   auto expected(std::size_t first, std::size_t last) -> std::vector<value_type> {
-    std::vector<value_type> out;
-    for (std::size_t i = first; i < last; ++i) out.push_back(factory_.make_record(i));
-    return out;
+    return detail::make_records(factory_, first, last - first);
   }
 
   // Every batch until exhaustion; fails the test on an error.
