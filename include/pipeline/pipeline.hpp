@@ -25,6 +25,7 @@
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/metrics.hpp>
 #include <pipeline/mpmc_queue.hpp>
+#include <pipeline/payload.hpp>
 #include <pipeline/position.hpp>
 #include <pipeline/progress.hpp>
 #include <pipeline/queue.hpp>
@@ -34,6 +35,7 @@
 #include <pipeline/record_mapping.hpp>
 #include <pipeline/result.hpp>
 #include <pipeline/retry.hpp>
+#include <pipeline/runner.hpp>
 #include <pipeline/sink.hpp>
 #include <pipeline/size_or_time_batches.hpp>
 #include <pipeline/source.hpp>

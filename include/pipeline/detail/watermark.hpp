@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <stdexcept>
+
+#include <pipeline/position.hpp>
+
+namespace pipeline::detail {
+
+// The checkpoint of out-of-order work: batches are issued in sequence order and finished in
+// any order; the watermark is the end of the last batch below which every batch is finished.
+// Holds one entry per batch in flight, so its memory is bounded by the queue and the workers.
+// Not synchronised: its owner locks, around `finish` and whatever it does with the result, so
+// that two workers cannot publish watermarks in the opposite order.
+class watermark {
+ public:
+  // Sequences must be issued 0, 1, 2, … (the producer's order).
+  void issue(std::uint64_t sequence, position end) {
+    if (sequence != first_ + pending_.size()) throw std::logic_error("watermark: batches must be issued in order");
+    pending_.push_back({std::move(end), false});
+  }
+
+  // Marks a batch finished; returns the new watermark position if it moved.
+  auto finish(std::uint64_t sequence) -> std::optional<position> {
+    if (sequence < first_ || sequence - first_ >= pending_.size()) {
+      throw std::logic_error("watermark: finishing a batch that is not in flight");
+    }
+    pending_[sequence - first_].finished = true;
+    std::optional<position> moved;
+    while (!pending_.empty() && pending_.front().finished) {
+      moved = std::move(pending_.front().end);
+      pending_.pop_front();
+      ++first_;
+    }
+    return moved;
+  }
+
+  // Batches issued but not finished (or finished above an unfinished one).
+  [[nodiscard]] auto in_flight() const -> std::size_t { return pending_.size(); }
+
+ private:
+  struct entry {
+    position end;
+    bool finished;
+  };
+  std::deque<entry> pending_;
+  std::uint64_t first_ = 0;  // sequence of pending_.front()
+};
+
+}  // namespace pipeline::detail

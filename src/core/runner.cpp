@@ -1,0 +1,24 @@
+#include <pipeline/runner.hpp>
+
+namespace pipeline {
+
+auto to_string(run_status status) noexcept -> std::string_view {
+  switch (status) {
+    case run_status::completed: return "completed";
+    case run_status::failed: return "failed";
+    case run_status::stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+void validate(const runner_options& options) {
+  if (options.name.empty()) throw std::invalid_argument("runner_options.name must not be empty");
+  if (options.workers == 0) throw std::invalid_argument("runner_options.workers must be > 0");
+  if (options.queue_capacity == 0) throw std::invalid_argument("runner_options.queue_capacity must be > 0");
+  if (options.checkpoint_interval.count() < 0) {
+    throw std::invalid_argument("runner_options.checkpoint_interval must not be negative");
+  }
+  validate(options.retry);
+}
+
+}  // namespace pipeline
