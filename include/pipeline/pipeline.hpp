@@ -18,9 +18,12 @@
 #include <pipeline/dead_letter.hpp>
 #include <pipeline/error.hpp>
 #include <pipeline/generator.hpp>
+#include <pipeline/job_log.hpp>
+#include <pipeline/job_run.hpp>
 #include <pipeline/log.hpp>
 #include <pipeline/memory/memory_checkpoint_store.hpp>
 #include <pipeline/memory/memory_dlq.hpp>
+#include <pipeline/memory/memory_job_log.hpp>
 #include <pipeline/memory/memory_sink.hpp>
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/metrics.hpp>

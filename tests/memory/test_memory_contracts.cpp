@@ -1,6 +1,7 @@
 // The library's own in-memory adapters pass the same contract suites users run.
 #include <pipeline/memory/memory_checkpoint_store.hpp>
 #include <pipeline/memory/memory_dlq.hpp>
+#include <pipeline/memory/memory_job_log.hpp>
 #include <pipeline/memory/memory_sink.hpp>
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/testing/testing.hpp>
@@ -55,6 +56,11 @@ struct memory_dlq_factory {
   dlq_type* last_ = nullptr;
 };
 
+struct memory_job_log_factory {
+  using store_type = pipeline::memory_job_log;
+  static auto make_store() -> std::unique_ptr<store_type> { return std::make_unique<store_type>(); }
+};
+
 }  // namespace
 
 namespace pipeline::testing {
@@ -63,4 +69,5 @@ INSTANTIATE_TYPED_TEST_SUITE_P(memory_sink, sink_contract, ::testing::Types<memo
 INSTANTIATE_TYPED_TEST_SUITE_P(memory_checkpoint_store, checkpoint_store_contract,
                                ::testing::Types<memory_checkpoint_store_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(memory_dlq, dead_letter_sink_contract, ::testing::Types<memory_dlq_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(memory_job_log, job_log_store_contract, ::testing::Types<memory_job_log_factory>);
 }  // namespace pipeline::testing

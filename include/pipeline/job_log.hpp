@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <pipeline/job_run.hpp>
+
+namespace pipeline {
+
+/// How a run holds its job: it renews a lease while alive; a lease that runs out marks it dead.
+struct lease_options {
+  std::chrono::seconds lease{30};     ///< how long a run counts as alive after a heartbeat
+  std::string owner = default_owner();  ///< who runs it
+
+  /// "hostname:pid" of this process.
+  [[nodiscard]] static auto default_owner() -> std::string;
+};
+
+/// Starts a run of `job` in `log`, after looking at its recent runs: one still `running` whose
+/// lease ran out before `now` is marked `crashed` (its process died; the new run resumes from
+/// the checkpoint, nobody has to edit the log by hand); one still `running` whose lease is
+/// live makes this a `conflict` error (another process is running the job). Returns the new
+/// run, `running`, with a lease until `now + lease`.
+///
+/// Two processes starting the same job at the same instant can both pass this check; the
+/// checkpoint's version fencing then stops the second at its first save.
+///
+///     auto run = pipeline::begin_run(log, "listings", {}, std::chrono::system_clock::now());
+template <job_log_store J>
+[[nodiscard]] auto begin_run(J& log, std::string_view job, const lease_options& lease,
+                             std::chrono::system_clock::time_point now) -> result<job_run> {
+  auto recent = log.runs(job, 16);
+  if (!recent) return std::move(recent).error();
+  for (auto& r : *recent) {
+    if (r.state != run_state::running) continue;
+    if (r.lease_until > now) {
+      return conflict_error(fmt::format("job '{}' is running as run {} by {} (lease until {:%FT%TZ})", job, r.id,
+                                        r.owner, std::chrono::floor<std::chrono::seconds>(r.lease_until)));
+    }
+    r.state = run_state::crashed;
+    r.message = fmt::format("lease expired at {:%FT%TZ}: {} stopped renewing it; marked by {}",
+                            std::chrono::floor<std::chrono::seconds>(r.lease_until), r.owner, lease.owner);
+    r.updated = now;
+    if (auto marked = log.update(r); !marked) return std::move(marked).error();
+  }
+  job_run run;
+  run.job = std::string(job);
+  run.state = run_state::running;
+  run.owner = lease.owner;
+  run.created = now;
+  run.updated = now;
+  run.lease_until = now + lease.lease;
+  auto id = log.create(run);
+  if (!id) return std::move(id).error();
+  run.id = *id;
+  return run;
+}
+
+/// Renews `run`'s lease and records its counts (copy them into `run` first).
+template <job_log_store J>
+[[nodiscard]] auto heartbeat(J& log, job_run& run, const lease_options& lease, std::chrono::system_clock::time_point now)
+    -> result<void> {
+  run.updated = now;
+  run.lease_until = now + lease.lease;
+  return log.update(run);
+}
+
+/// Ends `run` in `state` (completed, failed or stopped) with `message`.
+template <job_log_store J>
+[[nodiscard]] auto finish_run(J& log, job_run& run, run_state state, std::string message,
+                              std::chrono::system_clock::time_point now) -> result<void> {
+  run.state = state;
+  run.message = std::move(message);
+  run.updated = now;
+  run.lease_until = now;
+  return log.update(run);
+}
+
+}  // namespace pipeline
