@@ -20,6 +20,7 @@
 #include <pipeline/generator.hpp>
 #include <pipeline/job_log.hpp>
 #include <pipeline/job_run.hpp>
+#include <pipeline/limited_sink.hpp>
 #include <pipeline/log.hpp>
 #include <pipeline/memory/memory_checkpoint_store.hpp>
 #include <pipeline/memory/memory_dlq.hpp>

@@ -41,6 +41,9 @@ class rate_limiter {
   /// already requested included). Throws std::invalid_argument if `n` > burst.
   [[nodiscard]] auto acquire(std::uint64_t n, std::stop_token stop) -> bool;
 
+  /// The most tokens one call can take.
+  [[nodiscard]] auto burst() const noexcept -> std::uint64_t { return burst_; }
+
  private:
   struct grant {
     bool taken;
