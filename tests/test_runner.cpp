@@ -1,6 +1,7 @@
 #include <pipeline/clock.hpp>
 #include <pipeline/memory/memory_checkpoint_store.hpp>
 #include <pipeline/memory/memory_dlq.hpp>
+#include <pipeline/memory/memory_job_log.hpp>
 #include <pipeline/memory/memory_sink.hpp>
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/runner.hpp>
@@ -471,6 +472,119 @@ TEST_F(runner, counters_are_registered_in_the_given_metrics_registry) {
   EXPECT_THAT(text, HasSubstr("pipeline_records_read_total{pipeline=\"test\"} 10"));
   EXPECT_THAT(text, HasSubstr("pipeline_records_written_total{pipeline=\"test\"} 9"));
   EXPECT_THAT(text, HasSubstr("pipeline_records_dead_lettered_total{pipeline=\"test\"} 1"));
+}
+
+// Slow writes make the queue deep: the autoscaler must add workers, and nothing is lost.
+struct slow_sink {
+  using value_type = int;
+  pipeline::memory_sink<int>& inner;
+  auto write(std::span<const int> records, std::stop_token stop) -> pipeline::result<void> {
+    std::this_thread::sleep_for(std::chrono::milliseconds{3});
+    return inner.write(records, stop);
+  }
+};
+
+TEST_F(runner, a_deep_queue_makes_the_autoscaler_add_workers) {
+  std::mutex m;
+  std::vector<std::size_t> desired;
+  pipeline::metrics_registry metrics;
+  auto o = options();
+  o.time = nullptr;
+  o.workers = 1;
+  o.queue_capacity = 32;
+  o.metrics = &metrics;
+  o.autoscale = pipeline::autoscale_options{};
+  o.autoscale->min_workers = 1;
+  o.autoscale->max_workers = 6;
+  o.autoscale->scale_up_above = 2;
+  o.autoscale->scale_down_below = 0.5;
+  o.autoscale->up_after = 1;
+  o.autoscale->interval = std::chrono::milliseconds{20};
+  o.autoscale->on_desired = [&](std::size_t n) {
+    std::scoped_lock l{m};
+    desired.push_back(n);
+  };
+  slow_sink sink{sink_};
+  pipeline::vector_source<int> source{numbers(3000), 10};
+  auto report = pipeline::run(source, pipeline::identity{}, sink, dlq_, checkpoints_, o);
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sorted(sink_.records()), numbers(3000));
+  std::scoped_lock l{m};
+  ASSERT_FALSE(desired.empty());
+  EXPECT_GT(*std::max_element(desired.begin(), desired.end()), 1u);
+  EXPECT_LE(*std::max_element(desired.begin(), desired.end()), 6u);
+  EXPECT_THAT(metrics.to_prometheus(), HasSubstr("pipeline_workers{pipeline=\"test\"} 0"));  // all ended
+}
+
+TEST_F(runner, a_run_is_recorded_in_the_job_log_with_its_counts) {
+  pipeline::memory_job_log log;
+  pipeline::any_job_log_store store{std::ref(log)};
+  auto o = options();
+  o.job_log = &store;
+  sink_.fail_records(rule_failing({3}, pipeline::permanent_error("bad")));
+  pipeline::vector_source<int> source{numbers(100), 10};
+  auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  auto runs = *log.runs("test", 10);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].id, report.job_run_id);
+  EXPECT_EQ(runs[0].state, pipeline::run_state::completed);
+  EXPECT_EQ(runs[0].read, 100u);
+  EXPECT_EQ(runs[0].written, 99u);
+  EXPECT_EQ(runs[0].dead_lettered, 1u);
+}
+
+TEST_F(runner, a_crashed_run_is_marked_and_the_next_resumes_from_the_checkpoint) {
+  pipeline::memory_job_log log;
+  pipeline::job_run dead;  // what a killed process left: running, lease long gone
+  dead.job = "test";
+  dead.state = pipeline::run_state::running;
+  dead.owner = "gone:1";
+  dead.lease_until = std::chrono::system_clock::now() - std::chrono::minutes{5};
+  ASSERT_TRUE(log.create(dead));
+  ASSERT_TRUE(checkpoints_.save("test", pipeline::position::from_integer(60), 0));
+  pipeline::any_job_log_store store{std::ref(log)};
+  auto o = options();
+  o.job_log = &store;
+  pipeline::vector_source<int> source{numbers(100), 10};
+  auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(report.read, 40u);
+  auto runs = *log.runs("test", 10);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].state, pipeline::run_state::completed);
+  EXPECT_EQ(runs[1].state, pipeline::run_state::crashed);
+  EXPECT_THAT(runs[1].message, HasSubstr("gone:1"));
+}
+
+TEST_F(runner, a_run_whose_job_is_running_elsewhere_fails_as_a_conflict_and_reads_nothing) {
+  pipeline::memory_job_log log;
+  pipeline::job_run alive;
+  alive.job = "test";
+  alive.state = pipeline::run_state::running;
+  alive.owner = "other:2";
+  alive.lease_until = std::chrono::system_clock::now() + std::chrono::minutes{5};
+  ASSERT_TRUE(log.create(alive));
+  pipeline::any_job_log_store store{std::ref(log)};
+  auto o = options();
+  o.job_log = &store;
+  pipeline::vector_source<int> source{numbers(100), 10};
+  auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
+  EXPECT_EQ(report.status, pipeline::run_status::failed);
+  EXPECT_EQ(report.failure->kind, pipeline::error_kind::conflict);
+  EXPECT_EQ(report.read, 0u);
+}
+
+TEST_F(runner, progress_is_reported_with_the_final_count_at_the_end) {
+  std::vector<pipeline::progress> seen;
+  auto o = options();
+  o.on_progress = [&](const pipeline::progress& p) { seen.push_back(p); };
+  o.expected_records = 500;
+  pipeline::vector_source<int> source{numbers(500), 50};
+  (void)pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().done, 500u);
+  EXPECT_EQ(seen.back().total, 500u);
 }
 
 TEST_F(runner, invalid_options_throw_naming_the_field) {

@@ -6,9 +6,11 @@
 
 #include <pipeline/any_checkpoint_store.hpp>
 #include <pipeline/any_dead_letter_sink.hpp>
+#include <pipeline/any_job_log_store.hpp>
 #include <pipeline/any_queue.hpp>
 #include <pipeline/any_sink.hpp>
 #include <pipeline/any_source.hpp>
+#include <pipeline/autoscaler.hpp>
 #include <pipeline/backoff.hpp>
 #include <pipeline/batch.hpp>
 #include <pipeline/batched.hpp>

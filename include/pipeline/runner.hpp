@@ -17,15 +17,19 @@
 #include <utility>
 #include <vector>
 
+#include <pipeline/any_job_log_store.hpp>
+#include <pipeline/autoscaler.hpp>
 #include <pipeline/backoff.hpp>
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/clock.hpp>
 #include <pipeline/dead_letter.hpp>
 #include <pipeline/detail/watermark.hpp>
+#include <pipeline/job_log.hpp>
 #include <pipeline/log.hpp>
 #include <pipeline/metrics.hpp>
 #include <pipeline/mpmc_queue.hpp>
 #include <pipeline/payload.hpp>
+#include <pipeline/progress.hpp>
 #include <pipeline/retry.hpp>
 #include <pipeline/sink.hpp>
 #include <pipeline/source.hpp>
@@ -46,7 +50,7 @@ enum class run_status : std::uint8_t { completed, failed, stopped };
 /// How a run is carried out. A plain struct: every field has a working default.
 struct runner_options {
   std::string name{"pipeline"};            ///< checkpoint key; metrics label
-  std::size_t workers{4};                  ///< threads that transform and write
+  std::size_t workers{4};                  ///< threads that transform and write (the first count when autoscaling)
   std::size_t queue_capacity{16};          ///< batches between the reader and the workers
   backoff_options retry{};                 ///< for transient errors of source, transform, sink, DLQ, store
   exhausted_policy when_retries_exhausted{exhausted_policy::dead_letter};
@@ -55,6 +59,13 @@ struct runner_options {
   clock* time{nullptr};                    ///< nullptr: the real steady clock
   logger log{};
   metrics_registry* metrics{nullptr};      ///< where the run's counters are registered, if anywhere
+  std::optional<autoscale_options> autoscale{};  ///< when set, the worker count follows the queue depth
+  any_job_log_store* job_log{nullptr};     ///< when set, the run is recorded there, with a lease
+  lease_options lease{};                   ///< the lease a job-log run holds, renewed every heartbeat
+  std::chrono::milliseconds heartbeat_interval{10'000};
+  progress_callback on_progress{};         ///< called every progress_interval, and once at the end
+  std::chrono::milliseconds progress_interval{1000};
+  std::optional<std::uint64_t> expected_records{};  ///< for the progress ETA, when known
 };
 
 /// Throws std::invalid_argument naming the field when `options` cannot work.
@@ -70,6 +81,7 @@ struct run_report {
   std::chrono::nanoseconds duration{0};
   position checkpoint;             ///< the saved watermark: a rerun resumes after it
   std::optional<error> failure;    ///< why, when status is failed
+  std::uint64_t job_run_id{0};     ///< the run's id in the job log, when there is one
 
   [[nodiscard]] auto rate_per_second() const noexcept -> double {
     const double seconds = std::chrono::duration<double>(duration).count();
@@ -138,7 +150,7 @@ using transform_output_t = typename detail::transform_traits<std::remove_cvref_t
 namespace detail {
 
 template <class Source, class Transform, class Sink, class Dlq, class Store>
-class run_state {
+class pipeline_run {
   using input = source_value_t<Source>;
   using output = transform_output_t<Transform, input>;
   using traits = transform_traits<std::remove_cvref_t<Transform>, input>;
@@ -147,7 +159,7 @@ class run_state {
   enum class outcome : std::uint8_t { done, abandoned };
 
  public:
-  run_state(Source& source, Transform& transform, Sink& sink, Dlq& dlq, Store& store, const runner_options& options,
+  pipeline_run(Source& source, Transform& transform, Sink& sink, Dlq& dlq, Store& store, const runner_options& options,
             std::stop_token user_stop)
       : source_(source),
         transform_(transform),
@@ -157,9 +169,12 @@ class run_state {
         options_(options),
         clock_(options.time != nullptr ? *options.time : steady_clock()),
         queue_(options.queue_capacity),
-        forward_stop_(std::move(user_stop), [this] { halt_.request_stop(); }) {
+        forward_stop_(std::move(user_stop), [this] { halt_.request_stop(); }),
+        progress_(std::chrono::steady_clock::now(), progress_meter_options{options.expected_records, 0, std::chrono::seconds{10}}) {
+    if (options.autoscale) scaler_.emplace(*options.autoscale);
     if (options.metrics != nullptr) {
       const metric_labels labels{{"pipeline", options.name}};
+      workers_gauge_ = &options.metrics->register_gauge("pipeline_workers", "Worker threads running", labels);
       read_ = &options.metrics->register_counter("pipeline_records_read_total", "Records read from the source", labels);
       written_ = &options.metrics->register_counter("pipeline_records_written_total", "Records the sink accepted", labels);
       dead_ = &options.metrics->register_counter("pipeline_records_dead_lettered_total", "Records sent to the DLQ", labels);
@@ -169,27 +184,38 @@ class run_state {
 
   auto run() -> run_report {
     const auto started = clock_.now();
-    run_report report;
-    if (resume()) {
+    if (begin_job() && resume()) {
       {
         std::jthread producer{[this] { produce(); }};
-        std::vector<std::jthread> workers;
-        workers.reserve(options_.workers);
-        for (std::size_t i = 0; i < options_.workers; ++i) workers.emplace_back([this] { work(); });
-      }  // joins every thread, on every path
+        const auto first = options_.autoscale ? std::clamp(options_.workers, options_.autoscale->min_workers,
+                                                            options_.autoscale->max_workers)
+                                              : options_.workers;
+        for (std::size_t i = 0; i < first; ++i) add_worker();
+        std::stop_source scaling_done;
+        {
+          std::vector<std::jthread> monitors;
+          if (options_.autoscale) {
+            monitors.push_back(every(options_.autoscale->interval, scaling_done.get_token(), [this] { rescale(); }));
+          }
+          if (options_.job_log != nullptr) {
+            monitors.push_back(every(options_.heartbeat_interval, monitors_done_.get_token(), [this] { beat(); }));
+          }
+          if (options_.on_progress) {
+            monitors.push_back(every(options_.progress_interval, monitors_done_.get_token(), [this] { report_progress(); }));
+          }
+          producer.join();
+          scaling_done.request_stop();  // no worker is added or retired from here on
+          if (options_.autoscale) monitors.front().join();
+          join_workers();
+          monitors_done_.request_stop();
+        }  // joins the monitors
+      }
       save_checkpoint(std::stop_token{});  // even when stopped: keep what is done
     }
-    report.read = read_->value();
-    report.written = written_->value();
-    report.dead_lettered = dead_->value();
-    report.retried = retried_->value();
-    report.duration = clock_.now() - started;
-    report.checkpoint = saved_;
-    report.failure = failure();
-    report.status = report.failure                                         ? run_status::failed
-                    : exhausted_.load() && watermark_.in_flight() == 0 ? run_status::completed
-                                                                           : run_status::stopped;
-    options_.log.info("{}: {} — read {}, written {}, dead-lettered {}, retried {}", options_.name,
+    auto report = make_report(clock_.now() - started);
+    if (options_.on_progress) report_progress();
+    end_job(report);
+    options_.log.info("{}: {} - read {}, written {}, dead-lettered {}, retried {}", options_.name,
                       to_string(report.status), report.read, report.written, report.dead_lettered, report.retried);
     return report;
   }
@@ -235,10 +261,136 @@ class run_state {
 
   void work() {
     const auto stop = halt_.get_token();
-    while (auto b = queue_.pop(stop)) {
-      if (process(*b, stop) == outcome::abandoned) return;
+    for (;;) {
+      // When autoscaling, an idle worker wakes now and then to see whether it is retired.
+      auto b = options_.autoscale ? queue_.pop_for(std::chrono::milliseconds{100}, stop) : queue_.pop(stop);
+      if (!b && b.status() == pop_status::empty) {
+        if (retire()) return;
+        continue;
+      }
+      if (!b) break;
+      if (process(*b, stop) == outcome::abandoned) break;
       finish(b->sequence, stop);
+      if (retire()) return;
     }
+    workers_gauge_->dec();
+  }
+
+  void add_worker() {
+    std::scoped_lock lock{workers_mutex_};
+    workers_gauge_->inc();
+    ++worker_count_;
+    workers_.emplace_back([this] { work(); });
+  }
+
+  // A worker that finds a retirement pending takes it and ends.
+  auto retire() -> bool {
+    auto pending = retirements_.load();
+    while (pending > 0) {
+      if (retirements_.compare_exchange_weak(pending, pending - 1)) {
+        std::scoped_lock lock{workers_mutex_};
+        --worker_count_;
+        workers_gauge_->dec();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void rescale() {
+    std::size_t running = 0;
+    {
+      std::scoped_lock lock{workers_mutex_};
+      running = worker_count_ - std::min(worker_count_, static_cast<std::size_t>(retirements_.load()));
+    }
+    const auto desired = scaler_->evaluate(queue_.size(), running);
+    if (desired > running) {
+      options_.log.info("{}: scaling up from {} to {} workers (queue depth {})", options_.name, running, desired, queue_.size());
+      for (auto i = running; i < desired; ++i) add_worker();
+    } else if (desired < running) {
+      options_.log.info("{}: scaling down from {} to {} workers", options_.name, running, desired);
+      retirements_ += static_cast<std::uint32_t>(running - desired);
+    }
+  }
+
+  void join_workers() {
+    std::vector<std::jthread> done;
+    {
+      std::scoped_lock lock{workers_mutex_};
+      done.swap(workers_);
+    }
+  }
+
+  // A thread that calls `action` every `interval` of real time until `stop`.
+  template <class Action>
+  static auto every(std::chrono::milliseconds interval, std::stop_token stop, Action action) -> std::jthread {
+    return std::jthread{[interval, stop = std::move(stop), action = std::move(action)] {
+      while (steady_clock().sleep_for(interval, stop)) action();
+    }};
+  }
+
+  auto begin_job() -> bool {
+    if (options_.job_log == nullptr) return true;
+    auto run = begin_run(*options_.job_log, options_.name, options_.lease, std::chrono::system_clock::now());
+    if (!run) {
+      fail(std::move(run).error());
+      return false;
+    }
+    std::scoped_lock lock{job_mutex_};
+    job_run_ = std::move(*run);
+    return true;
+  }
+
+  void copy_counts(job_run& run) const {
+    run.read = read_->value();
+    run.written = written_->value();
+    run.dead_lettered = dead_->value();
+    run.retried = retried_->value();
+  }
+
+  // A heartbeat that fails is only logged: if the lease runs out, another process may take
+  // the job over, and the checkpoint's version fencing then stops this one.
+  void beat() {
+    std::scoped_lock lock{job_mutex_};
+    if (!job_run_) return;
+    copy_counts(*job_run_);
+    if (auto r = heartbeat(*options_.job_log, *job_run_, options_.lease, std::chrono::system_clock::now()); !r) {
+      options_.log.warn("{}: heartbeat failed: {}", options_.name, fmt::format("{}", r.error()));
+    }
+  }
+
+  void end_job(run_report& report) {
+    std::scoped_lock lock{job_mutex_};
+    if (!job_run_) return;
+    report.job_run_id = job_run_->id;
+    copy_counts(*job_run_);
+    const auto state = report.status == run_status::completed ? run_state::completed
+                       : report.status == run_status::failed  ? run_state::failed
+                                                              : run_state::stopped;
+    const auto message = report.failure ? fmt::format("{}", *report.failure) : std::string{};
+    if (auto r = finish_run(*options_.job_log, *job_run_, state, message, std::chrono::system_clock::now()); !r) {
+      options_.log.warn("{}: recording the end of the run failed: {}", options_.name, fmt::format("{}", r.error()));
+    }
+  }
+
+  void report_progress() {
+    std::scoped_lock lock{progress_mutex_};
+    options_.on_progress(progress_.sample(written_->value() + dead_->value(), std::chrono::steady_clock::now()));
+  }
+
+  auto make_report(std::chrono::nanoseconds duration) -> run_report {
+    run_report report;
+    report.read = read_->value();
+    report.written = written_->value();
+    report.dead_lettered = dead_->value();
+    report.retried = retried_->value();
+    report.duration = duration;
+    report.checkpoint = saved_;
+    report.failure = failure();
+    report.status = report.failure                                     ? run_status::failed
+                    : exhausted_.load() && watermark_.in_flight() == 0 ? run_status::completed
+                                                                       : run_status::stopped;
+    return report;
   }
 
   // Every record of the batch ends in the sink or in the DLQ, or the batch is abandoned
@@ -458,6 +610,21 @@ class run_state {
   std::mutex failure_mutex_;
   std::optional<error> failure_;
 
+  std::mutex workers_mutex_;
+  std::vector<std::jthread> workers_;
+  std::size_t worker_count_ = 0;               // started and not retired
+  std::atomic<std::uint32_t> retirements_{0};  // workers asked to end
+  std::optional<autoscaler> scaler_;
+  std::stop_source monitors_done_;
+
+  std::mutex job_mutex_;
+  std::optional<job_run> job_run_;
+
+  std::mutex progress_mutex_;
+  progress_meter progress_;
+
+  gauge local_workers_;
+  gauge* workers_gauge_ = &local_workers_;
   counter local_read_, local_written_, local_dead_, local_retried_;
   counter* read_ = &local_read_;
   counter* written_ = &local_written_;
@@ -492,7 +659,7 @@ template <seekable_source Source, class Transform, sink Sink, dead_letter_sink D
 auto run(Source& source, Transform&& transform, Sink& sink, Dlq& dlq, Store& checkpoints, const runner_options& options,
          std::stop_token stop = {}) -> run_report {
   validate(options);
-  detail::run_state<Source, std::remove_reference_t<Transform>, Sink, Dlq, Store> state{
+  detail::pipeline_run<Source, std::remove_reference_t<Transform>, Sink, Dlq, Store> state{
       source, transform, sink, dlq, checkpoints, options, std::move(stop)};
   return state.run();
 }
