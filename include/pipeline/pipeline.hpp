@@ -31,6 +31,7 @@
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/metrics.hpp>
 #include <pipeline/mpmc_queue.hpp>
+#include <pipeline/partition.hpp>
 #include <pipeline/payload.hpp>
 #include <pipeline/position.hpp>
 #include <pipeline/progress.hpp>
@@ -40,6 +41,7 @@
 #include <pipeline/record.hpp>
 #include <pipeline/record_mapping.hpp>
 #include <pipeline/result.hpp>
+#include <pipeline/run_partitions.hpp>
 #include <pipeline/retry.hpp>
 #include <pipeline/runner.hpp>
 #include <pipeline/sink.hpp>

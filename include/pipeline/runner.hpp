@@ -66,6 +66,7 @@ struct runner_options {
   progress_callback on_progress{};         ///< called every progress_interval, and once at the end
   std::chrono::milliseconds progress_interval{1000};
   std::optional<std::uint64_t> expected_records{};  ///< for the progress ETA, when known
+  std::uint32_t partition{0};              ///< stamped on every batch and dead letter (see run_partitions)
 };
 
 /// Throws std::invalid_argument naming the field when `options` cannot work.
@@ -249,6 +250,7 @@ class pipeline_run {
       }
       auto& b = **next;
       b.sequence = sequence++;
+      b.partition = options_.partition;
       read_->inc(b.records.size() + b.rejected.size());
       {
         std::scoped_lock lock{checkpoint_mutex_};
