@@ -12,6 +12,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "summary.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -116,72 +118,18 @@ void generator_batched(benchmark::State& state) {
   }
 }
 
-struct bench_case {
-  const char* name;      // Google Benchmark's name, for --benchmark_filter
-  const char* label;     // the summary's, a markdown table cell
-  const char* baseline;  // name of the plain loop it is compared with
-  void (*run)(benchmark::State&);
-};
-
 constexpr std::array cases{
-    bench_case{"plain_loop", "plain loop", "plain_loop", plain_loop},
-    bench_case{"generator_per_item", "generator<int>, one item per resume", "plain_loop", generator_per_item},
-    bench_case{"plain_batch_loop", "plain loop, fill a vector of 1000 then sum", "plain_batch_loop", plain_batch_loop},
-    bench_case{"generator_of_batches", "generator<std::vector<int>>, batches of 1000", "plain_batch_loop",
+    bench::bench_case{"plain_loop", "plain loop", "plain_loop", plain_loop},
+    bench::bench_case{"generator_per_item", "generator<int>, one item per resume", "plain_loop", generator_per_item},
+    bench::bench_case{"plain_batch_loop", "plain loop, fill a vector of 1000 then sum", "plain_batch_loop", plain_batch_loop},
+    bench::bench_case{"generator_of_batches", "generator<std::vector<int>>, batches of 1000", "plain_batch_loop",
                generator_of_batches},
-    bench_case{"generator_batched", "generator<int> \\| pipeline::batched(1000)", "plain_batch_loop", generator_batched},
-};
-
-auto median(std::vector<double> values) -> double {
-  std::sort(values.begin(), values.end());
-  const auto mid = values.size() / 2;
-  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
-
-// The console output, plus each repetition's ns/item kept for the summary.
-class summary_reporter : public benchmark::ConsoleReporter {
- public:
-  summary_reporter() : ConsoleReporter(OO_Tabular) {}  // no colour codes in saved logs
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
-      const double ns = run.GetAdjustedCPUTime() * 1e9 / benchmark::GetTimeUnitMultiplier(run.time_unit);
-      ns_per_item_[run.run_name.function_name].push_back(ns / static_cast<double>(items));
-    }
-  }
-
-  void print_summary() const {
-    std::printf("\n| case | ns/item median [min - max] | ratio to its plain loop |\n|---|---|---|\n");
-    for (const auto& c : cases) {
-      const auto found = ns_per_item_.find(c.name);
-      if (found == ns_per_item_.end()) continue;
-      const auto& ns = found->second;
-      const auto [low, high] = std::minmax_element(ns.begin(), ns.end());
-      std::printf("| %s | %.2f [%.2f - %.2f] |", c.label, median(ns), *low, *high);
-      if (const auto base = ns_per_item_.find(c.baseline); base != ns_per_item_.end()) {
-        std::printf(" %.2fx |\n", median(ns) / median(base->second));
-      } else {
-        std::printf(" (baseline not run) |\n");
-      }
-    }
-  }
-
- private:
-  std::map<std::string, std::vector<double>> ns_per_item_;
+    bench::bench_case{"generator_batched", "generator<int> \\| pipeline::batched(1000)", "plain_batch_loop", generator_batched},
 };
 
 }  // namespace
 
 auto main(int argc, char** argv) -> int {
-  for (const auto& c : cases) benchmark::RegisterBenchmark(c.name, c.run);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  summary_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  std::printf("\n%lld ints per iteration, CPU time\n", static_cast<long long>(items));
-  reporter.print_summary();
-  benchmark::Shutdown();
-  return 0;
+  const auto caption = std::to_string(items) + " ints per iteration, CPU time";
+  return bench::run_benchmarks(argc, argv, cases, items, bench::measure::cpu_ns_per_item, caption.c_str());
 }

@@ -592,7 +592,7 @@ class delivery_check {
   std::vector<std::atomic<std::uint8_t>> seen_;
 };
 
-const std::uint64_t stress_items = slow_build ? 4'000 : 50'000;  // per producer
+const std::uint64_t stress_items = slow_build ? 16'000 : 50'000;  // per producer
 
 TEST(mpmc_queue, stress_8p8c_loses_nothing_duplicates_nothing_keeps_producer_order) {
   mpmc_queue<std::uint64_t> q{64};

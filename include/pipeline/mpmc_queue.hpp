@@ -41,9 +41,11 @@ struct bulk_result {
 ///
 /// Thread-safe; allocates only in the constructor; every operation is noexcept. `try_*` never
 /// wait for room or items (under drop_oldest a push may briefly wait for a thread that is in
-/// the middle of moving an item). Blocking calls spin for about a microsecond, yield a few
-/// times, then sleep until there is room or an item, the queue is closed, `stop` fires, or the
-/// deadline passes; an idle queue costs no CPU. `stop` is checked on entry and while waiting.
+/// the middle of moving an item). Blocking calls spin for about a microsecond, yield for some
+/// tens of microseconds, then sleep (futex) until there is room or an item, the queue is closed,
+/// `stop` fires, or the deadline passes: an idle queue costs no CPU, and while nobody sleeps a
+/// push or pop makes no system call and takes no lock. `stop` is checked on entry and while
+/// waiting.
 /// Push: `pushed`; `full` (try_/timed only, nothing dropped); `dropped` (drop_newest discarded
 /// this item, or drop_oldest discarded the oldest queued one and took this one; counted in
 /// `dropped()`); `closed` or `stopped` (the item was not taken and is destroyed). Pop: `popped`;
@@ -101,12 +103,14 @@ class mpmc_queue {
     return push_one(value, deadline, stop);
   }
 
+  /// As `push_until`, `timeout` from now.
   template <class Rep, class Period>
   [[nodiscard]] auto push_for(T value, std::chrono::duration<Rep, Period> timeout, std::stop_token stop = {}) noexcept
       -> push_status {
     return push_until(std::move(value), deadline_after(timeout), std::move(stop));
   }
 
+  /// Pops if an item is ready now; otherwise `empty`, or `closed` once closed and drained.
   [[nodiscard]] auto try_pop() noexcept -> pop_result<T> { return pop_one(no_wait, {}); }
 
   /// Waits for an item until one comes, the queue is closed and drained, or `stop` fires.
@@ -119,6 +123,7 @@ class mpmc_queue {
     return pop_one(deadline, stop);
   }
 
+  /// As `pop_until`, `timeout` from now.
   template <class Rep, class Period>
   [[nodiscard]] auto pop_for(std::chrono::duration<Rep, Period> timeout, std::stop_token stop = {}) noexcept
       -> pop_result<T> {
@@ -213,9 +218,12 @@ class mpmc_queue {
     bool closed = false;
   };
 
-  struct claimed_items {
-    run items;
-    pop_status status;
+  // What a wait for room or items got: slots, with `pushed`/`popped` (`dropped` when
+  // drop_oldest evicted for them), or none, with the reason.
+  template <class Status>
+  struct waited {
+    run slots;
+    Status status;
   };
 
   enum class wait_step : std::uint8_t { retry, timed_out, stopped };
@@ -279,14 +287,16 @@ class mpmc_queue {
     }
   }
 
+  // Moves `value` into the claimed slot at `pos` and publishes it.
+  void put(std::uint64_t pos, T& value) noexcept {
+    auto& s = slot_at(pos);
+    ::new (s.place()) T(std::move(value));
+    s.seq.store(2 * pos + 1, std::memory_order_release);
+  }
+
   // Moves items into claimed slots, publishes each, and wakes as many sleeping consumers.
   void fill(run r, T* items) noexcept {
-    for (std::size_t i = 0; i < r.count; ++i) {
-      const auto pos = r.first + i;
-      auto& s = slot_at(pos);
-      ::new (s.place()) T(std::move(items[i]));
-      s.seq.store(2 * pos + 1, std::memory_order_release);
-    }
+    for (std::size_t i = 0; i < r.count; ++i) put(r.first + i, items[i]);
     not_empty_.notify(r.count);
   }
 
@@ -361,39 +371,55 @@ class mpmc_queue {
     return r.count;
   }
 
-  // The common case inline: room for one item at the first try.
+  // The common case inline: room for one item at the first try. The slow path only claims,
+  // never touching `value`, so that the compiler can keep the item in registers.
   auto push_one(T& value, clock::time_point deadline, const std::stop_token& stop) noexcept -> push_status {
-    if (!stop.stop_requested()) {
-      if (const auto r = claim(tail_, 1, 0); r.count != 0) [[likely]] {
-        fill(r, &value);
-        return push_status::pushed;
-      }
+    run r{};
+    auto status = push_status::pushed;
+    if (!stop.stop_requested()) r = claim(tail_, 1, 0);
+    if (r.count == 0) [[unlikely]] {
+      const auto got = wait_for_room(1, deadline, stop);
+      if (got.slots.count == 0) return got.status;
+      r = got.slots;
+      status = got.status;
     }
-    return push_items(std::span<T>{&value, 1}, deadline, stop).status;
+    put(r.first, value);
+    not_empty_.notify(1);
+    return status;
   }
 
-  // Out of line, so that the fast paths stay small enough to inline without spilling registers.
-  [[gnu::noinline]] auto push_items(std::span<T> items, clock::time_point deadline, const std::stop_token& stop) noexcept
+  auto push_items(std::span<T> items, clock::time_point deadline, const std::stop_token& stop) noexcept
       -> bulk_result<push_status> {
-    if (stop.stop_requested()) return {0, push_status::stopped};
     bulk_result<push_status> result{0, push_status::pushed};
-    detail::spin_wait spin;
     while (result.count < items.size()) {
-      const auto left = items.size() - result.count;
-      const auto r = claim(tail_, left, 0);
-      if (r.count != 0) {
-        fill(r, items.data() + result.count);
-        result.count += r.count;
-        continue;
-      }
-      if (r.closed) return {result.count, push_status::closed};
+      const auto got = wait_for_room(items.size() - result.count, deadline, stop);
+      if (got.slots.count == 0) return {result.count, got.status};
+      if (got.status == push_status::dropped) result.status = push_status::dropped;
+      fill(got.slots, items.data() + result.count);
+      result.count += got.slots.count;
+    }
+    return result;
+  }
+
+  // Claims room for up to `max` items; when the queue is full, block waits (until `deadline`),
+  // drop_newest counts the `max` items as dropped, drop_oldest evicts the oldest. Out of line,
+  // so that the fast paths stay small enough to inline without spilling registers.
+  [[gnu::noinline]] auto wait_for_room(std::size_t max, clock::time_point deadline, const std::stop_token& stop) noexcept
+      -> waited<push_status> {
+    if (stop.stop_requested()) return {{}, push_status::stopped};
+    auto status = push_status::pushed;
+    detail::spin_wait spin;
+    for (;;) {
+      const auto r = claim(tail_, max, 0);
+      if (r.count != 0) return {r, status};
+      if (r.closed) return {{}, push_status::closed};
       switch (policy_) {
         case overflow_policy::drop_newest:
-          dropped_.fetch_add(left, std::memory_order_relaxed);
-          return {result.count, push_status::dropped};
+          dropped_.fetch_add(max, std::memory_order_relaxed);
+          return {{}, push_status::dropped};
         case overflow_policy::drop_oldest:
-          if (evict(left) != 0) {
-            result.status = push_status::dropped;
+          if (evict(max) != 0) {
+            status = push_status::dropped;
           } else if (!spin.pause()) {
             std::this_thread::yield();  // the queue is full but its oldest item is still being pushed
           }
@@ -401,18 +427,17 @@ class mpmc_queue {
         case overflow_policy::block:
           switch (wait(not_full_, spin, [this] { return full_now(); }, deadline, stop)) {
             case wait_step::retry: break;
-            case wait_step::timed_out: return {result.count, push_status::full};
-            case wait_step::stopped: return {result.count, push_status::stopped};
+            case wait_step::timed_out: return {{}, push_status::full};
+            case wait_step::stopped: return {{}, push_status::stopped};
           }
           break;
       }
     }
-    return result;
   }
 
-  // Claims up to `max` items, waiting until `deadline` for the first.
+  // Claims up to `max` items, waiting until `deadline` for the first. Out of line, as above.
   [[gnu::noinline]] auto wait_for_items(std::size_t max, clock::time_point deadline, const std::stop_token& stop) noexcept
-      -> claimed_items {
+      -> waited<pop_status> {
     if (stop.stop_requested()) return {{}, pop_status::stopped};
     detail::spin_wait spin;
     for (;;) {
@@ -432,9 +457,9 @@ class mpmc_queue {
     if (!stop.stop_requested()) {
       if (const auto r = claim(head_, 1, 1); r.count != 0) [[likely]] return take_one(r.first);
     }
-    const auto claimed = wait_for_items(1, deadline, stop);
-    if (claimed.items.count == 0) return pop_result<T>{claimed.status};
-    return take_one(claimed.items.first);
+    const auto got = wait_for_items(1, deadline, stop);
+    if (got.slots.count == 0) return pop_result<T>{got.status};
+    return take_one(got.slots.first);
   }
 
   auto take_one(std::uint64_t pos) noexcept -> pop_result<T> {
@@ -448,9 +473,9 @@ class mpmc_queue {
   auto pop_into(std::span<T> out, clock::time_point deadline, const std::stop_token& stop) noexcept
       -> bulk_result<pop_status> {
     if (out.empty()) return {0, pop_status::empty};
-    const auto claimed = wait_for_items(out.size(), deadline, stop);
-    release(claimed.items, [out](std::size_t i, T& item) noexcept { out[i] = std::move(item); });
-    return {claimed.items.count, claimed.status};
+    const auto got = wait_for_items(out.size(), deadline, stop);
+    release(got.slots, [out](std::size_t i, T& item) noexcept { out[i] = std::move(item); });
+    return {got.slots.count, got.status};
   }
 
   // Producers write tail_, consumers head_; each on its own lines, and apart from the

@@ -20,6 +20,8 @@
 
 namespace pipeline::detail {
 
+// Threads sleep on a 32-bit word with futex(2) on Linux; elsewhere, or with PIPELINE_NO_FUTEX
+// defined (to test that path on Linux), with a mutex and a condition variable.
 #if defined(__linux__) && !defined(PIPELINE_NO_FUTEX)
 
 // A 32-bit word threads can sleep on until it changes: futex(2), no lock, no allocation.
@@ -140,8 +142,9 @@ class event_count {
     epoch_.wake(woken);
   }
 
-  // Wakes every sleeper, counted or not yet (a stop callback can run before the waiter's
-  // prepare_wait(); the bumped epoch then makes its wait() return at once).
+  // Wakes every sleeper, whether or not a signal already covers it: for a stop callback, which
+  // must reach its own waiter (a waiter that reads the key after this bump sees the stop when it
+  // re-checks). The others find nothing to do and sleep again.
   void wake_all() noexcept {
     epoch_.increment();
     epoch_.wake(SIZE_MAX);

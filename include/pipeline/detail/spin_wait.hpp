@@ -39,8 +39,8 @@ class spin_wait {
   void reset() noexcept { step_ = 0; }
 
  private:
-  static constexpr std::uint32_t spin_steps = 7;    // 127 pauses in all: about a microsecond
-  static constexpr std::uint32_t yield_steps = 64;  // tens of microseconds on an idle core
+  static constexpr std::uint32_t spin_steps = 5;    // 31 pauses in all: about a microsecond
+  static constexpr std::uint32_t yield_steps = 64;  // some 30 us on an idle core, more when busy
   std::uint32_t step_ = 0;
 };
 
