@@ -423,31 +423,23 @@ class pipeline_run {
                            const std::stop_token& stop) -> outcome {
     if constexpr (traits::per_record) {
       for (const auto& r : records) {
-        std::uint32_t attempts = 0;
-        auto out = with_retry(
-            [&](std::uint32_t n) {
-              attempts = n;
-              return call_user(transform_, r);
-            },
-            stop);
-        if (out) outputs.push_back(std::move(*out));
-        else if (!failed_for_good(out.error(), [&](error e) { letter(to_payload(r), std::move(e), attempts); }))
+        auto out = with_counted_retry([&] { return call_user(transform_, r); }, stop);
+        if (out.result) {
+          outputs.push_back(std::move(*out.result));
+        } else if (!failed_for_good(out.result.error(),
+                                    [&](error e) { letter(to_payload(r), std::move(e), out.attempts); })) {
           return outcome::abandoned;
+        }
       }
       return outcome::done;
     } else {
-      std::uint32_t attempts = 0;
-      auto out = with_retry(
-          [&](std::uint32_t n) {
-            attempts = n;
-            return call_user(transform_, records);
-          },
-          stop);
-      if (out) {
-        outputs.insert(outputs.end(), std::make_move_iterator(out->begin()), std::make_move_iterator(out->end()));
+      auto out = with_counted_retry([&] { return call_user(transform_, records); }, stop);
+      if (out.result) {
+        outputs.insert(outputs.end(), std::make_move_iterator(out.result->begin()),
+                       std::make_move_iterator(out.result->end()));
         return outcome::done;
       }
-      return split_or_letter(records, std::move(out).error(), attempts, letter, stop, [&](auto half) {
+      return split_or_letter(records, std::move(out.result).error(), out.attempts, letter, stop, [&](auto half) {
         return transform_isolating(half, outputs, letter, stop);
       });
     }
@@ -458,18 +450,12 @@ class pipeline_run {
   template <class Letter>
   auto write_isolating(std::span<const output> records, Letter& letter, const std::stop_token& stop) -> outcome {
     if (records.empty()) return outcome::done;
-    std::uint32_t attempts = 0;
-    auto wrote = with_retry(
-        [&](std::uint32_t n) {
-          attempts = n;
-          return sink_.write(records, stop);
-        },
-        stop);
-    if (wrote) {
+    auto wrote = with_counted_retry([&] { return sink_.write(records, stop); }, stop);
+    if (wrote.result) {
       written_->inc(records.size());
       return outcome::done;
     }
-    return split_or_letter(records, std::move(wrote).error(), attempts, letter, stop,
+    return split_or_letter(records, std::move(wrote.result).error(), wrote.attempts, letter, stop,
                            [&](auto half) { return write_isolating(half, letter, stop); });
   }
 
@@ -566,6 +552,24 @@ class pipeline_run {
                                       fmt::format("{}", e),
                                       std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
                  });
+  }
+
+  template <class R>
+  struct counted {
+    R result;
+    std::uint32_t attempts;  // dead letters record how often a record was tried
+  };
+
+  template <class F>
+  auto with_counted_retry(F&& attempt, const std::stop_token& stop) {
+    std::uint32_t attempts = 0;
+    auto result = with_retry(
+        [&](std::uint32_t n) {
+          attempts = n;
+          return attempt();
+        },
+        stop);
+    return counted<decltype(result)>{std::move(result), attempts};
   }
 
   auto fail_unless_stopped(const error& e) -> bool {
