@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages pipeline needs, and only those that are missing.
-#   scripts/install-deps.sh build        compiler, CMake, Ninja, fmt, range-v3, GSL
-#   scripts/install-deps.sh build test   and clang, GoogleTest, Google Benchmark, the queue peers
+#   scripts/install-deps.sh build        compiler, CMake, Ninja, fmt, range-v3, GSL, sqlite3, nlohmann-json
+#   scripts/install-deps.sh build test   and clang (with libFuzzer), GoogleTest, Google Benchmark, the queue peers
 set -euo pipefail
 
 declare -A groups=(
-  [build]="g++ cmake ninja-build pkg-config libfmt-dev librange-v3-dev libmsgsl-dev"
-  [test]="clang libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libconcurrentqueue-dev"
+  [build]="g++ cmake ninja-build pkg-config libfmt-dev librange-v3-dev libmsgsl-dev libsqlite3-dev nlohmann-json3-dev"
+  [test]="clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libconcurrentqueue-dev"
 )
 
 wanted=()

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -83,6 +84,31 @@ TEST(job_log, run_states_round_trip_through_their_names) {
 
 TEST(job_log, the_default_owner_names_this_process) {
   EXPECT_THAT(pipeline::lease_options::default_owner(), HasSubstr(":" + std::to_string(::getpid())));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(job_log, a_run_owned_by_a_vanished_local_process_is_crashed_without_waiting_for_its_lease) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);  // reaped: the pid names no process now
+  const auto host_and_pid = pipeline::lease_options::default_owner();
+  const auto dead_owner = host_and_pid.substr(0, host_and_pid.rfind(':') + 1) + std::to_string(child);
+  EXPECT_FALSE(pipeline::owner_may_be_alive(dead_owner));
+  EXPECT_TRUE(pipeline::owner_may_be_alive(host_and_pid));
+  EXPECT_TRUE(pipeline::owner_may_be_alive("another-host:1"));
+  EXPECT_TRUE(pipeline::owner_may_be_alive("not an owner"));
+
+  pipeline::memory_job_log log;
+  ASSERT_TRUE(pipeline::begin_run(log, "j", lease(dead_owner), t0));
+  auto next = pipeline::begin_run(log, "j", lease("b:2"), t0 + 1s);  // lease has 29 s left
+  ASSERT_TRUE(next) << fmt::format("{}", next.error());
+  EXPECT_EQ(log.runs("j", 10)->at(1).state, pipeline::run_state::crashed);
+  EXPECT_THAT(log.runs("j", 10)->at(1).message, HasSubstr("is gone"));
 }
 
 }  // namespace

@@ -1,131 +1,249 @@
-// Messy real-estate listings -> validate -> warehouse, wired by hand from pipeline's core
-// parts (the runner will do this wiring for you): a generator read in batches, a bounded
-// queue to N workers (backpressure), per-record validation into a dead-letter queue, retry
-// with backoff around a warehouse that has outages, a checkpoint that advances only to the
-// watermark of finished batches, metrics and progress.
+// The flagship: messy real-estate listings, CSV -> validate and normalise -> SQLite warehouse,
+// with workers, retries, a dead-letter table, a checkpoint and a job log, all in the
+// warehouse file. Kill it at any moment and run it again: it resumes where it stopped, and
+// every good row ends in the warehouse exactly once, every bad one in the DLQ.
+#include <pipeline/file/csv_source.hpp>
 #include <pipeline/pipeline.hpp>
+#include <pipeline/sqlite/sqlite.hpp>
+
+#include <unistd.h>
 
 #include <charconv>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
-#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
-#include <thread>
-#include <vector>
+#include <string_view>
 
 namespace {
 
-struct listing {
-  std::int64_t id = 0;
-  std::string city;
-  std::int64_t price_cents = 0;
-  std::chrono::year_month_day listed_on{};
+struct options {
+  std::int64_t rows = 1'000'000;
+  std::size_t workers = 4;
+  std::size_t batch_size = 1000;
+  std::filesystem::path input = "listings.csv";
+  std::filesystem::path warehouse = "warehouse.db";
+  bool regenerate = false;
+  bool verify = false;
 };
 
-// CSV-ish input with about 1% bad rows: missing fields, unparsable prices, impossible dates.
-auto raw_rows(std::int64_t count) -> pipeline::generator<std::string> {
-  static constexpr const char* cities[] = {"Lisbon", "Porto", "Faro", "Braga", "Coimbra"};
-  std::string row;
-  for (std::int64_t id = 1; id <= count; ++id) {
-    const auto city = cities[id % 5];
-    if (id % 331 == 0) row = fmt::format("{},{},", id, city);                         // missing fields
-    else if (id % 257 == 0) row = fmt::format("{},{},12O000,2024-05-01", id, city);  // letter O in a price
-    else if (id % 199 == 0) row = fmt::format("{},{},99000,2024-02-30", id, city);   // no such day
-    else row = fmt::format("{},{},{},2024-{:02}-{:02}", id, city, 50'000 + id % 900'000, 1 + id % 12, 1 + id % 28);
-    co_yield row;
+constexpr const char* usage = R"(usage: listings_etl [options]
+  --rows N          rows to generate when the input does not exist (1000000)
+  --workers N       worker threads (4)
+  --batch N         records per batch (1000)
+  --input PATH      the CSV to load (listings.csv); generated when missing
+  --warehouse PATH  the SQLite warehouse, with its checkpoint, DLQ and job log (warehouse.db)
+  --regenerate      write a new input even if one exists
+  --verify          after the run, check that every good row is in the warehouse once and
+                    every bad row in the DLQ; exit 1 otherwise
+  --help            this text
+Kill it at any moment and run it again with the same arguments: it resumes.
+)";
+
+auto parse_options(int argc, char** argv) -> std::optional<options> {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const auto next = [&]() -> std::string_view { return i + 1 < argc ? argv[++i] : ""; };
+    const auto number = [&](auto& out) {
+      const auto text = next();
+      return std::from_chars(text.data(), text.data() + text.size(), out).ec == std::errc{} && out > 0;
+    };
+    if (arg == "--rows" && number(o.rows)) continue;
+    if (arg == "--workers" && number(o.workers)) continue;
+    if (arg == "--batch" && number(o.batch_size)) continue;
+    if (arg == "--input") o.input = next();
+    else if (arg == "--warehouse") o.warehouse = next();
+    else if (arg == "--regenerate") o.regenerate = true;
+    else if (arg == "--verify") o.verify = true;
+    else return std::nullopt;
   }
+  return o;
 }
 
-auto parse_int(std::string_view text, std::string_view what) -> pipeline::result<std::int64_t> {
+// --- the input: deterministic, about 1% bad -------------------------------------------
+
+enum class defect { none, missing_fields, bad_price, impossible_date, invalid_utf8, huge_line };
+
+auto defect_of(std::int64_t id, std::int64_t rows) -> defect {
+  if (id == rows / 2) return defect::huge_line;  // one 10 MB line
+  if (id % 331 == 0) return defect::missing_fields;
+  if (id % 257 == 0) return defect::bad_price;
+  if (id % 199 == 0) return defect::impossible_date;
+  if (id % 503 == 0) return defect::invalid_utf8;
+  return defect::none;
+}
+
+void generate(const options& o) {
+  static constexpr const char* cities[] = {"Lisboa", "Porto", "Faro", "Braga", "Coimbra", "\"Vila Nova\", Gaia"};
+  const auto tmp = std::filesystem::path(o.input).concat(".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << "id,city,price,listed_on,bedrooms\n";
+    for (std::int64_t id = 1; id <= o.rows; ++id) {
+      std::string city = cities[id % 6];
+      if (city.find('"') != std::string::npos) city = "\"\"\"Vila Nova\"\", Gaia\"";  // quoted, with quotes inside
+      switch (defect_of(id, o.rows)) {
+        case defect::missing_fields: out << id << ',' << city << '\n'; break;
+        case defect::bad_price: out << id << ',' << city << ",12O 000.00,2024-05-01,2\n"; break;
+        case defect::impossible_date: out << id << ',' << city << ",99000.00,2024-02-30,2\n"; break;
+        case defect::invalid_utf8: out << id << ",Lisb\xff\xfe" << "a,150000.00,2024-03-03,1\n"; break;
+        case defect::huge_line: out << id << ',' << std::string(10 << 20, 'x') << ",1.00,2024-01-01,1\n"; break;
+        case defect::none:
+          out << id << ',' << city << ',' << 50'000 + id % 900'000 << '.' << id % 100 / 10 << id % 10 << ",2024-"
+              << (1 + id % 12 < 10 ? "0" : "") << 1 + id % 12 << '-' << (1 + id % 28 < 10 ? "0" : "") << 1 + id % 28
+              << ',' << id % 6 << '\n';
+      }
+    }
+  }
+  std::filesystem::rename(tmp, o.input);  // a killed generator never leaves a half input
+}
+
+// --- validate and normalise ------------------------------------------------------------
+
+auto text_of(const pipeline::record& r, std::string_view field) -> pipeline::result<std::string_view> {
+  const auto* v = r.find(field);
+  const auto* s = v != nullptr ? v->get_if<std::string>() : nullptr;
+  if (s == nullptr) return pipeline::invalid_input_error(fmt::format("field '{}' is missing", field));
+  return std::string_view{*s};
+}
+
+auto integer(std::string_view text, std::string_view what) -> pipeline::result<std::int64_t> {
   std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size()) {
-    return pipeline::invalid_input_error(fmt::format("{} '{}' is not a number", what, text));
+    return pipeline::invalid_input_error(fmt::format("{} '{}' is not a whole number", what, text));
   }
   return v;
 }
 
-auto parse_listing(const std::string& row) -> pipeline::result<listing> {
-  std::vector<std::string_view> f;
-  for (std::size_t start = 0;;) {
-    const auto comma = row.find(',', start);
-    f.emplace_back(row.data() + start, (comma == std::string::npos ? row.size() : comma) - start);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+auto valid_utf8(std::string_view s) -> bool {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
   }
-  if (f.size() != 4) return pipeline::invalid_input_error(fmt::format("{} fields, expected 4", f.size()));
-  auto id = parse_int(f[0], "id");
-  auto price = parse_int(f[2], "price");
-  if (!id) return id.error();
-  if (!price) return price.error();
-  if (f[3].size() != 10) return pipeline::invalid_input_error(fmt::format("date '{}' is not YYYY-MM-DD", f[3]));
-  auto y = parse_int(f[3].substr(0, 4), "year");
-  auto m = parse_int(f[3].substr(5, 2), "month");
-  auto d = parse_int(f[3].substr(8, 2), "day");
-  if (!y || !m || !d) return pipeline::invalid_input_error(fmt::format("date '{}' is not YYYY-MM-DD", f[3]));
-  const std::chrono::year_month_day date{std::chrono::year{static_cast<int>(*y)}, std::chrono::month{static_cast<unsigned>(*m)},
-                                         std::chrono::day{static_cast<unsigned>(*d)}};
-  if (!date.ok()) return pipeline::invalid_input_error(fmt::format("date '{}' does not exist", f[3]));
-  return listing{*id, std::string(f[1]), *price * 100, date};
+  return true;
 }
 
-// The checkpoint may only move to a position below which every batch is done, although
-// workers finish batches out of order.
-class watermark {
- public:
-  // Returns the new watermark sequence, or nullopt if it did not move.
-  auto finish(std::uint64_t sequence) -> std::optional<std::uint64_t> {
-    std::scoped_lock lock{mutex_};
-    done_.insert(sequence);
-    std::optional<std::uint64_t> moved;
-    while (!done_.empty() && *done_.begin() == next_) {
-      done_.erase(done_.begin());
-      moved = next_++;
-    }
-    return moved;
+// A CSV row (all strings) becomes a typed warehouse row, or an invalid_input error that the
+// runner dead-letters with its message.
+auto normalise(const pipeline::record& row) -> pipeline::result<pipeline::record> {
+  auto id_text = text_of(row, "id");
+  auto city = text_of(row, "city");
+  auto price = text_of(row, "price");
+  auto date = text_of(row, "listed_on");
+  auto bedrooms_text = text_of(row, "bedrooms");
+  for (const auto* r : {&id_text, &city, &price, &date, &bedrooms_text}) {
+    if (!*r) return r->error();
   }
+  auto id = integer(*id_text, "id");
+  if (!id) return id.error();
+  if (city->empty() || !valid_utf8(*city)) return pipeline::invalid_input_error("city is empty or not UTF-8");
+  const auto dot = price->find('.');
+  auto units = integer(price->substr(0, dot), "price");
+  auto cents = dot == std::string_view::npos ? pipeline::result<std::int64_t>{0} : integer(price->substr(dot + 1), "price cents");
+  if (!units || !cents || (dot != std::string_view::npos && price->size() - dot != 3)) {
+    return pipeline::invalid_input_error(fmt::format("price '{}' is not a decimal with 2 places", *price));
+  }
+  if (date->size() != 10 || (*date)[4] != '-' || (*date)[7] != '-') {
+    return pipeline::invalid_input_error(fmt::format("date '{}' is not YYYY-MM-DD", *date));
+  }
+  auto y = integer(date->substr(0, 4), "year");
+  auto m = integer(date->substr(5, 2), "month");
+  auto d = integer(date->substr(8, 2), "day");
+  if (!y || !m || !d ||
+      !std::chrono::year_month_day{std::chrono::year{static_cast<int>(*y)}, std::chrono::month{static_cast<unsigned>(*m)},
+                                   std::chrono::day{static_cast<unsigned>(*d)}}
+           .ok()) {
+    return pipeline::invalid_input_error(fmt::format("date '{}' does not exist", *date));
+  }
+  auto bedrooms = integer(*bedrooms_text, "bedrooms");
+  if (!bedrooms || *bedrooms < 0 || *bedrooms > 50) return pipeline::invalid_input_error("bedrooms is not 0-50");
+  return pipeline::record{{"id", *id},
+                          {"city", std::string(*city)},
+                          {"price_cents", *units * 100 + *cents},
+                          {"listed_on", std::string(*date)},
+                          {"bedrooms", *bedrooms}};
+}
 
- private:
-  std::mutex mutex_;
-  std::set<std::uint64_t> done_;
-  std::uint64_t next_ = 0;
-};
+// --- the run ---------------------------------------------------------------------------
 
-// "date '2024-02-30' does not exist" -> "date '...' does not exist": DLQ reasons grouped.
-auto without_quoted_values(const std::string& message) -> std::string {
+auto print_progress(const pipeline::progress& p, bool terminal) -> void {
+  auto line = pipeline::format_progress_line(p);
+  if (!terminal) {
+    std::puts(line.c_str());
+    return;
+  }
+  const double share = p.total && *p.total > 0 ? static_cast<double>(p.done) / static_cast<double>(*p.total) : 0.0;
+  const auto filled = static_cast<int>(std::min(1.0, share) * 30);
+  std::printf("\r[%s%s] %s   ", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+              std::string(static_cast<std::size_t>(30 - filled), ' ').c_str(), line.c_str());
+  std::fflush(stdout);
+}
+
+// "date '2024-02-30' does not exist" -> "date '…' does not exist", "line 512: 3 fields" ->
+// "line N: N fields": dead letters grouped by reason.
+auto reason_of(const std::string& message) -> std::string {
   std::string out;
   bool quoted = false;
-  for (char c : message) {
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    const char c = message[i];
+    const bool digit = c >= '0' && c <= '9';
+    const bool starts_number = digit && (i == 0 || message[i - 1] == ' ' || message[i - 1] == '(');
     if (c == '\'') {
-      out += quoted ? "...'" : "'";
+      out += quoted ? "…'" : "'";
       quoted = !quoted;
-    } else if (!quoted) {
+    } else if (quoted) {
+      continue;
+    } else if (starts_number) {
+      out += 'N';
+      while (i + 1 < message.size() && message[i + 1] >= '0' && message[i + 1] <= '9') ++i;
+    } else {
       out += c;
     }
   }
   return out;
 }
 
-struct options {
-  std::int64_t rows = 200'000;
-  unsigned workers = 2;
-  std::size_t batch_size = 500;
-};
+// The leading number of a dead letter's payload: the id, for raw CSV lines and for records.
+auto id_in(std::string_view payload) -> std::optional<std::int64_t> {
+  const auto first = payload.find_first_of("0123456789");
+  if (first == std::string_view::npos) return std::nullopt;
+  std::int64_t id = 0;
+  std::from_chars(payload.data() + first, payload.data() + payload.size(), id);
+  return id;
+}
 
-auto parse_options(int argc, char** argv) -> std::optional<options> {
-  options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const auto value = [&]() -> std::int64_t { return i + 1 < argc ? std::atoll(argv[++i]) : 0; };
-    if (arg == "--rows") o.rows = value();
-    else if (arg == "--workers") o.workers = static_cast<unsigned>(value());
-    else if (arg == "--batch") o.batch_size = static_cast<std::size_t>(value());
-    else return std::nullopt;  // --help too: print the usage
+auto verify(const options& o, pipeline::sqlite::database& db, const std::vector<pipeline::dead_letter>& dead) -> bool {
+  std::set<std::int64_t> expected_bad;
+  for (std::int64_t id = 1; id <= o.rows; ++id) {
+    if (defect_of(id, o.rows) != defect::none) expected_bad.insert(id);
   }
-  if (o.rows < 0 || o.workers == 0 || o.batch_size == 0) return std::nullopt;
-  return o;
+  std::set<std::int64_t> dead_ids;
+  for (const auto& d : dead) {
+    if (auto id = id_in(d.payload)) dead_ids.insert(*id);
+  }
+  auto stats = pipeline::sqlite::query_int64(db, "SELECT COUNT(*), COUNT(DISTINCT id), MIN(id), MAX(id) FROM listings");
+  if (!stats) {
+    fmt::print(stderr, "verify: {}\n", stats.error());
+    return false;
+  }
+  const auto good = o.rows - static_cast<std::int64_t>(expected_bad.size());
+  const bool warehouse_ok = (*stats)[0] == good && (*stats)[1] == good;
+  const bool dlq_ok = dead_ids == expected_bad;
+  fmt::print("verify: warehouse {} rows ({} distinct), expected {} -> {}; DLQ {} entries for {} ids, expected {} -> {}\n",
+             (*stats)[0], (*stats)[1], good, warehouse_ok ? "ok" : "WRONG", dead.size(), dead_ids.size(),
+             expected_bad.size(), dlq_ok ? "ok" : "WRONG");
+  return warehouse_ok && dlq_ok;
 }
 
 }  // namespace
@@ -133,109 +251,73 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
 int main(int argc, char** argv) {
   const auto opts = parse_options(argc, argv);
   if (!opts) {
-    std::fputs("usage: listings_etl [--rows N (200000)] [--workers N (2)] [--batch N (500)]\n", stderr);
-    return 2;
+    std::fputs(usage, argc > 1 && std::string_view(argv[1]) == "--help" ? stdout : stderr);
+    return argc > 1 && std::string_view(argv[1]) == "--help" ? 0 : 2;
+  }
+  if (opts->regenerate || !std::filesystem::exists(opts->input)) {
+    fmt::print("generating {} rows into {}\n", opts->rows, opts->input.string());
+    generate(*opts);
   }
 
-  pipeline::metrics_registry metrics;
-  auto& read = metrics.register_counter("pipeline_records_read_total", "Records read from the source");
-  auto& written = metrics.register_counter("pipeline_records_written_total", "Records written to the sink");
-  auto& dead = metrics.register_counter("pipeline_records_dead_lettered_total", "Records sent to the DLQ");
-  auto& retried = metrics.register_counter("pipeline_batch_retries_total", "Sink writes retried");
-  auto& depth = metrics.register_gauge("pipeline_queue_depth", "Batches waiting for a worker");
+  auto db = pipeline::sqlite::database::open(opts->warehouse.string()).value();
+  pipeline::sqlite::execute(*db,
+                            "CREATE TABLE IF NOT EXISTS listings (id INTEGER PRIMARY KEY, city TEXT NOT NULL, "
+                            "price_cents INTEGER NOT NULL CHECK (price_cents > 0), listed_on TEXT NOT NULL, "
+                            "bedrooms INTEGER NOT NULL)")
+      .value();
+  auto warehouse = pipeline::sqlite::table_sink::open(
+                       db, {.table = "listings",
+                            .columns = {"id", "city", "price_cents", "listed_on", "bedrooms"},
+                            .mode = pipeline::sqlite::write_mode::upsert,
+                            .key_columns = {"id"},
+                            .update_columns = {"city", "price_cents", "listed_on", "bedrooms"},
+                            .add_columns = {},
+                            .checkpoint_table = "pipeline_checkpoints"})
+                       .value();
+  auto checkpoints = pipeline::sqlite::checkpoint_store::open(db).value();
+  auto dlq = pipeline::sqlite::dead_letter_table::open(db).value();
+  pipeline::any_job_log_store job_log{pipeline::sqlite::job_log::open(db).value()};
 
-  pipeline::memory_sink<listing> warehouse;
-  warehouse.fail_next_writes(3, pipeline::transient_error("warehouse: connection reset"));  // an outage
-  pipeline::memory_dlq dlq;
-  pipeline::memory_checkpoint_store checkpoints;
-  pipeline::mpmc_queue<pipeline::batch<std::string>> queue{8};  // at most 8 batches in memory
-  watermark committed;
-  std::mutex checkpoint_mutex;
-  std::map<std::uint64_t, pipeline::position> ends;  // batch sequence -> its end position
-  std::uint64_t checkpoint_version = 0;
-  const pipeline::backoff_options retry_policy{.initial = std::chrono::milliseconds{5}, .multiplier = 2.0,
-                                               .max_delay = std::chrono::milliseconds{200},
-                                               .jitter_mode = pipeline::jitter::full, .max_attempts = 6,
-                                               .max_elapsed = std::chrono::milliseconds{0}};
-  const auto started = std::chrono::steady_clock::now();
-  std::stop_source stop_all;  // a batch that fails for good stops the run
-  std::mutex failure_mutex;
-  std::optional<pipeline::error> failure;
+  pipeline::file::csv_source source{{.path = opts->input,
+                                     .batch_size = opts->batch_size,
+                                     .delimiter = ',',
+                                     .has_header = true,
+                                     .max_record_bytes = 1 << 20,
+                                     .read_buffer_bytes = 64 << 10}};
 
-  std::jthread producer{[&] {
-    std::uint64_t sequence = 0;
-    std::int64_t offset = 0;
-    for (auto& rows : raw_rows(opts->rows) | pipeline::batched(opts->batch_size)) {
-      offset += static_cast<std::int64_t>(rows.size());
-      pipeline::batch<std::string> b{std::move(rows), pipeline::position::from_integer(offset), {}, sequence++, 0};
-      read.inc(b.records.size());
-      {
-        std::scoped_lock lock{checkpoint_mutex};
-        ends.emplace(b.sequence, b.end);
-      }
-      // Blocks while the queue is full: memory stays at 8 batches whatever the input size.
-      if (queue.push(std::move(b), stop_all.get_token()) != pipeline::push_status::pushed) return;
-      depth.set(static_cast<double>(queue.size()));
-    }
-    queue.close();
-  }};
+  const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  pipeline::runner_options run_options;
+  run_options.name = "listings";
+  run_options.workers = opts->workers;
+  run_options.queue_capacity = 8;  // memory: 8 batches in the queue, whatever the input size
+  run_options.job_log = &job_log;
+  run_options.lease.lease = std::chrono::seconds{15};
+  run_options.heartbeat_interval = std::chrono::seconds{5};
+  run_options.on_progress = [terminal](const pipeline::progress& p) { print_progress(p, terminal); };
+  run_options.progress_interval = std::chrono::milliseconds{terminal ? 200 : 2000};
+  run_options.expected_records = static_cast<std::uint64_t>(opts->rows);  // for the ETA
+  run_options.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn};
 
-  std::vector<std::jthread> workers;
-  for (unsigned w = 0; w < opts->workers; ++w) {
-    workers.emplace_back([&] {
-      while (auto b = queue.pop(stop_all.get_token())) {
-        std::vector<listing> good;
-        std::vector<pipeline::dead_letter> bad;
-        for (std::size_t i = 0; i < b->records.size(); ++i) {
-          if (auto l = parse_listing(b->records[i])) good.push_back(std::move(*l));
-          else bad.push_back({b->records[i], l.error(), 1, b->end, 0, std::chrono::system_clock::now()});
-        }
-        // A record is done once it is in the warehouse or the DLQ: both writes must succeed.
-        auto stored = pipeline::retry([&] { return dlq.write(bad, {}); }, retry_policy, {});
-        if (stored) {
-          stored = pipeline::retry([&] { return warehouse.write(good, {}); }, retry_policy, {}, pipeline::steady_clock(),
-                                   [&](const pipeline::error&, std::uint32_t, std::chrono::nanoseconds) { retried.inc(); });
-        }
-        if (!stored) {
-          std::scoped_lock lock{failure_mutex};
-          failure = stored.error();
-          stop_all.request_stop();
-          return;
-        }
-        written.inc(good.size());
-        dead.inc(bad.size());
-        if (auto mark = committed.finish(b->sequence)) {
-          std::scoped_lock lock{checkpoint_mutex};
-          checkpoint_version = checkpoints.save("listings", ends.at(*mark), checkpoint_version).value();
-          ends.erase(ends.begin(), ends.upper_bound(*mark));
-        }
-      }
-    });
+  const auto report = pipeline::run(source, normalise, warehouse, dlq, checkpoints, run_options);
+  if (terminal) std::puts("");
+
+  std::vector<pipeline::dead_letter> dead;
+  for (std::int64_t after = 0;;) {
+    auto page = dlq.read(after, 1000).value();
+    if (page.empty()) break;
+    after = page.back().first;
+    for (auto& [id, letter] : page) dead.push_back(std::move(letter));
   }
-
-  pipeline::progress_meter meter{started, {.total = static_cast<std::uint64_t>(opts->rows), .initial_done = 0,
-                                           .time_constant = std::chrono::seconds{2}}};
-  while (written.value() + dead.value() < static_cast<std::uint64_t>(opts->rows) && !stop_all.stop_requested()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{500});
-    std::puts(pipeline::format_progress_line(meter.sample(written.value() + dead.value(), std::chrono::steady_clock::now())).c_str());
-  }
-  producer.join();
-  workers.clear();
-  if (failure) {
-    fmt::print(stderr, "run failed: {}\n", *failure);
-    return 1;
-  }
-
-  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   std::map<std::string, std::size_t> reasons;
-  for (const auto& d : dlq.entries()) reasons[without_quoted_values(d.reason.message)]++;
-  fmt::print("read {}  written {}  dead-lettered {}  retried writes {}  in {:.2f} s ({:.0f} records/s)\n", read.value(),
-             written.value(), dead.value(), retried.value(), took.count(), static_cast<double>(read.value()) / took.count());
-  for (const auto& [reason, n] : reasons) fmt::print("  DLQ {:>7}  {}\n", n, reason);
-  fmt::print("checkpoint: after record {}\n", checkpoints.load("listings")->pos.bytes());
-  const bool accounted = written.value() + dead.value() == read.value() &&
-                         warehouse.records().size() == written.value() && dlq.entries().size() == dead.value();
-  fmt::print("{}\n", accounted ? "every record accounted for: in the warehouse or the DLQ"
-                               : "RECORDS LOST: the counts do not add up");
-  return accounted ? 0 : 1;
+  for (const auto& d : dead) ++reasons[reason_of(d.reason.message)];
+
+  fmt::print("{}: read {} written {} dead-lettered {} retried {} in {:.1f} s ({:.0f} records/s); job run {}\n",
+             to_string(report.status), report.read, report.written, report.dead_lettered, report.retried,
+             std::chrono::duration<double>(report.duration).count(), report.rate_per_second(), report.job_run_id);
+  if (report.failure) fmt::print("failure: {}\n", *report.failure);
+  fmt::print("dead letters in the warehouse's DLQ table, by reason:\n");
+  for (const auto& [reason, n] : reasons) fmt::print("  {:>7}  {}\n", n, reason);
+
+  if (report.status != pipeline::run_status::completed) return 1;
+  return opts->verify && !verify(*opts, *db, dead) ? 1 : 0;
 }

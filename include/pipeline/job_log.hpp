@@ -20,11 +20,16 @@ struct lease_options {
   [[nodiscard]] static auto default_owner() -> std::string;
 };
 
+/// False when `owner` ("hostname:pid") names a process on this host that no longer exists;
+/// true otherwise (another host, or an owner in another format: only its lease can tell).
+[[nodiscard]] auto owner_may_be_alive(std::string_view owner) -> bool;
+
 /// Starts a run of `job` in `log`, after looking at its recent runs: one still `running` whose
-/// lease ran out before `now` is marked `crashed` (its process died; the new run resumes from
-/// the checkpoint, nobody has to edit the log by hand); one still `running` whose lease is
-/// live makes this a `conflict` error (another process is running the job). Returns the new
-/// run, `running`, with a lease until `now + lease`.
+/// lease ran out before `now`, or whose owner was a process on this host that is gone (a
+/// `kill -9`, so the restart need not wait for the lease), is marked `crashed`; the new run
+/// resumes from the checkpoint, nobody has to edit the log by hand. One still `running`
+/// whose lease is live makes this a `conflict` error (another process is running the job).
+/// Returns the new run, `running`, with a lease until `now + lease`.
 ///
 /// Two processes starting the same job at the same instant can both pass this check; the
 /// checkpoint's version fencing then stops the second at its first save.
@@ -37,13 +42,15 @@ template <job_log_store J>
   if (!recent) return std::move(recent).error();
   for (auto& r : *recent) {
     if (r.state != run_state::running) continue;
-    if (r.lease_until > now) {
+    const bool owner_gone = !owner_may_be_alive(r.owner);
+    if (r.lease_until > now && !owner_gone) {
       return conflict_error(fmt::format("job '{}' is running as run {} by {} (lease until {:%FT%TZ})", job, r.id,
                                         r.owner, std::chrono::floor<std::chrono::seconds>(r.lease_until)));
     }
     r.state = run_state::crashed;
-    r.message = fmt::format("lease expired at {:%FT%TZ}: {} stopped renewing it; marked by {}",
-                            std::chrono::floor<std::chrono::seconds>(r.lease_until), r.owner, lease.owner);
+    r.message = owner_gone ? fmt::format("process {} is gone; marked by {}", r.owner, lease.owner)
+                           : fmt::format("lease expired at {:%FT%TZ}: {} stopped renewing it; marked by {}",
+                                         std::chrono::floor<std::chrono::seconds>(r.lease_until), r.owner, lease.owner);
     r.updated = now;
     if (auto marked = log.update(r); !marked) return std::move(marked).error();
   }

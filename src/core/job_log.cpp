@@ -1,8 +1,11 @@
 #include <pipeline/job_log.hpp>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <charconv>
 
 namespace pipeline {
 
@@ -26,10 +29,25 @@ auto parse_run_state(std::string_view name) -> result<run_state> {
   return invalid_input_error(fmt::format("'{}' is not a run state", name));
 }
 
-auto lease_options::default_owner() -> std::string {
+namespace {
+auto host_name() -> std::string {
   std::array<char, 256> host{};
   if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
-  return fmt::format("{}:{}", host.data(), ::getpid());
+  return host.data();
+}
+}  // namespace
+
+auto lease_options::default_owner() -> std::string { return fmt::format("{}:{}", host_name(), ::getpid()); }
+
+auto owner_may_be_alive(std::string_view owner) -> bool {
+  const auto colon = owner.rfind(':');
+  if (colon == std::string_view::npos || owner.substr(0, colon) != host_name()) return true;
+  const auto digits = owner.substr(colon + 1);
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || pid <= 0) return true;
+  // A reused pid reads as alive: then only the lease can tell, as on another host.
+  return ::kill(pid, 0) == 0 || errno == EPERM;
 }
 
 }  // namespace pipeline

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <stop_token>
+
+#include <pipeline/dead_letter.hpp>
+#include <pipeline/result.hpp>
+
+namespace pipeline::file {
+
+/// A dead-letter queue in a file: each entry appended as one JSON line, durable when `write`
+/// returns.
+///
+/// Line format (read it back with `dead_letter_file_source` or `read_dead_letters`):
+///
+///     {"payload":"<base64>","kind":"permanent","message":"bad value for column 'price'",
+///      "native_code":1366,"backend":"mysql","attempts":3,"position":"<base64>","partition":0,
+///      "time":"2026-09-21T13:46:40.000123Z"}
+///
+/// payload and position are base64 (RFC 4648, padded), since either may be binary; kind is the
+/// `to_string` name of the error kind; bytes of the message or backend that are not UTF-8 are
+/// written as U+FFFD; time is ISO-8601 UTC with microseconds.
+///
+/// Contract: thread-safe (writes are serialised by a mutex); one process per file (appends are
+/// at the size this object keeps). Each `write` appends all of its entries, then fsyncs: once
+/// it returns success they survive a crash. A failed write leaves nothing of its entries in
+/// the file (the torn tail is truncated) and returns the errno error (ENOSPC, EIO, … transient;
+/// the rest permanent), so the runner retries it or fails the run, never losing an entry. The
+/// file is created, or opened to append, by the first write (its directory must exist); a last
+/// line torn by a crash is ended then, so it reads back as one rejected line and the next
+/// entry stays whole.
+/// Memory: the encoded entries of one call.
+///
+///     pipeline::file::dead_letter_file dlq{"orders.dlq.jsonl"};
+///     auto stored = dlq.write(std::span{letters}, stop);
+class dead_letter_file {
+ public:
+  /// Throws std::invalid_argument if `path` is empty.
+  explicit dead_letter_file(std::filesystem::path path);
+  dead_letter_file(dead_letter_file&&) noexcept;
+  auto operator=(dead_letter_file&&) noexcept -> dead_letter_file&;
+  ~dead_letter_file();
+
+  /// Appends and fsyncs `letters`; `stopped` (and nothing written) when a stop was requested.
+  [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+static_assert(dead_letter_sink<dead_letter_file>);
+
+}  // namespace pipeline::file

@@ -1,0 +1,110 @@
+#include "csv_format.hpp"
+
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace pipeline::file::detail {
+
+auto csv_lexer::step(char c) noexcept -> token {
+  switch (state_) {
+    case state::quoted:
+      if (c == '"') {
+        state_ = state::quote_in_quoted;
+        return token::quote;
+      }
+      return token::data;
+    case state::quote_in_quoted:
+      if (c == '"') {  // a doubled quote: one quote of data, still quoted
+        state_ = state::quoted;
+        return token::data;
+      }
+      break;
+    case state::field_start:
+      if (c == '"') {
+        state_ = state::quoted;
+        return token::quote;
+      }
+      break;
+    case state::unquoted: break;
+  }
+  // Outside quotes (or just after a closing one).
+  if (c == delimiter_) {
+    state_ = state::field_start;
+    return token::field_end;
+  }
+  if (c == '\n') {
+    state_ = state::field_start;
+    return token::record_end;
+  }
+  const state was = std::exchange(state_, state::unquoted);
+  if (was == state::quote_in_quoted) return token::text_after_quote;
+  return c == '"' ? token::stray_quote : token::data;
+}
+
+auto csv_framer::find_end(std::string_view chunk) noexcept -> std::size_t {
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    if (lexer_.step(chunk[i]) == csv_lexer::token::record_end) return i;
+  }
+  return chunk.size();
+}
+
+auto csv_format::split(std::string_view bytes) const -> result<std::vector<std::string>> {
+  csv_lexer lexer{delimiter_};
+  std::vector<std::string> fields(1);
+  for (const char c : bytes) {
+    switch (lexer.step(c)) {
+      case csv_lexer::token::data: fields.back() += c; break;
+      case csv_lexer::token::quote: break;
+      // A record's bytes hold no record end (the framer ended the record at the first one):
+      // both cases only start the next field.
+      case csv_lexer::token::record_end:
+      case csv_lexer::token::field_end: fields.emplace_back(); break;
+      case csv_lexer::token::stray_quote:
+        return invalid_input_error(fmt::format("field {}: a quote inside an unquoted field", fields.size()));
+      case csv_lexer::token::text_after_quote:
+        return invalid_input_error(
+            fmt::format("field {}: text after the closing quote of a quoted field", fields.size()));
+    }
+  }
+  if (lexer.in_quotes()) {
+    return invalid_input_error(
+        fmt::format("field {}: a quoted field is not closed before the end of the file", fields.size()));
+  }
+  return fields;
+}
+
+auto csv_format::read_prologue(const raw_record* header) -> result<void> {
+  names_.clear();
+  if (header == nullptr) return ok();  // an empty file: no header, no records
+  if (header->oversize()) {
+    return invalid_input_error(fmt::format("the header row is {} bytes, more than max_record_bytes", header->size));
+  }
+  std::string_view bytes = header->bytes;
+  if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
+  auto names = split(bytes);
+  if (!names) return invalid_input_error(fmt::format("the header row: {}", names.error().message));
+  std::vector<record::entry> columns;
+  for (const auto& name : *names) columns.emplace_back(name, value{});
+  if (auto unique = record::from_fields(std::move(columns)); !unique) {
+    return invalid_input_error(fmt::format("the header row: {}", unique.error().message));
+  }
+  names_ = std::move(*names);
+  return ok();
+}
+
+auto csv_format::parse(std::string_view bytes) -> result<record> {
+  auto fields = split(bytes);
+  if (!fields) return std::move(fields).error();
+  if (has_header_ && fields->size() != names_.size()) {
+    return invalid_input_error(
+        fmt::format("the record has {} fields, the header has {}", fields->size(), names_.size()));
+  }
+  while (names_.size() < fields->size()) names_.push_back(fmt::format("c{}", names_.size()));
+  std::vector<record::entry> entries;
+  entries.reserve(fields->size());
+  for (std::size_t i = 0; i < fields->size(); ++i) entries.emplace_back(names_[i], std::move((*fields)[i]));
+  return record::from_fields(std::move(entries));
+}
+
+}  // namespace pipeline::file::detail

@@ -1,0 +1,82 @@
+#pragma once
+
+// RFC 4180 CSV: one state machine (csv_lexer) that both finds where a record ends, while the
+// bytes stream past, and splits a record into fields, so the two can never disagree.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pipeline/record.hpp>
+#include <pipeline/result.hpp>
+
+#include "record_reader.hpp"
+
+namespace pipeline::file::detail {
+
+/// Reads CSV one byte at a time. Fields are quoted or not; in a quoted field a doubled quote is
+/// one quote, and the delimiter and line breaks are data. Malformed input (a quote inside an
+/// unquoted field, text after a closing quote) is reported and read on as unquoted text, so
+/// that the record still ends at the next line break.
+class csv_lexer {
+ public:
+  enum class token : std::uint8_t {
+    data,              ///< the byte is part of the field
+    quote,             ///< a quote that opens, closes or escapes: not data
+    field_end,         ///< the delimiter
+    record_end,        ///< the '\n' that ends the record
+    stray_quote,       ///< malformed: a quote inside an unquoted field
+    text_after_quote,  ///< malformed: something other than a quote, delimiter or line end after a closing quote
+  };
+
+  explicit csv_lexer(char delimiter) noexcept : delimiter_(delimiter) {}
+
+  void reset() noexcept { state_ = state::field_start; }
+  [[nodiscard]] auto step(char c) noexcept -> token;
+  /// Whether the input so far ends inside a quoted field.
+  [[nodiscard]] auto in_quotes() const noexcept -> bool { return state_ == state::quoted; }
+
+ private:
+  enum class state : std::uint8_t { field_start, unquoted, quoted, quote_in_quoted };
+
+  char delimiter_;
+  state state_ = state::field_start;
+};
+
+/// A record ends at a '\n' outside quotes.
+class csv_framer {
+ public:
+  explicit csv_framer(char delimiter) noexcept : lexer_(delimiter) {}
+  void reset() noexcept { lexer_.reset(); }
+  [[nodiscard]] auto find_end(std::string_view chunk) noexcept -> std::size_t;
+
+ private:
+  csv_lexer lexer_;
+};
+
+/// The CSV format for batch_reader: records whose fields are named by the header row, or
+/// c0, c1, … without one; every value a string.
+class csv_format {
+ public:
+  using value_type = record;
+
+  csv_format(char delimiter, bool has_header) : delimiter_(delimiter), has_header_(has_header) {}
+
+  [[nodiscard]] auto make_framer() const noexcept -> csv_framer { return csv_framer{delimiter_}; }
+  [[nodiscard]] auto has_prologue() const noexcept -> bool { return has_header_; }
+  /// Takes the field names from the header row (a leading UTF-8 byte order mark is dropped).
+  /// A malformed header, or two columns with one name, is an invalid_input error.
+  [[nodiscard]] auto read_prologue(const raw_record* header) -> result<void>;
+  [[nodiscard]] auto parse(std::string_view bytes) -> result<record>;
+
+ private:
+  [[nodiscard]] auto split(std::string_view bytes) const -> result<std::vector<std::string>>;
+
+  char delimiter_;
+  bool has_header_;
+  std::vector<std::string> names_;  // the header's, or c0, c1, … as far as records have gone
+};
+
+}  // namespace pipeline::file::detail

@@ -1,0 +1,118 @@
+#include "dead_letter_json.hpp"
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "text_codecs.hpp"
+
+namespace pipeline::file::detail {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+auto bad_member(std::string_view name, std::string_view what) -> error {
+  return invalid_input_error(fmt::format("dead letter: member \"{}\" is missing or not {}", name, what));
+}
+
+auto text_member(const json& doc, std::string_view name) -> result<std::string> {
+  const auto it = doc.find(name);
+  if (it == doc.end() || !it->is_string()) return bad_member(name, "a string");
+  return it->get<std::string>();
+}
+
+auto base64_member(const json& doc, std::string_view name) -> result<std::string> {
+  auto text = text_member(doc, name);
+  if (!text) return std::move(text).error();
+  auto decoded = base64_decode(*text);
+  if (!decoded) return bad_member(name, "base64");
+  return std::move(*decoded);
+}
+
+template <std::integral T>
+auto integer_member(const json& doc, std::string_view name) -> result<T> {
+  const auto it = doc.find(name);
+  const bool fits = it != doc.end() && (it->is_number_unsigned() ? std::in_range<T>(it->get<std::uint64_t>())
+                                        : it->is_number_integer() ? std::in_range<T>(it->get<std::int64_t>())
+                                                                  : false);
+  if (!fits) return bad_member(name, fmt::format("an integer that fits in {} bits", sizeof(T) * 8));
+  return it->is_number_unsigned() ? static_cast<T>(it->get<std::uint64_t>()) : static_cast<T>(it->get<std::int64_t>());
+}
+
+auto kind_member(const json& doc) -> result<error_kind> {
+  auto name = text_member(doc, "kind");
+  if (!name) return std::move(name).error();
+  for (const auto kind : {error_kind::transient, error_kind::permanent, error_kind::invalid_input, error_kind::conflict,
+                          error_kind::not_found, error_kind::stopped, error_kind::internal}) {
+    if (to_string(kind) == *name) return kind;
+  }
+  return bad_member("kind", "the name of an error kind");
+}
+
+auto time_member(const json& doc) -> result<std::chrono::system_clock::time_point> {
+  auto text = text_member(doc, "time");
+  if (!text) return std::move(text).error();
+  const auto t = parse_time(*text);
+  if (!t) return bad_member("time", "an ISO-8601 UTC time");
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(*t);
+}
+
+}  // namespace
+
+void append_dead_letter_json(const dead_letter& letter, std::string& out) {
+  const json entry = {
+      {"payload", base64_encode(letter.payload)},
+      {"kind", to_string(letter.reason.kind)},
+      {"message", letter.reason.message},
+      {"native_code", letter.reason.native_code},
+      {"backend", letter.reason.backend},
+      {"attempts", letter.attempts},
+      {"position", base64_encode(letter.pos.bytes())},
+      {"partition", letter.partition},
+      {"time", format_time(std::chrono::floor<std::chrono::microseconds>(letter.time))},
+  };
+  out += entry.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += '\n';
+}
+
+auto parse_dead_letter_json(std::string_view text) -> result<dead_letter> {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    return invalid_input_error(fmt::format("dead letter: not JSON: {}", e.what()));
+  }
+  if (!doc.is_object()) {
+    return invalid_input_error(fmt::format("dead letter: a JSON {}, not an object", doc.type_name()));
+  }
+  auto payload = base64_member(doc, "payload");
+  auto kind = kind_member(doc);
+  auto message = text_member(doc, "message");
+  auto native_code = integer_member<std::int64_t>(doc, "native_code");
+  auto backend = text_member(doc, "backend");
+  auto attempts = integer_member<std::uint32_t>(doc, "attempts");
+  auto pos = base64_member(doc, "position");
+  auto partition = integer_member<std::uint32_t>(doc, "partition");
+  auto time = time_member(doc);
+  // The first member that is wrong, in the order they are written.
+  for (const error* e : {payload ? nullptr : &payload.error(), kind ? nullptr : &kind.error(),
+                         message ? nullptr : &message.error(), native_code ? nullptr : &native_code.error(),
+                         backend ? nullptr : &backend.error(), attempts ? nullptr : &attempts.error(),
+                         pos ? nullptr : &pos.error(), partition ? nullptr : &partition.error(),
+                         time ? nullptr : &time.error()}) {
+    if (e != nullptr) return *e;
+  }
+  return dead_letter{std::move(*payload),
+                     error{*kind, std::move(*message), *native_code, std::move(*backend)},
+                     *attempts,
+                     position{std::move(*pos)},
+                     *partition,
+                     *time};
+}
+
+}  // namespace pipeline::file::detail

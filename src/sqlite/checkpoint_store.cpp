@@ -1,0 +1,33 @@
+#include <pipeline/sqlite/checkpoint_store.hpp>
+
+#include <utility>
+
+#include "checkpoint_table.hpp"
+#include "connection.hpp"
+#include "store_table.hpp"
+
+namespace pipeline::sqlite {
+
+checkpoint_store::checkpoint_store(std::shared_ptr<database> db, std::string table) noexcept
+    : db_(std::move(db)), table_(std::move(table)) {}
+
+auto checkpoint_store::open(std::shared_ptr<database> db, const checkpoint_store_options& options)
+    -> result<checkpoint_store> {
+  auto table = detail::create_store_table(db, options.table, "sqlite::checkpoint_store::open",
+                                          &detail::create_checkpoint_table);
+  if (!table) return std::move(table).error();
+  return checkpoint_store{std::move(db), std::move(*table)};
+}
+
+auto checkpoint_store::load(std::string_view key) -> result<checkpoint> {
+  detail::session s{*db_};
+  return detail::load_checkpoint(s, table_, key);
+}
+
+auto checkpoint_store::save(std::string_view key, const position& pos, std::uint64_t expected_version)
+    -> result<std::uint64_t> {
+  detail::session s{*db_};
+  return detail::save_checkpoint(s, table_, key, pos, expected_version);
+}
+
+}  // namespace pipeline::sqlite
