@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Runs a command with the servers the integration tests need, each on 127.0.0.1 and a free port,
+# and stops them afterwards (on every path, by PID):
+#   scripts/services.sh [--only redis,cluster,mysql,mongodb] [--] <command> [args...]
+# The command sees where they are in the environment; the integration tests read these and
+# fail (never skip) when one is missing:
+#   PIPELINE_REDIS_TEST_URI            redis://127.0.0.1:<port>/0
+#   PIPELINE_REDIS_CLUSTER_TEST_NODES  127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3> (3 masters)
+#   PIPELINE_MYSQL_TEST_URI            mysql://pipe:pipe-pass@127.0.0.1:<port>/pipe
+#                                      (user pipe may create databases and kill connections)
+#   PIPELINE_MONGODB_TEST_URI          mongodb://127.0.0.1:<port> (CongoDB, see tests/services/congodb)
+# Server files and logs live in a fresh directory under build/services/, removed at the end
+# unless the command failed (then its path is printed, for the logs).
+# The servers come from scripts/install-deps.sh servers.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+only="redis,cluster,mysql,mongodb"
+while (($#)); do
+  case "$1" in
+    --only) only=$2; shift 2 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+done
+(($#)) || { echo "usage: scripts/services.sh [--only redis,cluster,mysql,mongodb] [--] <command>..." >&2; exit 2; }
+wants() { [[ ",$only," == *",$1,"* ]]; }
+
+mkdir -p "$root/build/services"
+svc=$(mktemp -d "$root/build/services/run.XXXXXX")
+pids=()
+status=1
+teardown() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if ((status == 0)); then rm -rf "$svc"; else echo "services: server files and logs kept in $svc" >&2; fi
+}
+trap teardown EXIT
+
+port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A port nobody listens on, from a range per service so that parallel runs rarely collide.
+free_port() {
+  local p
+  for ((p = $1; p < $1 + 500; p++)); do
+    if port_is_free "$p" && port_is_free "$((p + 10000))"; then echo "$p"; return; fi
+  done
+  echo "services: no free port from $1" >&2; return 1
+}
+# Waits until <probe> succeeds, failing when the server process <pid> has died or after 30 s.
+await() {
+  local what=$1 pid=$2; shift 2
+  local deadline=$((SECONDS + 30))
+  until "$@" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || { echo "services: $what exited while starting; log in $svc" >&2; return 1; }
+    ((SECONDS < deadline)) || { echo "services: $what not ready after 30 s; log in $svc" >&2; return 1; }
+    sleep 0.05
+  done
+}
+# Another server already on the port would answer the probe: make sure it is ours.
+redis_is_ours() {
+  [[ $(redis-cli -p "$1" info server | tr -d '\r' | awk -F: '/^process_id/{print $2}') == "$2" ]] || {
+    echo "services: port $1 answered by another redis-server" >&2; return 1; }
+}
+start_redis() {  # <port> <dir> [redis-server options...]
+  local port=$1 dir=$2; shift 2
+  mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+    --daemonize no "$@" >"$dir/log" 2>&1 &
+  pids+=($!)
+  await "redis-server :$port" $! redis-cli -p "$port" ping
+  redis_is_ours "$port" "${pids[-1]}"
+}
+
+if wants redis; then
+  port=$(free_port 16379)
+  start_redis "$port" "$svc/redis"
+  export PIPELINE_REDIS_TEST_URI="redis://127.0.0.1:$port/0"
+fi
+
+if wants cluster; then
+  nodes=()
+  base=17001
+  for _ in 1 2 3; do
+    port=$(free_port "$base")
+    start_redis "$port" "$svc/cluster/$port" --cluster-enabled yes --cluster-config-file nodes.conf \
+      --cluster-node-timeout 5000
+    nodes+=("127.0.0.1:$port")
+    base=$((port + 1))
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$svc/cluster/create.log" 2>&1
+  for node in "${nodes[@]}"; do
+    deadline=$((SECONDS + 30))
+    until redis-cli -p "${node#*:}" cluster info | grep -q 'cluster_state:ok'; do
+      ((SECONDS < deadline)) || { echo "services: cluster not ok after 30 s" >&2; exit 1; }
+      sleep 0.1
+    done
+  done
+  PIPELINE_REDIS_CLUSTER_TEST_NODES=$(IFS=,; echo "${nodes[*]}")
+  export PIPELINE_REDIS_CLUSTER_TEST_NODES
+fi
+
+if wants mysql; then
+  port=$(free_port 13306)
+  mariadb-install-db --user=root --datadir="$svc/mysql" --auth-root-authentication-method=normal \
+    --skip-test-db >"$svc/mysql-install.log" 2>&1
+  mariadbd --no-defaults --user=root --datadir="$svc/mysql" --socket="$svc/mysqld.sock" \
+    --port="$port" --bind-address=127.0.0.1 --skip-name-resolve --pid-file="$svc/mysqld.pid" \
+    --log-error="$svc/mysqld.err" --innodb-buffer-pool-size=256M --max-connections=500 >/dev/null 2>&1 &
+  pids+=($!)
+  await "mariadbd :$port" $! mariadb-admin --socket="$svc/mysqld.sock" -uroot ping
+  mariadb --socket="$svc/mysqld.sock" -uroot -e "CREATE DATABASE pipe;
+    CREATE USER 'pipe'@'127.0.0.1' IDENTIFIED BY 'pipe-pass';
+    GRANT ALL ON *.* TO 'pipe'@'127.0.0.1' WITH GRANT OPTION;"
+  export PIPELINE_MYSQL_TEST_URI="mysql://pipe:pipe-pass@127.0.0.1:$port/pipe"
+fi
+
+if wants mongodb; then
+  congodb="$root/tests/services/congodb"
+  [[ -d "$congodb/node_modules/@push.rocks/smartmongo" ]] ||
+    (cd "$congodb" && npm ci --no-audit --no-fund --loglevel=error >"$svc/npm-ci.log" 2>&1) || {
+      echo "services: npm ci for the MongoDB test server failed:" >&2; cat "$svc/npm-ci.log" >&2; exit 1; }
+  port=$(free_port 27117)
+  node "$congodb/server.mjs" "$port" >"$svc/congodb.log" 2>&1 &
+  pids+=($!)
+  await "congodb :$port" $! grep -q '^ready' "$svc/congodb.log"
+  export PIPELINE_MONGODB_TEST_URI="mongodb://127.0.0.1:$port"
+fi
+
+echo "services: ready (${only}) in $svc"
+set +e
+"$@"
+status=$?
+set -e
+exit "$status"
