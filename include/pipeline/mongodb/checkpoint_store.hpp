@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <pipeline/checkpoint.hpp>
+#include <pipeline/mongodb/client.hpp>
+#include <pipeline/position.hpp>
+#include <pipeline/result.hpp>
+
+namespace pipeline::mongodb {
+
+struct checkpoint_store_options {
+  std::string database{};
+  /// One document per key: `{key: string, position: binary, version: int64, updated_at: date}`.
+  std::string collection{"pipeline_checkpoints"};
+};
+
+/// Checkpoints in a collection, with version fencing across threads and processes.
+///
+/// `save` with a version above 0 is one `updateOne({key, version: expected}, {$set: …})`:
+/// the filter on the version makes compare-and-set atomic on the server; no match is a
+/// `conflict` naming the stored version, and nothing changed. A first save (version 0) is
+/// one `findAndModify({key}, {$setOnInsert: …}, upsert)`: it wins only if no document was
+/// there. `open` creates a unique index on `key`, so that two first saves racing on real
+/// MongoDB cannot both insert (CongoDB does not enforce unique indexes; see the docs).
+/// Positions are kept byte for byte (binary).
+///
+/// Contract: models `pipeline::checkpoint_store`. Thread-safe (pooled connections);
+/// blocking. A stored document whose version or position has another type (edited by hand)
+/// loads as a `permanent` error, never as version 0.
+///
+///     auto store = pipeline::mongodb::checkpoint_store::open(mongo, {.database = "etl"}).value();
+///     auto cp = store.load("listings");
+///     auto v = store.save("listings", batch.end, cp->version);
+class checkpoint_store {
+ public:
+  /// Creates the unique index on `key`. Throws std::invalid_argument if `c` is null or a name
+  /// is empty.
+  [[nodiscard]] static auto open(std::shared_ptr<client> c, checkpoint_store_options options)
+      -> result<checkpoint_store>;
+
+  [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
+  [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t>;
+
+ private:
+  checkpoint_store(std::shared_ptr<client> c, checkpoint_store_options options) noexcept;
+
+  std::shared_ptr<client> client_;
+  checkpoint_store_options options_;
+};
+
+static_assert(pipeline::checkpoint_store<checkpoint_store>);
+
+}  // namespace pipeline::mongodb

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include <pipeline/error.hpp>
+#include <pipeline/mongodb/client.hpp>
+#include <pipeline/record.hpp>
+#include <pipeline/result.hpp>
+#include <pipeline/sink.hpp>
+
+namespace pipeline::mongodb {
+
+/// What a `collection_sink` does with each record.
+enum class write_mode : std::uint8_t {
+  /// insertOne per record in one unordered bulk. Not idempotent: a record without `_id`
+  /// gets a new ObjectId each time it is written.
+  insert,
+  /// updateOne({key fields}, {$set: other fields, $setOnInsert: {_id}}, upsert: true) per
+  /// record in one unordered bulk. Idempotent: writing a batch again changes nothing.
+  upsert,
+};
+
+/// Where and how a `collection_sink` writes.
+struct collection_sink_options {
+  std::string database{};
+  std::string collection{};
+  write_mode mode{write_mode::insert};
+  /// upsert: the fields that identify a document; every record must have them. Give the
+  /// fields a unique index (on real MongoDB) so that concurrent upserts cannot duplicate.
+  std::vector<std::string> key_fields{};
+  /// String fields written as ObjectId (24 hex digits, as the source reads them).
+  std::vector<std::string> object_id_fields{"_id"};
+  /// String fields holding JSON, written as the sub-document or array it describes (as the
+  /// source reads them).
+  std::vector<std::string> json_fields{};
+};
+
+/// A record the server (or the BSON encoding) refused, by its index in the batch written.
+struct write_failure {
+  std::size_t index = 0;
+  error reason;
+
+  friend auto operator==(const write_failure&, const write_failure&) -> bool = default;
+};
+
+/// Writes records as documents of a collection with one unordered bulk write per batch.
+///
+/// `write_each` reports per record: the bulk reply's writeErrors[].index are mapped back to
+/// the records (duplicate key 11000, validation 121, …), and records that cannot be encoded
+/// (an ObjectId field that is not hex, bad JSON, invalid UTF-8, a `$` or `.` key) are never
+/// sent; every other record is written once. A failure of the whole call (network, no
+/// server, a stop) is the error of the result and nothing is reported per record.
+///
+/// `write` (the `pipeline::sink` the runner calls) turns per-record failures into one error,
+/// so that the runner's bisection finds the records and dead-letters them: `permanent` (or
+/// `invalid_input`) when any record failed for good, else `transient`. For that bisection to
+/// write the good records once, insert mode first deletes the documents this call inserted
+/// (by `_id`, generated client-side when a record has none) and upsert mode relies on being
+/// idempotent. If that delete fails its error is returned, and a retry may insert them twice.
+///
+/// Values: see docs/adapters/mongodb.md (int64 → int64, timestamp → date in milliseconds,
+/// bytes → binary, `object_id_fields` → ObjectId, `json_fields` → parsed).
+///
+/// Contract: models `pipeline::sink` (value_type `pipeline::record`). Thread-safe: each
+/// write borrows a connection from the client's pool. Blocking, up to the client's timeouts;
+/// a stop requested before a write returns `stopped` and writes nothing (a bulk already sent
+/// is not interrupted).
+///
+///     auto sink = pipeline::mongodb::collection_sink::open(mongo, {.database = "estate",
+///         .collection = "listings", .mode = pipeline::mongodb::write_mode::upsert,
+///         .key_fields = {"listing_id"}});
+///     auto failures = sink.write_each(std::span{rows}, stop);   // per-record failures
+class collection_sink {
+ public:
+  using value_type = record;
+
+  /// Throws std::invalid_argument if `c` is null, the database or collection name is empty,
+  /// upsert has no key fields, insert has key fields, or a key field is listed twice.
+  [[nodiscard]] static auto open(std::shared_ptr<client> c, collection_sink_options options) -> collection_sink;
+
+  [[nodiscard]] auto write(std::span<const record> records, std::stop_token stop) -> result<void>;
+
+  /// Writes `records`; the failures of single records, by index, in increasing order.
+  [[nodiscard]] auto write_each(std::span<const record> records, std::stop_token stop)
+      -> result<std::vector<write_failure>>;
+
+ private:
+  collection_sink(std::shared_ptr<client> c, collection_sink_options options) noexcept;
+
+  std::shared_ptr<client> client_;
+  collection_sink_options options_;
+};
+
+static_assert(pipeline::sink<collection_sink>);
+
+}  // namespace pipeline::mongodb

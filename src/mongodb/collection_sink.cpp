@@ -1,0 +1,239 @@
+#include <pipeline/mongodb/collection_sink.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "client_impl.hpp"
+#include "document.hpp"
+#include "errors.hpp"
+
+namespace pipeline::mongodb {
+
+namespace {
+
+using detail::scoped_bson;
+
+auto rules_of(const collection_sink_options& o) -> detail::field_rules { return {o.object_id_fields, o.json_fields}; }
+
+// What one bulk did: the records that failed, and (insert) the `_id` of each record sent,
+// keyed by its index in the batch, so that the inserted ones can be taken back.
+struct bulk_result {
+  std::vector<write_failure> failures;
+  detail::bson_ptr sent_ids{bson_new()};
+};
+
+auto append_insert(mongoc_bulk_operation_t* bulk, const record& r, const detail::field_rules& rules,
+                   bson_t* sent_ids, std::size_t index) -> result<void> {
+  scoped_bson doc;
+  if (!r.contains("_id")) {
+    // Client-side, so that this call knows what it inserted (and could take it back).
+    bson_oid_t oid;
+    bson_oid_init(&oid, nullptr);
+    BSON_APPEND_OID(doc.get(), "_id", &oid);
+  }
+  if (auto a = detail::append_fields(doc.get(), r, rules, [](const std::string&) { return false; }); !a) return a;
+  bson_error_t e;
+  if (!mongoc_bulk_operation_insert_with_opts(bulk, doc.get(), nullptr, &e)) return detail::to_error(e, "insert");
+  bson_iter_t id;
+  if (bson_iter_init_find(&id, doc.get(), "_id")) {
+    const auto key = std::to_string(index);
+    bson_append_value(sent_ids, key.c_str(), static_cast<int>(key.size()), bson_iter_value(&id));
+  }
+  return ok();
+}
+
+auto append_upsert(mongoc_bulk_operation_t* bulk, const record& r, const collection_sink_options& o,
+                   const detail::field_rules& rules) -> result<void> {
+  scoped_bson selector;
+  for (const auto& key : o.key_fields) {
+    const auto* v = r.find(key);
+    if (v == nullptr) return invalid_input_error(fmt::format("upsert: the record has no key field '{}'", key));
+    if (auto a = detail::append_value(selector.get(), key, *v, rules); !a) return a;
+  }
+  scoped_bson update;
+  bson_t set;
+  BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$set", &set);
+  // Every field but _id, keys included (setting them to the value the filter matched is
+  // allowed), so that $set is never empty; _id only on insert, since it is immutable.
+  auto appended = detail::append_fields(&set, r, rules, [](const std::string& name) { return name == "_id"; });
+  bson_append_document_end(update.get(), &set);
+  if (!appended) return appended;
+  if (const auto* id = r.find("_id")) {
+    bson_t on_insert;
+    BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$setOnInsert", &on_insert);
+    appended = detail::append_value(&on_insert, "_id", *id, rules);
+    bson_append_document_end(update.get(), &on_insert);
+    if (!appended) return appended;
+  }
+  scoped_bson opts;
+  BSON_APPEND_BOOL(opts.get(), "upsert", true);
+  bson_error_t e;
+  if (!mongoc_bulk_operation_update_one_with_opts(bulk, selector.get(), update.get(), opts.get(), &e)) {
+    return detail::to_error(e, "upsert");
+  }
+  return ok();
+}
+
+auto name_of(const collection_sink_options& o) -> std::string { return fmt::format("{}.{}", o.database, o.collection); }
+
+// writeErrors[] of a bulk reply, their index mapped back to the batch through `sent`.
+void collect_write_errors(const bson_t& reply, const std::vector<std::size_t>& sent, const collection_sink_options& o,
+                          std::vector<write_failure>& failures) {
+  bson_iter_t it;
+  bson_iter_t errors;
+  if (!bson_iter_init_find(&it, &reply, "writeErrors") || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &errors)) return;
+  while (bson_iter_next(&errors)) {
+    bson_iter_t field;
+    if (!BSON_ITER_HOLDS_DOCUMENT(&errors) || !bson_iter_recurse(&errors, &field)) continue;
+    std::int64_t index = -1;
+    std::int64_t code = 0;
+    std::string message = "unknown write error";
+    while (bson_iter_next(&field)) {
+      const std::string_view key = bson_iter_key(&field);
+      if (key == "index" && BSON_ITER_HOLDS_NUMBER(&field)) index = bson_iter_as_int64(&field);
+      else if (key == "code" && BSON_ITER_HOLDS_NUMBER(&field)) code = bson_iter_as_int64(&field);
+      else if (key == "errmsg" && BSON_ITER_HOLDS_UTF8(&field)) message = bson_iter_utf8(&field, nullptr);
+    }
+    if (index < 0 || static_cast<std::uint64_t>(index) >= sent.size()) continue;
+    const auto at = sent[static_cast<std::size_t>(index)];
+    failures.push_back({at, detail::server_error(code, message, fmt::format("{} {} of record {}",
+        o.mode == write_mode::insert ? "insert" : "upsert", name_of(o), at))});
+  }
+}
+
+auto has_nonempty_array(const bson_t& reply, const char* name) -> bool {
+  bson_iter_t it;
+  if (!bson_iter_init_find(&it, &reply, name) || !BSON_ITER_HOLDS_ARRAY(&it)) return false;
+  bson_iter_t inner;
+  return bson_iter_recurse(&it, &inner) && bson_iter_next(&inner);
+}
+
+auto run_bulk(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
+    -> result<bulk_result> {
+  if (stop.stop_requested()) return stopped_error();
+  bulk_result out;
+  if (records.empty()) return out;
+  const auto rules = rules_of(o);
+  detail::collection_handle coll{c, o.database, o.collection};
+  scoped_bson bulk_opts;
+  BSON_APPEND_BOOL(bulk_opts.get(), "ordered", false);
+  const detail::bulk_ptr bulk{mongoc_collection_create_bulk_operation_with_opts(coll.get(), bulk_opts.get())};
+  std::vector<std::size_t> sent;  // bulk index → batch index
+  sent.reserve(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto added = o.mode == write_mode::insert ? append_insert(bulk.get(), records[i], rules, out.sent_ids.get(), i)
+                                              : append_upsert(bulk.get(), records[i], o, rules);
+    if (added) {
+      sent.push_back(i);
+    } else {
+      auto reason = std::move(added).error();
+      reason.message = fmt::format("record {} for {}: {}", i, name_of(o), reason.message);
+      out.failures.push_back({i, std::move(reason)});
+    }
+  }
+  if (sent.empty()) return out;
+  if (stop.stop_requested()) return stopped_error();
+  scoped_bson reply;
+  bson_error_t e;
+  const bool executed = mongoc_bulk_operation_execute(bulk.get(), reply.get(), &e) != 0;
+  if (executed) return out;
+  const auto whole = detail::to_error(e, fmt::format("bulk write to {}", name_of(o)));
+  // Per-record errors only when the server answered for each; a lost connection or a write
+  // concern error says nothing about single records.
+  if (whole.kind == error_kind::transient || has_nonempty_array(*reply.get(), "writeConcernErrors") ||
+      !has_nonempty_array(*reply.get(), "writeErrors")) {
+    return whole;
+  }
+  collect_write_errors(*reply.get(), sent, o, out.failures);
+  std::sort(out.failures.begin(), out.failures.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+  return out;
+}
+
+// Deletes the documents this insert call wrote (every sent record that did not fail).
+auto take_back(client& c, const collection_sink_options& o, const bson_t& sent_ids,
+               const std::vector<write_failure>& failures) -> result<void> {
+  std::set<std::size_t> failed;
+  for (const auto& f : failures) failed.insert(f.index);
+  scoped_bson filter;
+  bson_t id_clause;
+  bson_t in;
+  BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &id_clause);
+  BSON_APPEND_ARRAY_BEGIN(&id_clause, "$in", &in);
+  std::size_t n = 0;
+  bson_iter_t it;
+  if (bson_iter_init(&it, &sent_ids)) {
+    while (bson_iter_next(&it)) {
+      const std::string_view key = bson_iter_key(&it);
+      std::size_t index = 0;
+      std::from_chars(key.data(), key.data() + key.size(), index);
+      if (failed.contains(index)) continue;
+      const auto array_key = std::to_string(n++);
+      bson_append_value(&in, array_key.c_str(), static_cast<int>(array_key.size()), bson_iter_value(&it));
+    }
+  }
+  bson_append_array_end(&id_clause, &in);
+  bson_append_document_end(filter.get(), &id_clause);
+  if (n == 0) return ok();
+  detail::collection_handle coll{c, o.database, o.collection};
+  bson_error_t e;
+  if (!mongoc_collection_delete_many(coll.get(), filter.get(), nullptr, nullptr, &e)) {
+    auto err = detail::to_error(e, fmt::format("taking back the {} documents inserted into {} by a failed batch", n, name_of(o)));
+    return err;
+  }
+  return ok();
+}
+
+}  // namespace
+
+collection_sink::collection_sink(std::shared_ptr<client> c, collection_sink_options options) noexcept
+    : client_(std::move(c)), options_(std::move(options)) {}
+
+auto collection_sink::open(std::shared_ptr<client> c, collection_sink_options options) -> collection_sink {
+  if (!c) throw std::invalid_argument("mongodb::collection_sink: the client is null");
+  if (options.database.empty() || options.collection.empty()) {
+    throw std::invalid_argument("mongodb::collection_sink: database and collection must be named");
+  }
+  if (options.mode == write_mode::upsert && options.key_fields.empty()) {
+    throw std::invalid_argument("mongodb::collection_sink: upsert needs key_fields");
+  }
+  if (options.mode == write_mode::insert && !options.key_fields.empty()) {
+    throw std::invalid_argument("mongodb::collection_sink: key_fields are for upsert only");
+  }
+  auto keys = options.key_fields;
+  std::sort(keys.begin(), keys.end());
+  if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) {
+    throw std::invalid_argument("mongodb::collection_sink: a key field is listed twice");
+  }
+  return collection_sink(std::move(c), std::move(options));
+}
+
+auto collection_sink::write_each(std::span<const record> records, std::stop_token stop)
+    -> result<std::vector<write_failure>> {
+  auto done = run_bulk(*client_, options_, records, stop);
+  if (!done) return std::move(done).error();
+  return std::move(done->failures);
+}
+
+auto collection_sink::write(std::span<const record> records, std::stop_token stop) -> result<void> {
+  auto done = run_bulk(*client_, options_, records, stop);
+  if (!done) return std::move(done).error();
+  const auto& failures = done->failures;
+  if (failures.empty()) return ok();
+  if (options_.mode == write_mode::insert) {
+    if (auto undone = take_back(*client_, options_, *done->sent_ids.get(), failures); !undone) return undone;
+  }
+  // A record that fails for good makes the batch fail for good, so that bisection isolates
+  // it; transient failures alone (a write conflict) let the runner retry the batch.
+  const auto permanent = std::find_if(failures.begin(), failures.end(), [](const auto& f) { return !f.reason.retryable(); });
+  auto reason = permanent != failures.end() ? permanent->reason : failures.front().reason;
+  reason.message = fmt::format("{} of {} records failed; first: {}", failures.size(), records.size(), reason.message);
+  return reason;
+}
+
+}  // namespace pipeline::mongodb

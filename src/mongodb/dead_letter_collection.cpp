@@ -1,0 +1,147 @@
+#include <pipeline/mongodb/dead_letter_collection.hpp>
+
+#include <chrono>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "client_impl.hpp"
+#include "errors.hpp"
+#include "store_support.hpp"
+
+namespace pipeline::mongodb {
+
+using detail::scoped_bson;
+
+namespace {
+
+auto kind_named(std::string_view name) -> std::optional<error_kind> {
+  for (auto k : {error_kind::transient, error_kind::permanent, error_kind::invalid_input, error_kind::conflict,
+                 error_kind::not_found, error_kind::stopped, error_kind::internal}) {
+    if (to_string(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+auto read_letter(const bson_t& doc) -> std::optional<dead_letter> {
+  auto payload = detail::binary_field(doc, "payload");
+  auto kind = detail::text_field(doc, "kind");
+  auto message = detail::text_field(doc, "message");
+  auto code = detail::integer_field(doc, "native_code");
+  auto backend = detail::text_field(doc, "backend");
+  auto attempts = detail::integer_field(doc, "attempts");
+  auto pos = detail::binary_field(doc, "position");
+  auto partition = detail::integer_field(doc, "partition");
+  auto time_us = detail::integer_field(doc, "time_us");
+  if (!payload || !kind || !message || !code || !backend || !attempts || !pos || !partition || !time_us) return std::nullopt;
+  const auto k = kind_named(*kind);
+  constexpr auto u32 = static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max());
+  if (!k || *attempts < 0 || *attempts > u32 || *partition < 0 || *partition > u32) return std::nullopt;
+  dead_letter letter;
+  letter.payload = std::move(*payload);
+  letter.reason = error{*k, std::move(*message), *code, std::move(*backend)};
+  letter.attempts = static_cast<std::uint32_t>(*attempts);
+  letter.pos = position(std::move(*pos));
+  letter.partition = static_cast<std::uint32_t>(*partition);
+  letter.time = std::chrono::system_clock::time_point{
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds{*time_us})};
+  return letter;
+}
+
+}  // namespace
+
+dead_letter_collection::dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options) noexcept
+    : client_(std::move(c)), options_(std::move(options)) {}
+
+auto dead_letter_collection::open(std::shared_ptr<client> c, dead_letter_collection_options options)
+    -> dead_letter_collection {
+  if (!c) throw std::invalid_argument("mongodb::dead_letter_collection: the client is null");
+  if (options.database.empty() || options.collection.empty()) {
+    throw std::invalid_argument("mongodb::dead_letter_collection: database and collection must be named");
+  }
+  return dead_letter_collection(std::move(c), std::move(options));
+}
+
+auto dead_letter_collection::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  if (letters.empty()) return ok();
+  detail::collection_handle coll{*client_, options_.database, options_.collection};
+  // One ordered bulk: one round trip for all entries, split by libmongoc past 16 MiB.
+  const detail::bulk_ptr bulk{mongoc_collection_create_bulk_operation_with_opts(coll.get(), nullptr)};
+  bson_error_t e;
+  for (const auto& l : letters) {
+    scoped_bson doc;
+    bson_oid_t oid;
+    bson_oid_init(&oid, nullptr);
+    BSON_APPEND_OID(doc.get(), "_id", &oid);
+    detail::append_binary(doc.get(), "payload", l.payload);
+    detail::append_text(doc.get(), "kind", to_string(l.reason.kind));
+    detail::append_text(doc.get(), "message", l.reason.message);
+    BSON_APPEND_INT64(doc.get(), "native_code", l.reason.native_code);
+    detail::append_text(doc.get(), "backend", l.reason.backend);
+    BSON_APPEND_INT64(doc.get(), "attempts", l.attempts);
+    detail::append_binary(doc.get(), "position", l.pos.bytes());
+    BSON_APPEND_INT64(doc.get(), "partition", l.partition);
+    BSON_APPEND_DATE_TIME(doc.get(), "time", detail::to_millis(l.time));
+    BSON_APPEND_INT64(doc.get(), "time_us",
+                      std::chrono::duration_cast<std::chrono::microseconds>(l.time.time_since_epoch()).count());
+    if (!mongoc_bulk_operation_insert_with_opts(bulk.get(), doc.get(), nullptr, &e)) {
+      return detail::to_error(e, "encode a dead letter");
+    }
+  }
+  scoped_bson reply;
+  if (mongoc_bulk_operation_execute(bulk.get(), reply.get(), &e) == 0) {
+    // A payload over 16 MiB is refused for good; the runner then fails the run rather than
+    // lose the entry.
+    return detail::to_error(e, fmt::format("write {} dead letters to {}.{}", letters.size(), options_.database,
+                                           options_.collection));
+  }
+  return ok();
+}
+
+auto dead_letter_collection::read(const std::string& after_id, std::size_t limit)
+    -> result<std::vector<std::pair<std::string, dead_letter>>> {
+  std::vector<std::pair<std::string, dead_letter>> out;
+  if (limit == 0) return out;
+  scoped_bson filter;
+  if (!after_id.empty()) {
+    if (after_id.size() != 24 || !bson_oid_is_valid(after_id.c_str(), after_id.size())) {
+      return invalid_input_error(fmt::format("dead letter id \"{}\" is not 24 hex digits", after_id));
+    }
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, after_id.c_str());
+    bson_t range;
+    BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &range);
+    BSON_APPEND_OID(&range, "$gt", &oid);
+    bson_append_document_end(filter.get(), &range);
+  }
+  scoped_bson opts;
+  bson_t sort;
+  BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
+  BSON_APPEND_INT32(&sort, "_id", 1);
+  bson_append_document_end(opts.get(), &sort);
+  if (limit < static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())) {
+    BSON_APPEND_INT64(opts.get(), "limit", static_cast<std::int64_t>(limit));
+  }
+  detail::collection_handle coll{*client_, options_.database, options_.collection};
+  const detail::cursor_ptr cursor{mongoc_collection_find_with_opts(coll.get(), filter.get(), opts.get(), nullptr)};
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc)) {
+    bson_iter_t id;
+    char hex[25] = "?";
+    if (bson_iter_init_find(&id, doc, "_id") && BSON_ITER_HOLDS_OID(&id)) bson_oid_to_string(bson_iter_oid(&id), hex);
+    auto letter = read_letter(*doc);
+    if (!letter) {
+      return permanent_error(fmt::format("dead letter {} in {}.{} is malformed", hex, options_.database, options_.collection));
+    }
+    out.emplace_back(std::string(hex), std::move(*letter));
+  }
+  bson_error_t e;
+  if (mongoc_cursor_error(cursor.get(), &e)) {
+    return detail::to_error(e, fmt::format("read dead letters from {}.{}", options_.database, options_.collection));
+  }
+  return out;
+}
+
+}  // namespace pipeline::mongodb
