@@ -92,15 +92,15 @@ auto checkpoint_store::save(std::string_view key, const position& pos, std::uint
     return static_cast<std::uint64_t>(next);
   }
   BSON_APPEND_INT64(filter.get(), "version", static_cast<std::int64_t>(expected_version));
-  scoped_bson update;
-  bson_t set;
-  BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$set", &set);
-  detail::append_binary(&set, "position", pos.bytes());
-  BSON_APPEND_INT64(&set, "version", next);
-  BSON_APPEND_DATE_TIME(&set, "updated_at", now);
-  bson_append_document_end(update.get(), &set);
+  // A replacement rather than $set: the same atomic compare-and-set on the version, and
+  // CongoDB's $set mangles binary values (it stores them as plain objects).
+  scoped_bson replacement;
+  detail::append_text(replacement.get(), "key", key);
+  detail::append_binary(replacement.get(), "position", pos.bytes());
+  BSON_APPEND_INT64(replacement.get(), "version", next);
+  BSON_APPEND_DATE_TIME(replacement.get(), "updated_at", now);
   scoped_bson reply;
-  if (!mongoc_collection_update_one(coll.get(), filter.get(), update.get(), nullptr, reply.get(), &e)) {
+  if (!mongoc_collection_replace_one(coll.get(), filter.get(), replacement.get(), nullptr, reply.get(), &e)) {
     return detail::to_error(e, fmt::format("save checkpoint '{}'", key));
   }
   if (detail::integer_field(*reply.get(), "matchedCount").value_or(0) != 1) {

@@ -2,6 +2,7 @@
 // Small pieces the stores share: times as BSON dates, positions and payloads as binary.
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,11 +44,18 @@ inline auto text_field(const bson_t& doc, const char* key) -> std::optional<std:
   const char* s = bson_iter_utf8(&it, &length);
   return std::string(s, length);
 }
-/// int32 or int64 (servers may narrow int64 values that fit in 32 bits).
+/// An integer stored as int32, int64 or an integral double: servers may narrow what they
+/// were sent (CongoDB returns an int64 below 2^31 as int32, and one below 2^53 as a double).
 inline auto integer_field(const bson_t& doc, const char* key) -> std::optional<std::int64_t> {
   bson_iter_t it;
-  if (!bson_iter_init_find(&it, &doc, key) || !(BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it))) return std::nullopt;
-  return bson_iter_as_int64(&it);
+  if (!bson_iter_init_find(&it, &doc, key)) return std::nullopt;
+  if (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)) return bson_iter_as_int64(&it);
+  if (BSON_ITER_HOLDS_DOUBLE(&it)) {
+    const double d = bson_iter_double(&it);
+    constexpr double limit = 9007199254740992.0;  // 2^53: every integer up to it is exact
+    if (d >= -limit && d <= limit && d == std::trunc(d)) return static_cast<std::int64_t>(d);
+  }
+  return std::nullopt;
 }
 inline auto date_field(const bson_t& doc, const char* key) -> std::optional<std::chrono::system_clock::time_point> {
   bson_iter_t it;

@@ -20,7 +20,7 @@ struct checkpoint_store_options {
 
 /// Checkpoints in a collection, with version fencing across threads and processes.
 ///
-/// `save` with a version above 0 is one `updateOne({key, version: expected}, {$set: …})`:
+/// `save` with a version above 0 is one `replaceOne({key, version: expected}, {key, …})`:
 /// the filter on the version makes compare-and-set atomic on the server; no match is a
 /// `conflict` naming the stored version, and nothing changed. A first save (version 0) is
 /// one `findAndModify({key}, {$setOnInsert: …}, upsert)`: it wins only if no document was
