@@ -6,6 +6,8 @@
 #include <pipeline/pipeline.hpp>
 #include <pipeline/sqlite/sqlite.hpp>
 
+#include "listings.hpp"
+
 #include <unistd.h>
 
 #include <charconv>
@@ -65,116 +67,6 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
   return o;
 }
 
-// --- the input: deterministic, about 1% bad -------------------------------------------
-
-enum class defect { none, missing_fields, bad_price, impossible_date, invalid_utf8, huge_line };
-
-auto defect_of(std::int64_t id, std::int64_t rows) -> defect {
-  if (id == rows / 2) return defect::huge_line;  // one 10 MB line
-  if (id % 331 == 0) return defect::missing_fields;
-  if (id % 257 == 0) return defect::bad_price;
-  if (id % 199 == 0) return defect::impossible_date;
-  if (id % 503 == 0) return defect::invalid_utf8;
-  return defect::none;
-}
-
-void generate(const options& o) {
-  static constexpr const char* cities[] = {"Lisboa", "Porto", "Faro", "Braga", "Coimbra", "\"Vila Nova\", Gaia"};
-  const auto tmp = std::filesystem::path(o.input).concat(".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << "id,city,price,listed_on,bedrooms\n";
-    for (std::int64_t id = 1; id <= o.rows; ++id) {
-      std::string city = cities[id % 6];
-      if (city.find('"') != std::string::npos) city = "\"\"\"Vila Nova\"\", Gaia\"";  // quoted, with quotes inside
-      switch (defect_of(id, o.rows)) {
-        case defect::missing_fields: out << id << ',' << city << '\n'; break;
-        case defect::bad_price: out << id << ',' << city << ",12O 000.00,2024-05-01,2\n"; break;
-        case defect::impossible_date: out << id << ',' << city << ",99000.00,2024-02-30,2\n"; break;
-        case defect::invalid_utf8: out << id << ",Lisb\xff\xfe" << "a,150000.00,2024-03-03,1\n"; break;
-        case defect::huge_line: out << id << ',' << std::string(10 << 20, 'x') << ",1.00,2024-01-01,1\n"; break;
-        case defect::none:
-          out << id << ',' << city << ',' << 50'000 + id % 900'000 << '.' << id % 100 / 10 << id % 10 << ",2024-"
-              << (1 + id % 12 < 10 ? "0" : "") << 1 + id % 12 << '-' << (1 + id % 28 < 10 ? "0" : "") << 1 + id % 28
-              << ',' << id % 6 << '\n';
-      }
-    }
-  }
-  std::filesystem::rename(tmp, o.input);  // a killed generator never leaves a half input
-}
-
-// --- validate and normalise ------------------------------------------------------------
-
-auto text_of(const pipeline::record& r, std::string_view field) -> pipeline::result<std::string_view> {
-  const auto* v = r.find(field);
-  const auto* s = v != nullptr ? v->get_if<std::string>() : nullptr;
-  if (s == nullptr) return pipeline::invalid_input_error(fmt::format("field '{}' is missing", field));
-  return std::string_view{*s};
-}
-
-auto integer(std::string_view text, std::string_view what) -> pipeline::result<std::int64_t> {
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size()) {
-    return pipeline::invalid_input_error(fmt::format("{} '{}' is not a whole number", what, text));
-  }
-  return v;
-}
-
-auto valid_utf8(std::string_view s) -> bool {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += n;
-  }
-  return true;
-}
-
-// A CSV row (all strings) becomes a typed warehouse row, or an invalid_input error that the
-// runner dead-letters with its message.
-auto normalise(const pipeline::record& row) -> pipeline::result<pipeline::record> {
-  auto id_text = text_of(row, "id");
-  auto city = text_of(row, "city");
-  auto price = text_of(row, "price");
-  auto date = text_of(row, "listed_on");
-  auto bedrooms_text = text_of(row, "bedrooms");
-  for (const auto* r : {&id_text, &city, &price, &date, &bedrooms_text}) {
-    if (!*r) return r->error();
-  }
-  auto id = integer(*id_text, "id");
-  if (!id) return id.error();
-  if (city->empty() || !valid_utf8(*city)) return pipeline::invalid_input_error("city is empty or not UTF-8");
-  const auto dot = price->find('.');
-  auto units = integer(price->substr(0, dot), "price");
-  auto cents = dot == std::string_view::npos ? pipeline::result<std::int64_t>{0} : integer(price->substr(dot + 1), "price cents");
-  if (!units || !cents || (dot != std::string_view::npos && price->size() - dot != 3)) {
-    return pipeline::invalid_input_error(fmt::format("price '{}' is not a decimal with 2 places", *price));
-  }
-  if (date->size() != 10 || (*date)[4] != '-' || (*date)[7] != '-') {
-    return pipeline::invalid_input_error(fmt::format("date '{}' is not YYYY-MM-DD", *date));
-  }
-  auto y = integer(date->substr(0, 4), "year");
-  auto m = integer(date->substr(5, 2), "month");
-  auto d = integer(date->substr(8, 2), "day");
-  if (!y || !m || !d ||
-      !std::chrono::year_month_day{std::chrono::year{static_cast<int>(*y)}, std::chrono::month{static_cast<unsigned>(*m)},
-                                   std::chrono::day{static_cast<unsigned>(*d)}}
-           .ok()) {
-    return pipeline::invalid_input_error(fmt::format("date '{}' does not exist", *date));
-  }
-  auto bedrooms = integer(*bedrooms_text, "bedrooms");
-  if (!bedrooms || *bedrooms < 0 || *bedrooms > 50) return pipeline::invalid_input_error("bedrooms is not 0-50");
-  return pipeline::record{{"id", *id},
-                          {"city", std::string(*city)},
-                          {"price_cents", *units * 100 + *cents},
-                          {"listed_on", std::string(*date)},
-                          {"bedrooms", *bedrooms}};
-}
-
 // --- the run ---------------------------------------------------------------------------
 
 auto print_progress(const pipeline::progress& p, bool terminal) -> void {
@@ -190,44 +82,11 @@ auto print_progress(const pipeline::progress& p, bool terminal) -> void {
   std::fflush(stdout);
 }
 
-// "date '2024-02-30' does not exist" -> "date '…' does not exist", "line 512: 3 fields" ->
-// "line N: N fields": dead letters grouped by reason.
-auto reason_of(const std::string& message) -> std::string {
-  std::string out;
-  bool quoted = false;
-  for (std::size_t i = 0; i < message.size(); ++i) {
-    const char c = message[i];
-    const bool digit = c >= '0' && c <= '9';
-    const bool starts_number = digit && (i == 0 || message[i - 1] == ' ' || message[i - 1] == '(');
-    if (c == '\'') {
-      out += quoted ? "…'" : "'";
-      quoted = !quoted;
-    } else if (quoted) {
-      continue;
-    } else if (starts_number) {
-      out += 'N';
-      while (i + 1 < message.size() && message[i + 1] >= '0' && message[i + 1] <= '9') ++i;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// The leading number of a dead letter's payload: the id, for raw CSV lines and for records.
-auto id_in(std::string_view payload) -> std::optional<std::int64_t> {
-  const auto first = payload.find_first_of("0123456789");
-  if (first == std::string_view::npos) return std::nullopt;
-  std::int64_t id = 0;
-  std::from_chars(payload.data() + first, payload.data() + payload.size(), id);
-  return id;
-}
-
 auto verify(const options& o, pipeline::sqlite::database& db, const std::set<std::int64_t>& dead_ids,
             std::size_t dead_entries) -> bool {
   std::set<std::int64_t> expected_bad;
   for (std::int64_t id = 1; id <= o.rows; ++id) {
-    if (defect_of(id, o.rows) != defect::none) expected_bad.insert(id);
+    if (listings::defect_of(id, o.rows) != listings::defect::none) expected_bad.insert(id);
   }
   auto stats = pipeline::sqlite::query_int64(db, "SELECT COUNT(*), COUNT(DISTINCT id) FROM listings");
   if (!stats) {
@@ -253,7 +112,7 @@ int main(int argc, char** argv) {
   }
   if (opts->regenerate || !std::filesystem::exists(opts->input)) {
     fmt::print("generating {} rows into {}\n", opts->rows, opts->input.string());
-    generate(*opts);
+    listings::generate(opts->input, opts->rows);
   }
 
   auto db = pipeline::sqlite::database::open(opts->warehouse.string()).value();
@@ -295,7 +154,7 @@ int main(int argc, char** argv) {
   run_options.expected_records = static_cast<std::uint64_t>(opts->rows);  // for the ETA
   run_options.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn};
 
-  const auto report = pipeline::run(source, normalise, warehouse, dlq, checkpoints, run_options);
+  const auto report = pipeline::run(source, listings::normalise, warehouse, dlq, checkpoints, run_options);
   if (terminal) std::puts("");
 
   // Page through the DLQ keeping only counts (and, to verify, ids): memory stays flat however
@@ -309,9 +168,9 @@ int main(int argc, char** argv) {
     after = page.back().first;
     for (const auto& [id, letter] : page) {
       ++dead_entries;
-      ++reasons[reason_of(letter.reason.message)];
+      ++reasons[listings::reason_of(letter.reason.message)];
       if (opts->verify) {
-        if (auto listing = id_in(letter.payload)) dead_ids.insert(*listing);
+        if (auto listing = listings::id_in(letter.payload)) dead_ids.insert(*listing);
       }
     }
   }

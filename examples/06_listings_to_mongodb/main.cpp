@@ -1,0 +1,194 @@
+// The real-estate ETL into MongoDB (the system this library replaces went MySQL → MongoDB):
+// the same messy listings CSV as 03_listings_etl -> validate and normalise -> an upsert by
+// listing id into a MongoDB collection, with the checkpoint, the dead letters and the job
+// log in collections beside it. Run it again after a kill: it resumes from the checkpoint,
+// and the upsert makes the redone batches harmless.
+#include <pipeline/file/csv_source.hpp>
+#include <pipeline/mongodb/mongodb.hpp>
+#include <pipeline/pipeline.hpp>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "listings.hpp"
+
+namespace {
+
+struct options {
+  std::int64_t rows = 100'000;
+  std::size_t workers = 4;
+  std::size_t batch_size = 1000;
+  std::filesystem::path input = "listings.csv";
+  std::string uri;  // from --uri, else PIPELINE_MONGODB_URI, else PIPELINE_MONGODB_TEST_URI
+  std::string database = "real_estate";
+  bool regenerate = false;
+  bool fresh = false;
+  bool verify = false;
+  bool drop = false;
+};
+
+constexpr const char* usage = R"(usage: listings_to_mongodb [options]
+  --rows N          rows to generate when the input does not exist (100000)
+  --workers N       worker threads (4)
+  --batch N         records per batch (1000)
+  --input PATH      the CSV to load (listings.csv); generated when missing
+  --uri URI         mongodb:// URI (default: $PIPELINE_MONGODB_URI, then $PIPELINE_MONGODB_TEST_URI)
+  --database NAME   where listings, checkpoints, dead letters and runs go (real_estate)
+  --regenerate      write a new input even if one exists
+  --fresh           drop the database first (start over instead of resuming)
+  --verify          after the run, check that every good row is in the collection once and
+                    every bad row in the DLQ; exit 1 otherwise
+  --drop            drop the database at the end (for test runs)
+  --help            this text
+)";
+
+auto parse_options(int argc, char** argv) -> std::optional<options> {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const auto next = [&]() -> std::string_view { return i + 1 < argc ? argv[++i] : ""; };
+    const auto number = [&](auto& out) {
+      const auto text = next();
+      return std::from_chars(text.data(), text.data() + text.size(), out).ec == std::errc{} && out > 0;
+    };
+    if (arg == "--rows" && number(o.rows)) continue;
+    if (arg == "--workers" && number(o.workers)) continue;
+    if (arg == "--batch" && number(o.batch_size)) continue;
+    if (arg == "--input") o.input = next();
+    else if (arg == "--uri") o.uri = next();
+    else if (arg == "--database") o.database = next();
+    else if (arg == "--regenerate") o.regenerate = true;
+    else if (arg == "--fresh") o.fresh = true;
+    else if (arg == "--verify") o.verify = true;
+    else if (arg == "--drop") o.drop = true;
+    else return std::nullopt;
+  }
+  for (const char* variable : {"PIPELINE_MONGODB_URI", "PIPELINE_MONGODB_TEST_URI"}) {
+    const char* value = std::getenv(variable);
+    if (o.uri.empty() && value != nullptr) o.uri = value;
+  }
+  if (o.uri.empty() || o.database.empty()) return std::nullopt;
+  return o;
+}
+
+// Reads the listing ids back through the adapter's own cursor source.
+auto stored_ids(const std::shared_ptr<pipeline::mongodb::client>& mongo, const options& o)
+    -> pipeline::result<std::pair<std::int64_t, std::set<std::int64_t>>> {
+  auto source = pipeline::mongodb::collection_source::open(
+      mongo, {.database = o.database, .collection = "listings", .projection_json = R"({"id": 1})", .batch_size = 5000});
+  std::int64_t documents = 0;
+  std::set<std::int64_t> ids;
+  for (;;) {
+    auto next = source.next_batch({});
+    if (!next) return std::move(next).error();
+    if (!*next) break;
+    for (const auto& doc : (*next)->records) {
+      ++documents;
+      if (const auto* id = doc.find("id"); id != nullptr && id->get_if<std::int64_t>() != nullptr) {
+        ids.insert(id->get<std::int64_t>());
+      }
+    }
+  }
+  return std::pair{documents, std::move(ids)};
+}
+
+auto verify(const options& o, const std::shared_ptr<pipeline::mongodb::client>& mongo,
+            const std::set<std::int64_t>& dead_ids, std::size_t dead_entries) -> bool {
+  std::set<std::int64_t> expected_bad;
+  for (std::int64_t id = 1; id <= o.rows; ++id) {
+    if (listings::defect_of(id, o.rows) != listings::defect::none) expected_bad.insert(id);
+  }
+  auto stored = stored_ids(mongo, o);
+  if (!stored) {
+    fmt::print(stderr, "verify: {}\n", stored.error());
+    return false;
+  }
+  const auto& [documents, ids] = *stored;
+  const auto good = o.rows - static_cast<std::int64_t>(expected_bad.size());
+  const bool collection_ok = documents == good && static_cast<std::int64_t>(ids.size()) == good;
+  const bool dlq_ok = dead_ids == expected_bad;
+  fmt::print("verify: collection {} documents ({} distinct ids), expected {} -> {}; DLQ {} entries for {} ids, "
+             "expected {} -> {}\n",
+             documents, ids.size(), good, collection_ok ? "ok" : "WRONG", dead_entries, dead_ids.size(),
+             expected_bad.size(), dlq_ok ? "ok" : "WRONG");
+  return collection_ok && dlq_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto opts = parse_options(argc, argv);
+  if (!opts) {
+    std::fputs(usage, argc > 1 && std::string_view(argv[1]) == "--help" ? stdout : stderr);
+    return argc > 1 && std::string_view(argv[1]) == "--help" ? 0 : 2;
+  }
+  if (opts->regenerate || !std::filesystem::exists(opts->input)) {
+    fmt::print("generating {} rows into {}\n", opts->rows, opts->input.string());
+    listings::generate(opts->input, opts->rows);
+  }
+
+  auto mongo = pipeline::mongodb::client::open(opts->uri);
+  if (opts->fresh) mongo->drop_database(opts->database).value();
+  namespace mdb = pipeline::mongodb;
+  // Upsert by the listing id: a batch redone after a crash or a retry changes nothing.
+  auto listings_sink = mdb::collection_sink::open(
+      mongo, {.database = opts->database, .collection = "listings", .mode = mdb::write_mode::upsert, .key_fields = {"id"}});
+  auto checkpoints = mdb::checkpoint_store::open(mongo, {.database = opts->database}).value();
+  auto dlq = mdb::dead_letter_collection::open(mongo, {.database = opts->database});
+  pipeline::any_job_log_store job_log{mdb::job_log::open(mongo, {.database = opts->database}).value()};
+
+  pipeline::file::csv_source source{{.path = opts->input,
+                                     .batch_size = opts->batch_size,
+                                     .delimiter = ',',
+                                     .has_header = true,
+                                     .max_record_bytes = 1 << 20,
+                                     .read_buffer_bytes = 64 << 10}};
+
+  pipeline::runner_options run_options;
+  run_options.name = "listings_to_mongodb";
+  run_options.workers = opts->workers;
+  run_options.queue_capacity = 8;  // memory: 8 batches in the queue, whatever the input size
+  run_options.job_log = &job_log;
+  run_options.expected_records = static_cast<std::uint64_t>(opts->rows);
+  run_options.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn};
+
+  const auto report = pipeline::run(source, listings::normalise, listings_sink, dlq, checkpoints, run_options);
+
+  // Page through the DLQ keeping counts only (and ids, to verify).
+  std::map<std::string, std::size_t> reasons;
+  std::set<std::int64_t> dead_ids;
+  std::size_t dead_entries = 0;
+  for (std::string after;;) {
+    auto page = dlq.read(after, 1000).value();
+    if (page.empty()) break;
+    after = page.back().first;
+    for (const auto& [id, letter] : page) {
+      ++dead_entries;
+      ++reasons[listings::reason_of(letter.reason.message)];
+      if (opts->verify) {
+        if (auto listing = listings::id_in(letter.payload)) dead_ids.insert(*listing);
+      }
+    }
+  }
+
+  fmt::print("{}: read {} written {} dead-lettered {} retried {} in {:.1f} s ({:.0f} records/s); job run {}\n",
+             to_string(report.status), report.read, report.written, report.dead_lettered, report.retried,
+             std::chrono::duration<double>(report.duration).count(), report.rate_per_second(), report.job_run_id);
+  if (report.failure) fmt::print("failure: {}\n", *report.failure);
+  fmt::print("dead letters in {}.pipeline_dead_letters, by reason:\n", opts->database);
+  for (const auto& [reason, n] : reasons) fmt::print("  {:>7}  {}\n", n, reason);
+
+  const bool ok = report.status == pipeline::run_status::completed &&
+                  (!opts->verify || verify(*opts, mongo, dead_ids, dead_entries));
+  if (opts->drop) {
+    if (auto dropped = mongo->drop_database(opts->database); !dropped) fmt::print(stderr, "drop: {}\n", dropped.error());
+  }
+  return ok ? 0 : 1;
+}
