@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -114,21 +116,128 @@ auto has_nonempty_array(const bson_t& reply, const char* name) -> bool {
   return bson_iter_recurse(&it, &inner) && bson_iter_next(&inner);
 }
 
-auto run_bulk(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
-    -> result<bulk_result> {
-  if (stop.stop_requested()) return stopped_error();
-  bulk_result out;
-  if (records.empty()) return out;
+enum class op : std::uint8_t { insert, upsert };
+
+// One part of a key as text that compares equal exactly when MongoDB's equality would:
+// numbers by value (servers may return an int64 as int32 or double), the rest by their JSON.
+auto key_part(const bson_iter_t& element) -> std::string {
+  auto* it = const_cast<bson_iter_t*>(&element);
+  switch (bson_iter_type(it)) {
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64:
+      return fmt::format("n{}", bson_iter_as_int64(it));
+    case BSON_TYPE_DOUBLE: {
+      const double d = bson_iter_double(it);
+      constexpr double limit = 9.2e18;
+      if (d == std::trunc(d) && d > -limit && d < limit) return fmt::format("n{}", static_cast<std::int64_t>(d));
+      return fmt::format("d{}", d);
+    }
+    default:
+      return "j" + detail::to_json(element);
+  }
+}
+
+// The key fields of a document, in key order, as one text; nullopt when one is missing.
+auto key_text(const bson_t& doc, const std::vector<std::string>& key_fields) -> std::optional<std::string> {
+  std::string text;
+  for (const auto& name : key_fields) {
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, &doc, name.c_str())) return std::nullopt;
+    const auto part = key_part(it);
+    text += fmt::format("{}:{}", part.size(), part);  // length-prefixed: no separator can be faked
+  }
+  return text;
+}
+
+// Upsert mode: one query finds which keys of the batch are stored already; the records whose
+// key is new become plain inserts (on CongoDB, where every update scans the collection, this
+// is what makes a load fast; on MongoDB, inserts skip the update path). Records missing a key
+// are left to fail when sent. A batch that repeats a key stays all upserts, since an
+// unordered bulk does not say which of its operations runs first.
+auto plan_upserts(client& c, const collection_sink_options& o, std::span<const record> records,
+                  const detail::field_rules& rules, std::vector<op>& ops) -> result<void> {
+  std::vector<std::optional<std::string>> keys(records.size());
+  std::set<std::string> seen;
+  bool repeated = false;
+  scoped_bson probe;
+  bson_t alternatives;
+  bson_t in;
+  const bool single = o.key_fields.size() == 1;
+  if (single) {
+    bson_t clause;
+    BSON_APPEND_DOCUMENT_BEGIN(probe.get(), o.key_fields[0].c_str(), &clause);
+    BSON_APPEND_ARRAY_BEGIN(&clause, "$in", &in);
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const auto* v = records[i].find(o.key_fields[0]);
+      if (v == nullptr) continue;
+      scoped_bson one;
+      if (!detail::append_value(one.get(), o.key_fields[0], *v, rules)) continue;  // fails again, alone, when sent
+      keys[i] = key_text(*one.get(), o.key_fields);
+      bson_iter_t it;
+      bson_iter_init_find(&it, one.get(), o.key_fields[0].c_str());
+      const auto index = std::to_string(n++);
+      bson_append_value(&in, index.c_str(), static_cast<int>(index.size()), bson_iter_value(&it));
+    }
+    bson_append_array_end(&clause, &in);
+    bson_append_document_end(probe.get(), &clause);
+  } else {
+    BSON_APPEND_ARRAY_BEGIN(probe.get(), "$or", &alternatives);
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      scoped_bson selector;
+      bool complete = true;
+      for (const auto& name : o.key_fields) {
+        const auto* v = records[i].find(name);
+        complete = complete && v != nullptr && detail::append_value(selector.get(), name, *v, rules);
+      }
+      if (!complete) continue;
+      keys[i] = key_text(*selector.get(), o.key_fields);
+      const auto index = std::to_string(n++);
+      bson_append_document(&alternatives, index.c_str(), static_cast<int>(index.size()), selector.get());
+    }
+    bson_append_array_end(probe.get(), &alternatives);
+  }
+  for (const auto& k : keys) {
+    if (k && !seen.insert(*k).second) repeated = true;
+  }
+  if (repeated || seen.empty()) return ok();
+  scoped_bson opts;
+  bson_t projection;
+  BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "projection", &projection);
+  BSON_APPEND_INT32(&projection, "_id", 0);
+  for (const auto& name : o.key_fields) BSON_APPEND_INT32(&projection, name.c_str(), 1);
+  bson_append_document_end(opts.get(), &projection);
+  detail::collection_handle coll{c, o.database, o.collection};
+  const detail::cursor_ptr cursor{mongoc_collection_find_with_opts(coll.get(), probe.get(), opts.get(), nullptr)};
+  std::set<std::string> stored;
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc)) {
+    if (auto k = key_text(*doc, o.key_fields)) stored.insert(std::move(*k));
+  }
+  bson_error_t e;
+  if (mongoc_cursor_error(cursor.get(), &e)) return detail::to_error(e, fmt::format("find the stored keys in {}", name_of(o)));
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (keys[i] && !stored.contains(*keys[i])) ops[i] = op::insert;
+  }
+  return ok();
+}
+
+// Sends the records at `indices` in one unordered bulk, each as `ops` says; adds the
+// failures of single records to `out`. An error is a failure of the whole call.
+auto send(client& c, const collection_sink_options& o, std::span<const record> records,
+          const std::vector<std::size_t>& indices, const std::vector<op>& ops, const std::stop_token& stop,
+          bulk_result& out) -> result<void> {
   const auto rules = rules_of(o);
   detail::collection_handle coll{c, o.database, o.collection};
   scoped_bson bulk_opts;
   BSON_APPEND_BOOL(bulk_opts.get(), "ordered", false);
   const detail::bulk_ptr bulk{mongoc_collection_create_bulk_operation_with_opts(coll.get(), bulk_opts.get())};
   std::vector<std::size_t> sent;  // bulk index → batch index
-  sent.reserve(records.size());
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    auto added = o.mode == write_mode::insert ? append_insert(bulk.get(), records[i], rules, out.sent_ids.get(), i)
-                                              : append_upsert(bulk.get(), records[i], o, rules);
+  sent.reserve(indices.size());
+  for (const auto i : indices) {
+    auto added = ops[i] == op::insert ? append_insert(bulk.get(), records[i], rules, out.sent_ids.get(), i)
+                                      : append_upsert(bulk.get(), records[i], o, rules);
     if (added) {
       sent.push_back(i);
     } else {
@@ -137,13 +246,12 @@ auto run_bulk(client& c, const collection_sink_options& o, std::span<const recor
       out.failures.push_back({i, std::move(reason)});
     }
   }
-  if (sent.empty()) return out;
+  if (sent.empty()) return ok();
   if (stop.stop_requested()) return stopped_error();
   scoped_bson reply;
   bson_error_t e;
-  const bool executed = mongoc_bulk_operation_execute(bulk.get(), reply.get(), &e) != 0;
-  if (executed) return out;
-  const auto whole = detail::to_error(e, fmt::format("bulk write to {}", name_of(o)));
+  if (mongoc_bulk_operation_execute(bulk.get(), reply.get(), &e) != 0) return ok();
+  auto whole = detail::to_error(e, fmt::format("bulk write to {}", name_of(o)));
   // Per-record errors only when the server answered for each; a lost connection or a write
   // concern error says nothing about single records.
   if (whole.kind == error_kind::transient || has_nonempty_array(*reply.get(), "writeConcernErrors") ||
@@ -151,6 +259,37 @@ auto run_bulk(client& c, const collection_sink_options& o, std::span<const recor
     return whole;
   }
   collect_write_errors(*reply.get(), sent, o, out.failures);
+  return ok();
+}
+
+auto run_bulk(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
+    -> result<bulk_result> {
+  if (stop.stop_requested()) return stopped_error();
+  bulk_result out;
+  if (records.empty()) return out;
+  std::vector<op> ops(records.size(), o.mode == write_mode::insert ? op::insert : op::upsert);
+  if (o.mode == write_mode::upsert) {
+    if (auto planned = plan_upserts(c, o, records, rules_of(o), ops); !planned) return std::move(planned).error();
+  }
+  std::vector<std::size_t> all(records.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  if (auto sent = send(c, o, records, all, ops, stop, out); !sent) return std::move(sent).error();
+  if (o.mode == write_mode::upsert) {
+    // An insert that met the key stored meanwhile by another writer (duplicate key on a
+    // unique index over the key fields) goes again as an upsert.
+    std::vector<std::size_t> again;
+    std::erase_if(out.failures, [&](const write_failure& f) {
+      const bool lost_race = ops[f.index] == op::insert && f.reason.native_code == 11000;
+      if (lost_race) {
+        again.push_back(f.index);
+        ops[f.index] = op::upsert;
+      }
+      return lost_race;
+    });
+    if (!again.empty()) {
+      if (auto sent = send(c, o, records, again, ops, stop, out); !sent) return std::move(sent).error();
+    }
+  }
   std::sort(out.failures.begin(), out.failures.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
   return out;
 }

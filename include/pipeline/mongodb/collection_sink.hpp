@@ -21,8 +21,14 @@ enum class write_mode : std::uint8_t {
   /// insertOne per record in one unordered bulk. Not idempotent: a record without `_id`
   /// gets a new ObjectId each time it is written.
   insert,
-  /// updateOne({key fields}, {$set: other fields, $setOnInsert: {_id}}, upsert: true) per
-  /// record in one unordered bulk. Idempotent: writing a batch again changes nothing.
+  /// Insert or update by key: one query (`{key: {$in: [...]}}`, or `$or` for compound keys)
+  /// finds the batch's keys already stored; records with a new key are inserted, the others
+  /// sent as updateOne({key fields}, {$set: fields but _id, $setOnInsert: {_id}}, upsert:
+  /// true), all in one unordered bulk. An insert that meets a key stored meanwhile by another
+  /// writer (duplicate key 11000 on a unique index over the key fields) is sent again as an
+  /// upsert. A batch that repeats a key is sent as upserts only. Idempotent: writing a batch
+  /// again changes nothing. Without a unique index on the keys (CongoDB enforces none), two
+  /// writers inserting the same new key at once can both insert it.
   upsert,
 };
 
