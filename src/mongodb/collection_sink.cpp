@@ -133,7 +133,7 @@ auto key_part(const bson_iter_t& element) -> std::string {
       return fmt::format("d{}", d);
     }
     default:
-      return "j" + detail::to_json(element);
+      return fmt::format("j{}", detail::to_json(element));
   }
 }
 
