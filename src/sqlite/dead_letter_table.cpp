@@ -5,9 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <pipeline/detail/time_text.hpp>
+
 #include "connection.hpp"
 #include "store_table.hpp"
-#include "time_text.hpp"
 
 namespace pipeline::sqlite {
 namespace {
@@ -26,7 +27,7 @@ auto parse_kind(std::string_view name) -> std::optional<error_kind> {
 // The entry in the current row of the SELECT in `read`, whose column 0 is the id.
 auto read_letter(const detail::statement& st, std::int64_t id, std::string_view table) -> result<dead_letter> {
   const auto kind = parse_kind(st.column_bytes(2));
-  const auto time = detail::parse_time(st.column_bytes(9));
+  const auto time = pipeline::detail::parse_iso_time(st.column_bytes(9));
   if (!kind || !time) {
     return permanent_error(fmt::format("dead letter {} in {}: {} '{}' does not read back", id, table,
                                        kind ? "time" : "kind", st.column_bytes(kind ? 9 : 2)));
@@ -80,7 +81,7 @@ auto dead_letter_table::write(std::span<const dead_letter> letters, std::stop_to
       st->bind_int64(6, l.attempts);
       st->bind_blob(7, l.pos.bytes());
       st->bind_int64(8, l.partition);
-      st->bind_text(9, detail::format_clock_time(l.time));
+      st->bind_text(9, pipeline::detail::format_iso_time(l.time));
       if (auto done = st->step(fmt::format("dead letter {} of {} into {}", i, letters.size(), table_)); !done) {
         return std::move(done).error();
       }
