@@ -31,6 +31,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "mongodb/mongodb_test_support.hpp"  // for its TSan suppressions
+
 extern char** environ;
 
 namespace {
