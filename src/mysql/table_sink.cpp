@@ -84,7 +84,9 @@ struct column_array {
   std::vector<double> doubles;
   std::vector<MYSQL_TIME> times;
   std::vector<std::string> texts;  // values converted to text (a column of mixed kinds)
-  std::vector<const char*> pointers;
+  // Connector/C reads variable-length values, and MYSQL_TIMEs (no fixed pack length there),
+  // through an array of pointers.
+  std::vector<const void*> pointers;
   std::vector<unsigned long> lengths;
 };
 
@@ -155,14 +157,16 @@ auto bind_column(std::span<const record> rows, const std::string& name, column_a
       break;
     case value_kind::datetime:
       col.times.assign(n, MYSQL_TIME{});
+      col.pointers.assign(n, nullptr);
       filled = each([&](std::size_t i, const value& v) -> result<void> {
         auto m = detail::to_mysql_time(*v.get_if<timestamp>());
         if (!m) return bad(i, v, "is outside the years 0000-9999 that DATETIME holds");
         col.times[i] = *m;
+        col.pointers[i] = &col.times[i];
         return ok();
       });
       bind.buffer_type = MYSQL_TYPE_DATETIME;
-      bind.buffer = col.times.data();
+      bind.buffer = col.pointers.data();
       break;
     case value_kind::string:
     case value_kind::binary:
@@ -176,7 +180,7 @@ auto bind_column(std::span<const record> rows, const std::string& name, column_a
           return ok();
         }
         if (const auto* b = v.get_if<bytes>()) {
-          col.pointers[i] = reinterpret_cast<const char*>(b->data());
+          col.pointers[i] = b->data();
           col.lengths[i] = b->size();
           return ok();
         }
@@ -196,8 +200,7 @@ auto bind_column(std::span<const record> rows, const std::string& name, column_a
         return ok();
       });
       bind.buffer_type = kind == value_kind::binary ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
-      // Column-wise array binding of a variable-length type: an array of pointers.
-      bind.buffer = const_cast<const char**>(col.pointers.data());
+      bind.buffer = col.pointers.data();
       bind.length = col.lengths.data();
       break;
   }
