@@ -65,6 +65,15 @@ auto parse_mysql_time(std::string_view text) -> std::optional<timestamp> {
   return from_mysql_time(m);
 }
 
+namespace {
+// Connector/C sends a parameter whose buffer is null as NULL: an empty string or blob points
+// here instead.
+char empty_buffer[1] = {};
+auto buffer_of(const void* data, std::size_t size) -> void* {
+  return size == 0 ? empty_buffer : const_cast<void*>(data);  // read only: the API is not const
+}
+}  // namespace
+
 auto parameters::bind(std::span<const value> values) -> result<std::unique_ptr<parameters>> {
   std::unique_ptr<parameters> p{new parameters()};
   // Sized once: the binds point into these vectors.
@@ -95,7 +104,7 @@ auto parameters::bind(std::span<const value> values) -> result<std::unique_ptr<p
       case value_kind::string: {
         const auto& s = *v.get_if<std::string>();
         b.buffer_type = MYSQL_TYPE_STRING;
-        b.buffer = const_cast<char*>(s.data());
+        b.buffer = buffer_of(s.data(), s.size());
         p->lengths_[i] = s.size();
         b.buffer_length = s.size();
         b.length = &p->lengths_[i];
@@ -104,7 +113,7 @@ auto parameters::bind(std::span<const value> values) -> result<std::unique_ptr<p
       case value_kind::binary: {
         const auto& s = *v.get_if<bytes>();
         b.buffer_type = MYSQL_TYPE_BLOB;
-        b.buffer = const_cast<std::byte*>(s.data());
+        b.buffer = buffer_of(s.data(), s.size());
         p->lengths_[i] = s.size();
         b.buffer_length = s.size();
         b.length = &p->lengths_[i];

@@ -28,7 +28,9 @@ auto checkpoint_store::save(std::string_view key, const position& pos, std::uint
     -> result<std::uint64_t> {
   auto c = detail::database_access::borrow(*db_);
   if (!c) return std::move(c).error();
-  return detail::save_checkpoint(**c, table_, key, pos, expected_version);
+  auto saved = detail::save_checkpoint(**c, table_, key, pos, expected_version);
+  if (!saved) return std::move(saved).error();
+  return saved->version;
 }
 
 }  // namespace pipeline::mysql

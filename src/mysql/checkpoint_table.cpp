@@ -51,7 +51,7 @@ auto load_checkpoint(connection& c, std::string_view table, std::string_view key
 }
 
 auto save_checkpoint(connection& c, std::string_view table, std::string_view key, const position& pos,
-                     std::uint64_t expected_version) -> result<std::uint64_t> {
+                     std::uint64_t expected_version) -> result<saved_checkpoint> {
   if (expected_version >= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     return conflict_error(fmt::format("checkpoint {} in {}: no stored version is {}", shown(key), table,
                                       expected_version));
@@ -76,9 +76,10 @@ auto save_checkpoint(connection& c, std::string_view table, std::string_view key
                             params, context);
   }
   if (!changed) return std::move(changed).error();
-  if (*changed == 1) return expected_version + 1;
+  if (*changed == 1) return saved_checkpoint{expected_version + 1, false};
   auto stored = load_checkpoint(c, table, key);
   if (!stored) return std::move(stored).error();
+  if (stored->version == expected_version + 1 && stored->pos == pos) return saved_checkpoint{stored->version, true};
   return conflict_error(fmt::format("checkpoint {} in {} is at version {}, not {}", shown(key), table, stored->version,
                                     expected_version));
 }

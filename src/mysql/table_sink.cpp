@@ -175,12 +175,12 @@ auto bind_column(std::span<const record> rows, const std::string& name, column_a
       col.texts.assign(n, std::string{});
       filled = each([&](std::size_t i, const value& v) -> result<void> {
         if (const auto* s = v.get_if<std::string>()) {
-          col.pointers[i] = s->data();
+          col.pointers[i] = s->empty() ? "" : s->data();
           col.lengths[i] = s->size();
           return ok();
         }
         if (const auto* b = v.get_if<bytes>()) {
-          col.pointers[i] = b->data();
+          col.pointers[i] = b->empty() ? "" : static_cast<const void*>(b->data());
           col.lengths[i] = b->size();
           return ok();
         }
@@ -281,11 +281,12 @@ auto table_sink::write_with_checkpoint(std::span<const record> records, std::str
   }
   return detail::in_transaction(**c, [&]() -> result<std::uint64_t> {
     // The fence first: a stale writer is turned away before it sends a row.
-    auto version = detail::save_checkpoint(**c, checkpoint_table_, key, pos, expected_version);
-    if (!version) return version;
-    if (records.empty()) return version;
+    auto saved = detail::save_checkpoint(**c, checkpoint_table_, key, pos, expected_version);
+    if (!saved) return std::move(saved).error();
+    // A retry of a write whose COMMIT landed unseen: its rows are in already.
+    if (saved->already_stored || records.empty()) return saved->version;
     if (auto rows = insert_rows(**c, records, stop); !rows) return std::move(rows).error();
-    return version;
+    return saved->version;
   });
 }
 

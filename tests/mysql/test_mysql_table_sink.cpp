@@ -150,6 +150,20 @@ TEST_F(mysql_table_sink, write_with_checkpoint_commits_rows_and_checkpoint_toget
   EXPECT_EQ(stored(), (std::vector{row(1, "a", 1, 2), row(2, "b", 1, 1)}));
 }
 
+// What a retry after a COMMIT whose reply was lost does: the same call again finds its own
+// checkpoint stored and returns its version without writing the rows a second time.
+TEST_F(mysql_table_sink, write_with_checkpoint_repeated_after_it_landed_does_not_write_twice) {
+  auto sink = open({.mode = write_mode::upsert, .add_columns = {"hits"}});
+  const auto p1 = pipeline::position::from_integer(1);
+  EXPECT_EQ(sink.write_with_checkpoint(std::vector{row(1, "a")}, "job", p1, 0, {}).value(), 1u);
+  EXPECT_EQ(sink.write_with_checkpoint(std::vector{row(1, "a")}, "job", p1, 0, {}).value(), 1u);
+  EXPECT_EQ(stored(), std::vector{row(1, "a", 1, 1)});
+  // Another position at that version is still a conflict.
+  auto other = sink.write_with_checkpoint(std::vector{row(1, "a")}, "job", pipeline::position::from_integer(9), 0, {});
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().kind, pipeline::error_kind::conflict);
+}
+
 TEST_F(mysql_table_sink, open_checks_its_options_before_sending_sql) {
   EXPECT_THROW((void)open({.columns = {"id", "id"}}), std::invalid_argument);
   EXPECT_THROW((void)open({.mode = write_mode::insert, .update_columns = {"name"}}), std::invalid_argument);

@@ -25,7 +25,9 @@ struct checkpoint_store_options {
 /// `save` is one statement: `UPDATE … SET version = version + 1 … WHERE key = ? AND version = ?`
 /// (an INSERT … ON DUPLICATE KEY UPDATE that changes nothing, for expected version 0); when
 /// it changes no row, the result is a `conflict` naming the stored version and nothing
-/// changed. `table_sink::write_with_checkpoint` moves the same rows inside its transaction.
+/// changed. A save repeated after its reply was lost (the connection killed as it
+/// committed) finds its own position at its version and succeeds, so a retry is safe.
+/// `table_sink::write_with_checkpoint` moves the same rows inside its transaction.
 ///
 /// Contract: thread-safe (each call borrows a pooled connection); blocking. A stored version
 /// below 1 (edited by hand) loads as `permanent`. Server errors as `database` describes.

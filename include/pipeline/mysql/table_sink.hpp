@@ -98,8 +98,9 @@ class table_sink {
   /// moves from `expected_version` to the returned version exactly when the rows are stored.
   /// A stale `expected_version` is a `conflict` and nothing is written. Exactly-once without
   /// idempotent keys, for one writer per key writing in order. If the connection is lost
-  /// during COMMIT the outcome is unknown to the client: the retry then fails with
-  /// `conflict` when the commit had landed (load the checkpoint to see).
+  /// during COMMIT (`transient`), calling again with the same arguments is safe: when the
+  /// first COMMIT had landed, the call finds the checkpoint at `pos` and the next version
+  /// and returns that version without writing the rows again.
   [[nodiscard]] auto write_with_checkpoint(std::span<const record> records, std::string_view key,
                                            const position& pos, std::uint64_t expected_version,
                                            std::stop_token stop) -> result<std::uint64_t>;
