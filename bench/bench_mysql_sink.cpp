@@ -2,8 +2,8 @@
 // table_sink against LOAD DATA LOCAL INFILE of the same rows, in one run, against the server
 // of PIPELINE_MYSQL_TEST_URI:
 //
-//     scripts/services.sh --only mysql -- build/release/bench/bench_mysql_sink \
-//         --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
+//     scripts/services.sh --only mysql -- build/release/bench/bench_mysql_sink
+//         --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true   (one line)
 //
 // The baseline is timed on the LOAD DATA statement alone (its TSV file is written beforehand,
 // untimed); the sink cases are timed building the records and writing them, batches of
