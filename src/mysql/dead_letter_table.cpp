@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <pipeline/detail/dead_letter_fingerprint.hpp>
+
 #include "binding.hpp"
 #include "checkpoint_table.hpp"
 #include "row_reader.hpp"
@@ -36,6 +38,13 @@ auto int_of(const record& r, std::string_view name) -> std::int64_t {
   return i != nullptr ? *i : 0;
 }
 
+// The entry's identity for the unique key: its partition and position (hashed: a position
+// may be long) with the shared fingerprint, so that a batch dead-lettered again after a
+// crash adds nothing.
+auto entry_of(const dead_letter& l, const std::string& fingerprint) -> std::string {
+  return fmt::format("{}/{:016x}/{}", l.partition, pipeline::detail::fnv1a_64(l.pos.bytes()), fingerprint);
+}
+
 auto limit_value(std::size_t limit) -> value {
   return value{static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()))};
 }
@@ -52,8 +61,8 @@ auto dead_letter_table::open(std::shared_ptr<database> db, const dead_letter_tab
         return c.execute(fmt::format(
             "CREATE TABLE IF NOT EXISTS {} (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `payload` LONGBLOB, "
             "`kind` VARCHAR(32) NOT NULL, `message` BLOB, `native_code` BIGINT NOT NULL, `backend` VARBINARY(64), "
-            "`attempts` BIGINT NOT NULL, `position` BLOB, `partition` BIGINT NOT NULL, `time` DATETIME(6) NOT NULL) "
-            "ENGINE=InnoDB",
+            "`attempts` BIGINT NOT NULL, `position` BLOB, `partition` BIGINT NOT NULL, `time` DATETIME(6) NOT NULL, "
+            "`entry` VARBINARY(80) NOT NULL, UNIQUE KEY `entry` (`entry`)) ENGINE=InnoDB",
             quoted));
       });
   if (!table) return std::move(table).error();
@@ -68,9 +77,10 @@ auto dead_letter_table::write(std::span<const dead_letter> letters, std::stop_to
   return detail::in_transaction(**c, [&]() -> result<void> {
     auto st = (*c)->prepare(fmt::format(
         "INSERT INTO {} (`payload`, `kind`, `message`, `native_code`, `backend`, `attempts`, `position`, "
-        "`partition`, `time`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "`partition`, `time`, `entry`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `id` = `id`",
         table_));
     if (!st) return std::move(st).error();
+    const auto fingerprints = pipeline::detail::dead_letter_fingerprints(letters);
     for (std::size_t i = 0; i < letters.size(); ++i) {
       const auto& l = letters[i];
       const std::array values{as_bytes(l.payload),
@@ -81,7 +91,8 @@ auto dead_letter_table::write(std::span<const dead_letter> letters, std::stop_to
                               value{static_cast<std::int64_t>(l.attempts)},
                               as_bytes(l.pos.bytes()),
                               value{static_cast<std::int64_t>(l.partition)},
-                              value{std::chrono::floor<std::chrono::microseconds>(l.time)}};
+                              value{std::chrono::floor<std::chrono::microseconds>(l.time)},
+                              value{entry_of(l, fingerprints[i])}};
       auto bound = detail::parameters::bind(values);
       if (!bound) return std::move(bound).error();
       if (auto done = st->execute((*bound)->data(), fmt::format("dead letter {} of {} into {}", i, letters.size(),

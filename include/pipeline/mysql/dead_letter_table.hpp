@@ -19,12 +19,18 @@ struct dead_letter_table_options {
   /// The InnoDB table, created by `open` when missing: (`id` BIGINT AUTO_INCREMENT PRIMARY
   /// KEY, `payload` LONGBLOB, `kind` VARCHAR(32), `message` BLOB, `native_code` BIGINT,
   /// `backend` VARBINARY(64), `attempts` BIGINT, `position` BLOB, `partition` BIGINT,
-  /// `time` DATETIME(6)). Message and position are bytes, so that any message (a server's,
-  /// quoting a binary value) is kept as it is.
+  /// `time` DATETIME(6), `entry` VARBINARY(80) UNIQUE). Message and position are bytes, so
+  /// that any message (a server's, quoting a binary value) is kept as it is.
   std::string table{"pipeline_dead_letters"};
 };
 
 /// A dead-letter queue in a MySQL table, one row per entry, read back in order for replay.
+///
+/// Idempotent for replayed batches, by the same rule as pipeline::sqlite's: after a crash (or
+/// a lost COMMIT reply) the runner dead-letters a batch again, with the same letters in the
+/// same order; an entry whose partition, position, payload hash and repeat count within its
+/// `write` call are stored already (`entry`) is skipped. Two equal payloads in one call stay
+/// two entries.
 ///
 /// Contract: models `pipeline::dead_letter_sink`; one transaction per `write` (all entries or
 /// none). Thread-safe (each call borrows a pooled connection); blocking. Times are kept to
