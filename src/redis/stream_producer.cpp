@@ -63,27 +63,44 @@ auto stream_producer::open(std::shared_ptr<client> c, stream_options options) ->
   return stream_producer{std::move(c), std::move(options)};
 }
 
-auto stream_producer::add(const std::string& frame, std::stop_token stop) -> result<std::string> {
-  if (options_.max_depth > 0) {
-    // Polls XLEN: acknowledged entries are trimmed by the workers, so the length is the work
-    // left (plus at most one trim interval of acknowledged entries).
-    std::mutex m;
-    std::condition_variable_any cv;
-    auto wait = std::chrono::milliseconds{1};
-    for (;;) {
-      if (stop.stop_requested()) return stopped_error();
-      auto len = client_->command({"XLEN", options_.stream});
-      if (!len) return std::move(len).error();
-      if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) break;
-      std::unique_lock lock{m};
-      cv.wait_for(lock, stop, wait, [] { return false; });
-      wait = std::min(wait * 2, std::chrono::milliseconds{100});
-    }
+auto stream_producer::wait_for_room(const std::stop_token& stop) -> result<void> {
+  if (options_.max_depth == 0) return ok();
+  // Polls XLEN: acknowledged entries are trimmed by the workers, so the length is the work
+  // left (plus at most one trim interval of acknowledged entries).
+  std::mutex m;
+  std::condition_variable_any cv;
+  auto wait = std::chrono::milliseconds{1};
+  for (;;) {
+    if (stop.stop_requested()) return stopped_error();
+    auto len = client_->command({"XLEN", options_.stream});
+    if (!len) return std::move(len).error();
+    if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
+    std::unique_lock lock{m};
+    cv.wait_for(lock, stop, wait, [] { return false; });
+    wait = std::min(wait * 2, std::chrono::milliseconds{100});
   }
+}
+
+auto stream_producer::add(const std::string& frame, std::stop_token stop) -> result<std::string> {
+  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
   const std::vector<std::string> args{"XADD", options_.stream, "*", "b", frame};
   auto r = client_->command(args);
   if (!r) return std::move(r).error();
   return std::move(r->str);
+}
+
+auto stream_producer::add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void> {
+  if (frames.empty()) return ok();
+  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(frames.size());
+  for (const auto& f : frames) commands.push_back({"XADD", options_.stream, "*", "b", f});
+  auto replies = client_->pipeline(commands);
+  if (!replies) return std::move(replies).error();
+  for (const auto& r : *replies) {
+    if (r.kind == reply::type::error) return reply_error(r.str);
+  }
+  return ok();
 }
 
 auto stream_producer::close() -> result<void> {

@@ -89,6 +89,23 @@ TEST(redis_queue, a_producer_and_two_workers_move_every_record_once) {
   EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 0) << "acknowledged entries are trimmed";
 }
 
+TEST(redis_queue, records_per_entry_splits_a_batch_into_entries_added_in_one_round_trip) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto c = redis_test::connect(uri);
+  auto producer = stream_producer::open(c, {.stream = names.stream, .records_per_entry = 3}).value();
+  stream_sink<record> to_queue{producer};
+  ASSERT_TRUE(to_queue.write(records(10), {}));
+  ASSERT_TRUE(producer.close());
+  EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 4);  // 3 + 3 + 3 + 1
+  auto consumer = stream_consumer::open({.uri = uri}, {.stream = names.stream, .block = 50ms}).value();
+  redis_test::hash_sink sink{c, names.sink};
+  pipeline::memory_dlq dlq;
+  auto report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, {.name = "w", .workers = 1});
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sorted(sink.ids()), all_ids(10));
+}
+
 TEST(redis_queue, trimming_never_removes_pending_or_undelivered_entries) {
   const queue_names names;
   const auto uri = redis_test::suite_uri();

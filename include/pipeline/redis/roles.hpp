@@ -26,7 +26,8 @@ namespace pipeline::redis {
 /// checkpoint (batches after it may be added twice; workers' sinks are idempotent).
 ///
 ///     auto report = pipeline::redis::run_producer(csv, producer, dlq, checkpoints, {.name = "orders"}, stop);
-template <class Codec = record_codec, seekable_source Source, dead_letter_sink Dlq, checkpoint_store Store>
+template <class Codec = record_codec, pipeline::seekable_source Source, pipeline::dead_letter_sink Dlq,
+          pipeline::checkpoint_store Store>
 auto run_producer(Source& source, stream_producer& producer, Dlq& dlq, Store& checkpoints, const runner_options& options,
                   std::stop_token stop = {}) -> run_report {
   stream_sink<source_value_t<Source>, Codec> sink{producer};
@@ -52,7 +53,7 @@ auto run_producer(Source& source, stream_producer& producer, Dlq& dlq, Store& ch
 ///
 ///     auto consumer = pipeline::redis::stream_consumer::open(conn, {.stream = "{orders}:q"}).value();
 ///     auto report = pipeline::redis::run_worker<pipeline::record>(*consumer, transform, sink, dlq, {.workers = 4});
-template <class T, class Codec = record_codec, class Transform, sink Sink, dead_letter_sink Dlq>
+template <class T, class Codec = record_codec, class Transform, pipeline::sink Sink, pipeline::dead_letter_sink Dlq>
 auto run_worker(stream_consumer& consumer, Transform&& transform, Sink& sink, Dlq& dlq, runner_options options,
                 std::stop_token stop = {}) -> run_report {
   stream_source<T, Codec> source{consumer};

@@ -24,6 +24,7 @@ struct stream_options {
   std::chrono::milliseconds visibility_timeout{30'000};  ///< idle pending entries are reclaimed after this
   std::uint32_t max_deliveries{5};             ///< an entry delivered more often is dead-lettered
   std::size_t max_depth{10'000};               ///< a producer waits while the stream holds more entries; 0: never
+  std::size_t records_per_entry{0};            ///< a producer puts this many records in one entry; 0: a whole batch
   std::chrono::milliseconds trim_interval{1000};  ///< how often acknowledged entries are trimmed
   logger log{};
   metrics_registry* metrics{nullptr};          ///< gauges pipeline_redis_stream_depth / _pending, if set

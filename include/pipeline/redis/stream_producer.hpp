@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <stop_token>
 #include <string>
 
@@ -27,6 +28,10 @@ class stream_producer {
   /// Appends one entry holding `frame`; returns its id. `stopped` when stopped while waiting.
   [[nodiscard]] auto add(const std::string& frame, std::stop_token stop) -> result<std::string>;
 
+  /// Appends one entry per frame, in order, in one round trip (pipelined XADDs), after one
+  /// depth check. On a lost connection some may have been added: retrying adds them again.
+  [[nodiscard]] auto add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void>;
+
   /// Marks the queue complete: workers that find it drained end their run as completed.
   [[nodiscard]] auto close() -> result<void>;
 
@@ -36,6 +41,7 @@ class stream_producer {
 
  private:
   stream_producer(std::shared_ptr<client> c, stream_options options);
+  auto wait_for_room(const std::stop_token& stop) -> result<void>;
 
   std::shared_ptr<client> client_;
   stream_options options_;

@@ -3,6 +3,7 @@
 #include <span>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include <pipeline/codec.hpp>
 #include <pipeline/record.hpp>
@@ -14,7 +15,8 @@
 namespace pipeline::redis {
 
 /// The sink a producer's run writes to: each `write` becomes one stream entry holding every
-/// record encoded with `Codec` (so one batch is one message on the queue).
+/// record encoded with `Codec` (one batch is one message on the queue), or, with the
+/// producer's `records_per_entry` set, entries of that many records, added in one round trip.
 ///
 /// Contract: models `pipeline::sink`; as thread-safe as the producer (it is); blocking.
 /// Errors are the producer's. Records that the codec cannot encode are the codec's business
@@ -32,16 +34,26 @@ class stream_sink {
 
   [[nodiscard]] auto write(std::span<const T> records, std::stop_token stop) -> result<void> {
     if (records.empty()) return ok();
-    std::string frame;
+    const auto per_entry = producer_.options().records_per_entry;
+    std::vector<std::string> frames(1);
     std::string one;
+    std::size_t in_frame = 0;
     for (const auto& r : records) {
+      if (per_entry != 0 && in_frame == per_entry) {
+        frames.emplace_back();
+        in_frame = 0;
+      }
       one.clear();
       codec_.encode(r, one);
-      detail::frame_append(frame, one);
+      detail::frame_append(frames.back(), one);
+      ++in_frame;
     }
-    auto id = producer_.add(frame, stop);
-    if (!id) return std::move(id).error();
-    return ok();
+    if (frames.size() == 1) {
+      auto id = producer_.add(frames.front(), stop);
+      if (!id) return std::move(id).error();
+      return ok();
+    }
+    return producer_.add_all(frames, stop);
   }
 
  private:
