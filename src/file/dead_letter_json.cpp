@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <pipeline/detail/time_text.hpp>
+
 #include "text_codecs.hpp"
 
 namespace pipeline::file::detail {
@@ -57,7 +59,7 @@ auto kind_member(const json& doc) -> result<error_kind> {
 auto time_member(const json& doc) -> result<std::chrono::system_clock::time_point> {
   auto text = text_member(doc, "time");
   if (!text) return std::move(text).error();
-  const auto t = parse_time(*text);
+  const auto t = pipeline::detail::parse_iso_time(*text);
   if (!t) return bad_member("time", "an ISO-8601 UTC time");
   return std::chrono::time_point_cast<std::chrono::system_clock::duration>(*t);
 }
@@ -74,7 +76,7 @@ void append_dead_letter_json(const dead_letter& letter, std::string& out) {
       {"attempts", letter.attempts},
       {"position", base64_encode(letter.pos.bytes())},
       {"partition", letter.partition},
-      {"time", format_time(std::chrono::floor<std::chrono::microseconds>(letter.time))},
+      {"time", pipeline::detail::format_iso_time(letter.time)},
   };
   out += entry.dump(-1, ' ', false, json::error_handler_t::replace);
   out += '\n';

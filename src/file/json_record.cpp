@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <pipeline/detail/time_text.hpp>
+
 #include "text_codecs.hpp"
 
 namespace pipeline::file::detail {
@@ -68,11 +70,14 @@ auto append_value(const value& v, std::string& out) -> result<void> {
       out += '"';
       break;
     }
-    case value_kind::datetime:
+    case value_kind::datetime: {
+      auto text = pipeline::detail::format_iso_time(*v.get_if<timestamp>());
+      if (!text) return invalid_input_error("the time is outside the years 0000-9999 that ISO-8601 text holds");
       out += '"';
-      out += format_time(*v.get_if<timestamp>());
+      out += *text;
       out += '"';
       break;
+    }
   }
   return ok();
 }

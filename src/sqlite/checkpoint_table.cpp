@@ -1,3 +1,5 @@
+#include <pipeline/detail/time_text.hpp>
+
 #include "checkpoint_table.hpp"
 
 #include <chrono>
@@ -7,8 +9,6 @@
 #include <fmt/format.h>
 
 #include <pipeline/record.hpp>
-
-#include "time_text.hpp"
 
 namespace pipeline::sqlite::detail {
 namespace {
@@ -59,7 +59,7 @@ auto save_checkpoint(session& s, std::string_view table, std::string_view key, c
     if (!st) return std::move(st).error();
     st->bind_text(1, key);
     st->bind_blob(2, pos.bytes());
-    st->bind_text(3, format_clock_time(std::chrono::system_clock::now()));
+    st->bind_text(3, pipeline::detail::format_iso_time(std::chrono::system_clock::now()));
     if (expected_version != 0) st->bind_int64(4, static_cast<std::int64_t>(expected_version));
     if (auto done = st->step(fmt::format("saving checkpoint {} in {}", shown(key), table)); !done) {
       return std::move(done).error();

@@ -1,13 +1,19 @@
 #include <pipeline/sqlite/dead_letter_table.hpp>
 
 #include <array>
+#include <map>
 #include <optional>
+#include <span>
+#include <string_view>
+#include <tuple>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include <pipeline/detail/time_text.hpp>
+
 #include "connection.hpp"
 #include "store_table.hpp"
-#include "time_text.hpp"
 
 namespace pipeline::sqlite {
 namespace {
@@ -26,7 +32,7 @@ auto parse_kind(std::string_view name) -> std::optional<error_kind> {
 // The entry in the current row of the SELECT in `read`, whose column 0 is the id.
 auto read_letter(const detail::statement& st, std::int64_t id, std::string_view table) -> result<dead_letter> {
   const auto kind = parse_kind(st.column_bytes(2));
-  const auto time = detail::parse_time(st.column_bytes(9));
+  const auto time = pipeline::detail::parse_iso_time(st.column_bytes(9));
   if (!kind || !time) {
     return permanent_error(fmt::format("dead letter {} in {}: {} '{}' does not read back", id, table,
                                        kind ? "time" : "kind", st.column_bytes(kind ? 9 : 2)));
@@ -41,6 +47,30 @@ auto read_letter(const detail::statement& st, std::int64_t id, std::string_view 
   return letter;
 }
 
+// FNV-1a, 64 bits: stable across builds and platforms, unlike std::hash.
+auto payload_hash(std::string_view payload) -> std::uint64_t {
+  std::uint64_t h = 0xcbf29ce484222325;
+  for (const char c : payload) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3;
+  return h;
+}
+
+// What makes an entry the same entry when a batch is dead-lettered again after a crash (the
+// runner writes a batch's letters in one call, in the same order each time): with the
+// partition and position (the batch's end), the payload's hash and which repeat of that
+// payload in the call it is, so that two equal records of one batch stay two entries. A hash
+// collision would have to happen inside one batch's letters to merge two entries.
+auto entry_fingerprints(std::span<const dead_letter> letters) -> std::vector<std::string> {
+  std::vector<std::string> out;
+  out.reserve(letters.size());
+  std::map<std::tuple<std::uint32_t, std::string_view, std::uint64_t>, std::size_t> seen;
+  for (const auto& l : letters) {
+    const auto h = payload_hash(l.payload);
+    const auto repeat = seen[{l.partition, l.pos.bytes(), h}]++;
+    out.push_back(fmt::format("{:016x}/{}", h, repeat));
+  }
+  return out;
+}
+
 }  // namespace
 
 dead_letter_table::dead_letter_table(std::shared_ptr<database> db, std::string table) noexcept
@@ -49,12 +79,30 @@ dead_letter_table::dead_letter_table(std::shared_ptr<database> db, std::string t
 auto dead_letter_table::open(std::shared_ptr<database> db, const dead_letter_table_options& options)
     -> result<dead_letter_table> {
   auto table = detail::create_store_table(
-      db, options.table, "sqlite::dead_letter_table::open", [](detail::session& s, const std::string& quoted) {
+      db, options.table, "sqlite::dead_letter_table::open",
+      [&](detail::session& s, const std::string& quoted) -> result<void> {
+        if (auto created = s.execute(fmt::format(
+                R"(CREATE TABLE IF NOT EXISTS {} ("id" INTEGER PRIMARY KEY, "payload" BLOB, "kind" TEXT, )"
+                R"("message" TEXT, "native_code" INTEGER, "backend" TEXT, "attempts" INTEGER, "position" BLOB, )"
+                R"("partition" INTEGER, "time" TEXT, "fingerprint" TEXT))",
+                quoted));
+            !created) {
+          return created;
+        }
+        // A table made before entries had fingerprints gets the column; its old rows keep NULL,
+        // which the unique index treats as distinct.
+        auto has = s.prepare(R"(SELECT COUNT(*) FROM pragma_table_info(?1) WHERE "name" = 'fingerprint')");
+        if (!has) return std::move(has).error();
+        has->bind_text(1, options.table);
+        if (auto row = has->step("looking for the fingerprint column"); !row) return std::move(row).error();
+        if (has->column_int64(0) == 0) {
+          if (auto added = s.execute(fmt::format(R"(ALTER TABLE {} ADD COLUMN "fingerprint" TEXT)", quoted)); !added) {
+            return added;
+          }
+        }
         return s.execute(fmt::format(
-            R"(CREATE TABLE IF NOT EXISTS {} ("id" INTEGER PRIMARY KEY, "payload" BLOB, "kind" TEXT, )"
-            R"("message" TEXT, "native_code" INTEGER, "backend" TEXT, "attempts" INTEGER, "position" BLOB, )"
-            R"("partition" INTEGER, "time" TEXT))",
-            quoted));
+            R"(CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ("partition", "position", "fingerprint"))",
+            detail::quoted_identifier(options.table + "_entry", "sqlite::dead_letter_table::open: index"), quoted));
       });
   if (!table) return std::move(table).error();
   return dead_letter_table{std::move(db), std::move(*table)};
@@ -67,9 +115,11 @@ auto dead_letter_table::write(std::span<const dead_letter> letters, std::stop_to
   return detail::in_transaction(s, [&]() -> result<void> {
     auto st = s.prepare(fmt::format(
         R"(INSERT INTO {} ("payload", "kind", "message", "native_code", "backend", "attempts", "position", )"
-        R"("partition", "time") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))",
+        R"("partition", "time", "fingerprint") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) )"
+        R"(ON CONFLICT ("partition", "position", "fingerprint") DO NOTHING)",
         table_));
     if (!st) return std::move(st).error();
+    const auto fingerprints = entry_fingerprints(letters);
     for (std::size_t i = 0; i < letters.size(); ++i) {
       const auto& l = letters[i];
       st->bind_blob(1, l.payload);
@@ -80,7 +130,8 @@ auto dead_letter_table::write(std::span<const dead_letter> letters, std::stop_to
       st->bind_int64(6, l.attempts);
       st->bind_blob(7, l.pos.bytes());
       st->bind_int64(8, l.partition);
-      st->bind_text(9, detail::format_clock_time(l.time));
+      st->bind_text(9, pipeline::detail::format_iso_time(l.time));
+      st->bind_text(10, fingerprints[i]);
       if (auto done = st->step(fmt::format("dead letter {} of {} into {}", i, letters.size(), table_)); !done) {
         return std::move(done).error();
       }

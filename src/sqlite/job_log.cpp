@@ -4,9 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <pipeline/detail/time_text.hpp>
+
 #include "connection.hpp"
 #include "store_table.hpp"
-#include "time_text.hpp"
 
 namespace pipeline::sqlite {
 namespace {
@@ -29,9 +30,9 @@ void bind_run(detail::statement& st, const job_run& run) {
   st.bind_int64(6, as_integer(run.written));
   st.bind_int64(7, as_integer(run.dead_lettered));
   st.bind_int64(8, as_integer(run.retried));
-  st.bind_text(9, detail::format_clock_time(run.created));
-  st.bind_text(10, detail::format_clock_time(run.updated));
-  st.bind_text(11, detail::format_clock_time(run.lease_until));
+  st.bind_text(9, pipeline::detail::format_iso_time(run.created));
+  st.bind_text(10, pipeline::detail::format_iso_time(run.updated));
+  st.bind_text(11, pipeline::detail::format_iso_time(run.lease_until));
   st.bind_text(12, run.message);
 }
 
@@ -55,7 +56,7 @@ auto read_run(const detail::statement& st, std::string_view table) -> result<job
   for (auto [member, index, name] : {std::tuple{&job_run::created, 8, "created"},
                                      std::tuple{&job_run::updated, 9, "updated"},
                                      std::tuple{&job_run::lease_until, 10, "lease_until"}}) {
-    auto t = detail::parse_time(st.column_bytes(index));
+    auto t = pipeline::detail::parse_iso_time(st.column_bytes(index));
     if (!t) return bad(name, index);
     run.*member = std::chrono::time_point_cast<std::chrono::system_clock::duration>(*t);
   }

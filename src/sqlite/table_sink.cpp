@@ -8,10 +8,11 @@
 
 #include <fmt/format.h>
 
+#include <pipeline/detail/time_text.hpp>
+
 #include "arguments.hpp"
 #include "checkpoint_table.hpp"
 #include "connection.hpp"
-#include "time_text.hpp"
 
 namespace pipeline::sqlite {
 namespace {
@@ -99,7 +100,7 @@ auto bind_value(detail::statement& st, int index, const value& v) -> std::option
     case value_kind::string: st.bind_text(index, *v.get_if<std::string>()); break;
     case value_kind::binary: st.bind_blob(index, std::span<const std::byte>{*v.get_if<bytes>()}); break;
     case value_kind::datetime: {
-      auto text = detail::format_time(*v.get_if<timestamp>());
+      auto text = pipeline::detail::format_iso_time(*v.get_if<timestamp>());
       if (!text) return "is a time outside the years 0000-9999 that ISO-8601 text holds";
       st.bind_text(index, *text);
       break;

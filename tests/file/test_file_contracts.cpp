@@ -101,6 +101,12 @@ struct checkpoint_store_factory {
   file_test::scratch_dir dir;
 };
 
+struct job_log_factory {
+  using store_type = file::job_log;
+  auto make_store() -> std::unique_ptr<store_type> { return std::make_unique<store_type>(dir / "jobs"); }
+  file_test::scratch_dir dir;
+};
+
 struct dead_letter_file_factory {
   using dlq_type = file::dead_letter_file;
   static constexpr auto time_precision = std::chrono::microseconds{1};
@@ -121,5 +127,6 @@ INSTANTIATE_TYPED_TEST_SUITE_P(jsonl_source, source_contract, ::testing::Types<j
 INSTANTIATE_TYPED_TEST_SUITE_P(jsonl_sink, sink_contract, ::testing::Types<jsonl_sink_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(file_checkpoint_store, checkpoint_store_contract,
                                ::testing::Types<checkpoint_store_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(file_job_log, job_log_store_contract, ::testing::Types<job_log_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(dead_letter_file, dead_letter_sink_contract, ::testing::Types<dead_letter_file_factory>);
 }  // namespace pipeline::testing

@@ -52,7 +52,7 @@ TEST_F(sqlite_stores, each_store_creates_its_table_with_the_documented_columns) 
   EXPECT_THAT(columns_of("pipeline_checkpoints"), ::testing::ElementsAre("key", "position", "version", "updated_at"));
   EXPECT_THAT(columns_of("pipeline_dead_letters"),
               ::testing::ElementsAre("id", "payload", "kind", "message", "native_code", "backend", "attempts",
-                                     "position", "partition", "time"));
+                                     "position", "partition", "time", "fingerprint"));
   EXPECT_THAT(columns_of("pipeline_job_runs"),
               ::testing::ElementsAre("id", "job", "state", "owner", "read", "written", "dead_lettered", "retried",
                                      "created", "updated", "lease_until", "message"));
@@ -90,6 +90,38 @@ TEST_F(sqlite_stores, dead_letters_are_read_back_after_an_id_in_id_order) {
   EXPECT_EQ(rest[0].second.payload, "p2");
   EXPECT_LT(first.back().first, rest.front().first);
   EXPECT_TRUE(dlq.read(rest.back().first, 100)->empty());
+}
+
+TEST_F(sqlite_stores, a_batch_dead_lettered_again_after_a_crash_is_stored_once) {
+  auto dlq = dead_letter_table::open(db_).value();
+  std::vector<pipeline::dead_letter> batch{letter("a"), letter("b"), letter("a")};  // two equal records
+  for (auto& l : batch) l.pos = pipeline::position::from_integer(100);
+  ASSERT_TRUE(dlq.write(std::span{std::as_const(batch)}, {}));
+  ASSERT_TRUE(dlq.write(std::span{std::as_const(batch)}, {}));  // the replay
+  EXPECT_EQ(dlq.read(0, 100)->size(), 3u);
+
+  // The same payload from another batch (another end position) or partition is another entry.
+  auto other = batch;
+  for (auto& l : other) l.pos = pipeline::position::from_integer(200);
+  other[1].partition = 7;
+  ASSERT_TRUE(dlq.write(std::span{std::as_const(other)}, {}));
+  EXPECT_EQ(dlq.read(0, 100)->size(), 6u);
+}
+
+TEST_F(sqlite_stores, a_dead_letter_table_from_before_fingerprints_gets_the_column_and_keeps_its_rows) {
+  raw_.exec(R"(CREATE TABLE pipeline_dead_letters ("id" INTEGER PRIMARY KEY, "payload" BLOB, "kind" TEXT,
+               "message" TEXT, "native_code" INTEGER, "backend" TEXT, "attempts" INTEGER, "position" BLOB,
+               "partition" INTEGER, "time" TEXT))");
+  raw_.exec(R"(INSERT INTO pipeline_dead_letters VALUES (1, 'old', 'permanent', 'm', 0, '', 1, '', 0,
+               '2024-01-01T00:00:00.000000Z'))");
+  auto dlq = dead_letter_table::open(db_).value();
+  EXPECT_EQ(columns_of("pipeline_dead_letters").back(), "fingerprint");
+  const std::vector<pipeline::dead_letter> one{letter("new")};
+  ASSERT_TRUE(dlq.write(std::span{one}, {}));
+  auto all = dlq.read(0, 10).value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].second.payload, "old");
+  EXPECT_EQ(all[1].second.payload, "new");
 }
 
 TEST_F(sqlite_stores, a_dead_letter_edited_into_an_unknown_kind_is_a_permanent_error_naming_it) {

@@ -18,7 +18,7 @@ namespace pipeline::file {
 /// "orders%2Fp3"; "../x" → "%2E%2E%2Fx"; NUL → "%00"). So no key reaches outside the directory
 /// or names another key's file. A key whose escaped form is longer than 200 bytes is
 /// `invalid_input`. Beside it, `<e>.lock` (kept, never deleted: deleting lock files races) and
-/// `<e>.tmp` while a save is under way. Content: one JSON line
+/// `<e>.checkpoint.tmp` while a save is under way. Content: one JSON line
 /// `{"format":1,"version":5,"position":"<base64 of the position's bytes>"}`.
 ///
 /// `save` takes an exclusive flock(2) on the key's lock file, reads the stored version,

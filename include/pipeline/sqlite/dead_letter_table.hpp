@@ -18,7 +18,9 @@ namespace pipeline::sqlite {
 struct dead_letter_table_options {
   /// The table, created by `open` when missing: `(id INTEGER PRIMARY KEY, payload BLOB,
   /// kind TEXT, message TEXT, native_code INTEGER, backend TEXT, attempts INTEGER,
-  /// position BLOB, partition INTEGER, time TEXT)`.
+  /// position BLOB, partition INTEGER, time TEXT, fingerprint TEXT)`, with a unique index
+  /// `<table>_entry` on (partition, position, fingerprint) (so the name must leave room for
+  /// the suffix). A table from before the fingerprint column gets it added.
   std::string table{"pipeline_dead_letters"};
 };
 
@@ -27,6 +29,11 @@ struct dead_letter_table_options {
 /// Each entry keeps its payload and position byte for byte (BLOB), the error's kind (as
 /// `to_string` names it), message, native code and backend, the attempt count, the partition
 /// and the time (UTC ISO-8601 text, to the microsecond). `id` increases in write order.
+///
+/// Idempotent for replayed batches: after a crash the runner dead-letters a batch again, with
+/// the same letters in the same order; an entry whose partition, position, payload hash and
+/// repeat count within its `write` call are already stored is skipped, so the table holds each
+/// rejected record once. Two equal payloads in one call stay two entries.
 ///
 /// Contract: models `pipeline::dead_letter_sink`; one transaction per `write` (all entries or
 /// none). Thread-safe (through the shared `database`); blocking. sqlite errors as `database`

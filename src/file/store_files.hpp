@@ -1,0 +1,32 @@
+#pragma once
+
+// What the file stores (checkpoints, job log) share: names that stay inside their directory,
+// exclusive locks across processes, and files replaced atomically and durably.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include <pipeline/result.hpp>
+
+#include "posix_io.hpp"
+
+namespace pipeline::file::detail {
+
+/// `name` as a file name that stays in its directory: every byte other than A-Z a-z 0-9 `_`
+/// `-` becomes `%` and two upper-case hex digits. `invalid_input` (naming `what`) when the
+/// result is longer than 200 bytes.
+[[nodiscard]] auto escape_file_name(std::string_view name, std::string_view what) -> result<std::string>;
+
+/// Holds an exclusive flock(2) on `path` (created when missing, never deleted) until destroyed.
+[[nodiscard]] auto lock_exclusively(const std::filesystem::path& path) -> result<unique_fd>;
+
+/// Writes `content` to `<path>.tmp`, fsyncs it, renames it over `path` and fsyncs the
+/// directory: a crash leaves the old content or the new, never a mix. The temporary file is
+/// removed when this fails. Callers hold a lock, so that two never share the temporary file.
+[[nodiscard]] auto replace_file(const std::filesystem::path& path, const std::string& content) -> result<void>;
+
+/// create_directories, as a result.
+[[nodiscard]] auto make_directories(const std::filesystem::path& dir) -> result<void>;
+
+}  // namespace pipeline::file::detail
