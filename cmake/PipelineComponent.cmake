@@ -3,7 +3,8 @@
 #   pipeline_add_component(NAME <name> [INTERFACE]
 #                          [SOURCES <cpp>...] [HEADER_DIR <dir under include/pipeline>]
 #                          [LINK <public targets>...] [PRIVATE_LINK <targets>...]
-#                          [DEPS_FILE <cmake file with this component's find_dependency calls>])
+#                          [DEPS_FILE <cmake file with this component's find_dependency calls>]
+#                          [PC_REQUIRES <pkg-config modules its pipeline-<name>.pc requires>...])
 #
 # Creates pipeline_<name> with ALIAS pipeline::<name> and EXPORT_NAME <name>, links
 # pipeline::core (except for core itself), declares its public headers as a FILE_SET so that
@@ -43,7 +44,7 @@ function(pipeline_component_enabled name found out)
 endfunction()
 
 function(pipeline_add_component)
-  cmake_parse_arguments(arg "INTERFACE" "NAME;HEADER_DIR;DEPS_FILE" "SOURCES;LINK;PRIVATE_LINK" ${ARGN})
+  cmake_parse_arguments(arg "INTERFACE" "NAME;HEADER_DIR;DEPS_FILE" "SOURCES;LINK;PRIVATE_LINK;PC_REQUIRES" ${ARGN})
   set(target pipeline_${arg_NAME})
   if(arg_INTERFACE)
     add_library(${target} INTERFACE)
@@ -84,5 +85,6 @@ function(pipeline_add_component)
     target_link_libraries(${target} PRIVATE ${arg_PRIVATE_LINK})
   endif()
   set_property(TARGET ${target} PROPERTY PIPELINE_DEPS_FILE "${arg_DEPS_FILE}")
+  set_property(TARGET ${target} PROPERTY PIPELINE_PC_REQUIRES "${arg_PC_REQUIRES}")
   set(PIPELINE_COMPONENTS ${PIPELINE_COMPONENTS} ${arg_NAME} CACHE INTERNAL "components built in this tree")
 endfunction()

@@ -25,11 +25,15 @@ foreach(component IN LISTS PIPELINE_COMPONENTS)
   if(NOT type STREQUAL "INTERFACE_LIBRARY")
     set(PIPELINE_PC_NAME pipeline-${component})
     set(PIPELINE_PC_LIB pipeline_${component})
+    # The libraries are static by default, so what a component links privately is a plain
+    # Requires: `pkg-config --libs` (without --static) must list it too.
+    get_target_property(pc_requires ${target} PIPELINE_PC_REQUIRES)
     if(component STREQUAL "core")
-      set(PIPELINE_PC_REQUIRES "fmt")
+      set(pc_requires fmt ${pc_requires})
     else()
-      set(PIPELINE_PC_REQUIRES "pipeline-core")
+      set(pc_requires pipeline-core ${pc_requires})
     endif()
+    list(JOIN pc_requires " " PIPELINE_PC_REQUIRES)
     configure_file("${PROJECT_SOURCE_DIR}/cmake/pipeline.pc.in"
                    "${PROJECT_BINARY_DIR}/pkgconfig/pipeline-${component}.pc" @ONLY)
     install(FILES "${PROJECT_BINARY_DIR}/pkgconfig/pipeline-${component}.pc"

@@ -1,0 +1,13 @@
+// A consumer's program on pipeline::mysql, without a server: it reaches libmariadb through pipeline
+// and gets a clear transient error from port 1, where nothing listens. Proves the component
+// links from an install with its private dependency found for the consumer.
+#include <pipeline/mysql/mysql.hpp>
+
+#include <fmt/format.h>
+
+int main() {
+  auto r = pipeline::mysql::database::open("mysql://u:p@127.0.0.1:1/db");
+  const auto e = r ? pipeline::error{} : r.error();
+  fmt::print("mysql: {}\n", e);
+  return e.kind == pipeline::error_kind::transient ? 0 : 1;
+}
