@@ -1,0 +1,151 @@
+// End-to-end throughput of the distributed queue: one producer process and W worker processes
+// on one Redis, first message queued → last message processed (workers end when the producer
+// has closed the queue and it is drained). The job is trivial (identity into a counting
+// sink), so this measures the queue. bench/redis/run.sh runs it beside BullMQ.
+//
+//   bench_redis_queue --redis URI [--messages N] [--per-message K] [--workers W]
+// Prints: redis-stream messages=N per_message=K workers=W seconds=S messages_per_s=… records_per_s=…
+#include <pipeline/pipeline.hpp>
+#include <pipeline/redis/redis.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace {
+
+using namespace std::chrono;
+
+struct settings {
+  std::string redis;
+  std::string stream;
+  std::int64_t messages = 200'000;
+  std::int64_t per_message = 1;
+  int workers = 2;
+};
+
+// Records 0..total-1 in batches of `batch`.
+class counting_source {
+ public:
+  using value_type = pipeline::record;
+  counting_source(std::int64_t total, std::int64_t batch) : total_(total), batch_(batch) {}
+  auto next_batch(std::stop_token) -> pipeline::result<std::optional<pipeline::batch<pipeline::record>>> {
+    if (next_ >= total_) return std::optional<pipeline::batch<pipeline::record>>{};
+    pipeline::batch<pipeline::record> b;
+    b.records.reserve(static_cast<std::size_t>(batch_));
+    for (const auto end = std::min(total_, next_ + batch_); next_ < end; ++next_) b.records.push_back({{"i", next_}});
+    b.end = pipeline::position::from_integer(next_);
+    return std::optional{std::move(b)};
+  }
+  auto seek(const pipeline::position& p) -> pipeline::result<void> {
+    next_ = p.empty() ? 0 : p.to_integer().value_or(0);
+    return pipeline::ok();
+  }
+
+ private:
+  std::int64_t total_, batch_, next_ = 0;
+};
+
+struct counting_sink {
+  using value_type = pipeline::record;
+  std::atomic<std::uint64_t> n{0};
+  auto write(std::span<const pipeline::record> rs, std::stop_token) -> pipeline::result<void> {
+    n += rs.size();
+    return pipeline::ok();
+  }
+};
+
+auto producer(const settings& s) -> int {
+  auto c = pipeline::redis::client::connect({.uri = s.redis}).value();
+  const bool single = s.per_message == 1;
+  auto queue = pipeline::redis::stream_producer::open(
+                   c, {.stream = s.stream, .max_depth = single ? 200'000u : 200u,
+                       .records_per_entry = single ? 1u : 0u})
+                   .value();
+  counting_source source{s.messages * s.per_message, single ? 1000 : s.per_message};
+  pipeline::memory_dlq dlq;
+  pipeline::memory_checkpoint_store checkpoints;
+  auto report = pipeline::redis::run_producer(source, queue, dlq, checkpoints,
+                                               {.name = "bench", .workers = 2, .queue_capacity = 8});
+  return report.status == pipeline::run_status::completed ? 0 : 1;
+}
+
+auto worker(const settings& s) -> int {
+  const bool single = s.per_message == 1;
+  auto consumer = pipeline::redis::stream_consumer::open(
+                      {.uri = s.redis}, {.stream = s.stream, .read_count = single ? 500u : 4u, .block = milliseconds{20}})
+                      .value();
+  counting_sink sink;
+  pipeline::memory_dlq dlq;
+  auto report = pipeline::redis::run_worker<pipeline::record>(*consumer, pipeline::identity{}, sink, dlq,
+                                                             {.name = "bench", .workers = 2, .queue_capacity = 4});
+  fmt::print(stderr, "worker: {} records\n", sink.n.load());
+  return report.status == pipeline::run_status::completed ? 0 : 1;
+}
+
+auto spawn(const char* self, const settings& s, std::string_view role) -> pid_t {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const auto messages = std::to_string(s.messages), per = std::to_string(s.per_message);
+    ::execl(self, self, "--role", std::string(role).c_str(), "--redis", s.redis.c_str(), "--stream", s.stream.c_str(),
+            "--messages", messages.c_str(), "--per-message", per.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  settings s;
+  s.stream = fmt::format("bench:{}", ::getpid());
+  std::string role = "main";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view a = argv[i];
+    if (a == "--redis") s.redis = argv[i + 1];
+    else if (a == "--messages") s.messages = std::stoll(argv[i + 1]);
+    else if (a == "--per-message") s.per_message = std::stoll(argv[i + 1]);
+    else if (a == "--workers") s.workers = std::stoi(argv[i + 1]);
+    else if (a == "--role") role = argv[i + 1];
+    else if (a == "--stream") s.stream = argv[i + 1];
+  }
+  if (s.redis.empty() || s.messages <= 0 || s.per_message <= 0 || s.workers <= 0) {
+    std::fputs("usage: bench_redis_queue --redis URI [--messages N] [--per-message K] [--workers W]\n", stderr);
+    return 2;
+  }
+  if (role == "producer") return producer(s);
+  if (role == "worker") return worker(s);
+
+  // Workers first, so they wait on the (empty) group; the clock starts with the producer.
+  auto c = pipeline::redis::client::connect({.uri = s.redis}).value();
+  (void)c->command({"XGROUP", "CREATE", s.stream, "workers", "0", "MKSTREAM"});
+  std::vector<pid_t> pids;
+  for (int i = 0; i < s.workers; ++i) pids.push_back(spawn(argv[0], s, "worker"));
+  ::usleep(300'000);
+  const auto start = steady_clock::now();
+  pids.push_back(spawn(argv[0], s, "producer"));
+  int failed = 0;
+  for (auto pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  const double seconds = duration<double>(steady_clock::now() - start).count();
+  (void)c->command({"DEL", s.stream, s.stream + ":closed"});
+  if (failed != 0) {
+    fmt::print(stderr, "bench_redis_queue: {} processes failed\n", failed);
+    return 1;
+  }
+  fmt::print("redis-stream messages={} per_message={} workers={} seconds={:.2f} messages_per_s={:.0f} records_per_s={:.0f}\n",
+             s.messages, s.per_message, s.workers, seconds, static_cast<double>(s.messages) / seconds,
+             static_cast<double>(s.messages * s.per_message) / seconds);
+  return 0;
+}

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <pipeline/checkpoint.hpp>
+#include <pipeline/position.hpp>
+#include <pipeline/redis/client.hpp>
+#include <pipeline/result.hpp>
+
+namespace pipeline::redis {
+
+struct checkpoint_store_options {
+  /// Keys are `<prefix>:checkpoint:<key>`, each a hash {pos, version}. Write the prefix in
+  /// braces ("{etl}") to keep every key of a pipeline in one cluster slot.
+  std::string prefix{"pipeline"};
+};
+
+/// Checkpoints in Redis hashes, with version fencing across threads, processes and machines.
+///
+/// `save` is one Lua script: it compares the stored version with the expected one and, only
+/// when they match, stores the position and version + 1, so two savers holding the same
+/// version cannot both win, and a stale process cannot move a checkpoint back (`conflict`).
+/// Positions are kept byte for byte. Durability is the server's (AOF/RDB settings).
+///
+/// Contract: models `pipeline::checkpoint_store`; thread-safe (through the shared `client`);
+/// blocking. Errors as `client` describes; a stored version that is not a number (edited by
+/// hand) loads as a `permanent` error, never as version 0.
+///
+///     auto store = pipeline::redis::checkpoint_store{client, {.prefix = "{orders}"}};
+///     auto cp = store.load("orders/p3");
+///     auto v = store.save("orders/p3", batch.end, cp->version);
+class checkpoint_store {
+ public:
+  /// Throws std::invalid_argument if `c` is null or the prefix is empty.
+  checkpoint_store(std::shared_ptr<client> c, checkpoint_store_options options = {});
+
+  [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
+  [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t>;
+
+ private:
+  [[nodiscard]] auto key_of(std::string_view key) const -> std::string;
+
+  std::shared_ptr<client> client_;
+  std::string prefix_;
+};
+
+static_assert(pipeline::checkpoint_store<checkpoint_store>);
+
+}  // namespace pipeline::redis

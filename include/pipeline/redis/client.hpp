@@ -1,0 +1,116 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pipeline/log.hpp>
+#include <pipeline/result.hpp>
+
+namespace pipeline::redis {
+
+/// The parts of a `redis://[user:password@]host:port/db` URI.
+struct uri {
+  std::string host;
+  std::uint16_t port = 6379;
+  std::string user;      ///< empty: AUTH with the password only (the `default` user)
+  std::string password;  ///< empty: no AUTH
+  std::int64_t db = 0;   ///< SELECTed after connecting
+
+  friend auto operator==(const uri&, const uri&) -> bool = default;
+};
+
+/// Parses `redis://[user:password@]host[:port][/db]`; user and password may be %-encoded.
+/// A malformed URI (another scheme, a bad port or db, an empty host) is an `invalid_input`
+/// error naming the problem; the password never appears in the message.
+[[nodiscard]] auto parse_uri(std::string_view text) -> result<uri>;
+
+/// How a client connects: where, and how long it waits.
+struct connection_options {
+  std::string uri{"redis://127.0.0.1:6379/0"};
+  std::chrono::milliseconds connect_timeout{2000};  ///< TCP connect, and AUTH/SELECT after it
+  std::chrono::milliseconds command_timeout{5000};  ///< each reply (a blocking read adds its own wait)
+  logger log{};
+};
+
+/// A reply from Redis, as a value (hiredis's `redisReply` stays inside src/redis/).
+struct reply {
+  enum class type : std::uint8_t { nil, string, status, integer, array, error };
+  type kind = type::nil;
+  std::string str;            ///< string, status and error replies
+  std::int64_t integer = 0;   ///< integer replies
+  std::vector<reply> elements;  ///< array replies
+
+  [[nodiscard]] auto is_nil() const noexcept -> bool { return kind == type::nil; }
+};
+
+/// One connection to one Redis server, reconnected on demand.
+///
+/// Thread-safe: every call holds the connection for its whole round trip, so concurrent
+/// callers are served one after another (use one client per thread that blocks, such as a
+/// stream reader). Blocking, bounded by the timeouts: nothing waits forever on a server that
+/// stopped answering.
+///
+/// Errors: a refused or timed-out connect, a timed-out reply and a lost connection are
+/// `transient` (the connection is dropped and the next call connects again, so the caller's
+/// retry policy is the reconnect policy; a command is never resent by the client itself,
+/// since a lost reply does not tell whether it ran). Error replies are classified:
+/// LOADING, BUSY, TRYAGAIN, MASTERDOWN, CLUSTERDOWN, READONLY, OOM → `transient`;
+/// NOAUTH, WRONGPASS and other AUTH failures → `permanent` ("authentication failed…");
+/// WRONGTYPE and the rest → `permanent`; syntax and argument errors → `invalid_input`.
+/// `native_code` is hiredis's error code for connection errors, 0 for error replies;
+/// `backend` is "redis".
+///
+///     auto c = pipeline::redis::client::connect({.uri = "redis://:secret@127.0.0.1:6379/2"}).value();
+///     auto n = c->command({"INCR", "visits"});   // reply{integer}
+class client {
+ public:
+  /// Connects, authenticates and selects the db; fails as the class comment says.
+  /// Throws std::invalid_argument when the URI is malformed or a timeout is not positive.
+  [[nodiscard]] static auto connect(connection_options options) -> result<std::shared_ptr<client>>;
+
+  client(const client&) = delete;
+  auto operator=(const client&) -> client& = delete;
+  ~client();
+
+  /// Sends one command (binary-safe arguments) and returns its reply; an error reply is an error.
+  [[nodiscard]] auto command(std::span<const std::string> args) -> result<reply>;
+  [[nodiscard]] auto command(std::initializer_list<std::string_view> args) -> result<reply>;
+
+  /// A command whose server side may block up to `wait` (XREADGROUP … BLOCK): the reply
+  /// timeout is `wait` plus the command timeout.
+  [[nodiscard]] auto blocking_command(std::span<const std::string> args, std::chrono::milliseconds wait)
+      -> result<reply>;
+
+  /// Sends all commands in one round trip and returns every reply in order; error replies are
+  /// returned as `reply::type::error` elements, not as an error (only the connection can fail).
+  [[nodiscard]] auto pipeline(std::span<const std::vector<std::string>> commands) -> result<std::vector<reply>>;
+
+  /// Runs a Lua script (EVAL) with `keys` and `args`.
+  [[nodiscard]] auto eval(std::string_view script, std::span<const std::string> keys, std::span<const std::string> args)
+      -> result<reply>;
+
+  [[nodiscard]] auto options() const noexcept -> const connection_options& { return options_; }
+
+ private:
+  struct state;
+  client(connection_options options, uri where);
+
+  connection_options options_;
+  std::unique_ptr<state> state_;
+};
+
+/// The error an error reply stands for, classified as `client` describes.
+[[nodiscard]] auto reply_error(std::string_view message) -> error;
+
+/// Reads `CONFIG GET maxmemory-policy` and warns on `log` unless it is `noeviction` (Redis may
+/// otherwise evict queue entries and lose records). Returns the policy; a server that refuses
+/// CONFIG is a warning too, and an empty policy.
+[[nodiscard]] auto check_maxmemory_policy(client& c, const logger& log) -> result<std::string>;
+
+}  // namespace pipeline::redis

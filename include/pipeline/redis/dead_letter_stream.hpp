@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <pipeline/dead_letter.hpp>
+#include <pipeline/redis/client.hpp>
+#include <pipeline/result.hpp>
+
+namespace pipeline::redis {
+
+struct dead_letter_stream_options {
+  std::string stream{"pipeline:dead"};  ///< the stream key; never trimmed by this class
+};
+
+/// A dead-letter queue on a Redis stream, one entry per dead letter, read back for replay.
+///
+/// Each entry has the fields payload, kind (as `to_string` names it), message, code, backend,
+/// attempts, pos, partition and time (nanoseconds since the epoch); payload and position are
+/// kept byte for byte. A `write` is one MULTI/EXEC: all entries or none.
+///
+/// Contract: models `pipeline::dead_letter_sink`; thread-safe (through the shared `client`);
+/// blocking. Errors as `client` describes; an entry that does not read back as a dead letter
+/// (written by something else) is a `permanent` error naming its id.
+///
+///     pipeline::redis::dead_letter_stream dlq{client, {.stream = "{orders}:dead"}};
+///     for (std::string after = "0-0";;) {                      // replay, 500 at a time
+///       auto page = dlq.read(after, 500).value();
+///       if (page.empty()) break;
+///       for (auto& [id, letter] : page) retry(letter.payload);
+///       after = page.back().first;
+///     }
+class dead_letter_stream {
+ public:
+  /// Throws std::invalid_argument if `c` is null or the stream name is empty.
+  dead_letter_stream(std::shared_ptr<client> c, dead_letter_stream_options options = {});
+
+  [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
+
+  /// Up to `limit` entries with an id after `after_id` ("0-0" for the first), in stream order.
+  [[nodiscard]] auto read(const std::string& after_id, std::size_t limit)
+      -> result<std::vector<std::pair<std::string, dead_letter>>>;
+
+  /// How many entries the stream holds.
+  [[nodiscard]] auto size() -> result<std::size_t>;
+
+ private:
+  std::shared_ptr<client> client_;
+  std::string stream_;
+};
+
+static_assert(pipeline::dead_letter_sink<dead_letter_stream>);
+
+}  // namespace pipeline::redis

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include <pipeline/checkpoint.hpp>
+#include <pipeline/metrics.hpp>
+#include <pipeline/redis/client.hpp>
+#include <pipeline/redis/stream_options.hpp>
+#include <pipeline/result.hpp>
+
+namespace pipeline::redis {
+
+/// One stream entry as a worker receives it.
+struct stream_entry {
+  std::string id;
+  std::string frame;            ///< the batch as the producer framed it
+  std::uint64_t deliveries = 1;  ///< how often it was delivered, this time included
+  bool framed = true;           ///< false: the entry has no batch field (not written by a producer)
+};
+
+/// The worker side of a distributed queue: reads entries in a consumer group, reclaims the
+/// ones other workers left idle, acknowledges and trims.
+///
+/// `read` first reclaims (XAUTOCLAIM, every half visibility timeout) entries pending longer
+/// than `visibility_timeout` on any consumer (a crashed or cut-off worker), with their
+/// delivery counts; otherwise it reads new entries (XREADGROUP … BLOCK). It returns nullopt
+/// once the producer closed the queue and nothing is left, neither undelivered nor pending
+/// anywhere (a worker that still holds entries may crash; then they are reclaimed here).
+/// Entries are tracked by a number given to each read (`track`/`ack_through`), so the runner's
+/// checkpoint — which advances only past batches that are in the sink or the DLQ — acknowledges
+/// them (`acks()`): XACK only after the sink or DLQ write succeeded. Acknowledged entries are
+/// trimmed every `trim_interval` (XTRIM MINID below both the oldest pending entry and the
+/// group's last delivered id, so no entry that is unacknowledged or undelivered is trimmed).
+///
+/// Holds two connections: one that blocks in reads, one for acknowledgements. Thread-safety:
+/// `read` from one thread at a time; `ack_through`, `depth` and `trim` from any thread.
+class stream_consumer {
+ public:
+  /// Connects twice with `connection`, creates the group when missing and checks
+  /// `maxmemory-policy`. Throws std::invalid_argument as `client::connect`, or when the stream
+  /// or group is empty or `max_deliveries`, `read_count` or a duration is 0.
+  [[nodiscard]] static auto open(const connection_options& connection, stream_options options)
+      -> result<std::unique_ptr<stream_consumer>>;
+
+  /// The next entries, nullopt when the queue is closed and drained, `stopped` on stop.
+  [[nodiscard]] auto read(std::stop_token stop) -> result<std::optional<std::vector<stream_entry>>>;
+
+  /// Remembers `ids` under a new number (numbers increase from 1) for `ack_through`.
+  [[nodiscard]] auto track(std::vector<std::string> ids) -> std::uint64_t;
+  /// Acknowledges every tracked entry with a number up to `number`, then trims when due.
+  [[nodiscard]] auto ack_through(std::uint64_t number) -> result<void>;
+
+  [[nodiscard]] auto depth() -> result<stream_depth>;
+  /// Trims acknowledged entries now.
+  [[nodiscard]] auto trim() -> result<void>;
+
+  [[nodiscard]] auto options() const noexcept -> const stream_options& { return options_; }
+
+ private:
+  stream_consumer(std::shared_ptr<client> reader, std::shared_ptr<client> acker, stream_options options);
+  auto claim() -> result<std::vector<stream_entry>>;
+  auto closed_and_drained() -> result<bool>;
+
+  std::shared_ptr<client> reader_;
+  std::shared_ptr<client> acker_;
+  stream_options options_;
+  std::string claim_cursor_{"0-0"};
+  std::chrono::steady_clock::time_point next_claim_{};
+
+  std::mutex mutex_;  // guards what follows
+  std::uint64_t next_number_ = 1;
+  std::map<std::uint64_t, std::vector<std::string>> unacked_;
+  std::chrono::steady_clock::time_point next_trim_{};
+
+  gauge local_depth_, local_pending_;
+  gauge* depth_gauge_ = &local_depth_;
+  gauge* pending_gauge_ = &local_pending_;
+};
+
+/// The checkpoint store a worker's run uses so that its checkpoint acknowledges entries: a
+/// `save` of a batch's end acknowledges every entry read up to that batch. It keeps its
+/// version in memory (a worker never resumes from a position: unacknowledged entries are
+/// redelivered instead), so `load` is version 0 until the first save.
+///
+/// Models `pipeline::checkpoint_store`; thread-safe.
+class stream_acks {
+ public:
+  explicit stream_acks(stream_consumer& consumer) noexcept : consumer_(consumer) {}
+
+  [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
+  [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t>;
+
+ private:
+  stream_consumer& consumer_;
+  std::mutex mutex_;
+  std::uint64_t version_ = 0;
+};
+
+static_assert(pipeline::checkpoint_store<stream_acks>);
+
+}  // namespace pipeline::redis

@@ -1,0 +1,72 @@
+#include <pipeline/redis/checkpoint_store.hpp>
+
+#include <charconv>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace pipeline::redis {
+namespace {
+
+// Compare-and-set in one script, so no other client runs between the read and the write.
+// Returns {1, new_version} or {0, stored_version}. Versions stay below 2^53 (Lua numbers).
+constexpr std::string_view save_script = R"lua(
+local stored = redis.call('HGET', KEYS[1], 'version')
+local v = 0
+if stored then v = tonumber(stored) end
+if v == nil then return redis.error_reply('checkpoint version is not a number: ' .. stored) end
+if v ~= tonumber(ARGV[2]) then return {0, v} end
+redis.call('HSET', KEYS[1], 'pos', ARGV[1], 'version', v + 1)
+return {1, v + 1}
+)lua";
+
+auto parse_version(const reply& r, std::uint64_t& out) -> bool {
+  const auto& s = r.str;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && ec == std::errc{} && p == s.data() + s.size();
+}
+
+}  // namespace
+
+checkpoint_store::checkpoint_store(std::shared_ptr<client> c, checkpoint_store_options options)
+    : client_(std::move(c)), prefix_(std::move(options.prefix)) {
+  if (!client_) throw std::invalid_argument("pipeline::redis::checkpoint_store: client is null");
+  if (prefix_.empty()) throw std::invalid_argument("pipeline::redis::checkpoint_store: prefix is empty");
+}
+
+auto checkpoint_store::key_of(std::string_view key) const -> std::string {
+  return fmt::format("{}:checkpoint:{}", prefix_, key);
+}
+
+auto checkpoint_store::load(std::string_view key) -> result<checkpoint> {
+  const std::vector<std::string> args{"HMGET", key_of(key), "pos", "version"};
+  auto r = client_->command(args);
+  if (!r) return std::move(r).error();
+  if (r->elements.size() != 2) return internal_error("redis checkpoint: HMGET returned an unexpected reply");
+  checkpoint cp;
+  if (r->elements[1].is_nil()) return cp;
+  if (!parse_version(r->elements[1], cp.version) || cp.version == 0) {
+    return permanent_error(fmt::format("redis checkpoint '{}': stored version '{}' is not a positive integer",
+                                       key_of(key), r->elements[1].str));
+  }
+  cp.pos = position{r->elements[0].str};
+  return cp;
+}
+
+auto checkpoint_store::save(std::string_view key, const position& pos, std::uint64_t expected_version)
+    -> result<std::uint64_t> {
+  const std::vector<std::string> keys{key_of(key)};
+  const std::vector<std::string> args{pos.bytes(), std::to_string(expected_version)};
+  auto r = client_->eval(save_script, keys, args);
+  if (!r) return std::move(r).error();
+  if (r->elements.size() != 2) return internal_error("redis checkpoint: the save script returned an unexpected reply");
+  const auto stored = static_cast<std::uint64_t>(r->elements[1].integer);
+  if (r->elements[0].integer != 1) {
+    return conflict_error(fmt::format("checkpoint '{}' is at version {}, not {}: another process saved it", key,
+                                      stored, expected_version));
+  }
+  return stored;
+}
+
+}  // namespace pipeline::redis

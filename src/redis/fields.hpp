@@ -1,0 +1,44 @@
+#pragma once
+// Small helpers shared by the stores in src/redis/: numbers to and from reply strings, and
+// reading a flat field/value array (HGETALL, stream entries) by name.
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pipeline/redis/client.hpp>
+
+namespace pipeline::redis::detail {
+
+template <class Int>
+[[nodiscard]] auto to_int(std::string_view s) -> std::optional<Int> {
+  Int v{};
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+[[nodiscard]] inline auto time_text(std::chrono::system_clock::time_point t) -> std::string {
+  return std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+[[nodiscard]] inline auto time_of(std::string_view s) -> std::optional<std::chrono::system_clock::time_point> {
+  auto ns = to_int<std::int64_t>(s);
+  if (!ns) return std::nullopt;
+  return std::chrono::system_clock::time_point{
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{*ns})};
+}
+
+/// The value of `name` in a flat [field, value, field, value…] array, or nullptr.
+[[nodiscard]] inline auto field(const std::vector<reply>& flat, std::string_view name) -> const std::string* {
+  for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
+    if (flat[i].str == name) return &flat[i + 1].str;
+  }
+  return nullptr;
+}
+
+}  // namespace pipeline::redis::detail

@@ -1,0 +1,227 @@
+#include <pipeline/redis/stream_consumer.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include <pipeline/job_log.hpp>
+
+#include "fields.hpp"
+#include "stream_common.hpp"
+
+namespace pipeline::redis {
+namespace {
+
+auto default_consumer_name() -> std::string {
+  static std::atomic<unsigned> n{0};
+  return fmt::format("{}:{}", lease_options::default_owner(), n++);
+}
+
+// The stream id right after `id` ("ms-seq" → "ms-(seq+1)"), or nullopt when it does not parse.
+auto id_after(const std::string& id) -> std::optional<std::string> {
+  const auto dash = id.find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  auto ms = detail::to_int<std::uint64_t>(std::string_view(id).substr(0, dash));
+  auto seq = detail::to_int<std::uint64_t>(std::string_view(id).substr(dash + 1));
+  if (!ms || !seq) return std::nullopt;
+  return fmt::format("{}-{}", *ms, *seq + 1);
+}
+
+// [[id, [field, value…]]…] → entries, each delivered once so far.
+auto to_entries(const std::vector<reply>& list) -> std::vector<stream_entry> {
+  std::vector<stream_entry> out;
+  for (const auto& e : list) {
+    if (e.elements.size() != 2) continue;  // an entry deleted while pending comes back nil
+    stream_entry entry;
+    entry.id = e.elements[0].str;
+    if (const auto* b = detail::field(e.elements[1].elements, "b")) entry.frame = *b;
+    else entry.framed = false;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+auto is_nogroup(const error& e) -> bool { return e.message.rfind("NOGROUP", 0) == 0; }
+
+}  // namespace
+
+stream_consumer::stream_consumer(std::shared_ptr<client> reader, std::shared_ptr<client> acker, stream_options options)
+    : reader_(std::move(reader)), acker_(std::move(acker)), options_(std::move(options)) {
+  if (options_.metrics != nullptr) {
+    const metric_labels labels{{"stream", options_.stream}, {"group", options_.group}};
+    depth_gauge_ = &options_.metrics->register_gauge("pipeline_redis_stream_depth",
+                                                     "Entries not yet delivered to any worker (lag)", labels);
+    pending_gauge_ = &options_.metrics->register_gauge("pipeline_redis_stream_pending",
+                                                       "Entries delivered and not yet acknowledged", labels);
+  }
+}
+
+auto stream_consumer::open(const connection_options& connection, stream_options options)
+    -> result<std::unique_ptr<stream_consumer>> {
+  if (options.stream.empty() || options.group.empty()) {
+    throw std::invalid_argument("pipeline::redis::stream_consumer: stream and group must not be empty");
+  }
+  if (options.max_deliveries == 0 || options.read_count == 0 || options.block.count() <= 0 ||
+      options.visibility_timeout.count() <= 0 || options.trim_interval.count() < 0) {
+    throw std::invalid_argument(
+        "pipeline::redis::stream_consumer: max_deliveries, read_count, block and visibility_timeout must be positive");
+  }
+  if (options.consumer.empty()) options.consumer = default_consumer_name();
+  auto reader = client::connect(connection);
+  if (!reader) return std::move(reader).error();
+  auto acker = client::connect(connection);
+  if (!acker) return std::move(acker).error();
+  if (auto policy = check_maxmemory_policy(**reader, options.log); !policy) return std::move(policy).error();
+  if (auto g = detail::ensure_group(**reader, options); !g) return std::move(g).error();
+  return std::unique_ptr<stream_consumer>{new stream_consumer(std::move(*reader), std::move(*acker), std::move(options))};
+}
+
+auto stream_consumer::claim() -> result<std::vector<stream_entry>> {
+  const std::vector<std::string> args{"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
+                                      std::to_string(options_.visibility_timeout.count()), claim_cursor_, "COUNT",
+                                      std::to_string(options_.read_count)};
+  auto r = reader_->command(args);
+  if (!r) return std::move(r).error();
+  if (r->elements.size() < 2) return internal_error("XAUTOCLAIM returned an unexpected reply");
+  claim_cursor_ = r->elements[0].str;
+  if (claim_cursor_ == "0-0") {
+    // A whole sweep is done: the next one after half a visibility timeout.
+    next_claim_ = std::chrono::steady_clock::now() +
+                  std::max(options_.visibility_timeout / 2, std::chrono::milliseconds{50});
+  }
+  auto entries = to_entries(r->elements[1].elements);
+  if (entries.empty()) return entries;
+  // XAUTOCLAIM does not say how often an entry was delivered; XPENDING over the claimed
+  // range, for this consumer, does (the claim counted as one more delivery).
+  const std::vector<std::string> pending{"XPENDING", options_.stream, options_.group, entries.front().id,
+                                         entries.back().id, std::to_string(entries.size() * 2), options_.consumer};
+  auto p = reader_->command(pending);
+  if (!p) return std::move(p).error();
+  for (auto& e : entries) {
+    for (const auto& row : p->elements) {
+      if (row.elements.size() == 4 && row.elements[0].str == e.id) {
+        e.deliveries = static_cast<std::uint64_t>(std::max<std::int64_t>(1, row.elements[3].integer));
+      }
+    }
+  }
+  options_.log.info("redis: {} reclaimed {} entries of {} idle for over {} ms", options_.consumer, entries.size(),
+                    options_.stream, options_.visibility_timeout.count());
+  return entries;
+}
+
+auto stream_consumer::closed_and_drained() -> result<bool> {
+  auto closed = reader_->command({"EXISTS", options_.stream + ":closed"});
+  if (!closed) return std::move(closed).error();
+  if (closed->integer == 0) return false;
+  auto info = detail::read_group(*reader_, options_);
+  if (!info) return std::move(info).error();
+  depth_gauge_->set(static_cast<double>(info->depth.lag));
+  pending_gauge_->set(static_cast<double>(info->depth.pending));
+  return info->depth.total() == 0;
+}
+
+auto stream_consumer::read(std::stop_token stop) -> result<std::optional<std::vector<stream_entry>>> {
+  const std::vector<std::string> args{"XREADGROUP", "GROUP", options_.group,   options_.consumer,
+                                      "COUNT",      std::to_string(options_.read_count), "BLOCK",
+                                      std::to_string(options_.block.count()), "STREAMS", options_.stream, ">"};
+  for (;;) {
+    if (stop.stop_requested()) return stopped_error();
+    if (std::chrono::steady_clock::now() >= next_claim_) {
+      auto claimed = claim();
+      if (!claimed && is_nogroup(claimed.error())) {
+        // The stream or group is gone (a server restarted without persistence, or deleted by
+        // hand): recreate the group; what the stream still holds is delivered again.
+        options_.log.warn("redis: consumer group '{}' of '{}' is missing; creating it again", options_.group,
+                          options_.stream);
+        if (auto g = detail::ensure_group(*reader_, options_); !g) return std::move(g).error();
+        continue;
+      }
+      if (!claimed) return std::move(claimed).error();
+      if (!claimed->empty()) return std::optional{std::move(*claimed)};
+    }
+    auto r = reader_->blocking_command(args, options_.block);
+    if (!r) {
+      if (!is_nogroup(r.error())) return std::move(r).error();
+      if (auto g = detail::ensure_group(*reader_, options_); !g) return std::move(g).error();
+      continue;
+    }
+    if (!r->is_nil() && !r->elements.empty() && r->elements[0].elements.size() == 2) {
+      auto entries = to_entries(r->elements[0].elements[1].elements);
+      if (!entries.empty()) return std::optional{std::move(entries)};
+    }
+    auto done = closed_and_drained();
+    if (!done) return std::move(done).error();
+    if (*done) return std::optional<std::vector<stream_entry>>{};
+  }
+}
+
+auto stream_consumer::track(std::vector<std::string> ids) -> std::uint64_t {
+  std::scoped_lock lock{mutex_};
+  const auto n = next_number_++;
+  unacked_.emplace(n, std::move(ids));
+  return n;
+}
+
+auto stream_consumer::ack_through(std::uint64_t number) -> result<void> {
+  std::scoped_lock lock{mutex_};
+  std::vector<std::string> args{"XACK", options_.stream, options_.group};
+  const auto end = unacked_.upper_bound(number);
+  for (auto it = unacked_.begin(); it != end; ++it) args.insert(args.end(), it->second.begin(), it->second.end());
+  if (args.size() > 3) {
+    // Kept until XACK succeeded: a failed ack is retried with the same entries.
+    auto r = acker_->command(args);
+    if (!r) return std::move(r).error();
+  }
+  unacked_.erase(unacked_.begin(), end);
+  if (std::chrono::steady_clock::now() >= next_trim_) {
+    next_trim_ = std::chrono::steady_clock::now() + options_.trim_interval;
+    if (auto t = trim(); !t) options_.log.warn("redis: trimming {} failed: {}", options_.stream, t.error().message);
+  }
+  return ok();
+}
+
+auto stream_consumer::depth() -> result<stream_depth> {
+  auto info = detail::read_group(*acker_, options_);
+  if (!info) return std::move(info).error();
+  depth_gauge_->set(static_cast<double>(info->depth.lag));
+  pending_gauge_->set(static_cast<double>(info->depth.pending));
+  return info->depth;
+}
+
+auto stream_consumer::trim() -> result<void> {
+  // The group's last delivered id first, then the oldest pending entry: an entry delivered in
+  // between has a larger id than both, so it is never below the MINID.
+  auto info = detail::read_group(*acker_, options_);
+  if (!info) return std::move(info).error();
+  auto min_id = id_after(info->last_delivered);
+  if (!min_id || info->last_delivered == "0-0") return ok();
+  auto p = acker_->command({"XPENDING", options_.stream, options_.group});
+  if (!p) return std::move(p).error();
+  if (p->elements.size() >= 2 && p->elements[0].integer > 0 && !p->elements[1].is_nil()) min_id = p->elements[1].str;
+  auto t = acker_->command({"XTRIM", options_.stream, "MINID", *min_id});
+  if (!t) return std::move(t).error();
+  depth_gauge_->set(static_cast<double>(info->depth.lag));
+  pending_gauge_->set(static_cast<double>(info->depth.pending));
+  return ok();
+}
+
+auto stream_acks::load(std::string_view) -> result<checkpoint> {
+  std::scoped_lock lock{mutex_};
+  return checkpoint{position{}, version_};
+}
+
+auto stream_acks::save(std::string_view, const position& pos, std::uint64_t expected_version) -> result<std::uint64_t> {
+  std::scoped_lock lock{mutex_};
+  if (expected_version != version_) {
+    return conflict_error(fmt::format("stream acks are at version {}, not {}", version_, expected_version));
+  }
+  const auto& text = pos.bytes();
+  auto number = detail::to_int<std::uint64_t>(std::string_view(text).substr(0, text.find('/')));
+  if (!number) return invalid_input_error(fmt::format("'{}' is not a stream_source position", text));
+  if (auto acked = consumer_.ack_through(*number); !acked) return std::move(acked).error();
+  return ++version_;
+}
+
+}  // namespace pipeline::redis

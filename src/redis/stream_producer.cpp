@@ -1,0 +1,118 @@
+#include <pipeline/redis/stream_producer.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "fields.hpp"
+#include "stream_common.hpp"
+
+namespace pipeline::redis {
+namespace detail {
+
+auto ensure_group(client& c, const stream_options& o) -> result<void> {
+  auto r = c.command({"XGROUP", "CREATE", o.stream, o.group, "0", "MKSTREAM"});
+  if (!r && r.error().message.rfind("BUSYGROUP", 0) != 0) return std::move(r).error();
+  return ok();
+}
+
+auto read_group(client& c, const stream_options& o) -> result<group_info> {
+  auto r = c.command({"XINFO", "GROUPS", o.stream});
+  if (!r) return std::move(r).error();
+  for (const auto& g : r->elements) {
+    const auto* name = field(g.elements, "name");
+    if (name == nullptr || *name != o.group) continue;
+    group_info info;
+    for (std::size_t i = 0; i + 1 < g.elements.size(); i += 2) {
+      const auto& k = g.elements[i].str;
+      const auto& v = g.elements[i + 1];
+      if (k == "pending") info.depth.pending = static_cast<std::uint64_t>(v.integer);
+      else if (k == "last-delivered-id") info.last_delivered = v.str;
+      else if (k == "lag") {
+        if (v.is_nil()) {
+          auto len = c.command({"XLEN", o.stream});
+          if (!len) return std::move(len).error();
+          info.depth.lag = static_cast<std::uint64_t>(len->integer);
+        } else {
+          info.depth.lag = static_cast<std::uint64_t>(v.integer);
+        }
+      }
+    }
+    return info;
+  }
+  return not_found_error(fmt::format("stream '{}' has no consumer group '{}'", o.stream, o.group));
+}
+
+}  // namespace detail
+
+stream_producer::stream_producer(std::shared_ptr<client> c, stream_options options)
+    : client_(std::move(c)), options_(std::move(options)) {}
+
+auto stream_producer::open(std::shared_ptr<client> c, stream_options options) -> result<stream_producer> {
+  if (!c) throw std::invalid_argument("pipeline::redis::stream_producer: client is null");
+  if (options.stream.empty() || options.group.empty()) {
+    throw std::invalid_argument("pipeline::redis::stream_producer: stream and group must not be empty");
+  }
+  if (auto policy = check_maxmemory_policy(*c, options.log); !policy) return std::move(policy).error();
+  if (auto g = detail::ensure_group(*c, options); !g) return std::move(g).error();
+  if (auto d = c->command({"DEL", options.stream + ":closed"}); !d) return std::move(d).error();
+  return stream_producer{std::move(c), std::move(options)};
+}
+
+auto stream_producer::wait_for_room(const std::stop_token& stop) -> result<void> {
+  if (options_.max_depth == 0) return ok();
+  // Polls XLEN: acknowledged entries are trimmed by the workers, so the length is the work
+  // left (plus at most one trim interval of acknowledged entries).
+  std::mutex m;
+  std::condition_variable_any cv;
+  auto wait = std::chrono::milliseconds{1};
+  for (;;) {
+    if (stop.stop_requested()) return stopped_error();
+    auto len = client_->command({"XLEN", options_.stream});
+    if (!len) return std::move(len).error();
+    if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
+    std::unique_lock lock{m};
+    cv.wait_for(lock, stop, wait, [] { return false; });
+    wait = std::min(wait * 2, std::chrono::milliseconds{100});
+  }
+}
+
+auto stream_producer::add(const std::string& frame, std::stop_token stop) -> result<std::string> {
+  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
+  const std::vector<std::string> args{"XADD", options_.stream, "*", "b", frame};
+  auto r = client_->command(args);
+  if (!r) return std::move(r).error();
+  return std::move(r->str);
+}
+
+auto stream_producer::add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void> {
+  if (frames.empty()) return ok();
+  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(frames.size());
+  for (const auto& f : frames) commands.push_back({"XADD", options_.stream, "*", "b", f});
+  auto replies = client_->pipeline(commands);
+  if (!replies) return std::move(replies).error();
+  for (const auto& r : *replies) {
+    if (r.kind == reply::type::error) return reply_error(r.str);
+  }
+  return ok();
+}
+
+auto stream_producer::close() -> result<void> {
+  auto r = client_->command({"SET", options_.stream + ":closed", "1"});
+  if (!r) return std::move(r).error();
+  return ok();
+}
+
+auto stream_producer::depth() -> result<stream_depth> {
+  auto info = detail::read_group(*client_, options_);
+  if (!info) return std::move(info).error();
+  return info->depth;
+}
+
+}  // namespace pipeline::redis

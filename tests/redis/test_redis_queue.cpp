@@ -1,0 +1,344 @@
+// The distributed queue end to end on real servers: producer and worker roles in threads and
+// in processes, bad entries, poison batches, a worker killed mid-batch and a server restart.
+#include <pipeline/memory/memory_dlq.hpp>
+#include <pipeline/memory/vector_source.hpp>
+#include <pipeline/redis/redis.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+#include "redis/hash_sink.hpp"
+#include "redis/redis_test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace pipeline::redis;
+using pipeline::record;
+
+auto records(std::int64_t n) -> std::vector<record> {
+  std::vector<record> out;
+  for (std::int64_t i = 0; i < n; ++i) out.push_back(record{{"id", i}, {"name", "row-" + std::to_string(i)}});
+  return out;
+}
+
+auto all_ids(std::int64_t n) -> std::vector<std::int64_t> {
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+  std::iota(ids.begin(), ids.end(), 0);
+  return ids;
+}
+
+auto sorted(std::vector<std::int64_t> v) -> std::vector<std::int64_t> {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Retries long enough to ride out a server restart.
+const pipeline::backoff_options patient{.initial = 50ms, .max_delay = 500ms, .max_attempts = 0, .max_elapsed = 30'000ms};
+
+struct queue_names {
+  std::string stream = pipeline::test::unique_name("q");
+  std::string sink = stream + ":sink";
+  std::string dlq = stream + ":dead";
+  std::string checkpoints = stream + ":cp";
+};
+
+// Produces `n` records in batches of `batch` and closes the queue.
+auto produce(const std::string& uri, const queue_names& names, std::int64_t n, std::size_t batch,
+             pipeline::backoff_options retry = {}) -> pipeline::run_report {
+  auto c = client::connect({.uri = uri}).value();
+  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
+  pipeline::vector_source<record> source{records(n), batch};
+  dead_letter_stream dlq{c, {.stream = names.dlq}};
+  checkpoint_store checkpoints{c, {.prefix = names.checkpoints}};
+  return run_producer(source, producer, dlq, checkpoints, {.name = "producer", .retry = retry});
+}
+
+TEST(redis_queue, a_producer_and_two_workers_move_every_record_once) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto produced = produce(uri, names, 2000, 50);
+  ASSERT_EQ(produced.status, pipeline::run_status::completed) << fmt::format("{}", *produced.failure);
+  EXPECT_EQ(produced.written, 2000u);
+
+  std::vector<pipeline::run_report> reports(2);
+  {
+    std::vector<std::jthread> workers;
+    for (auto& report : reports) {
+      workers.emplace_back([&] {
+        auto consumer = stream_consumer::open({.uri = uri}, {.stream = names.stream, .block = 100ms}).value();
+        redis_test::hash_sink sink{redis_test::connect(uri), names.sink};
+        pipeline::memory_dlq dlq;
+        report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, {.name = "w", .workers = 2});
+      });
+    }
+  }
+  for (auto& r : reports) EXPECT_EQ(r.status, pipeline::run_status::completed);
+  EXPECT_EQ(reports[0].written + reports[1].written, 2000u);
+  redis_test::hash_sink sink{redis_test::connect(uri), names.sink};
+  EXPECT_EQ(sorted(sink.ids()), all_ids(2000));
+  auto c = redis_test::connect(uri);
+  auto consumer = stream_consumer::open({.uri = uri}, {.stream = names.stream}).value();
+  EXPECT_EQ(consumer->depth().value().total(), 0u);
+  ASSERT_TRUE(consumer->trim());
+  EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 0) << "acknowledged entries are trimmed";
+}
+
+TEST(redis_queue, records_per_entry_splits_a_batch_into_entries_added_in_one_round_trip) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto c = redis_test::connect(uri);
+  auto producer = stream_producer::open(c, {.stream = names.stream, .records_per_entry = 3}).value();
+  stream_sink<record> to_queue{producer};
+  ASSERT_TRUE(to_queue.write(records(10), {}));
+  ASSERT_TRUE(producer.close());
+  EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 4);  // 3 + 3 + 3 + 1
+  auto consumer = stream_consumer::open({.uri = uri}, {.stream = names.stream, .block = 50ms}).value();
+  redis_test::hash_sink sink{c, names.sink};
+  pipeline::memory_dlq dlq;
+  auto report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, {.name = "w", .workers = 1});
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sorted(sink.ids()), all_ids(10));
+}
+
+TEST(redis_queue, trimming_never_removes_pending_or_undelivered_entries) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto c = redis_test::connect(uri);
+  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(producer.add(std::to_string(i), {}));
+  auto consumer = stream_consumer::open({.uri = uri}, {.stream = names.stream, .read_count = 2}).value();
+  auto first = consumer->read({}).value().value();    // entries 0, 1
+  auto second = consumer->read({}).value().value();   // entries 2, 3
+  const auto n1 = consumer->track({first[0].id, first[1].id});
+  (void)consumer->track({second[0].id, second[1].id});
+  ASSERT_TRUE(consumer->ack_through(n1));  // 0 and 1 acknowledged; 2, 3 pending; 4, 5 undelivered
+  ASSERT_TRUE(consumer->trim());
+  EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 4);
+  auto d = consumer->depth().value();
+  EXPECT_EQ(d.pending, 2u);
+  EXPECT_EQ(d.lag, 2u);
+}
+
+TEST(redis_queue, entries_that_do_not_decode_are_dead_lettered_and_the_rest_flows) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto c = redis_test::connect(uri);
+  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
+  stream_sink<record> to_queue{producer};
+  auto good = records(3);
+  ASSERT_TRUE(to_queue.write(good, {}));
+  std::string bad_record;
+  detail::frame_append(bad_record, "not a record");
+  ASSERT_TRUE(producer.add(bad_record, {}));
+  ASSERT_TRUE(producer.add("\xff\xff\xff", {}));  // a length running past the end
+  ASSERT_TRUE(c->command({"XADD", names.stream, "*", "other", "field"}));
+  ASSERT_TRUE(producer.close());
+
+  auto consumer = stream_consumer::open({.uri = uri}, {.stream = names.stream, .block = 100ms}).value();
+  redis_test::hash_sink sink{c, names.sink};
+  pipeline::memory_dlq dlq;
+  auto report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, {.name = "w", .workers = 1});
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sink.size(), 3);
+  auto letters = dlq.entries();
+  ASSERT_EQ(letters.size(), 3u);
+  for (auto& l : letters) EXPECT_EQ(l.reason.kind, pipeline::error_kind::invalid_input) << l.reason.message;
+  EXPECT_EQ(consumer->depth().value().total(), 0u) << "dead-lettered entries are acknowledged";
+}
+
+TEST(redis_queue, an_entry_delivered_more_than_max_deliveries_is_dead_lettered_then_acknowledged) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto c = redis_test::connect(uri);
+  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
+  stream_sink<record> to_queue{producer};
+  auto poison = records(2);
+  ASSERT_TRUE(to_queue.write(poison, {}));
+  const stream_options options{.stream = names.stream, .block = 50ms, .visibility_timeout = 100ms, .max_deliveries = 2};
+  // Two workers take the entry and die without acknowledging it.
+  for (int i = 0; i < 2; ++i) {
+    auto crashing = stream_consumer::open({.uri = uri}, options).value();
+    auto got = crashing->read({}).value();
+    ASSERT_TRUE(got && got->size() == 1);
+    EXPECT_EQ(got->front().deliveries, static_cast<std::uint64_t>(i + 1));
+    std::this_thread::sleep_for(150ms);
+  }
+  auto more = records(5);
+  ASSERT_TRUE(to_queue.write(std::span{more}.subspan(2), {}));  // the queue keeps flowing
+  ASSERT_TRUE(producer.close());
+  auto consumer = stream_consumer::open({.uri = uri}, options).value();
+  redis_test::hash_sink sink{c, names.sink};
+  dead_letter_stream dlq{c, {.stream = names.dlq}};
+  auto report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, {.name = "w", .workers = 1});
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sorted(sink.ids()), (std::vector<std::int64_t>{2, 3, 4}));
+  auto letters = dlq.read("0-0", 10).value();
+  ASSERT_EQ(letters.size(), 2u);
+  EXPECT_EQ(letters[0].second.attempts, 3u);
+  EXPECT_NE(letters[0].second.reason.message.find("delivered 3 times"), std::string::npos) << letters[0].second.reason.message;
+  EXPECT_EQ(consumer->depth().value().total(), 0u);
+}
+
+TEST(redis_queue, a_stopped_worker_leaves_its_entries_to_be_reclaimed) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto produced = produce(uri, names, 200, 10);
+  ASSERT_EQ(produced.status, pipeline::run_status::completed);
+  const stream_options options{.stream = names.stream, .block = 50ms, .visibility_timeout = 300ms};
+  {
+    auto consumer = stream_consumer::open({.uri = uri}, options).value();
+    auto taken = consumer->read({}).value();  // holds entries, then leaves
+    ASSERT_TRUE(taken);
+  }
+  auto consumer = stream_consumer::open({.uri = uri}, options).value();
+  redis_test::hash_sink sink{redis_test::connect(uri), names.sink};
+  pipeline::memory_dlq dlq;
+  auto report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, {.name = "w", .workers = 2});
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sorted(sink.ids()), all_ids(200));
+  EXPECT_TRUE(dlq.entries().empty());
+}
+
+TEST(redis_queue, a_full_queue_makes_the_producer_wait_and_stop_ends_the_wait) {
+  const queue_names names;
+  auto c = redis_test::connect();
+  auto producer = stream_producer::open(c, {.stream = names.stream, .max_depth = 3}).value();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(producer.add("x", {}));
+  std::stop_source stop;
+  std::jthread stopper{[&] {
+    std::this_thread::sleep_for(200ms);
+    stop.request_stop();
+  }};
+  const auto start = std::chrono::steady_clock::now();
+  auto r = producer.add("x", stop.get_token());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, pipeline::error_kind::stopped);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
+  EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 3);
+}
+
+TEST(redis_queue, desired_workers_follow_the_stream_depth) {
+  const queue_names names;
+  auto c = redis_test::connect();
+  auto producer = stream_producer::open(c, {.stream = names.stream, .max_depth = 0}).value();
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(producer.add("x", {}));
+  std::size_t told = 0;
+  pipeline::autoscaler scaler{{.min_workers = 1, .max_workers = 8, .up_after = 1,
+                               .on_desired = [&](std::size_t n) { told = n; }}};
+  EXPECT_EQ(desired_workers(producer, scaler, 1).value(), 8u);
+  EXPECT_EQ(told, 8u);
+}
+
+// --- several processes ---------------------------------------------------------------------
+
+auto worker_process(const std::string& uri, const queue_names& names, int visibility_ms, int max_deliveries,
+                    std::int64_t poison, int batch_ms) -> std::unique_ptr<redis_test::child_process> {
+  return std::make_unique<redis_test::child_process>(std::vector<std::string>{
+      PIPELINE_REDIS_WORKER_PROCESS, uri, names.stream, names.sink, names.dlq, std::to_string(visibility_ms),
+      std::to_string(max_deliveries), std::to_string(poison), std::to_string(batch_ms)});
+}
+
+auto exit_code(int status) -> int { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+TEST(redis_queue_processes, a_worker_killed_mid_batch_loses_nothing_and_its_entries_are_reclaimed) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto produced = produce(uri, names, 3000, 20);
+  ASSERT_EQ(produced.status, pipeline::run_status::completed);
+  redis_test::hash_sink sink{redis_test::connect(uri), names.sink};
+  auto victim = worker_process(uri, names, 500, 5, -1, 20);
+  auto survivor = worker_process(uri, names, 500, 5, -1, 20);
+  for (int i = 0; i < 500 && sink.size() < 300; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_GE(sink.size(), 300) << "the workers did not start";
+  ASSERT_LT(sink.size(), 3000) << "too late to kill mid-run";
+  victim->kill(SIGKILL);  // with batches in flight: its pending entries wait for the visibility timeout
+  ASSERT_TRUE(survivor->wait_for(60s)) << "the surviving worker did not finish";
+  EXPECT_EQ(exit_code(survivor->status()), 0);
+  EXPECT_EQ(sorted(sink.ids()), all_ids(3000));
+  auto c = redis_test::connect(uri);
+  EXPECT_EQ(c->command({"XLEN", names.dlq}).value().integer, 0);
+  auto consumer = stream_consumer::open({.uri = uri}, {.stream = names.stream}).value();
+  EXPECT_EQ(consumer->depth().value().total(), 0u);
+}
+
+TEST(redis_queue_processes, a_poison_record_that_crashes_workers_is_dead_lettered_after_max_deliveries) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  constexpr std::int64_t poison = 137;
+  auto produced = produce(uri, names, 400, 5);  // the poison shares its entry with 135..139
+  ASSERT_EQ(produced.status, pipeline::run_status::completed);
+  redis_test::hash_sink sink{redis_test::connect(uri), names.sink};
+  // Two worker slots; a crashed worker is replaced, as a supervisor would.
+  std::vector<std::unique_ptr<redis_test::child_process>> slots;
+  for (int i = 0; i < 2; ++i) slots.push_back(worker_process(uri, names, 300, 3, poison, 0));
+  int crashes = 0;
+  int completed = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (completed < 2 && std::chrono::steady_clock::now() < deadline) {
+    for (auto& w : slots) {
+      if (!w || !w->wait_for(0ms)) continue;
+      if (exit_code(w->status()) == 0) {
+        ++completed;
+        w.reset();
+      } else {
+        ++crashes;
+        w = worker_process(uri, names, 300, 3, poison, 0);
+      }
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(completed, 2) << "the queue did not drain";
+  EXPECT_EQ(crashes, 3) << "one crash per delivery, up to max_deliveries";
+  // The poison's whole entry (135..139) is dead-lettered, and so may be any entry that was in
+  // flight in the crashing process each time; every record is in the sink or the DLQ, once.
+  dead_letter_stream dlq{redis_test::connect(uri), {.stream = names.dlq}};
+  auto letters = dlq.read("0-0", 1000).value();
+  std::vector<std::int64_t> dead;
+  for (auto& [id, l] : letters) {
+    EXPECT_GT(l.attempts, 3u);
+    EXPECT_NE(l.reason.message.find("without being acknowledged"), std::string::npos) << l.reason.message;
+    dead.push_back(pipeline::record_codec{}.decode(l.payload).value().find("id")->get<std::int64_t>());
+  }
+  dead = sorted(dead);
+  for (std::int64_t id = 135; id < 140; ++id) EXPECT_TRUE(std::binary_search(dead.begin(), dead.end(), id)) << id;
+  EXPECT_LE(dead.size(), 60u) << "only what was in flight with the poison";
+  auto in_sink = sorted(sink.ids());
+  std::vector<std::int64_t> both;
+  std::set_intersection(in_sink.begin(), in_sink.end(), dead.begin(), dead.end(), std::back_inserter(both));
+  EXPECT_TRUE(both.empty());
+  std::vector<std::int64_t> all;
+  std::merge(in_sink.begin(), in_sink.end(), dead.begin(), dead.end(), std::back_inserter(all));
+  EXPECT_EQ(all, all_ids(400));
+}
+
+TEST(redis_queue_processes, a_server_restart_mid_run_loses_nothing) {
+  redis_test::private_server server{{"--appendonly", "yes", "--appendfsync", "always"}};
+  const queue_names names;
+  const auto uri = server.uri();
+  pipeline::run_report produced;
+  std::jthread producer{[&] { produced = produce(uri, names, 3000, 10, patient); }};
+  auto worker = worker_process(uri, names, 1000, 5, -1, 5);
+  auto sink_client = client::connect({.uri = uri}).value();
+  for (int i = 0; i < 1000; ++i) {
+    auto n = sink_client->command({"HLEN", names.sink});
+    if (n && n->integer >= 500) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  server.kill();  // appendfsync always: every acknowledged write is on disk
+  std::this_thread::sleep_for(300ms);
+  server.start();
+  producer.join();
+  EXPECT_EQ(produced.status, pipeline::run_status::completed) << (produced.failure ? produced.failure->message : "");
+  ASSERT_TRUE(worker->wait_for(60s)) << "the worker did not finish";
+  EXPECT_EQ(exit_code(worker->status()), 0);
+  redis_test::hash_sink sink{client::connect({.uri = uri}).value(), names.sink};
+  EXPECT_EQ(sorted(sink.ids()), all_ids(3000));
+}
+
+}  // namespace

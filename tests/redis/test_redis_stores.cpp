@@ -1,0 +1,154 @@
+// The Redis stores that have no contract suite: coalescing counters and the shared rate limiter.
+#include <pipeline/redis/counter_store.hpp>
+#include <pipeline/redis/dead_letter_stream.hpp>
+#include <pipeline/redis/rate_limiter.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "redis/redis_test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace pipeline::redis;
+
+auto as_map(const counter_flush& f) -> std::map<std::string, std::int64_t> { return {f.counts.begin(), f.counts.end()}; }
+
+TEST(redis_counter_store, adds_coalesce_per_key) {
+  counter_store counts{redis_test::connect(), {.name = pipeline::test::unique_name("counts")}};
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(counts.add("fp-a"));
+  ASSERT_TRUE(counts.add("fp-b", 7));
+  EXPECT_EQ(counts.get("fp-a").value(), 5);
+  EXPECT_EQ(counts.get("fp-b").value(), 7);
+  EXPECT_EQ(counts.get("fp-none").value(), 0);
+}
+
+TEST(redis_counter_store, a_flush_takes_every_count_and_adds_go_to_the_next_flush) {
+  counter_store counts{redis_test::connect(), {.name = pipeline::test::unique_name("counts")}};
+  ASSERT_TRUE(counts.add("a", 3));
+  auto first = counts.begin_flush().value();
+  EXPECT_NE(first.id, 0u);
+  EXPECT_EQ(as_map(first), (std::map<std::string, std::int64_t>{{"a", 3}}));
+  ASSERT_TRUE(counts.add("a", 2));
+  EXPECT_EQ(counts.get("a").value(), 2) << "counts added during a flush are live again";
+  ASSERT_TRUE(counts.confirm_flush(first.id));
+  auto second = counts.begin_flush().value();
+  EXPECT_GT(second.id, first.id);
+  EXPECT_EQ(as_map(second), (std::map<std::string, std::int64_t>{{"a", 2}}));
+  ASSERT_TRUE(counts.confirm_flush(second.id));
+  EXPECT_TRUE(counts.begin_flush().value().empty());
+}
+
+TEST(redis_counter_store, an_unconfirmed_flush_is_handed_out_again_with_the_same_id) {
+  const auto name = pipeline::test::unique_name("counts");
+  counter_store counts{redis_test::connect(), {.name = name}};
+  ASSERT_TRUE(counts.add("a", 4));
+  auto taken = counts.begin_flush().value();  // the flusher dies here
+  ASSERT_TRUE(counts.add("a", 1));
+  counter_store other{redis_test::connect(), {.name = name}};
+  auto again = other.begin_flush().value();
+  EXPECT_EQ(again.id, taken.id);
+  EXPECT_EQ(as_map(again), as_map(taken));
+  auto stale = other.confirm_flush(taken.id + 1);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().kind, pipeline::error_kind::conflict);
+  ASSERT_TRUE(other.confirm_flush(again.id));
+  EXPECT_EQ(as_map(other.begin_flush().value()), (std::map<std::string, std::int64_t>{{"a", 1}}));
+}
+
+TEST(redis_counter_store, concurrent_adders_and_a_flusher_lose_and_double_nothing) {
+  const auto name = pipeline::test::unique_name("counts");
+  std::int64_t flushed = 0;
+  {
+    std::vector<std::jthread> adders;
+    for (int t = 0; t < 3; ++t) {
+      adders.emplace_back([&] {
+        counter_store mine{redis_test::connect(), {.name = name}};
+        for (int i = 0; i < 300; ++i) EXPECT_TRUE(mine.add("k"));
+      });
+    }
+    counter_store flusher{redis_test::connect(), {.name = name}};
+    for (int i = 0; i < 20; ++i) {
+      auto f = flusher.begin_flush().value();
+      for (auto& [k, v] : f.counts) flushed += v;
+      if (!f.empty()) {
+        ASSERT_TRUE(flusher.confirm_flush(f.id));
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  counter_store flusher{redis_test::connect(), {.name = name}};
+  auto last = flusher.begin_flush().value();
+  for (auto& [k, v] : last.counts) flushed += v;
+  EXPECT_EQ(flushed, 900);
+}
+
+TEST(redis_rate_limiter, grants_the_burst_then_refuses) {
+  rate_limiter limit{redis_test::connect(),
+                     {.key = pipeline::test::unique_name("rate"), .tokens_per_period = 1, .period = 10s, .burst = 3}};
+  EXPECT_TRUE(limit.try_acquire(2).value());
+  EXPECT_TRUE(limit.try_acquire(1).value());
+  EXPECT_FALSE(limit.try_acquire(1).value());
+  auto too_many = limit.try_acquire(4);
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(too_many.error().kind, pipeline::error_kind::invalid_input);
+}
+
+TEST(redis_rate_limiter, the_limit_holds_for_all_processes_together) {
+  // Two limiters on one key stand for two processes: together they get 20/s after the burst.
+  const auto key = pipeline::test::unique_name("rate");
+  rate_limiter a{redis_test::connect(), {.key = key, .tokens_per_period = 20, .period = 1s, .burst = 5}};
+  rate_limiter b{redis_test::connect(), {.key = key, .tokens_per_period = 20, .period = 1s, .burst = 5}};
+  const auto start = std::chrono::steady_clock::now();
+  {
+    std::jthread ta{[&] { for (int i = 0; i < 10; ++i) EXPECT_TRUE(a.acquire(1, {})); }};
+    std::jthread tb{[&] { for (int i = 0; i < 10; ++i) EXPECT_TRUE(b.acquire(1, {})); }};
+  }
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 650ms) << "20 tokens with a burst of 5 need 15 refills at 20/s";
+  EXPECT_LT(took, 5s);
+}
+
+TEST(redis_rate_limiter, acquire_returns_stopped_at_once_on_stop) {
+  rate_limiter limit{redis_test::connect(),
+                     {.key = pipeline::test::unique_name("rate"), .tokens_per_period = 1, .period = 60s, .burst = 1}};
+  ASSERT_TRUE(limit.try_acquire(1).value());
+  std::stop_source stop;
+  std::jthread stopper{[&] {
+    std::this_thread::sleep_for(100ms);
+    stop.request_stop();
+  }};
+  const auto start = std::chrono::steady_clock::now();
+  auto r = limit.acquire(1, stop.get_token());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, pipeline::error_kind::stopped);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST(redis_dead_letter_stream, reads_back_in_pages_for_replay) {
+  dead_letter_stream dlq{redis_test::connect(), {.stream = pipeline::test::unique_name("dlq")}};
+  std::vector<pipeline::dead_letter> letters;
+  for (int i = 0; i < 5; ++i) {
+    letters.push_back({std::to_string(i), pipeline::permanent_error("bad"), 1, pipeline::position::from_integer(i), 0,
+                       std::chrono::system_clock::now()});
+  }
+  ASSERT_TRUE(dlq.write(letters, {}));
+  std::vector<std::string> seen;
+  for (std::string after = "0-0";;) {
+    auto page = dlq.read(after, 2).value();
+    if (page.empty()) break;
+    EXPECT_LE(page.size(), 2u);
+    for (auto& [id, l] : page) seen.push_back(l.payload);
+    after = page.back().first;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
+  EXPECT_EQ(dlq.size().value(), 5u);
+}
+
+}  // namespace
