@@ -1,15 +1,14 @@
 #include <pipeline/sqlite/dead_letter_table.hpp>
 
 #include <array>
-#include <map>
 #include <optional>
 #include <span>
 #include <string_view>
-#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include <pipeline/detail/dead_letter_fingerprint.hpp>
 #include <pipeline/detail/time_text.hpp>
 
 #include "connection.hpp"
@@ -45,30 +44,6 @@ auto read_letter(const detail::statement& st, std::int64_t id, std::string_view 
   letter.partition = static_cast<std::uint32_t>(st.column_int64(8));
   letter.time = std::chrono::time_point_cast<std::chrono::system_clock::duration>(*time);
   return letter;
-}
-
-// FNV-1a, 64 bits: stable across builds and platforms, unlike std::hash.
-auto payload_hash(std::string_view payload) -> std::uint64_t {
-  std::uint64_t h = 0xcbf29ce484222325;
-  for (const char c : payload) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3;
-  return h;
-}
-
-// What makes an entry the same entry when a batch is dead-lettered again after a crash (the
-// runner writes a batch's letters in one call, in the same order each time): with the
-// partition and position (the batch's end), the payload's hash and which repeat of that
-// payload in the call it is, so that two equal records of one batch stay two entries. A hash
-// collision would have to happen inside one batch's letters to merge two entries.
-auto entry_fingerprints(std::span<const dead_letter> letters) -> std::vector<std::string> {
-  std::vector<std::string> out;
-  out.reserve(letters.size());
-  std::map<std::tuple<std::uint32_t, std::string_view, std::uint64_t>, std::size_t> seen;
-  for (const auto& l : letters) {
-    const auto h = payload_hash(l.payload);
-    const auto repeat = seen[{l.partition, l.pos.bytes(), h}]++;
-    out.push_back(fmt::format("{:016x}/{}", h, repeat));
-  }
-  return out;
 }
 
 }  // namespace
@@ -119,7 +94,7 @@ auto dead_letter_table::write(std::span<const dead_letter> letters, std::stop_to
         R"(ON CONFLICT ("partition", "position", "fingerprint") DO NOTHING)",
         table_));
     if (!st) return std::move(st).error();
-    const auto fingerprints = entry_fingerprints(letters);
+    const auto fingerprints = pipeline::detail::dead_letter_fingerprints(letters);
     for (std::size_t i = 0; i < letters.size(); ++i) {
       const auto& l = letters[i];
       st->bind_blob(1, l.payload);

@@ -1,0 +1,31 @@
+#pragma once
+
+// What makes a dead letter the same entry when the runner dead-letters a batch again after a
+// crash (it writes a batch's letters in one call, in the same order each time). Shared by
+// the DLQ tables (sqlite, mysql) so that each skips replayed entries by the same rule.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pipeline/dead_letter.hpp>
+
+namespace pipeline::detail {
+
+/// FNV-1a, 64 bits: stable across builds and platforms, unlike std::hash.
+[[nodiscard]] constexpr auto fnv1a_64(std::string_view bytes) noexcept -> std::uint64_t {
+  std::uint64_t h = 0xcbf29ce484222325;
+  for (const char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3;
+  return h;
+}
+
+/// One fingerprint per letter, "<payload hash, 16 hex>/<repeat>": with the partition and
+/// position (the batch's end) it identifies the entry; `repeat` counts equal payloads at the
+/// same partition and position earlier in the call, so that two equal records of one batch
+/// stay two entries. A hash collision would have to happen inside one batch's letters to
+/// merge two entries.
+[[nodiscard]] auto dead_letter_fingerprints(std::span<const dead_letter> letters) -> std::vector<std::string>;
+
+}  // namespace pipeline::detail
