@@ -433,6 +433,8 @@ int main(int argc, char** argv) {
     if (!checkpoints) return print_error(checkpoints.error());
     flush = std::make_unique<flusher>(rd::counter_store{*c, counts}, std::move(*counts_sink), std::move(*checkpoints),
                                       metrics);
+    std::printf("flushing counts to MySQL every %lld s\n", static_cast<long long>(o->flush_seconds));
+    std::fflush(stdout);
     roles.emplace_back([&flush, interval = std::chrono::seconds{o->flush_seconds}](std::stop_token token) {
       while (pipeline::steady_clock().sleep_for(interval, token)) {
         // A failed flush is only reported: the next one finds it again and applies it once.
