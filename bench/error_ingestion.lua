@@ -1,5 +1,5 @@
 -- wrk script for bench/error_ingestion_load.sh: POST /errors/log with JSON bodies from 1,000
--- distinct errors (their numbers and hex ids vary, as real ones do), built once per thread, and
+-- distinct errors ("step-k1" … "step-k3e8"; their numbers and hex ids vary, as real ones do), built once per thread, and
 -- a summary line with p50/p95/p99 in microseconds, requests and errors that the script parses.
 local bodies = {}
 local next_body = 1
@@ -8,7 +8,7 @@ function init(args)
   local services = { "checkout", "search", "billing", "auth" }
   for i = 1, 1000 do
     local body = string.format(
-      '{"service":"%s","type":"E%d","message":"failure %d in step-%x after %d ms at 0x%08x"}',
+      '{"service":"%s","type":"E%d","message":"failure %d in step-k%x after %d ms at 0x%08x"}',
       services[i % 4 + 1], i % 50, math.random(1, 100000), i, math.random(1, 5000), math.random(0, 2147483647))
     bodies[i] = wrk.format("POST", "/errors/log", { ["Content-Type"] = "application/json" }, body)
   end
