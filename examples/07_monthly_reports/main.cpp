@@ -222,7 +222,8 @@ auto print_error(const pipeline::error& e) -> int {
 }
 
 // Compares the outbox and the DLQ with what the generated users call for.
-auto verify(my::database& db, const options& o, const std::string& dlq_table) -> bool {
+auto verify(my::database& db, const options& o, const std::string& dlq_table, const std::string& log_table,
+            std::size_t months) -> bool {
   std::int64_t expected_reports = 0, expected_letters = 0;
   for (std::int64_t id = 1; id <= o.users; ++id) {
     (email_is_invalid(id) || fails_always(id) ? expected_letters : expected_reports) += 1;
@@ -255,7 +256,17 @@ auto verify(my::database& db, const options& o, const std::string& dlq_table) ->
               static_cast<long long>(duplicates), static_cast<long long>(wrong), outbox_ok ? "ok" : "WRONG",
               static_cast<long long>(dead), static_cast<long long>(expected_letters),
               static_cast<long long>(exhausted), dlq_ok ? "ok" : "WRONG");
-  return outbox_ok && dlq_ok;
+  // Each month's newest run completed; nothing left pending or running (a killed run's months
+  // are marked crashed by the rerun).
+  auto runs = my::query_int64(db, fmt::format("SELECT (SELECT COUNT(DISTINCT job) FROM `{0}` WHERE state = 'completed'), "
+                                              "(SELECT COUNT(*) FROM `{0}` WHERE state IN ('pending', 'running'))",
+                                              log_table));
+  const auto completed = runs ? runs->at(0).value_or(-1) : -1;
+  const auto open_runs = runs ? runs->at(1).value_or(0) : -1;
+  const bool log_ok = completed == static_cast<std::int64_t>(months) && open_runs == 0;
+  std::printf("job log: %lld of %zu months completed, %lld runs still pending or running -> %s\n",
+              static_cast<long long>(completed), months, static_cast<long long>(open_runs), log_ok ? "ok" : "WRONG");
+  return outbox_ok && dlq_ok && log_ok;
 }
 
 }  // namespace
@@ -318,6 +329,14 @@ int main(int argc, char** argv) {
   run_options.retry = {.initial = std::chrono::milliseconds{o->backoff_ms}, .max_attempts = 3};
   report_maker make_report;
 
+  // Every month is due: `pending` in the job log until its run takes the entry over.
+  const auto planned_at = std::chrono::system_clock::now();
+  for (const auto& month : *months) {
+    if (auto queued = pipeline::enqueue_run(*log, run_options.name + "/" + month.name, planned_at); !queued) {
+      return print_error(queued.error());
+    }
+  }
+
   const auto reports = pipeline::run_partitions(
       *months,
       [&](const pipeline::partition& month) {
@@ -344,7 +363,7 @@ int main(int argc, char** argv) {
               status == 0 ? "completed" : "NOT completed", static_cast<unsigned long long>(sent),
               static_cast<unsigned long long>(dead), static_cast<unsigned long long>(retried));
 
-  if (o->verify && status == 0 && !verify(*db, *o, dlq_table)) status = 1;
+  if (o->verify && status == 0 && !verify(*db, *o, dlq_table, log_table, months->size())) status = 1;
   if (o->drop) {
     for (const auto& t : {users_table, dlq_table, checkpoint_table, log_table}) {
       (void)my::execute(*db, fmt::format("DROP TABLE IF EXISTS `{}`", t));
