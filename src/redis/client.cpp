@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -94,6 +95,35 @@ struct context_deleter {
   void operator()(redisContext* c) const noexcept { redisFree(c); }
 };
 using context_handle = std::unique_ptr<redisContext, context_deleter>;
+
+// A cluster node's answer for a key that lives elsewhere: "MOVED 3999 127.0.0.1:6381" (the
+// slot moved for good) or "ASK 3999 127.0.0.1:6381" (this one command, during a migration).
+struct redirect {
+  bool ask = false;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+auto parse_redirect(std::string_view message) -> std::optional<redirect> {
+  redirect out;
+  if (message.rfind("MOVED ", 0) == 0) {
+    message.remove_prefix(6);
+  } else if (message.rfind("ASK ", 0) == 0) {
+    out.ask = true;
+    message.remove_prefix(4);
+  } else {
+    return std::nullopt;
+  }
+  const auto space = message.find(' ');
+  const auto colon = message.rfind(':');
+  if (space == std::string_view::npos || colon == std::string_view::npos || colon < space) return std::nullopt;
+  out.host = std::string(message.substr(space + 1, colon - space - 1));
+  if (!parse_int(message.substr(colon + 1), out.port) || out.host.empty()) return std::nullopt;
+  return out;
+}
+
+// How many redirects one call follows before it gives up (a cluster being resharded).
+constexpr int max_redirects = 5;
 
 }  // namespace
 
@@ -293,50 +323,88 @@ auto client::command(std::span<const std::string> args) -> result<reply> {
 auto client::blocking_command(std::span<const std::string> args, std::chrono::milliseconds wait) -> result<reply> {
   std::scoped_lock lock{state_->mutex};
   auto& s = *state_;
-  if (!s.ctx) {
-    if (auto opened = open_context(s.where, options_, s.ctx); !opened) return std::move(opened).error();
-    options_.log.info("redis: reconnected to {}:{}", s.where.host, s.where.port);
-  }
   const auto timeout = options_.command_timeout + wait;
-  if (wait.count() > 0) redisSetTimeout(s.ctx.get(), to_timeval(timeout));
-  auto r = run_argv(s.ctx.get(), args);
-  if (!r) return s.connection_error(args.empty() ? "command" : args.front(), timeout);
-  if (wait.count() > 0) redisSetTimeout(s.ctx.get(), to_timeval(options_.command_timeout));
-  if (r->type == REDIS_REPLY_ERROR) return reply_error(std::string_view(r->str, r->len));
-  return convert(r.get());
+  for (int hop = 0;; ++hop) {
+    if (!s.ctx) {
+      if (auto opened = open_context(s.where, options_, s.ctx); !opened) return std::move(opened).error();
+      options_.log.info("redis: connected to {}:{}", s.where.host, s.where.port);
+    }
+    if (wait.count() > 0) redisSetTimeout(s.ctx.get(), to_timeval(timeout));
+    auto r = run_argv(s.ctx.get(), args);
+    if (!r) return s.connection_error(args.empty() ? "command" : args.front(), timeout);
+    if (wait.count() > 0) redisSetTimeout(s.ctx.get(), to_timeval(options_.command_timeout));
+    if (r->type != REDIS_REPLY_ERROR) return convert(r.get());
+    const std::string_view message(r->str, r->len);
+    auto to = parse_redirect(message);
+    if (!to || hop == max_redirects) return reply_error(message);
+    uri target = s.where;
+    target.host = to->host;
+    target.port = to->port;
+    if (!to->ask) {
+      // The slot lives on another node now: talk to that one from here on (the keys of one
+      // queue or store share a hash tag, so one client keeps finding them there).
+      options_.log.debug("redis: {} moved to {}:{}", args.empty() ? "" : args.front(), to->host, to->port);
+      s.where = std::move(target);
+      s.ctx.reset();
+      continue;
+    }
+    // ASK: this command only, on the importing node, preceded by ASKING.
+    context_handle once;
+    if (auto opened = open_context(target, options_, once); !opened) return std::move(opened).error();
+    const std::vector<std::string> asking{"ASKING"};
+    auto a = run_argv(once.get(), asking);
+    auto answer = a ? run_argv(once.get(), args) : reply_handle{};
+    if (!answer) {
+      return error{error_kind::transient, fmt::format("following ASK to {}:{}: {}", target.host, target.port, once->errstr),
+                   once->err, std::string(backend)};
+    }
+    if (answer->type == REDIS_REPLY_ERROR) return reply_error(std::string_view(answer->str, answer->len));
+    return convert(answer.get());
+  }
 }
 
 auto client::pipeline(std::span<const std::vector<std::string>> commands) -> result<std::vector<reply>> {
   std::scoped_lock lock{state_->mutex};
   auto& s = *state_;
-  if (!s.ctx) {
-    if (auto opened = open_context(s.where, options_, s.ctx); !opened) return std::move(opened).error();
-    options_.log.info("redis: reconnected to {}:{}", s.where.host, s.where.port);
-  }
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
-  for (const auto& args : commands) {
-    argv.clear();
-    lens.clear();
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
+  for (int hop = 0;; ++hop) {
+    if (!s.ctx) {
+      if (auto opened = open_context(s.where, options_, s.ctx); !opened) return std::move(opened).error();
+      options_.log.info("redis: connected to {}:{}", s.where.host, s.where.port);
     }
-    if (redisAppendCommandArgv(s.ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
-      return s.connection_error("pipeline", options_.command_timeout);
+    for (const auto& args : commands) {
+      argv.clear();
+      lens.clear();
+      for (const auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      if (redisAppendCommandArgv(s.ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
+        return s.connection_error("pipeline", options_.command_timeout);
+      }
     }
+    std::vector<reply> out;
+    out.reserve(commands.size());
+    std::optional<redirect> moved;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(s.ctx.get(), &raw) != REDIS_OK || raw == nullptr) {
+        return s.connection_error("pipeline", options_.command_timeout);
+      }
+      reply_handle r{static_cast<redisReply*>(raw)};
+      out.push_back(convert(r.get()));
+      if (out.back().kind == reply::type::error && !moved) moved = parse_redirect(out.back().str);
+    }
+    if (!moved) return out;
+    // The commands of a pipeline share one slot (the callers' keys share a hash tag), so a
+    // redirect means none of them ran there: send them all to the node that has the slot.
+    if (moved->ask) return transient_error(fmt::format("redis: slot migrating to {}:{}; try again", moved->host, moved->port));
+    if (hop == max_redirects) return transient_error("redis: too many MOVED redirects");
+    s.where.host = moved->host;
+    s.where.port = moved->port;
+    s.ctx.reset();
   }
-  std::vector<reply> out;
-  out.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(s.ctx.get(), &raw) != REDIS_OK || raw == nullptr) {
-      return s.connection_error("pipeline", options_.command_timeout);
-    }
-    reply_handle r{static_cast<redisReply*>(raw)};
-    out.push_back(convert(r.get()));
-  }
-  return out;
 }
 
 auto client::eval(std::string_view script, std::span<const std::string> keys, std::span<const std::string> args)

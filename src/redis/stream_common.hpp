@@ -20,4 +20,9 @@ struct group_info {
 };
 [[nodiscard]] auto read_group(client& c, const stream_options& o) -> result<group_info>;
 
+/// Trims every entry that is acknowledged: XTRIM MINID at the lower of the oldest pending
+/// entry and the entry after the group's last delivered id. Safe from any client at any time.
+/// Returns the group as read before trimming.
+[[nodiscard]] auto trim_acknowledged(client& c, const stream_options& o) -> result<group_info>;
+
 }  // namespace pipeline::redis::detail

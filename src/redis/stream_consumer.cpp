@@ -19,16 +19,6 @@ auto default_consumer_name() -> std::string {
   return fmt::format("{}:{}", lease_options::default_owner(), n++);
 }
 
-// The stream id right after `id` ("ms-seq" → "ms-(seq+1)"), or nullopt when it does not parse.
-auto id_after(const std::string& id) -> std::optional<std::string> {
-  const auto dash = id.find('-');
-  if (dash == std::string::npos) return std::nullopt;
-  auto ms = detail::to_int<std::uint64_t>(std::string_view(id).substr(0, dash));
-  auto seq = detail::to_int<std::uint64_t>(std::string_view(id).substr(dash + 1));
-  if (!ms || !seq) return std::nullopt;
-  return fmt::format("{}-{}", *ms, *seq + 1);
-}
-
 // [[id, [field, value…]]…] → entries, each delivered once so far.
 auto to_entries(const std::vector<reply>& list) -> std::vector<stream_entry> {
   std::vector<stream_entry> out;
@@ -151,6 +141,12 @@ auto stream_consumer::read(std::stop_token stop) -> result<std::optional<std::ve
       auto entries = to_entries(r->elements[0].elements[1].elements);
       if (!entries.empty()) return std::optional{std::move(entries)};
     }
+    {
+      // Idle: trim what the last acknowledgements left, or a producer waiting on max_depth
+      // would wait for entries that are done.
+      std::scoped_lock lock{mutex_};
+      trim_when_due();
+    }
     auto done = closed_and_drained();
     if (!done) return std::move(done).error();
     if (*done) return std::optional<std::vector<stream_entry>>{};
@@ -175,10 +171,7 @@ auto stream_consumer::ack_through(std::uint64_t number) -> result<void> {
     if (!r) return std::move(r).error();
   }
   unacked_.erase(unacked_.begin(), end);
-  if (std::chrono::steady_clock::now() >= next_trim_) {
-    next_trim_ = std::chrono::steady_clock::now() + options_.trim_interval;
-    if (auto t = trim(); !t) options_.log.warn("redis: trimming {} failed: {}", options_.stream, t.error().message);
-  }
+  trim_when_due();
   return ok();
 }
 
@@ -191,20 +184,17 @@ auto stream_consumer::depth() -> result<stream_depth> {
 }
 
 auto stream_consumer::trim() -> result<void> {
-  // The group's last delivered id first, then the oldest pending entry: an entry delivered in
-  // between has a larger id than both, so it is never below the MINID.
-  auto info = detail::read_group(*acker_, options_);
+  auto info = detail::trim_acknowledged(*acker_, options_);
   if (!info) return std::move(info).error();
-  auto min_id = id_after(info->last_delivered);
-  if (!min_id || info->last_delivered == "0-0") return ok();
-  auto p = acker_->command({"XPENDING", options_.stream, options_.group});
-  if (!p) return std::move(p).error();
-  if (p->elements.size() >= 2 && p->elements[0].integer > 0 && !p->elements[1].is_nil()) min_id = p->elements[1].str;
-  auto t = acker_->command({"XTRIM", options_.stream, "MINID", *min_id});
-  if (!t) return std::move(t).error();
   depth_gauge_->set(static_cast<double>(info->depth.lag));
   pending_gauge_->set(static_cast<double>(info->depth.pending));
   return ok();
+}
+
+void stream_consumer::trim_when_due() {
+  if (std::chrono::steady_clock::now() < next_trim_) return;
+  next_trim_ = std::chrono::steady_clock::now() + options_.trim_interval;
+  if (auto t = trim(); !t) options_.log.warn("redis: trimming {} failed: {}", options_.stream, t.error().message);
 }
 
 auto stream_acks::load(std::string_view) -> result<checkpoint> {

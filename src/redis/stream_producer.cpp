@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <stdexcept>
 #include <vector>
 
@@ -47,6 +49,35 @@ auto read_group(client& c, const stream_options& o) -> result<group_info> {
   return not_found_error(fmt::format("stream '{}' has no consumer group '{}'", o.stream, o.group));
 }
 
+namespace {
+
+// The stream id right after `id` ("ms-seq" → "ms-(seq+1)"), or nullopt when it does not parse.
+auto id_after(const std::string& id) -> std::optional<std::string> {
+  const auto dash = id.find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  auto ms = to_int<std::uint64_t>(std::string_view(id).substr(0, dash));
+  auto seq = to_int<std::uint64_t>(std::string_view(id).substr(dash + 1));
+  if (!ms || !seq) return std::nullopt;
+  return fmt::format("{}-{}", *ms, *seq + 1);
+}
+
+}  // namespace
+
+auto trim_acknowledged(client& c, const stream_options& o) -> result<group_info> {
+  // The group's last delivered id first, then the oldest pending entry: an entry delivered in
+  // between has a larger id than both, so it is never below the MINID.
+  auto info = read_group(c, o);
+  if (!info) return std::move(info).error();
+  auto min_id = id_after(info->last_delivered);
+  if (!min_id || info->last_delivered == "0-0") return info;
+  auto p = c.command({"XPENDING", o.stream, o.group});
+  if (!p) return std::move(p).error();
+  if (p->elements.size() >= 2 && p->elements[0].integer > 0 && !p->elements[1].is_nil()) min_id = p->elements[1].str;
+  auto t = c.command({"XTRIM", o.stream, "MINID", *min_id});
+  if (!t) return std::move(t).error();
+  return info;
+}
+
 }  // namespace detail
 
 stream_producer::stream_producer(std::shared_ptr<client> c, stream_options options)
@@ -73,6 +104,12 @@ auto stream_producer::wait_for_room(const std::stop_token& stop) -> result<void>
   for (;;) {
     if (stop.stop_requested()) return stopped_error();
     auto len = client_->command({"XLEN", options_.stream});
+    if (!len) return std::move(len).error();
+    if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
+    // Full: trim what the workers have acknowledged (they trim too, but only now and then).
+    auto trimmed = detail::trim_acknowledged(*client_, options_);
+    if (!trimmed) return std::move(trimmed).error();
+    len = client_->command({"XLEN", options_.stream});
     if (!len) return std::move(len).error();
     if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
     std::unique_lock lock{m};

@@ -223,6 +223,25 @@ TEST(redis_queue, a_full_queue_makes_the_producer_wait_and_stop_ends_the_wait) {
   EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 3);
 }
 
+TEST(redis_queue, a_producer_at_max_depth_trims_what_is_acknowledged_and_goes_on) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto c = redis_test::connect(uri);
+  auto producer = stream_producer::open(c, {.stream = names.stream, .max_depth = 3}).value();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(producer.add("x", {}));
+  // A worker that acknowledges everything and, idle, has not trimmed yet.
+  auto consumer =
+      stream_consumer::open({.uri = uri}, {.stream = names.stream, .read_count = 3, .trim_interval = 3'600'000ms}).value();
+  auto got = consumer->read({}).value().value();
+  ASSERT_TRUE(consumer->ack_through(consumer->track({got[0].id, got[1].id, got[2].id})));
+  std::stop_source give_up;
+  std::jthread timer{[&] {
+    std::this_thread::sleep_for(3s);
+    give_up.request_stop();
+  }};
+  EXPECT_TRUE(producer.add("x", give_up.get_token())) << "the producer waited for entries that were done";
+}
+
 TEST(redis_queue, desired_workers_follow_the_stream_depth) {
   const queue_names names;
   auto c = redis_test::connect();
@@ -296,7 +315,8 @@ TEST(redis_queue_processes, a_poison_record_that_crashes_workers_is_dead_lettere
   ASSERT_EQ(completed, 2) << "the queue did not drain";
   EXPECT_EQ(crashes, 3) << "one crash per delivery, up to max_deliveries";
   // The poison's whole entry (135..139) is dead-lettered, and so may be any entry that was in
-  // flight in the crashing process each time; every record is in the sink or the DLQ, once.
+  // flight in the crashing process each time (its records may be in the sink already: written,
+  // not yet acknowledged). Nothing is lost: every record is in the sink or the DLQ.
   dead_letter_stream dlq{redis_test::connect(uri), {.stream = names.dlq}};
   auto letters = dlq.read("0-0", 1000).value();
   std::vector<std::int64_t> dead;
@@ -309,11 +329,9 @@ TEST(redis_queue_processes, a_poison_record_that_crashes_workers_is_dead_lettere
   for (std::int64_t id = 135; id < 140; ++id) EXPECT_TRUE(std::binary_search(dead.begin(), dead.end(), id)) << id;
   EXPECT_LE(dead.size(), 60u) << "only what was in flight with the poison";
   auto in_sink = sorted(sink.ids());
-  std::vector<std::int64_t> both;
-  std::set_intersection(in_sink.begin(), in_sink.end(), dead.begin(), dead.end(), std::back_inserter(both));
-  EXPECT_TRUE(both.empty());
+  EXPECT_FALSE(std::binary_search(in_sink.begin(), in_sink.end(), poison));
   std::vector<std::int64_t> all;
-  std::merge(in_sink.begin(), in_sink.end(), dead.begin(), dead.end(), std::back_inserter(all));
+  std::set_union(in_sink.begin(), in_sink.end(), dead.begin(), dead.end(), std::back_inserter(all));
   EXPECT_EQ(all, all_ids(400));
 }
 

@@ -49,10 +49,11 @@ async function main() {
   await new Promise((r) => setTimeout(r, 1000));  // workers connected and waiting
   const start = process.hrtime.bigint();
   const p = fork(__filename, [uri, jobs, workers, perJob, 'producer', name]);
+  const producerExited = new Promise((r) => p.on('exit', r));  // attached now: it may end first
   await allDone;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   for (const c of children) c.send('stop');
-  await new Promise((r) => p.on('exit', r));
+  await producerExited;
   const q = new Queue(name, { connection });
   await q.obliterate({ force: true });
   await q.close();

@@ -66,6 +66,11 @@ struct reply {
 /// `native_code` is hiredis's error code for connection errors, 0 for error replies;
 /// `backend` is "redis".
 ///
+/// Redis Cluster: a `MOVED` reply moves the connection to the node it names and resends the
+/// command (it did not run); an `ASK` reply sends ASKING and the command to the importing node
+/// once. Keys of one client's commands should share a hash tag, so one node holds them all;
+/// the commands of one `pipeline` must share a slot.
+///
 ///     auto c = pipeline::redis::client::connect({.uri = "redis://:secret@127.0.0.1:6379/2"}).value();
 ///     auto n = c->command({"INCR", "visits"});   // reply{integer}
 class client {

@@ -69,6 +69,7 @@ class stream_consumer {
   stream_consumer(std::shared_ptr<client> reader, std::shared_ptr<client> acker, stream_options options);
   auto claim() -> result<std::vector<stream_entry>>;
   auto closed_and_drained() -> result<bool>;
+  void trim_when_due();  // with mutex_ held
 
   std::shared_ptr<client> reader_;
   std::shared_ptr<client> acker_;
