@@ -14,6 +14,8 @@
 #include <pipeline/mysql/mysql.hpp>
 #include <pipeline/pipeline.hpp>
 
+#include "../common/table_prefix.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -211,16 +213,6 @@ class report_maker {
   std::set<std::int64_t> failed_once_;
 };
 
-auto valid_prefix(const std::string& prefix) -> bool {
-  return !prefix.empty() && prefix.size() <= 40 && std::isdigit(static_cast<unsigned char>(prefix[0])) == 0 &&
-         std::all_of(prefix.begin(), prefix.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
-}
-
-auto print_error(const pipeline::error& e) -> int {
-  std::fprintf(stderr, "%s\n", fmt::format("{}", e).c_str());
-  return 1;
-}
-
 // Compares the outbox and the DLQ with what the generated users call for.
 auto verify(my::database& db, const options& o, const std::string& dlq_table, const std::string& log_table,
             std::size_t months) -> bool {
@@ -278,12 +270,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   // The prefix goes into the CREATE and INSERT below, which this program writes itself.
-  if (!valid_prefix(o->prefix)) {
+  if (!examples::valid_table_prefix(o->prefix)) {
     std::fputs("--prefix: letters, digits and _ only, at most 40, not starting with a digit\n", stderr);
     return 2;
   }
   auto db_result = my::database::open(o->uri);
-  if (!db_result) return print_error(db_result.error());
+  if (!db_result) return examples::print_error(db_result.error());
   auto db = *db_result;
   const auto users_table = o->prefix + "_users";
   const auto dlq_table = o->prefix + "_dlq";
@@ -296,7 +288,7 @@ int main(int argc, char** argv) {
                                                "registered DATE NOT NULL)",
                                                users_table));
       !made) {
-    return print_error(made.error());
+    return examples::print_error(made.error());
   }
   if (auto filled = my::execute(*db, fmt::format("INSERT IGNORE INTO `{}` SELECT seq, CONCAT('user ', seq), "
                                                  "IF(seq % 53 = 0, CONCAT('user', seq, '.example.org'), "
@@ -304,7 +296,7 @@ int main(int argc, char** argv) {
                                                  "'2022-01-01' + INTERVAL (seq * 7919 % {}) DAY FROM seq_1_to_{}",
                                                  users_table, registration_days, o->users));
       !filled) {
-    return print_error(filled.error());
+    return examples::print_error(filled.error());
   }
 
   auto months = my::plan_date_intervals(*db, users_table, "registered", pipeline::interval_unit::month);
@@ -315,7 +307,7 @@ int main(int argc, char** argv) {
   for (const auto* e : {months ? nullptr : &months.error(), outbox ? nullptr : &outbox.error(),
                         dlq ? nullptr : &dlq.error(), checkpoints ? nullptr : &checkpoints.error(),
                         log ? nullptr : &log.error()}) {
-    if (e != nullptr) return print_error(*e);
+    if (e != nullptr) return examples::print_error(*e);
   }
 
   // "N per minute", in bursts of 5: the limited sink hands the outbox 5 reports at a time.
@@ -333,7 +325,7 @@ int main(int argc, char** argv) {
   const auto planned_at = std::chrono::system_clock::now();
   for (const auto& month : *months) {
     if (auto queued = pipeline::enqueue_run(*log, run_options.name + "/" + month.name, planned_at); !queued) {
-      return print_error(queued.error());
+      return examples::print_error(queued.error());
     }
   }
 

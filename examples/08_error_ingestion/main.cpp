@@ -27,6 +27,8 @@
 #include <pipeline/pipeline.hpp>
 #include <pipeline/redis/redis.hpp>
 
+#include "../common/table_prefix.hpp"
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
@@ -122,16 +124,6 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
   }
   if (o.redis_uri.empty() || o.mysql_uri.empty()) return std::nullopt;
   return o;
-}
-
-auto valid_prefix(const std::string& prefix) -> bool {
-  return !prefix.empty() && prefix.size() <= 40 && std::isdigit(static_cast<unsigned char>(prefix[0])) == 0 &&
-         std::all_of(prefix.begin(), prefix.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
-}
-
-auto print_error(const pipeline::error& e) -> int {
-  std::fprintf(stderr, "%s\n", fmt::format("{}", e).c_str());
-  return 1;
 }
 
 // Cut at `max` bytes, backing off to a UTF-8 character boundary (the JSON parser has checked
@@ -333,7 +325,7 @@ auto check_totals(my::database& db, const std::string& prefix, std::int64_t expe
                       "(SELECT COUNT(*) FROM `{0}_errors`), (SELECT COUNT(*) FROM `{0}_counts` c LEFT JOIN `{0}_errors` e "
                       "USING (fingerprint) WHERE e.fingerprint IS NULL)",
                       prefix));
-  if (!totals) return print_error(totals.error());
+  if (!totals) return examples::print_error(totals.error());
   const auto total = totals->at(0).value_or(-1), counted = totals->at(1).value_or(-1),
              known = totals->at(2).value_or(-1), unknown = totals->at(3).value_or(-1);
   const bool ok = total == expected && unknown == 0 && counted == known;
@@ -352,7 +344,7 @@ int main(int argc, char** argv) {
     std::fputs(usage, stderr);
     return 2;
   }
-  if (!valid_prefix(o->prefix)) {
+  if (!examples::valid_table_prefix(o->prefix)) {
     std::fputs("--prefix: letters, digits and _ only, at most 40, not starting with a digit\n", stderr);
     return 2;
   }
@@ -364,7 +356,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto db_result = my::database::open(o->mysql_uri, {.max_idle_connections = 16});
-  if (!db_result) return print_error(db_result.error());
+  if (!db_result) return examples::print_error(db_result.error());
   auto db = *db_result;
   const auto errors_table = o->prefix + "_errors";
   const auto counts_table = o->prefix + "_counts";
@@ -378,7 +370,7 @@ int main(int argc, char** argv) {
                           fmt::format("CREATE TABLE IF NOT EXISTS `{}` (fingerprint CHAR(64) PRIMARY KEY, "
                                       "`count` BIGINT NOT NULL, last_seen_at DATETIME(6) NOT NULL)",
                                       counts_table)}) {
-    if (auto made = my::execute(*db, ddl); !made) return print_error(made.error());
+    if (auto made = my::execute(*db, ddl); !made) return examples::print_error(made.error());
   }
 
   pipeline::metrics_registry metrics;
@@ -400,7 +392,7 @@ int main(int argc, char** argv) {
     auto dlq = my::dead_letter_table::open(db, {.table = o->prefix + "_dlq"});
     for (const auto* e : {consumer ? nullptr : &consumer.error(), inserter ? nullptr : &inserter.error(),
                           dlq ? nullptr : &dlq.error()}) {
-      if (e != nullptr) return print_error(*e);
+      if (e != nullptr) return examples::print_error(*e);
     }
     roles.emplace_back([&metrics, consumer = std::shared_ptr<rd::stream_consumer>(std::move(*consumer)),
                         inserter = std::make_shared<my::table_sink>(std::move(*inserter)),
@@ -421,7 +413,7 @@ int main(int argc, char** argv) {
 
   if (o->has("flusher")) {
     auto c = rd::client::connect({.uri = o->redis_uri});
-    if (!c) return print_error(c.error());
+    if (!c) return examples::print_error(c.error());
     auto counts_sink = my::table_sink::open(db, {.table = counts_table,
                                                  .columns = {"fingerprint", "count", "last_seen_at"},
                                                  .mode = my::write_mode::upsert,
@@ -429,8 +421,8 @@ int main(int argc, char** argv) {
                                                  .add_columns = {"count"},
                                                  .checkpoint_table = checkpoint_table});
     auto checkpoints = my::checkpoint_store::open(db, {.table = checkpoint_table});
-    if (!counts_sink) return print_error(counts_sink.error());
-    if (!checkpoints) return print_error(checkpoints.error());
+    if (!counts_sink) return examples::print_error(counts_sink.error());
+    if (!checkpoints) return examples::print_error(checkpoints.error());
     flush = std::make_unique<flusher>(rd::counter_store{*c, counts}, std::move(*counts_sink), std::move(*checkpoints),
                                       metrics);
     std::printf("flushing counts to MySQL every %lld s\n", static_cast<long long>(o->flush_seconds));
@@ -449,10 +441,10 @@ int main(int argc, char** argv) {
   std::optional<std::jthread> http_thread;
   if (o->has("http")) {
     auto opened = redis_lanes::open(*o, stream, counts);
-    if (!opened) return print_error(opened.error());
+    if (!opened) return examples::print_error(opened.error());
     lanes.emplace(std::move(*opened));
     auto health_client = rd::client::connect({.uri = o->redis_uri});
-    if (!health_client) return print_error(health_client.error());
+    if (!health_client) return examples::print_error(health_client.error());
 
     auto& accepted = metrics.register_counter("error_ingestion_events_accepted_total", "Events counted (202)");
     auto& first_seen = metrics.register_counter("error_ingestion_events_enqueued_total",
@@ -552,7 +544,7 @@ int main(int argc, char** argv) {
   for (auto& role : roles) role.request_stop();
   roles.clear();
   if (flush) {
-    if (auto flushed = flush->flush_once(); !flushed) return print_error(flushed.error());
+    if (auto flushed = flush->flush_once(); !flushed) return examples::print_error(flushed.error());
     std::puts("final flush done");
   }
   return 0;
