@@ -1,10 +1,15 @@
 -- wrk script for bench/error_ingestion_load.sh: POST /errors/log with JSON bodies from 1,000
 -- distinct errors ("step-k1" … "step-k3e8"; their numbers and hex ids vary, as real ones do), built once per thread, and
 -- a summary line with p50/p95/p99 in microseconds, requests and errors that the script parses.
+-- An optional argument (after --) is a think time in milliseconds: each connection then waits
+-- that long after an answer before its next request, like a user (latency is measured from
+-- the request, without the wait).
 local bodies = {}
 local next_body = 1
+local think_ms = 0
 
 function init(args)
+  think_ms = tonumber(args[1] or "0") or 0
   local services = { "checkout", "search", "billing", "auth" }
   for i = 1, 1000 do
     local body = string.format(
@@ -18,6 +23,10 @@ function request()
   local r = bodies[next_body]
   next_body = next_body % #bodies + 1
   return r
+end
+
+function delay()
+  return think_ms
 end
 
 function done(summary, latency, requests)
