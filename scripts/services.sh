@@ -46,44 +46,60 @@ free_port() {
   done
   echo "services: no free port from $1" >&2; return 1
 }
-# Waits until <probe> succeeds, failing when the server process <pid> has died or after 30 s.
+# Waits until <probe> succeeds; fails (1) when the server process <pid> has died, e.g. because
+# another run took its port between free_port and the bind, and (2) after 30 s.
 await() {
   local what=$1 pid=$2; shift 2
   local deadline=$((SECONDS + 30))
   until "$@" >/dev/null 2>&1; do
     kill -0 "$pid" 2>/dev/null || { echo "services: $what exited while starting; log in $svc" >&2; return 1; }
-    ((SECONDS < deadline)) || { echo "services: $what not ready after 30 s; log in $svc" >&2; return 1; }
+    ((SECONDS < deadline)) || { echo "services: $what not ready after 30 s; log in $svc" >&2; return 2; }
     sleep 0.05
   done
 }
-# Another server already on the port would answer the probe: make sure it is ours.
+# Runs `<starter> <port>` on free ports from <base> until one start succeeds (a lost race for a
+# port is retried on the next one; 5 tries). Sets `port`.
+start_on_free_port() {
+  local base=$1 starter=$2 try status
+  for try in 1 2 3 4 5; do
+    port=$(free_port "$base")
+    status=0
+    "$starter" "$port" || status=$?
+    ((status == 0)) && return 0
+    ((status == 1)) || return "$status"
+    echo "services: retrying on another port" >&2
+    base=$((port + 1))
+  done
+  return 1
+}
+# Another server already on the port would answer the probe: then ours failed to bind.
 redis_is_ours() {
   [[ $(redis-cli -p "$1" info server | tr -d '\r' | awk -F: '/^process_id/{print $2}') == "$2" ]] || {
     echo "services: port $1 answered by another redis-server" >&2; return 1; }
 }
-start_redis() {  # <port> <dir> [redis-server options...]
-  local port=$1 dir=$2; shift 2
+redis_options=()
+start_redis() {  # <port>, with redis_dir and redis_options
+  local dir="$redis_dir/$1"
   mkdir -p "$dir"
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
-    --daemonize no "$@" >"$dir/log" 2>&1 &
+  redis-server --port "$1" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+    --daemonize no "${redis_options[@]}" >"$dir/log" 2>&1 &
   pids+=($!)
-  await "redis-server :$port" $! redis-cli -p "$port" ping
-  redis_is_ours "$port" "${pids[-1]}"
+  await "redis-server :$1" $! redis-cli -p "$1" ping && redis_is_ours "$1" "${pids[-1]}"
 }
 
 if wants redis; then
-  port=$(free_port 16379)
-  start_redis "$port" "$svc/redis"
+  redis_dir="$svc/redis"
+  start_on_free_port 16379 start_redis
   export PIPELINE_REDIS_TEST_URI="redis://127.0.0.1:$port/0"
 fi
 
 if wants cluster; then
   nodes=()
   base=17001
+  redis_dir="$svc/cluster"
+  redis_options=(--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000)
   for _ in 1 2 3; do
-    port=$(free_port "$base")
-    start_redis "$port" "$svc/cluster/$port" --cluster-enabled yes --cluster-config-file nodes.conf \
-      --cluster-node-timeout 5000
+    start_on_free_port "$base" start_redis
     nodes+=("127.0.0.1:$port")
     base=$((port + 1))
   done
@@ -99,15 +115,23 @@ if wants cluster; then
   export PIPELINE_REDIS_CLUSTER_TEST_NODES
 fi
 
-if wants mysql; then
-  port=$(free_port 13306)
-  mariadb-install-db --user=root --datadir="$svc/mysql" --auth-root-authentication-method=normal \
-    --skip-test-db >"$svc/mysql-install.log" 2>&1
+start_mariadb() {  # <port>
   mariadbd --no-defaults --user=root --datadir="$svc/mysql" --socket="$svc/mysqld.sock" \
-    --port="$port" --bind-address=127.0.0.1 --skip-name-resolve --pid-file="$svc/mysqld.pid" \
+    --port="$1" --bind-address=127.0.0.1 --skip-name-resolve --pid-file="$svc/mysqld.pid" \
     --log-error="$svc/mysqld.err" --innodb-buffer-pool-size=256M --max-connections=500 >/dev/null 2>&1 &
   pids+=($!)
-  await "mariadbd :$port" $! mariadb-admin --socket="$svc/mysqld.sock" -uroot ping
+  await "mariadbd :$1" $! mariadb-admin --socket="$svc/mysqld.sock" -uroot ping
+}
+start_congodb() {  # <port>
+  node "$root/tests/services/congodb/server.mjs" "$1" >"$svc/congodb.log" 2>&1 &
+  pids+=($!)
+  await "congodb :$1" $! grep -q '^ready' "$svc/congodb.log"
+}
+
+if wants mysql; then
+  mariadb-install-db --user=root --datadir="$svc/mysql" --auth-root-authentication-method=normal \
+    --skip-test-db >"$svc/mysql-install.log" 2>&1
+  start_on_free_port 13306 start_mariadb
   mariadb --socket="$svc/mysqld.sock" -uroot -e "CREATE DATABASE pipe;
     CREATE USER 'pipe'@'127.0.0.1' IDENTIFIED BY 'pipe-pass';
     GRANT ALL ON *.* TO 'pipe'@'127.0.0.1' WITH GRANT OPTION;"
@@ -119,10 +143,7 @@ if wants mongodb; then
   [[ -d "$congodb/node_modules/@push.rocks/smartmongo" ]] ||
     (cd "$congodb" && npm ci --no-audit --no-fund --loglevel=error >"$svc/npm-ci.log" 2>&1) || {
       echo "services: npm ci for the MongoDB test server failed:" >&2; cat "$svc/npm-ci.log" >&2; exit 1; }
-  port=$(free_port 27117)
-  node "$congodb/server.mjs" "$port" >"$svc/congodb.log" 2>&1 &
-  pids+=($!)
-  await "congodb :$port" $! grep -q '^ready' "$svc/congodb.log"
+  start_on_free_port 27117 start_congodb
   export PIPELINE_MONGODB_TEST_URI="mongodb://127.0.0.1:$port"
 fi
 

@@ -129,6 +129,7 @@ TEST(sqlite_database, concurrent_writers_through_one_shared_database_are_safe) {
           version = checkpoints.save(key, pipeline::position::from_integer(i), version).value_or(0);
           std::vector<pipeline::dead_letter> letters(1);
           letters[0].payload = key;
+          letters[0].pos = pipeline::position::from_integer(i);  // a batch of its own: not a replay
           EXPECT_TRUE(dlq.write(std::span{std::as_const(letters)}, {}));
           pipeline::job_run run;
           run.job = key;
