@@ -74,6 +74,33 @@ TEST(job_log, a_finished_run_does_not_block_the_next) {
   EXPECT_TRUE(pipeline::begin_run(log, "j", lease("a:1"), t0 + 6s));
 }
 
+TEST(job_log, a_pending_run_is_taken_over_by_begin_run_keeping_its_id) {
+  pipeline::memory_job_log log;
+  auto queued = pipeline::enqueue_run(log, "reports/2024-05", t0);
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(queued->state, pipeline::run_state::pending);
+  EXPECT_EQ(log.runs("reports/2024-05", 10)->front().state, pipeline::run_state::pending);
+  auto run = pipeline::begin_run(log, "reports/2024-05", lease("a:1"), t0 + 5s);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->id, queued->id);
+  EXPECT_EQ(run->created, t0);
+  EXPECT_EQ(run->state, pipeline::run_state::running);
+  EXPECT_EQ(run->lease_until, t0 + 35s);
+  auto runs = *log.runs("reports/2024-05", 10);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs.front(), *run);
+}
+
+TEST(job_log, enqueuing_a_job_twice_queues_it_once) {
+  pipeline::memory_job_log log;
+  auto first = *pipeline::enqueue_run(log, "j", t0);
+  auto second = *pipeline::enqueue_run(log, "j", t0 + 1s);
+  EXPECT_EQ(second.id, first.id);
+  EXPECT_EQ(log.runs("j", 10)->size(), 1u);
+  ASSERT_TRUE(pipeline::begin_run(log, "j", lease("a:1"), t0 + 2s));
+  EXPECT_NE(pipeline::enqueue_run(log, "j", t0 + 3s)->id, first.id);  // running now: the next one is new
+}
+
 TEST(job_log, run_states_round_trip_through_their_names) {
   for (auto s : {pipeline::run_state::pending, pipeline::run_state::running, pipeline::run_state::completed,
                  pipeline::run_state::failed, pipeline::run_state::stopped, pipeline::run_state::crashed}) {

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The flusher SIGKILLed mid-flush, twice, at the two places where a count could be lost or
+# counted twice; the totals in MySQL must still equal the accepted requests:
+#   1. after begin_flush took the counts out of Redis, before MySQL applied them (its INSERT
+#      waits on a LOCK TABLES held by this script);
+#   2. after MySQL committed the counts with the flush id, before confirm_flush deleted them in
+#      Redis (its DEL waits on CLIENT PAUSE WRITE).
+# Each time a new flusher process must find the same flush and apply it exactly once.
+#   flusher_crash_test.sh <path to error_ingestion>
+# Needs PIPELINE_REDIS_TEST_URI and PIPELINE_MYSQL_TEST_URI, redis-cli and the mysql client.
+set -euo pipefail
+bin=$1
+: "${PIPELINE_REDIS_TEST_URI:?not set (scripts/services.sh --only redis,mysql -- ...)}"
+: "${PIPELINE_MYSQL_TEST_URI:?not set (scripts/services.sh --only redis,mysql -- ...)}"
+[[ $PIPELINE_MYSQL_TEST_URI =~ ^mysql://([^:@]+):([^@]*)@([^:/]+):([0-9]+)/(.*)$ ]] ||
+  { echo "cannot read $PIPELINE_MYSQL_TEST_URI" >&2; exit 1; }
+sql=(mysql -N -B -u "${BASH_REMATCH[1]}" "-p${BASH_REMATCH[2]}" -h "${BASH_REMATCH[3]}" -P "${BASH_REMATCH[4]}"
+     "${BASH_REMATCH[5]}")
+redis=(redis-cli -u "$PIPELINE_REDIS_TEST_URI")
+prefix="crash_$$_$RANDOM"
+log=$(mktemp)
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; "${redis[@]}" CLIENT UNPAUSE >/dev/null; rm -f "$log"' EXIT
+fail() { echo "FAIL: $*" >&2; cat "$log" >&2; exit 1; }
+
+"$bin" --listen 127.0.0.1:0 --prefix "$prefix" --roles http,worker >"$log" 2>&1 & service=$!; pids+=("$service")
+for ((i = 0; i < 200; i++)); do grep -q "listening on" "$log" && break; sleep 0.05; done
+url=$(grep -o "http://[0-9.:]*" "$log") || fail "the service did not start"
+send() {  # n requests over 10 distinct errors
+  local config
+  config=$(for ((i = 0; i < $1; i++)); do
+    printf 'next\nurl = "%s/errors/log"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$url"
+    printf 'data-binary = "{\\"message\\":\\"disk full on volume-%x (%d)\\"}"\n' $((i % 10 + 160)) "$i"
+  done)
+  local codes
+  codes=$(curl -s --config - <<<"$config")
+  (($(grep -c '^202$' <<<"$codes") == $1)) || fail "not every request was accepted: $(sort <<<"$codes" | uniq -c)"
+}
+total() { "${sql[@]}" -e "SELECT COALESCE(SUM(\`count\`), 0) FROM \`${prefix}_counts\`"; }
+flushing() { "${redis[@]}" EXISTS "{$prefix}:counts:flushing"; }
+# Starts a flusher (a flush every second) and waits until it is set up (its tables are made),
+# so that a LOCK TABLES taken afterwards blocks its flush, not its start.
+flusher() {
+  local ready
+  ready=$(($(grep -c "flushing counts" "$log" || true) + 1))
+  "$bin" --prefix "$prefix" --roles flusher --flush-seconds 1 >>"$log" 2>&1 & flusher_pid=$!; pids+=("$flusher_pid")
+  for ((i = 0; i < 200; i++)); do (($(grep -c "flushing counts" "$log" || true) >= ready)) && return; sleep 0.05; done
+  fail "the flusher did not start"
+}
+
+# 1. Killed between begin_flush and the MySQL commit.
+send 100
+flusher
+"${sql[@]}" -e "LOCK TABLES \`${prefix}_counts\` WRITE; SELECT SLEEP(4)" >/dev/null & locker=$!; pids+=("$locker")
+sleep 2.5  # the flush has begun (within 1 s) and waits on the lock
+kill -9 "$flusher_pid"
+wait "$locker" || true
+[[ $(flushing) == 1 && $(total) == 0 ]] || fail "1: expected a pending flush in Redis and nothing in MySQL"
+echo "1: flusher killed after begin_flush, before MySQL: pending flush in Redis, MySQL total 0"
+
+# 2. Killed between the MySQL commit and confirm_flush.
+send 50
+flusher
+"${sql[@]}" -e "LOCK TABLES \`${prefix}_counts\` WRITE; SELECT SLEEP(3)" >/dev/null & locker=$!; pids+=("$locker")
+sleep 2  # the flusher has found the pending flush of 100 and waits on the lock
+"${redis[@]}" CLIENT PAUSE 10000 WRITE >/dev/null  # its confirm (a DEL) will wait
+wait "$locker" || true
+sleep 1.5  # the flush of 100 is committed in MySQL; its confirm waits
+kill -9 "$flusher_pid"
+"${redis[@]}" CLIENT UNPAUSE >/dev/null
+[[ $(flushing) == 1 && $(total) == 100 ]] || fail "2: expected the flush of 100 in MySQL and still pending in Redis, found $(total) and $(flushing)"
+echo "2: flusher killed after the MySQL commit, before confirm: MySQL total 100, flush still pending in Redis"
+
+# A new flusher confirms flush 1 without applying it again, then flushes the 50.
+flusher
+for ((i = 0; i < 100; i++)); do [[ $(total) == 150 && $(flushing) == 0 ]] && break; sleep 0.1; done
+kill -TERM "$flusher_pid" "$service"
+wait "$flusher_pid" "$service" || fail "a process exited with an error"
+pids=()
+"$bin" --prefix "$prefix" --check-total 150
