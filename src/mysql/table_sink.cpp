@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <pipeline/detail/identifier.hpp>
+
 #include "binding.hpp"
 #include "checkpoint_table.hpp"
 #include "connection.hpp"
@@ -25,17 +27,10 @@ auto contains(const std::vector<std::string>& names, const std::string& name) ->
 // `allowed` is given) one of `allowed`.
 auto quoted_names(const std::vector<std::string>& names, std::string_view option,
                   const std::vector<std::string>* allowed) -> std::vector<std::string> {
+  const auto what = fmt::format("{}: options.{}", who, option);
+  pipeline::detail::require_column_names(names, what, allowed);
   std::vector<std::string> quoted;
-  for (const auto& name : names) {
-    const auto what = fmt::format("{}: options.{}", who, option);
-    quoted.push_back(detail::quoted_identifier(name, what));
-    if (allowed != nullptr && !contains(*allowed, name)) {
-      throw std::invalid_argument(fmt::format("{}: \"{}\" is not in options.columns", what, name));
-    }
-    if (std::count(names.begin(), names.end(), name) > 1) {
-      throw std::invalid_argument(fmt::format("{}: \"{}\" appears twice", what, name));
-    }
-  }
+  for (const auto& name : names) quoted.push_back(detail::quoted_identifier(name, what));
   return quoted;
 }
 

@@ -5,7 +5,9 @@
 // quotes, backticks) is the adapter's only difference.
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace pipeline::detail {
 
@@ -28,5 +30,11 @@ inline constexpr std::size_t max_identifier_size = 64;
 /// built from a name, so a hostile one (`users; DROP TABLE x`, a quote, a NUL) never reaches
 /// a server.
 void require_identifier(std::string_view name, std::string_view what);
+
+/// Checks a list of column names given as one option (`what`, e.g. "sqlite::table_sink::open:
+/// options.update_columns"): each an identifier, none twice, and, when `allowed` is given, each
+/// one of `allowed`. Throws std::invalid_argument naming `what` and the name.
+void require_column_names(const std::vector<std::string>& names, std::string_view what,
+                          const std::vector<std::string>* allowed);
 
 }  // namespace pipeline::detail
