@@ -6,6 +6,7 @@
 #include <pipeline/pipeline.hpp>
 #include <pipeline/sqlite/sqlite.hpp>
 
+#include "command_line.hpp"
 #include "listings.hpp"
 
 #include <unistd.h>
@@ -52,18 +53,13 @@ Kill it at any moment and run it again with the same arguments: it resumes.
 
 auto parse_options(int argc, char** argv) -> std::optional<options> {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const auto next = [&]() -> std::string_view { return i + 1 < argc ? argv[++i] : ""; };
-    const auto number = [&](auto& out) {
-      const auto text = next();
-      return std::from_chars(text.data(), text.data() + text.size(), out).ec == std::errc{} && out > 0;
-    };
-    if (arg == "--rows" && number(o.rows)) continue;
-    if (arg == "--workers" && number(o.workers)) continue;
-    if (arg == "--batch" && number(o.batch_size)) continue;
-    if (arg == "--input") o.input = next();
-    else if (arg == "--warehouse") o.warehouse = next();
+  examples::command_line args{argc, argv};
+  while (const auto arg = args.next_option()) {
+    if (arg == "--rows" && args.positive(o.rows)) continue;
+    if (arg == "--workers" && args.positive(o.workers)) continue;
+    if (arg == "--batch" && args.positive(o.batch_size)) continue;
+    if (arg == "--input") o.input = args.value();
+    else if (arg == "--warehouse") o.warehouse = args.value();
     else if (arg == "--regenerate") o.regenerate = true;
     else if (arg == "--verify") o.verify = true;
     else if (arg == "--single-loop") o.single_loop = true;

@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 
+#include "../common/command_line.hpp"
+
 namespace {
 
 struct options {
@@ -47,18 +49,13 @@ constexpr const char* usage = R"(usage: mysql_copy [options]
 auto parse_options(int argc, char** argv) -> std::optional<options> {
   options o;
   if (const char* env = std::getenv("PIPELINE_MYSQL_TEST_URI")) o.uri = env;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const auto next = [&]() -> std::string_view { return i + 1 < argc ? argv[++i] : ""; };
-    const auto number = [&](auto& out) {
-      const auto text = next();
-      return std::from_chars(text.data(), text.data() + text.size(), out).ec == std::errc{} && out > 0;
-    };
-    if (arg == "--rows" && number(o.rows)) continue;
-    if (arg == "--workers" && number(o.workers)) continue;
-    if (arg == "--batch" && number(o.batch_size)) continue;
-    if (arg == "--uri") o.uri = next();
-    else if (arg == "--prefix") o.prefix = next();
+  examples::command_line args{argc, argv};
+  while (const auto arg = args.next_option()) {
+    if (arg == "--rows" && args.positive(o.rows)) continue;
+    if (arg == "--workers" && args.positive(o.workers)) continue;
+    if (arg == "--batch" && args.positive(o.batch_size)) continue;
+    if (arg == "--uri") o.uri = args.value();
+    else if (arg == "--prefix") o.prefix = args.value();
     else if (arg == "--verify") o.verify = true;
     else if (arg == "--drop") o.drop = true;
     else if (arg == "--no-bad-rows") o.bad = false;

@@ -14,6 +14,7 @@
 #include <pipeline/mysql/mysql.hpp>
 #include <pipeline/pipeline.hpp>
 
+#include "../common/command_line.hpp"
 #include "../common/table_prefix.hpp"
 
 #include <fcntl.h>
@@ -71,21 +72,16 @@ constexpr const char* usage = R"(usage: monthly_reports [options]
 auto parse_options(int argc, char** argv) -> std::optional<options> {
   options o;
   if (const char* env = std::getenv("PIPELINE_MYSQL_TEST_URI")) o.uri = env;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const auto next = [&]() -> std::string_view { return i + 1 < argc ? argv[++i] : ""; };
-    const auto number = [&](auto& out) {
-      const auto text = next();
-      return std::from_chars(text.data(), text.data() + text.size(), out).ec == std::errc{} && out > 0;
-    };
-    if (arg == "--users" && number(o.users)) continue;
-    if (arg == "--per-minute" && number(o.per_minute)) continue;
-    if (arg == "--workers" && number(o.workers)) continue;
-    if (arg == "--months-at-once" && number(o.months_at_once)) continue;
-    if (arg == "--backoff-ms" && number(o.backoff_ms)) continue;
-    if (arg == "--uri") o.uri = next();
-    else if (arg == "--prefix") o.prefix = next();
-    else if (arg == "--outbox") o.outbox = next();
+  examples::command_line args{argc, argv};
+  while (const auto arg = args.next_option()) {
+    if (arg == "--users" && args.positive(o.users)) continue;
+    if (arg == "--per-minute" && args.positive(o.per_minute)) continue;
+    if (arg == "--workers" && args.positive(o.workers)) continue;
+    if (arg == "--months-at-once" && args.positive(o.months_at_once)) continue;
+    if (arg == "--backoff-ms" && args.positive(o.backoff_ms)) continue;
+    if (arg == "--uri") o.uri = args.value();
+    else if (arg == "--prefix") o.prefix = args.value();
+    else if (arg == "--outbox") o.outbox = args.value();
     else if (arg == "--verify") o.verify = true;
     else if (arg == "--drop") o.drop = true;
     else return std::nullopt;

@@ -27,6 +27,7 @@
 #include <pipeline/pipeline.hpp>
 #include <pipeline/redis/redis.hpp>
 
+#include "../common/command_line.hpp"
 #include "../common/table_prefix.hpp"
 
 #include <httplib.h>
@@ -91,24 +92,19 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
   options o;
   if (const char* env = std::getenv("PIPELINE_REDIS_TEST_URI")) o.redis_uri = env;
   if (const char* env = std::getenv("PIPELINE_MYSQL_TEST_URI")) o.mysql_uri = env;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const auto next = [&]() -> std::string_view { return i + 1 < argc ? argv[++i] : ""; };
-    const auto number = [&](auto& out) {
-      const auto text = next();
-      return std::from_chars(text.data(), text.data() + text.size(), out).ec == std::errc{} && out > 0;
-    };
-    if (arg == "--flush-seconds" && number(o.flush_seconds)) continue;
-    if (arg == "--max-body" && number(o.max_body)) continue;
-    if (arg == "--http-threads" && number(o.http_threads)) continue;
-    if (arg == "--redis-connections" && number(o.redis_connections)) continue;
+  examples::command_line args{argc, argv};
+  while (const auto arg = args.next_option()) {
+    if (arg == "--flush-seconds" && args.positive(o.flush_seconds)) continue;
+    if (arg == "--max-body" && args.positive(o.max_body)) continue;
+    if (arg == "--http-threads" && args.positive(o.http_threads)) continue;
+    if (arg == "--redis-connections" && args.positive(o.redis_connections)) continue;
     if (arg == "--check-total") {
       std::int64_t n = 0;
-      const auto text = next();
+      const auto text = args.value();
       if (std::from_chars(text.data(), text.data() + text.size(), n).ec != std::errc{} || n < 0) return std::nullopt;
       o.check_total = n;
     } else if (arg == "--listen") {
-      const auto text = next();
+      const auto text = args.value();
       const auto colon = text.rfind(':');
       if (colon == std::string_view::npos ||
           std::from_chars(text.data() + colon + 1, text.data() + text.size(), o.port).ec != std::errc{} ||
@@ -116,10 +112,10 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
         return std::nullopt;
       }
       o.host = std::string(text.substr(0, colon));
-    } else if (arg == "--redis") o.redis_uri = next();
-    else if (arg == "--mysql") o.mysql_uri = next();
-    else if (arg == "--prefix") o.prefix = next();
-    else if (arg == "--roles") o.roles = next();
+    } else if (arg == "--redis") o.redis_uri = args.value();
+    else if (arg == "--mysql") o.mysql_uri = args.value();
+    else if (arg == "--prefix") o.prefix = args.value();
+    else if (arg == "--roles") o.roles = args.value();
     else return std::nullopt;
   }
   if (o.redis_uri.empty() || o.mysql_uri.empty()) return std::nullopt;
