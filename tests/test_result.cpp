@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace {
@@ -61,6 +62,18 @@ TEST(error, only_transient_is_retryable) {
   EXPECT_FALSE(pipeline::conflict_error("x").retryable());
   EXPECT_FALSE(pipeline::stopped_error().retryable());
   EXPECT_FALSE(pipeline::internal_error("x").retryable());
+}
+
+TEST(error, every_kind_reads_back_from_its_name_and_nothing_else_does) {
+  for (const auto kind : {pipeline::error_kind::transient, pipeline::error_kind::permanent,
+                          pipeline::error_kind::invalid_input, pipeline::error_kind::conflict,
+                          pipeline::error_kind::not_found, pipeline::error_kind::stopped,
+                          pipeline::error_kind::internal}) {
+    EXPECT_EQ(pipeline::parse_error_kind(pipeline::to_string(kind)), kind);
+  }
+  for (const auto* other : {"", "Transient", "unknown", "transient ", "retry"}) {
+    EXPECT_EQ(pipeline::parse_error_kind(other), std::nullopt) << other;
+  }
 }
 
 TEST(error, formats_with_kind_message_and_native_code) {

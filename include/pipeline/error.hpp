@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -25,6 +26,8 @@ enum class error_kind : std::uint8_t {
 
 /// The name of a kind as written in logs, DLQ entries and metrics labels ("transient", …).
 [[nodiscard]] auto to_string(error_kind kind) noexcept -> std::string_view;
+/// The kind `to_string` names `name`, or nullopt: how stores read a stored kind back.
+[[nodiscard]] auto parse_error_kind(std::string_view name) noexcept -> std::optional<error_kind>;
 
 /// An expected failure: its kind, a message for people, and the backend's own code.
 ///

@@ -20,6 +20,14 @@ auto to_string(error_kind kind) noexcept -> std::string_view {
   return "unknown";
 }
 
+auto parse_error_kind(std::string_view name) noexcept -> std::optional<error_kind> {
+  for (const auto kind : {error_kind::transient, error_kind::permanent, error_kind::invalid_input, error_kind::conflict,
+                          error_kind::not_found, error_kind::stopped, error_kind::internal}) {
+    if (to_string(kind) == name) return kind;
+  }
+  return std::nullopt;
+}
+
 auto transient_error(std::string message) -> error { return make(error_kind::transient, std::move(message)); }
 auto permanent_error(std::string message) -> error { return make(error_kind::permanent, std::move(message)); }
 auto invalid_input_error(std::string message) -> error { return make(error_kind::invalid_input, std::move(message)); }

@@ -49,10 +49,7 @@ auto integer_member(const json& doc, std::string_view name) -> result<T> {
 auto kind_member(const json& doc) -> result<error_kind> {
   auto name = text_member(doc, "kind");
   if (!name) return std::move(name).error();
-  for (const auto kind : {error_kind::transient, error_kind::permanent, error_kind::invalid_input, error_kind::conflict,
-                          error_kind::not_found, error_kind::stopped, error_kind::internal}) {
-    if (to_string(kind) == *name) return kind;
-  }
+  if (const auto kind = parse_error_kind(*name)) return *kind;
   return bad_member("kind", "the name of an error kind");
 }
 

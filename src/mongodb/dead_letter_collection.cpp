@@ -16,14 +16,6 @@ using detail::scoped_bson;
 
 namespace {
 
-auto kind_named(std::string_view name) -> std::optional<error_kind> {
-  for (auto k : {error_kind::transient, error_kind::permanent, error_kind::invalid_input, error_kind::conflict,
-                 error_kind::not_found, error_kind::stopped, error_kind::internal}) {
-    if (to_string(k) == name) return k;
-  }
-  return std::nullopt;
-}
-
 auto read_letter(const bson_t& doc) -> std::optional<dead_letter> {
   auto payload = detail::binary_field(doc, "payload");
   auto kind = detail::text_field(doc, "kind");
@@ -35,7 +27,7 @@ auto read_letter(const bson_t& doc) -> std::optional<dead_letter> {
   auto partition = detail::integer_field(doc, "partition");
   auto time_us = detail::integer_field(doc, "time_us");
   if (!payload || !kind || !message || !code || !backend || !attempts || !pos || !partition || !time_us) return std::nullopt;
-  const auto k = kind_named(*kind);
+  const auto k = parse_error_kind(*kind);
   constexpr auto u32 = static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max());
   if (!k || *attempts < 0 || *attempts > u32 || *partition < 0 || *partition > u32) return std::nullopt;
   dead_letter letter;

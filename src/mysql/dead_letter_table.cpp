@@ -16,17 +16,6 @@
 namespace pipeline::mysql {
 namespace {
 
-constexpr std::array every_kind{error_kind::transient, error_kind::permanent, error_kind::invalid_input,
-                                error_kind::conflict,  error_kind::not_found, error_kind::stopped,
-                                error_kind::internal};
-
-auto parse_kind(std::string_view name) -> std::optional<error_kind> {
-  for (auto kind : every_kind) {
-    if (to_string(kind) == name) return kind;
-  }
-  return std::nullopt;
-}
-
 auto as_bytes(std::string_view s) -> value {
   const auto* p = reinterpret_cast<const std::byte*>(s.data());
   return value{bytes{p, p + s.size()}};
@@ -120,7 +109,7 @@ auto dead_letter_table::read(std::int64_t after_id, std::size_t limit)
   std::vector<std::pair<std::int64_t, dead_letter>> out;
   for (const auto& row : *rows) {
     const std::int64_t id = int_of(row, "id");
-    const auto kind = parse_kind(detail::text_of(row.find("kind")));
+    const auto kind = parse_error_kind(detail::text_of(row.find("kind")));
     const auto* time = row.find("time")->get_if<timestamp>();
     if (!kind || time == nullptr) {
       return permanent_error(fmt::format("dead letter {} in {}: {} does not read back", id, table_, row));

@@ -23,15 +23,9 @@ auto to_letter(const std::string& id, const std::vector<reply>& f) -> result<dea
   }
   dead_letter l;
   l.payload = *payload;
-  bool known = false;
-  for (auto k : {error_kind::transient, error_kind::permanent, error_kind::invalid_input, error_kind::conflict,
-                 error_kind::not_found, error_kind::stopped, error_kind::internal}) {
-    if (to_string(k) == *kind) {
-      l.reason.kind = k;
-      known = true;
-    }
-  }
+  const auto known = parse_error_kind(*kind);
   if (!known) return bad("unknown kind");
+  l.reason.kind = *known;
   l.reason.message = *message;
   l.reason.backend = *backend;
   auto c = detail::to_int<std::int64_t>(*code);

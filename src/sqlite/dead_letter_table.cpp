@@ -1,6 +1,5 @@
 #include <pipeline/sqlite/dead_letter_table.hpp>
 
-#include <array>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -17,20 +16,9 @@
 namespace pipeline::sqlite {
 namespace {
 
-constexpr std::array every_kind{error_kind::transient, error_kind::permanent, error_kind::invalid_input,
-                                error_kind::conflict,  error_kind::not_found, error_kind::stopped,
-                                error_kind::internal};
-
-auto parse_kind(std::string_view name) -> std::optional<error_kind> {
-  for (auto kind : every_kind) {
-    if (to_string(kind) == name) return kind;
-  }
-  return std::nullopt;
-}
-
 // The entry in the current row of the SELECT in `read`, whose column 0 is the id.
 auto read_letter(const detail::statement& st, std::int64_t id, std::string_view table) -> result<dead_letter> {
-  const auto kind = parse_kind(st.column_bytes(2));
+  const auto kind = parse_error_kind(st.column_bytes(2));
   const auto time = pipeline::detail::parse_iso_time(st.column_bytes(9));
   if (!kind || !time) {
     return permanent_error(fmt::format("dead letter {} in {}: {} '{}' does not read back", id, table,
