@@ -29,4 +29,14 @@ void require_column_names(const std::vector<std::string>& names, std::string_vie
   }
 }
 
+void require_apart(const std::vector<std::string>& a, std::string_view a_option, const std::vector<std::string>& b,
+                   std::string_view b_option, std::string_view who) {
+  for (const auto& name : a) {
+    if (std::find(b.begin(), b.end(), name) != b.end()) {
+      throw std::invalid_argument(
+          fmt::format("{}: \"{}\" is in both options.{} and options.{}", who, name, a_option, b_option));
+    }
+  }
+}
+
 }  // namespace pipeline::detail

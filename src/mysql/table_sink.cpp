@@ -19,10 +19,6 @@ namespace {
 
 constexpr std::string_view who = "mysql::table_sink::open";
 
-auto contains(const std::vector<std::string>& names, const std::string& name) -> bool {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 // The names of `option` quoted, after checking each is an identifier, unique, and (when
 // `allowed` is given) one of `allowed`.
 auto quoted_names(const std::vector<std::string>& names, std::string_view option,
@@ -51,12 +47,7 @@ auto insert_sql(const table_sink_options& options, std::string_view table) -> st
     }
     return sql;
   }
-  for (const auto& name : options.update_columns) {
-    if (contains(options.add_columns, name)) {
-      throw std::invalid_argument(
-          fmt::format("{}: \"{}\" is in both options.update_columns and options.add_columns", who, name));
-    }
-  }
+  pipeline::detail::require_apart(options.update_columns, "update_columns", options.add_columns, "add_columns", who);
   std::vector<std::string> assignments;
   for (const auto& u : updates) assignments.push_back(fmt::format("{0} = VALUES({0})", u));
   for (const auto& a : adds) assignments.push_back(fmt::format("{0} = {0} + VALUES({0})", a));

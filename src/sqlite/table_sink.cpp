@@ -1,6 +1,5 @@
 #include <pipeline/sqlite/table_sink.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <stdexcept>
@@ -20,10 +19,6 @@ namespace {
 
 constexpr std::string_view who = "sqlite::table_sink::open";
 
-auto contains(const std::vector<std::string>& names, const std::string& name) -> bool {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 // The names of `option` quoted, after checking each is an identifier, unique, and (when
 // `allowed` is given) one of `allowed`.
 auto quoted_names(const std::vector<std::string>& names, std::string_view option,
@@ -33,16 +28,6 @@ auto quoted_names(const std::vector<std::string>& names, std::string_view option
   std::vector<std::string> quoted;
   for (const auto& name : names) quoted.push_back(detail::quoted_identifier(name, what));
   return quoted;
-}
-
-void require_apart(const std::vector<std::string>& a, std::string_view a_option, const std::vector<std::string>& b,
-                   std::string_view b_option) {
-  for (const auto& name : a) {
-    if (contains(b, name)) {
-      throw std::invalid_argument(
-          fmt::format("{}: \"{}\" is in both options.{} and options.{}", who, name, a_option, b_option));
-    }
-  }
 }
 
 // The INSERT statement of `options`, every name checked and quoted.
@@ -66,9 +51,10 @@ auto insert_sql(const table_sink_options& options, std::string_view table) -> st
     return sql;
   }
   if (keys.empty()) throw std::invalid_argument(fmt::format("{}: upsert needs options.key_columns", who));
-  require_apart(options.update_columns, "update_columns", options.key_columns, "key_columns");
-  require_apart(options.add_columns, "add_columns", options.key_columns, "key_columns");
-  require_apart(options.update_columns, "update_columns", options.add_columns, "add_columns");
+  using pipeline::detail::require_apart;
+  require_apart(options.update_columns, "update_columns", options.key_columns, "key_columns", who);
+  require_apart(options.add_columns, "add_columns", options.key_columns, "key_columns", who);
+  require_apart(options.update_columns, "update_columns", options.add_columns, "add_columns", who);
 
   std::vector<std::string> assignments;
   for (const auto& u : updates) assignments.push_back(fmt::format("{0} = excluded.{0}", u));

@@ -37,4 +37,9 @@ void require_identifier(std::string_view name, std::string_view what);
 void require_column_names(const std::vector<std::string>& names, std::string_view what,
                           const std::vector<std::string>* allowed);
 
+/// Throws std::invalid_argument "<who>: "<name>" is in both options.<a_option> and
+/// options.<b_option>" for the first name of `a` that is also in `b`.
+void require_apart(const std::vector<std::string>& a, std::string_view a_option, const std::vector<std::string>& b,
+                   std::string_view b_option, std::string_view who);
+
 }  // namespace pipeline::detail
