@@ -189,31 +189,10 @@ int main(int argc, char** argv) {
                           : pipeline::run(source, listings::normalise, warehouse, dlq, checkpoints, run_options);
   if (terminal) std::puts("");
 
-  // Page through the DLQ keeping only counts (and, to verify, ids): memory stays flat however
-  // many records were dead-lettered.
-  std::map<std::string, std::size_t> reasons;
-  std::set<std::int64_t> dead_ids;
-  std::size_t dead_entries = 0;
-  for (std::int64_t after = 0;;) {
-    auto page = dlq.read(after, 1000).value();
-    if (page.empty()) break;
-    after = page.back().first;
-    for (const auto& [id, letter] : page) {
-      ++dead_entries;
-      ++reasons[listings::reason_of(letter.reason.message)];
-      if (opts->verify) {
-        if (auto listing = listings::id_in(letter.payload)) dead_ids.insert(*listing);
-      }
-    }
-  }
-
-  fmt::print("{}: read {} written {} dead-lettered {} retried {} in {:.1f} s ({:.0f} records/s); job run {}\n",
-             to_string(report.status), report.read, report.written, report.dead_lettered, report.retried,
-             std::chrono::duration<double>(report.duration).count(), report.rate_per_second(), report.job_run_id);
-  if (report.failure) fmt::print("failure: {}\n", *report.failure);
-  fmt::print("dead letters in the warehouse's DLQ table, by reason:\n");
-  for (const auto& [reason, n] : reasons) fmt::print("  {:>7}  {}\n", n, reason);
+  const auto dead = listings::summarise_dead_letters<std::int64_t>(
+      [&](std::int64_t after, std::size_t limit) { return dlq.read(after, limit); }, opts->verify);
+  listings::print_report(report, dead, "the warehouse's DLQ table");
 
   if (report.status != pipeline::run_status::completed) return 1;
-  return opts->verify && !verify(*opts, *db, dead_ids, dead_entries) ? 1 : 0;
+  return opts->verify && !verify(*opts, *db, dead.ids, dead.entries) ? 1 : 0;
 }

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "../common/command_line.hpp"
+#include "../common/table_prefix.hpp"
 
 namespace {
 
@@ -118,12 +119,7 @@ int main(int argc, char** argv) {
   const auto checkpoint_table = o->prefix + "_checkpoints";
   const auto log_table = o->prefix + "_runs";
   // The prefix goes into the CREATE and INSERT below, which this program writes itself.
-  if (o->prefix.empty() || o->prefix.size() > 40 || std::isdigit(static_cast<unsigned char>(o->prefix[0])) ||
-      !std::all_of(o->prefix.begin(), o->prefix.end(),
-                   [](unsigned char c) { return std::isalnum(c) || c == '_'; })) {
-    std::fputs("--prefix: letters, digits and _ only, at most 40\n", stderr);
-    return 2;
-  }
+  if (!examples::check_table_prefix(o->prefix)) return 2;
 
   // The source, generated once with the server's sequence engine (fast, no round trips).
   if (!check(my::execute(*db, fmt::format("CREATE TABLE IF NOT EXISTS `{}` (id BIGINT PRIMARY KEY, "

@@ -157,32 +157,12 @@ int main(int argc, char** argv) {
 
   const auto report = pipeline::run(source, listings::normalise, listings_sink, dlq, checkpoints, run_options);
 
-  // Page through the DLQ keeping counts only (and ids, to verify).
-  std::map<std::string, std::size_t> reasons;
-  std::set<std::int64_t> dead_ids;
-  std::size_t dead_entries = 0;
-  for (std::string after;;) {
-    auto page = dlq.read(after, 1000).value();
-    if (page.empty()) break;
-    after = page.back().first;
-    for (const auto& [id, letter] : page) {
-      ++dead_entries;
-      ++reasons[listings::reason_of(letter.reason.message)];
-      if (opts->verify) {
-        if (auto listing = listings::id_in(letter.payload)) dead_ids.insert(*listing);
-      }
-    }
-  }
-
-  fmt::print("{}: read {} written {} dead-lettered {} retried {} in {:.1f} s ({:.0f} records/s); job run {}\n",
-             to_string(report.status), report.read, report.written, report.dead_lettered, report.retried,
-             std::chrono::duration<double>(report.duration).count(), report.rate_per_second(), report.job_run_id);
-  if (report.failure) fmt::print("failure: {}\n", *report.failure);
-  fmt::print("dead letters in {}.pipeline_dead_letters, by reason:\n", opts->database);
-  for (const auto& [reason, n] : reasons) fmt::print("  {:>7}  {}\n", n, reason);
+  const auto dead = listings::summarise_dead_letters<std::string>(
+      [&](const std::string& after, std::size_t limit) { return dlq.read(after, limit); }, opts->verify);
+  listings::print_report(report, dead, fmt::format("{}.pipeline_dead_letters", opts->database));
 
   const bool ok = report.status == pipeline::run_status::completed &&
-                  (!opts->verify || verify(*opts, mongo, dead_ids, dead_entries));
+                  (!opts->verify || verify(*opts, mongo, dead.ids, dead.entries));
   if (opts->drop) {
     if (auto dropped = mongo->drop_database(opts->database); !dropped) fmt::print(stderr, "drop: {}\n", dropped.error());
   }

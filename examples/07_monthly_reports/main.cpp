@@ -15,6 +15,7 @@
 #include <pipeline/pipeline.hpp>
 
 #include "../common/command_line.hpp"
+#include "../common/stop_signals.hpp"
 #include "../common/table_prefix.hpp"
 
 #include <fcntl.h>
@@ -268,17 +269,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   // The prefix goes into the CREATE and INSERT below, which this program writes itself.
-  if (!examples::valid_table_prefix(o->prefix)) {
-    std::fputs("--prefix: letters, digits and _ only, at most 40, not starting with a digit\n", stderr);
-    return 2;
-  }
+  if (!examples::check_table_prefix(o->prefix)) return 2;
   // SIGINT/SIGTERM stop the job cleanly (each month saves its checkpoint; a rerun resumes):
   // blocked here, before any thread starts, and taken by the watcher below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = examples::block_stop_signals();
   std::stop_source stop;
   std::jthread signal_watcher{[&stop, &stop_signals](std::stop_token done) {
     const timespec poll{0, 100'000'000};

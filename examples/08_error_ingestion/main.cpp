@@ -28,6 +28,7 @@
 #include <pipeline/redis/redis.hpp>
 
 #include "../common/command_line.hpp"
+#include "../common/stop_signals.hpp"
 #include "../common/table_prefix.hpp"
 
 #include <httplib.h>
@@ -340,16 +341,9 @@ int main(int argc, char** argv) {
     std::fputs(usage, stderr);
     return 2;
   }
-  if (!examples::valid_table_prefix(o->prefix)) {
-    std::fputs("--prefix: letters, digits and _ only, at most 40, not starting with a digit\n", stderr);
-    return 2;
-  }
+  if (!examples::check_table_prefix(o->prefix)) return 2;
   // Signals are taken by sigwait in main only: every thread started below inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = examples::block_stop_signals();
 
   auto db_result = my::database::open(o->mysql_uri, {.max_idle_connections = 16});
   if (!db_result) return examples::print_error(db_result.error());

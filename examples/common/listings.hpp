@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -160,6 +162,44 @@ inline auto id_in(std::string_view payload) -> std::optional<std::int64_t> {
   std::int64_t id = 0;
   std::from_chars(payload.data() + first, payload.data() + payload.size(), id);
   return id;
+}
+
+// What the DLQ holds after a run: entries, counts by reason, and (to verify) the listing ids.
+struct dead_letter_summary {
+  std::size_t entries = 0;
+  std::map<std::string, std::size_t> reasons;
+  std::set<std::int64_t> ids;
+};
+
+// Pages through a DLQ with `read(after, limit)` (pages of {cursor, dead_letter}; the cursor is
+// the store's own, an integer or a string) keeping counts only, so memory stays flat however
+// many records were dead-lettered; the ids too when `keep_ids`.
+template <class Cursor, class Read>
+auto summarise_dead_letters(Read read, bool keep_ids) -> dead_letter_summary {
+  dead_letter_summary summary;
+  for (Cursor after{};;) {
+    auto page = read(after, 1000).value();
+    if (page.empty()) break;
+    after = page.back().first;
+    for (const auto& [cursor, letter] : page) {
+      ++summary.entries;
+      ++summary.reasons[reason_of(letter.reason.message)];
+      if (keep_ids) {
+        if (auto listing = id_in(letter.payload)) summary.ids.insert(*listing);
+      }
+    }
+  }
+  return summary;
+}
+
+// The run report, then the dead letters in `where` by reason.
+inline void print_report(const pipeline::run_report& report, const dead_letter_summary& dead, std::string_view where) {
+  fmt::print("{}: read {} written {} dead-lettered {} retried {} in {:.1f} s ({:.0f} records/s); job run {}\n",
+             to_string(report.status), report.read, report.written, report.dead_lettered, report.retried,
+             std::chrono::duration<double>(report.duration).count(), report.rate_per_second(), report.job_run_id);
+  if (report.failure) fmt::print("failure: {}\n", *report.failure);
+  fmt::print("dead letters in {}, by reason:\n", where);
+  for (const auto& [reason, n] : dead.reasons) fmt::print("  {:>7}  {}\n", n, reason);
 }
 
 }  // namespace listings

@@ -20,6 +20,13 @@ inline auto valid_table_prefix(const std::string& prefix) -> bool {
          std::all_of(prefix.begin(), prefix.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
+/// `valid_table_prefix`, saying on stderr what a prefix must be when it is not.
+inline auto check_table_prefix(const std::string& prefix) -> bool {
+  if (valid_table_prefix(prefix)) return true;
+  std::fputs("--prefix: letters, digits and _ only, at most 40, not starting with a digit\n", stderr);
+  return false;
+}
+
 /// Prints `e` on stderr and returns 1, the exit status for it.
 inline auto print_error(const pipeline::error& e) -> int {
   std::fprintf(stderr, "%s\n", fmt::format("{}", e).c_str());
