@@ -1,12 +1,14 @@
 #include <pipeline/redis/stream_consumer.hpp>
 
 #include <algorithm>
+#include <string_view>
 #include <atomic>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include <pipeline/job_log.hpp>
+#include <pipeline/redis/detail/frame.hpp>
 
 #include "fields.hpp"
 #include "stream_common.hpp"
@@ -68,37 +70,70 @@ auto stream_consumer::open(const connection_options& connection, stream_options 
   return std::unique_ptr<stream_consumer>{new stream_consumer(std::move(*reader), std::move(*acker), std::move(options))};
 }
 
-auto stream_consumer::claim() -> result<std::vector<stream_entry>> {
-  const std::vector<std::string> args{"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
-                                      std::to_string(options_.visibility_timeout.count()), claim_cursor_, "COUNT",
-                                      std::to_string(options_.read_count)};
+auto stream_consumer::wait_until_acknowledged(std::stop_token stop) -> result<void> {
+  std::unique_lock lock{mutex_};
+  if (!all_acknowledged_.wait(lock, stop, [&] { return unacked_.empty(); })) return stopped_error();
+  return ok();
+}
+
+auto stream_consumer::claim(std::stop_token stop) -> result<std::optional<stream_entry>> {
+  const auto idle = std::to_string(options_.visibility_timeout.count());
+  // Look before claiming: waiting for this consumer's entries to be acknowledged is only
+  // worth it when some entry is idle.
+  const std::vector<std::string> peek{"XPENDING", options_.stream, options_.group, "IDLE", idle, "-", "+", "1"};
+  auto oldest = reader_->command(peek);
+  if (!oldest) return std::move(oldest).error();
+  if (oldest->elements.empty() || oldest->elements[0].elements.size() != 4) {
+    next_claim_ = std::chrono::steady_clock::now() + std::max(options_.visibility_timeout / 2, std::chrono::milliseconds{50});
+    return std::optional<stream_entry>{};
+  }
+  if (auto drained = wait_until_acknowledged(stop); !drained) return std::move(drained).error();
+  const auto& id = oldest->elements[0].elements[0].str;
+  const std::vector<std::string> args{"XAUTOCLAIM", options_.stream, options_.group, options_.consumer, idle, id,
+                                      "COUNT", "1"};
   auto r = reader_->command(args);
   if (!r) return std::move(r).error();
   if (r->elements.size() < 2) return internal_error("XAUTOCLAIM returned an unexpected reply");
-  claim_cursor_ = r->elements[0].str;
-  if (claim_cursor_ == "0-0") {
-    // A whole sweep is done: the next one after half a visibility timeout.
-    next_claim_ = std::chrono::steady_clock::now() +
-                  std::max(options_.visibility_timeout / 2, std::chrono::milliseconds{50});
-  }
   auto entries = to_entries(r->elements[1].elements);
-  if (entries.empty()) return entries;
-  // XAUTOCLAIM does not say how often an entry was delivered; XPENDING over the claimed
-  // range, for this consumer, does (the claim counted as one more delivery).
-  const std::vector<std::string> pending{"XPENDING", options_.stream, options_.group, entries.front().id,
-                                         entries.back().id, std::to_string(entries.size() * 2), options_.consumer};
-  auto p = reader_->command(pending);
+  if (entries.empty()) return std::optional<stream_entry>{};  // taken by another worker, or deleted
+  auto& e = entries.front();
+  // XAUTOCLAIM does not say how often an entry was delivered; XPENDING for it does (the claim
+  // counted as one more delivery).
+  auto p = reader_->command({"XPENDING", options_.stream, options_.group, e.id, e.id, "1"});
   if (!p) return std::move(p).error();
-  for (auto& e : entries) {
-    for (const auto& row : p->elements) {
-      if (row.elements.size() == 4 && row.elements[0].str == e.id) {
-        e.deliveries = static_cast<std::uint64_t>(std::max<std::int64_t>(1, row.elements[3].integer));
-      }
-    }
+  if (!p->elements.empty() && p->elements[0].elements.size() == 4) {
+    e.deliveries = static_cast<std::uint64_t>(std::max<std::int64_t>(2, p->elements[0].elements[3].integer));
   }
-  options_.log.info("redis: {} reclaimed {} entries of {} idle for over {} ms", options_.consumer, entries.size(),
-                    options_.stream, options_.visibility_timeout.count());
-  return entries;
+  options_.log.info("redis: {} reclaimed entry {} of {} (delivery {}), idle for over {} ms", options_.consumer, e.id,
+                    options_.stream, e.deliveries, options_.visibility_timeout.count());
+  auto split_up = split(e);
+  if (!split_up) return std::move(split_up).error();
+  if (*split_up) return std::optional<stream_entry>{};
+  return std::optional{std::move(e)};
+}
+
+auto stream_consumer::split(const stream_entry& e) -> result<bool> {
+  // Acknowledged only if still pending: an entry another worker finished meanwhile is not
+  // added again.
+  static constexpr std::string_view script = R"(
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+for i = 3, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
+return #ARGV - 2)";
+  if (!e.framed) return false;
+  std::vector<std::string> args{options_.group, e.id};
+  detail::frame_reader reader{e.frame};
+  while (auto bytes = reader.next()) {
+    std::string single;
+    detail::frame_append(single, *bytes);
+    args.push_back(std::move(single));
+  }
+  if (reader.bad() || args.size() < 4) return false;  // one record, or a frame stream_source rejects
+  const std::vector<std::string> keys{options_.stream};
+  auto r = reader_->eval(script, keys, args);
+  if (!r) return std::move(r).error();
+  options_.log.info("redis: split reclaimed entry {} of {} into {} entries of one record", e.id, options_.stream,
+                    r->integer);
+  return true;
 }
 
 auto stream_consumer::closed_and_drained() -> result<bool> {
@@ -116,10 +151,15 @@ auto stream_consumer::read(std::stop_token stop) -> result<std::optional<std::ve
   const std::vector<std::string> args{"XREADGROUP", "GROUP", options_.group,   options_.consumer,
                                       "COUNT",      std::to_string(options_.read_count), "BLOCK",
                                       std::to_string(options_.block.count()), "STREAMS", options_.stream, ">"};
+  if (suspect_in_flight_) {
+    // Nothing else is read while a reclaimed entry is in flight (see the class comment).
+    if (auto done = wait_until_acknowledged(stop); !done) return std::move(done).error();
+    suspect_in_flight_ = false;
+  }
   for (;;) {
     if (stop.stop_requested()) return stopped_error();
     if (std::chrono::steady_clock::now() >= next_claim_) {
-      auto claimed = claim();
+      auto claimed = claim(stop);
       if (!claimed && is_nogroup(claimed.error())) {
         // The stream or group is gone (a server restarted without persistence, or deleted by
         // hand): recreate the group; what the stream still holds is delivered again.
@@ -129,7 +169,10 @@ auto stream_consumer::read(std::stop_token stop) -> result<std::optional<std::ve
         continue;
       }
       if (!claimed) return std::move(claimed).error();
-      if (!claimed->empty()) return std::optional{std::move(*claimed)};
+      if (*claimed) {
+        suspect_in_flight_ = true;
+        return std::optional{std::vector<stream_entry>{std::move(**claimed)}};
+      }
     }
     auto r = reader_->blocking_command(args, options_.block);
     if (!r) {
@@ -171,6 +214,7 @@ auto stream_consumer::ack_through(std::uint64_t number) -> result<void> {
     if (!r) return std::move(r).error();
   }
   unacked_.erase(unacked_.begin(), end);
+  if (unacked_.empty()) all_acknowledged_.notify_all();
   trim_when_due();
   return ok();
 }

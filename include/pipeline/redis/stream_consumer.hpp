@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,11 +31,24 @@ struct stream_entry {
 /// The worker side of a distributed queue: reads entries in a consumer group, reclaims the
 /// ones other workers left idle, acknowledges and trims.
 ///
-/// `read` first reclaims (XAUTOCLAIM, every half visibility timeout) entries pending longer
-/// than `visibility_timeout` on any consumer (a crashed or cut-off worker), with their
-/// delivery counts; otherwise it reads new entries (XREADGROUP … BLOCK). It returns nullopt
-/// once the producer closed the queue and nothing is left, neither undelivered nor pending
-/// anywhere (a worker that still holds entries may crash; then they are reclaimed here).
+/// `read` first reclaims (XAUTOCLAIM) an entry pending longer than `visibility_timeout` on any
+/// consumer (a crashed, stalled or cut-off worker), with its delivery count; otherwise it reads
+/// new entries (XREADGROUP … BLOCK). It returns nullopt once the producer closed the queue and
+/// nothing is left, neither undelivered nor pending anywhere (a worker that still holds entries
+/// may crash; then they are reclaimed here).
+///
+/// A reclaimed entry is a suspect: it may hold a record that crashes workers. So that a poison
+/// record takes nothing else down with it:
+/// - a reclaimed entry of several records is split: its records are added again as one entry
+///   each and the original is acknowledged, in one step (a Lua script), so delivery counts
+///   become per record;
+/// - a reclaimed entry of one record is handled alone: `read` claims it only once every entry
+///   this consumer read before is acknowledged, and reads nothing more until it is. A crash
+///   while it is in flight then counts against it only, and a record dead-lettered for too
+///   many deliveries (`stream_source`) is the one that crashed workers (with `max_deliveries`
+///   of at least 2; with 1, an entry in flight beside a crash is dead-lettered with it).
+/// Reclaiming is the rare path: it costs throughput only while reclaimed entries are handled.
+///
 /// Entries are tracked by a number given to each read (`track`/`ack_through`), so the runner's
 /// checkpoint — which advances only past batches that are in the sink or the DLQ — acknowledges
 /// them (`acks()`): XACK only after the sink or DLQ write succeeded. Acknowledged entries are
@@ -67,19 +81,24 @@ class stream_consumer {
 
  private:
   stream_consumer(std::shared_ptr<client> reader, std::shared_ptr<client> acker, stream_options options);
-  auto claim() -> result<std::vector<stream_entry>>;
+  // One idle entry of another consumer, claimed once this consumer's entries are acknowledged;
+  // nullopt when none is idle (or a multi-record one was split instead).
+  auto claim(std::stop_token stop) -> result<std::optional<stream_entry>>;
+  auto split(const stream_entry& e) -> result<bool>;
+  auto wait_until_acknowledged(std::stop_token stop) -> result<void>;
   auto closed_and_drained() -> result<bool>;
   void trim_when_due();  // with mutex_ held
 
   std::shared_ptr<client> reader_;
   std::shared_ptr<client> acker_;
   stream_options options_;
-  std::string claim_cursor_{"0-0"};
   std::chrono::steady_clock::time_point next_claim_{};
+  bool suspect_in_flight_ = false;  // the last read returned a reclaimed entry
 
   std::mutex mutex_;  // guards what follows
   std::uint64_t next_number_ = 1;
   std::map<std::uint64_t, std::vector<std::string>> unacked_;
+  std::condition_variable_any all_acknowledged_;  // unacked_ became empty
   std::chrono::steady_clock::time_point next_trim_{};
 
   gauge local_depth_, local_pending_;

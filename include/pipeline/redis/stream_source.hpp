@@ -22,9 +22,10 @@ namespace pipeline::redis {
 /// The source a worker's run reads: the entries a `stream_consumer` receives, decoded with
 /// `Codec`, one batch per read.
 ///
-/// Records that do not decode, and every record of an entry delivered more than
-/// `max_deliveries` times (a poison batch that crashes or stalls workers), become the batch's
-/// rejected dead letters: the runner stores them in its DLQ and then, as for any batch, the
+/// Records that do not decode, and the records of an entry delivered more than
+/// `max_deliveries` times (a poison record that crashes or stalls workers: reclaimed entries
+/// are split into one entry per record, see `stream_consumer`), become the batch's rejected
+/// dead letters: the runner stores them in its DLQ and then, as for any batch, the
 /// checkpoint (`stream_acks`) acknowledges the entry. A batch's `end` is
 /// "<tracking number>/<last entry id>", so a dead letter says which entry it came from.
 /// `seek` accepts only the empty position: a worker never resumes from a position, the group
