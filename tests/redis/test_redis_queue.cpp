@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "redis/hash_sink.hpp"
+#include "redis/queue_test_support.hpp"
 #include "redis/redis_test_support.hpp"
 
 namespace {
@@ -21,44 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace pipeline::redis;
 using pipeline::record;
-
-auto records(std::int64_t n) -> std::vector<record> {
-  std::vector<record> out;
-  for (std::int64_t i = 0; i < n; ++i) out.push_back(record{{"id", i}, {"name", "row-" + std::to_string(i)}});
-  return out;
-}
-
-auto all_ids(std::int64_t n) -> std::vector<std::int64_t> {
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
-  std::iota(ids.begin(), ids.end(), 0);
-  return ids;
-}
-
-auto sorted(std::vector<std::int64_t> v) -> std::vector<std::int64_t> {
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
-// Retries long enough to ride out a server restart.
-const pipeline::backoff_options patient{.initial = 50ms, .max_delay = 500ms, .max_attempts = 0, .max_elapsed = 30'000ms};
-
-struct queue_names {
-  std::string stream = pipeline::test::unique_name("q");
-  std::string sink = stream + ":sink";
-  std::string dlq = stream + ":dead";
-  std::string checkpoints = stream + ":cp";
-};
-
-// Produces `n` records in batches of `batch` and closes the queue.
-auto produce(const std::string& uri, const queue_names& names, std::int64_t n, std::size_t batch,
-             pipeline::backoff_options retry = {}) -> pipeline::run_report {
-  auto c = client::connect({.uri = uri}).value();
-  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
-  pipeline::vector_source<record> source{records(n), batch};
-  dead_letter_stream dlq{c, {.stream = names.dlq}};
-  checkpoint_store checkpoints{c, {.prefix = names.checkpoints}};
-  return run_producer(source, producer, dlq, checkpoints, {.name = "producer", .retry = retry});
-}
+using namespace redis_test::queue;
 
 TEST(redis_queue, a_producer_and_two_workers_move_every_record_once) {
   const queue_names names;
@@ -341,15 +305,6 @@ TEST(redis_queue, desired_workers_follow_the_stream_depth) {
 }
 
 // --- several processes ---------------------------------------------------------------------
-
-auto worker_process(const std::string& uri, const queue_names& names, int visibility_ms, int max_deliveries,
-                    std::int64_t poison, int batch_ms) -> std::unique_ptr<redis_test::child_process> {
-  return std::make_unique<redis_test::child_process>(std::vector<std::string>{
-      PIPELINE_REDIS_WORKER_PROCESS, uri, names.stream, names.sink, names.dlq, std::to_string(visibility_ms),
-      std::to_string(max_deliveries), std::to_string(poison), std::to_string(batch_ms)});
-}
-
-auto exit_code(int status) -> int { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 TEST(redis_queue_processes, a_worker_killed_mid_batch_loses_nothing_and_its_entries_are_reclaimed) {
   const queue_names names;
