@@ -177,7 +177,9 @@ auto parse_uri(std::string_view text) -> result<uri> {
 auto reply_error(std::string_view message) -> error {
   const auto word = message.substr(0, message.find(' '));
   const auto make = [&](error_kind kind, std::string text) { return error{kind, std::move(text), 0, std::string(backend)}; };
-  for (auto transient : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "OOM"}) {
+  // UNBLOCKED: a blocking read's stream was deleted under it (MIGRATE moves it to another
+  // cluster node) or CLIENT UNBLOCK ended the wait; reading again finds out which.
+  for (auto transient : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "OOM", "UNBLOCKED"}) {
     if (word == transient) return make(error_kind::transient, std::string(message));
   }
   if (word == "NOAUTH" || word == "WRONGPASS" || message.find("AUTH") != std::string_view::npos ||

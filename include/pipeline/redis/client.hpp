@@ -60,7 +60,8 @@ struct reply {
 /// `transient` (the connection is dropped and the next call connects again, so the caller's
 /// retry policy is the reconnect policy; a command is never resent by the client itself,
 /// since a lost reply does not tell whether it ran). Error replies are classified:
-/// LOADING, BUSY, TRYAGAIN, MASTERDOWN, CLUSTERDOWN, READONLY, OOM → `transient`;
+/// LOADING, BUSY, TRYAGAIN, MASTERDOWN, CLUSTERDOWN, READONLY, OOM, UNBLOCKED (a blocking
+/// read whose stream was deleted, as a migration does) → `transient`;
 /// NOAUTH, WRONGPASS and other AUTH failures → `permanent` ("authentication failed…");
 /// WRONGTYPE and the rest → `permanent`; syntax and argument errors → `invalid_input`.
 /// `native_code` is hiredis's error code for connection errors, 0 for error replies;
