@@ -414,10 +414,10 @@ struct client::state {
   // A MOVED reply: `slot` is on node `owner` now. The rest of the map is read again from that
   // node (a resharding moves more than one slot), as far as it answers.
   void moved(std::uint16_t slot, std::size_t owner, const connection_options& options) {
-    const auto& n = nodes[owner];
-    options.log.debug("redis: slot {} moved to {}:{}", slot, n.host, n.port);
-    if (auto refreshed = read_slots(owner, options); !refreshed) {
-      options.log.debug("redis: re-reading the slot map from {}:{}: {}", n.host, n.port, refreshed.error().message);
+    options.log.debug("redis: slot {} moved to {}:{}", slot, nodes[owner].host, nodes[owner].port);
+    if (auto refreshed = read_slots(owner, options); !refreshed) {  // may add nodes: no references across it
+      options.log.debug("redis: re-reading the slot map from {}:{}: {}", nodes[owner].host, nodes[owner].port,
+                        refreshed.error().message);
     }
     if (slots.empty()) slots.assign(detail::slot_count, unknown_node);
     slots[slot] = static_cast<std::uint16_t>(owner);  // what MOVED said wins over a map that lags it
@@ -558,7 +558,9 @@ auto client::pipeline(std::span<const std::vector<std::string>> commands) -> res
       }
     }
     if (!to) return out;
-    if (hop == max_redirects) return transient_error(fmt::format("redis: pipeline: too many redirects (last to {}:{})", to->host, to->port));
+    if (hop == max_redirects) {
+      return transient_error(fmt::format("redis: pipeline: too many redirects (last to {}:{})", to->host, to->port));
+    }
     // A transaction runs whole on one node: one whose queued commands were all redirected was
     // aborted (EXECABORT) and is sent again whole; one that a migration split cannot be.
     for (const auto i : pending) {
