@@ -233,10 +233,10 @@ TEST(redis_cluster, the_cluster_has_three_masters_holding_different_keys) {
   EXPECT_GT(slots.size(), 20u);
 }
 
-TEST(redis_cluster, commands_follow_moved_redirects_to_the_node_with_the_slot) {
+TEST(redis_cluster, commands_reach_the_node_with_the_slot_from_any_node) {
   auto nodes = cluster_nodes();
   for (const auto& entry : nodes) {
-    auto c = redis_test::connect(entry);  // each node is the wrong one for some of the keys
+    auto c = redis_test::connect(entry);  // each node is the wrong one for most of the keys
     for (int i = 0; i < 20; ++i) {
       const auto key = fmt::format("{}:{}", pipeline::test::unique_name("k"), i);
       auto set = c->command({"SET", key, std::to_string(i)});

@@ -16,14 +16,13 @@ inline constexpr std::uint16_t slot_count = 16384;
 
 /// CRC16 with polynomial 0x1021 and initial value 0 (XMODEM), as Redis Cluster uses it.
 [[nodiscard]] constexpr auto crc16_xmodem(std::string_view bytes) noexcept -> std::uint16_t {
-  std::uint16_t crc = 0;
+  std::uint32_t crc = 0;
   for (const char c : bytes) {
-    crc = static_cast<std::uint16_t>(crc ^ (static_cast<std::uint16_t>(static_cast<unsigned char>(c)) << 8U));
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000U) != 0 ? static_cast<std::uint16_t>((crc << 1U) ^ 0x1021U) : static_cast<std::uint16_t>(crc << 1U);
-    }
+    crc ^= static_cast<std::uint32_t>(static_cast<unsigned char>(c)) << 8U;
+    for (int bit = 0; bit < 8; ++bit) crc = (crc & 0x8000U) != 0 ? (crc << 1U) ^ 0x1021U : crc << 1U;
+    crc &= 0xffffU;
   }
-  return crc;
+  return static_cast<std::uint16_t>(crc);
 }
 
 /// The part of `key` that is hashed: what lies between the first `{` and the first `}` after
