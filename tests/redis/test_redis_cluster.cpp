@@ -9,8 +9,13 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -153,9 +158,30 @@ class cluster_admin {
   std::vector<master> masters_;
 };
 
-// Puts a slot back on the master that held it when the guard was made, with every key, and
-// clears any importing or migrating state, on every path out of a test: the cluster is shared
-// by the tests running in parallel.
+// One resharding at a time on the cluster, across the test processes that share it (an
+// exclusive flock on a file named after its nodes): MIGRATE blocks the node that runs it until
+// the target answers, so two migrations in opposite directions would wait on each other until
+// their timeout.
+class migration_lock {
+ public:
+  migration_lock() {
+    auto name = "pipeline_redis_cluster_" + pipeline::test::service_uri("PIPELINE_REDIS_CLUSTER_TEST_NODES") + ".lock";
+    std::replace_if(name.begin(), name.end(), [](char c) { return c == ':' || c == ',' || c == '/'; }, '_');
+    const auto path = std::filesystem::temp_directory_path() / name;
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + path.string());
+  }
+  migration_lock(const migration_lock&) = delete;
+  auto operator=(const migration_lock&) -> migration_lock& = delete;
+  ~migration_lock() { ::close(fd_); }  // closing releases the lock
+
+ private:
+  int fd_ = -1;
+};
+
+// Holds the migration lock, and puts a slot back on the master that held it when the guard
+// was made, with every key, clearing any importing or migrating state, on every path out of a
+// test: the cluster is shared by the tests running in parallel.
 class slot_guard {
  public:
   slot_guard(cluster_admin& admin, std::uint16_t slot) : admin_(admin), slot_(slot), owner_(admin.owner(slot)) {}
@@ -173,6 +199,7 @@ class slot_guard {
   [[nodiscard]] auto owner() const noexcept -> std::size_t { return owner_; }
 
  private:
+  migration_lock lock_;  // first: taken before the owner is read, released after the restore
   cluster_admin& admin_;
   std::uint16_t slot_;
   std::size_t owner_;
