@@ -1,10 +1,12 @@
 // The one place hiredis is used: connecting, timeouts, reply conversion and error mapping.
 #include <pipeline/redis/client.hpp>
+#include <pipeline/redis/detail/slot.hpp>
 
 #include <hiredis.h>
 #include <sys/time.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
 #include <mutex>
 #include <optional>
@@ -100,6 +102,7 @@ using context_handle = std::unique_ptr<redisContext, context_deleter>;
 // slot moved for good) or "ASK 3999 127.0.0.1:6381" (this one command, during a migration).
 struct redirect {
   bool ask = false;
+  std::uint16_t slot = 0;
   std::string host;
   std::uint16_t port = 0;
 };
@@ -117,6 +120,7 @@ auto parse_redirect(std::string_view message) -> std::optional<redirect> {
   const auto space = message.find(' ');
   const auto colon = message.rfind(':');
   if (space == std::string_view::npos || colon == std::string_view::npos || colon < space) return std::nullopt;
+  if (!parse_int(message.substr(0, space), out.slot) || out.slot >= detail::slot_count) return std::nullopt;
   out.host = std::string(message.substr(space + 1, colon - space - 1));
   if (!parse_int(message.substr(colon + 1), out.port) || out.host.empty()) return std::nullopt;
   return out;
@@ -173,7 +177,9 @@ auto parse_uri(std::string_view text) -> result<uri> {
 auto reply_error(std::string_view message) -> error {
   const auto word = message.substr(0, message.find(' '));
   const auto make = [&](error_kind kind, std::string text) { return error{kind, std::move(text), 0, std::string(backend)}; };
-  for (auto transient : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "OOM"}) {
+  // UNBLOCKED: a blocking read's stream was deleted under it (MIGRATE moves it to another
+  // cluster node) or CLIENT UNBLOCK ended the wait; reading again finds out which.
+  for (auto transient : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "OOM", "UNBLOCKED"}) {
     if (word == transient) return make(error_kind::transient, std::string(message));
   }
   if (word == "NOAUTH" || word == "WRONGPASS" || message.find("AUTH") != std::string_view::npos ||
@@ -187,51 +193,50 @@ auto reply_error(std::string_view message) -> error {
   return make(error_kind::permanent, std::string(message));
 }
 
-struct client::state {
-  std::mutex mutex;
-  uri where;
-  context_handle ctx;
-
-  // The error a failed call left on the context; the context is dropped (hiredis cannot use
-  // it again), so the next call reconnects.
-  auto connection_error(std::string_view doing, std::chrono::milliseconds timeout) -> error {
-    const int code = ctx ? ctx->err : REDIS_ERR_OTHER;
-    std::string detail = ctx ? std::string(ctx->errstr) : std::string("no connection");
-    std::string message;
-    if (code == REDIS_ERR_IO && (detail.find("timed out") != std::string::npos ||
-                                 detail.find("Resource temporarily unavailable") != std::string::npos)) {
-      message = fmt::format("{} {}:{}: timed out after {} ms", doing, where.host, where.port, timeout.count());
-    } else if (code == REDIS_ERR_EOF) {
-      message = fmt::format("{} {}:{}: connection lost ({})", doing, where.host, where.port, detail);
-    } else {
-      message = fmt::format("{} {}:{}: {}", doing, where.host, where.port, detail);
-    }
-    ctx.reset();
-    return error{code == REDIS_ERR_PROTOCOL ? error_kind::internal : error_kind::transient, std::move(message), code,
-                 std::string(backend)};
-  }
-};
-
-client::client(connection_options options, uri where) : options_(std::move(options)), state_(std::make_unique<state>()) {
-  state_->where = std::move(where);
-}
-
-client::~client() = default;
-
 namespace {
+
+// The argument vectors hiredis wants, pointing into `args`.
+struct argv_view {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+
+  explicit argv_view(std::span<const std::string> args) {
+    argv.reserve(args.size());
+    lens.reserve(args.size());
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+  }
+  [[nodiscard]] auto count() const noexcept -> int { return static_cast<int>(argv.size()); }
+};
 
 // Runs one command on a connected context: nullptr when the connection failed.
 auto run_argv(redisContext* ctx, std::span<const std::string> args) -> reply_handle {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+  argv_view v{args};
+  return reply_handle{static_cast<redisReply*>(redisCommandArgv(ctx, v.count(), v.argv.data(), v.lens.data()))};
+}
+
+// Sends `commands` in one round trip and reads their replies into `out`; false when the
+// connection failed (the context cannot be used again).
+auto round_trip(redisContext* ctx, std::span<const std::span<const std::string>> commands, std::vector<reply_handle>& out)
+    -> bool {
+  out.clear();
+  for (const auto& args : commands) {
+    argv_view v{args};
+    if (redisAppendCommandArgv(ctx, v.count(), v.argv.data(), v.lens.data()) != REDIS_OK) return false;
   }
-  return reply_handle{static_cast<redisReply*>(
-      redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()))};
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) return false;
+    out.emplace_back(static_cast<redisReply*>(raw));
+  }
+  return true;
+}
+
+auto asking_command() -> std::span<const std::string> {
+  static const std::string asking[] = {"ASKING"};
+  return asking;
 }
 
 // Connects, authenticates and selects, with the connect timeout on every step.
@@ -298,7 +303,133 @@ auto open_context(const uri& where, const connection_options& options, context_h
   return ok();
 }
 
+// One server: a cluster node, or the one standalone server, and the client's connection to
+// it, opened on first use and dropped after a connection error.
+struct node {
+  std::string host;
+  std::uint16_t port = 0;
+  context_handle ctx;
+};
+
+// A slot whose master the map does not know: its commands go to the node connected first.
+constexpr std::uint16_t unknown_node = 0xffff;
+
 }  // namespace
+
+struct client::state {
+  std::mutex mutex;
+  uri where;                        // the node connect() was given; its AUTH and db serve every node
+  std::vector<node> nodes;          // [0] is that node; cluster masters are added as the slot map names them
+  std::vector<std::uint16_t> slots;  // on a cluster, slot → index in nodes; empty on a standalone server
+
+  auto node_index(std::string_view host, std::uint16_t port) -> std::size_t {
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].host == host && nodes[i].port == port) return i;
+    }
+    nodes.push_back(node{std::string(host), port, {}});
+    return nodes.size() - 1;
+  }
+
+  // The node a command goes to: the master of its key's slot on a cluster, else the first.
+  [[nodiscard]] auto route(std::span<const std::string> args) const -> std::size_t {
+    if (slots.empty()) return 0;
+    const auto key = detail::command_key(args);
+    if (!key) return 0;
+    const auto owner = slots[detail::key_slot(*key)];
+    return owner == unknown_node ? 0 : owner;
+  }
+  [[nodiscard]] auto route(std::span<const std::vector<std::string>> commands) const -> std::size_t {
+    for (const auto& args : commands) {
+      if (detail::command_key(args)) return route(args);
+    }
+    return 0;
+  }
+
+  auto connection(std::size_t i, const connection_options& options) -> result<redisContext*> {
+    auto& n = nodes[i];
+    if (!n.ctx) {
+      uri at = where;
+      at.host = n.host;
+      at.port = n.port;
+      if (auto opened = open_context(at, options, n.ctx); !opened) return std::move(opened).error();
+      options.log.info("redis: connected to {}:{}", n.host, n.port);
+    }
+    return n.ctx.get();
+  }
+
+  // The error a failed call left on node i's context; the context is dropped (hiredis cannot
+  // use it again), so the next call to that node reconnects.
+  auto connection_error(std::size_t i, std::string_view doing, std::chrono::milliseconds timeout) -> error {
+    auto& n = nodes[i];
+    const int code = n.ctx ? n.ctx->err : REDIS_ERR_OTHER;
+    std::string detail = n.ctx ? std::string(n.ctx->errstr) : std::string("no connection");
+    std::string message;
+    if (code == REDIS_ERR_IO && (detail.find("timed out") != std::string::npos ||
+                                 detail.find("Resource temporarily unavailable") != std::string::npos)) {
+      message = fmt::format("{} {}:{}: timed out after {} ms", doing, n.host, n.port, timeout.count());
+    } else if (code == REDIS_ERR_EOF) {
+      message = fmt::format("{} {}:{}: connection lost ({})", doing, n.host, n.port, detail);
+    } else {
+      message = fmt::format("{} {}:{}: {}", doing, n.host, n.port, detail);
+    }
+    n.ctx.reset();
+    return error{code == REDIS_ERR_PROTOCOL ? error_kind::internal : error_kind::transient, std::move(message), code,
+                 std::string(backend)};
+  }
+
+  // Reads the slot map (CLUSTER SLOTS: ranges and their master) from node i. A standalone
+  // server answers with an error reply, returned as it is, and `slots` stays as it was.
+  auto read_slots(std::size_t i, const connection_options& options) -> result<void> {
+    auto ctx = connection(i, options);
+    if (!ctx) return std::move(ctx).error();
+    static const std::string cluster_slots[] = {"CLUSTER", "SLOTS"};
+    const auto r = run_argv(*ctx, cluster_slots);
+    if (!r) return connection_error(i, "CLUSTER SLOTS", options.command_timeout);
+    if (r->type == REDIS_REPLY_ERROR) return reply_error(std::string_view(r->str, r->len));
+    if (r->type != REDIS_REPLY_ARRAY) return internal_error("redis: CLUSTER SLOTS did not answer an array");
+    const std::string asked = nodes[i].host;  // a copy: node_index may grow `nodes`
+    std::vector<std::uint16_t> map(detail::slot_count, unknown_node);
+    for (std::size_t e = 0; e < r->elements; ++e) {
+      const auto* range = r->element[e];
+      if (range->type != REDIS_REPLY_ARRAY || range->elements < 3) continue;
+      const auto* first = range->element[0];
+      const auto* last = range->element[1];
+      const auto* master = range->element[2];
+      if (first->type != REDIS_REPLY_INTEGER || last->type != REDIS_REPLY_INTEGER || first->integer < 0 ||
+          last->integer >= detail::slot_count || first->integer > last->integer || master->type != REDIS_REPLY_ARRAY ||
+          master->elements < 2 || master->element[0]->type != REDIS_REPLY_STRING ||
+          master->element[1]->type != REDIS_REPLY_INTEGER || master->element[1]->integer <= 0 ||
+          master->element[1]->integer > 65535) {
+        continue;
+      }
+      std::string_view host(master->element[0]->str, master->element[0]->len);
+      if (host.empty() || host == "?") host = asked;  // an unknown endpoint: the node we asked
+      const auto owner = static_cast<std::uint16_t>(node_index(host, static_cast<std::uint16_t>(master->element[1]->integer)));
+      std::fill(map.begin() + first->integer, map.begin() + last->integer + 1, owner);
+    }
+    slots = std::move(map);
+    return ok();
+  }
+
+  // A MOVED reply: `slot` is on node `owner` now. The rest of the map is read again from that
+  // node (a resharding moves more than one slot), as far as it answers.
+  void moved(std::uint16_t slot, std::size_t owner, const connection_options& options) {
+    options.log.debug("redis: slot {} moved to {}:{}", slot, nodes[owner].host, nodes[owner].port);
+    if (auto refreshed = read_slots(owner, options); !refreshed) {  // may add nodes: no references across it
+      options.log.debug("redis: re-reading the slot map from {}:{}: {}", nodes[owner].host, nodes[owner].port,
+                        refreshed.error().message);
+    }
+    if (slots.empty()) slots.assign(detail::slot_count, unknown_node);
+    slots[slot] = static_cast<std::uint16_t>(owner);  // what MOVED said wins over a map that lags it
+  }
+};
+
+client::client(connection_options options, uri where) : options_(std::move(options)), state_(std::make_unique<state>()) {
+  state_->where = std::move(where);
+  state_->nodes.push_back(node{state_->where.host, state_->where.port, {}});
+}
+
+client::~client() = default;
 
 auto client::connect(connection_options options) -> result<std::shared_ptr<client>> {
   auto where = parse_uri(options.uri);
@@ -306,8 +437,17 @@ auto client::connect(connection_options options) -> result<std::shared_ptr<clien
   if (options.connect_timeout.count() <= 0) throw std::invalid_argument("pipeline::redis::client: connect_timeout must be positive");
   if (options.command_timeout.count() <= 0) throw std::invalid_argument("pipeline::redis::client: command_timeout must be positive");
   std::shared_ptr<client> c{new client(std::move(options), std::move(*where))};
-  std::scoped_lock lock{c->state_->mutex};
-  if (auto opened = open_context(c->state_->where, c->options_, c->state_->ctx); !opened) return std::move(opened).error();
+  auto& s = *c->state_;
+  std::scoped_lock lock{s.mutex};
+  if (auto opened = open_context(s.where, c->options_, s.nodes.front().ctx); !opened) return std::move(opened).error();
+  // A cluster node answers CLUSTER SLOTS with its map; a standalone server with an error, and
+  // the client then talks to that one server only.
+  if (auto discovered = s.read_slots(0, c->options_); discovered) {
+    c->options_.log.debug("redis: {}:{} is a cluster node; {} masters hold the slots", s.where.host, s.where.port,
+                          s.nodes.size());
+  } else if (!s.nodes.front().ctx) {
+    return std::move(discovered).error();  // the connection failed
+  }
   return c;
 }
 
@@ -324,86 +464,129 @@ auto client::blocking_command(std::span<const std::string> args, std::chrono::mi
   std::scoped_lock lock{state_->mutex};
   auto& s = *state_;
   const auto timeout = options_.command_timeout + wait;
+  const std::string_view name = args.empty() ? std::string_view{"command"} : std::string_view{args.front()};
+  std::size_t at = s.route(args);
+  bool asking = false;
+  std::vector<reply_handle> replies;
   for (int hop = 0;; ++hop) {
-    if (!s.ctx) {
-      if (auto opened = open_context(s.where, options_, s.ctx); !opened) return std::move(opened).error();
-      options_.log.info("redis: connected to {}:{}", s.where.host, s.where.port);
-    }
-    if (wait.count() > 0) redisSetTimeout(s.ctx.get(), to_timeval(timeout));
-    auto r = run_argv(s.ctx.get(), args);
-    if (!r) return s.connection_error(args.empty() ? "command" : args.front(), timeout);
-    if (wait.count() > 0) redisSetTimeout(s.ctx.get(), to_timeval(options_.command_timeout));
-    if (r->type != REDIS_REPLY_ERROR) return convert(r.get());
+    auto ctx = s.connection(at, options_);
+    if (!ctx) return std::move(ctx).error();
+    if (wait.count() > 0) redisSetTimeout(*ctx, to_timeval(timeout));
+    // After ASK: ASKING and the command, in one round trip, on the importing node.
+    const std::span<const std::string> both[] = {asking_command(), args};
+    if (!round_trip(*ctx, std::span{both}.subspan(asking ? 0 : 1), replies)) return s.connection_error(at, name, timeout);
+    if (wait.count() > 0) redisSetTimeout(*ctx, to_timeval(options_.command_timeout));
+    const auto* r = replies.back().get();
+    if (r->type != REDIS_REPLY_ERROR) return convert(r);
     const std::string_view message(r->str, r->len);
     auto to = parse_redirect(message);
-    if (!to || hop == max_redirects) return reply_error(message);
-    uri target = s.where;
-    target.host = to->host;
-    target.port = to->port;
-    if (!to->ask) {
-      // The slot lives on another node now: talk to that one from here on (the keys of one
-      // queue or store share a hash tag, so one client keeps finding them there).
-      options_.log.debug("redis: {} moved to {}:{}", args.empty() ? "" : args.front(), to->host, to->port);
-      s.where = std::move(target);
-      s.ctx.reset();
-      continue;
+    if (!to) return reply_error(message);
+    if (hop == max_redirects) return transient_error(fmt::format("redis: {}: too many redirects (last: {})", name, message));
+    at = s.node_index(to->host, to->port);
+    asking = to->ask;
+    if (asking) {
+      options_.log.debug("redis: {} asked to {}:{} (slot {} migrating)", name, to->host, to->port, to->slot);
+    } else {
+      s.moved(to->slot, at, options_);
     }
-    // ASK: this command only, on the importing node, preceded by ASKING.
-    context_handle once;
-    if (auto opened = open_context(target, options_, once); !opened) return std::move(opened).error();
-    const std::vector<std::string> asking{"ASKING"};
-    auto a = run_argv(once.get(), asking);
-    auto answer = a ? run_argv(once.get(), args) : reply_handle{};
-    if (!answer) {
-      return error{error_kind::transient, fmt::format("following ASK to {}:{}: {}", target.host, target.port, once->errstr),
-                   once->err, std::string(backend)};
-    }
-    if (answer->type == REDIS_REPLY_ERROR) return reply_error(std::string_view(answer->str, answer->len));
-    return convert(answer.get());
   }
 }
+
+namespace {
+
+// For each command of a pipeline, the index of the MULTI whose transaction it belongs to
+// (MULTI itself and its EXEC or DISCARD included); npos outside transactions.
+auto transactions(std::span<const std::vector<std::string>> commands) -> std::vector<std::size_t> {
+  std::vector<std::size_t> out(commands.size(), std::string::npos);
+  std::size_t open = std::string::npos;
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    const std::string_view name = commands[i].empty() ? std::string_view{} : std::string_view{commands[i].front()};
+    if (detail::slot_internal::iequals(name, "MULTI")) {
+      open = i;
+      out[i] = i;
+    } else if (open != std::string::npos) {
+      out[i] = open;
+      if (detail::slot_internal::iequals(name, "EXEC") || detail::slot_internal::iequals(name, "DISCARD")) {
+        open = std::string::npos;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 auto client::pipeline(std::span<const std::vector<std::string>> commands) -> result<std::vector<reply>> {
   std::scoped_lock lock{state_->mutex};
   auto& s = *state_;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
+  const auto in = transactions(commands);
+  std::vector<reply> out(commands.size());
+  std::vector<std::size_t> pending(commands.size());  // the commands (indices) to send this round
+  for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  std::size_t at = s.route(commands);
+  bool asking = false;
+  std::vector<std::span<const std::string>> sent;
+  std::vector<std::size_t> sent_for;  // the index in `out` of each sent command's reply; npos for ASKING
+  std::vector<reply_handle> replies;
   for (int hop = 0;; ++hop) {
-    if (!s.ctx) {
-      if (auto opened = open_context(s.where, options_, s.ctx); !opened) return std::move(opened).error();
-      options_.log.info("redis: connected to {}:{}", s.where.host, s.where.port);
-    }
-    for (const auto& args : commands) {
-      argv.clear();
-      lens.clear();
-      for (const auto& a : args) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
+    auto ctx = s.connection(at, options_);
+    if (!ctx) return std::move(ctx).error();
+    sent.clear();
+    sent_for.clear();
+    for (const auto i : pending) {
+      // After ASK each command is preceded by ASKING; a transaction only by one before MULTI
+      // (it holds until EXEC).
+      if (asking && (in[i] == std::string::npos || in[i] == i)) {
+        sent.push_back(asking_command());
+        sent_for.push_back(std::string::npos);
       }
-      if (redisAppendCommandArgv(s.ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
-        return s.connection_error("pipeline", options_.command_timeout);
+      sent.emplace_back(commands[i]);
+      sent_for.push_back(i);
+    }
+    if (!round_trip(*ctx, sent, replies)) return s.connection_error(at, "pipeline", options_.command_timeout);
+    for (std::size_t k = 0; k < replies.size(); ++k) {
+      if (sent_for[k] != std::string::npos) out[sent_for[k]] = convert(replies[k].get());
+    }
+    // The redirected commands did not run; the others did and keep their replies.
+    std::optional<redirect> to;
+    std::vector<bool> again(commands.size(), false);
+    for (const auto i : pending) {
+      if (out[i].kind != reply::type::error) continue;
+      if (auto r = parse_redirect(out[i].str)) {
+        if (!to) to = std::move(r);
+        again[i] = true;
       }
     }
-    std::vector<reply> out;
-    out.reserve(commands.size());
-    std::optional<redirect> moved;
+    if (!to) return out;
+    if (hop == max_redirects) {
+      return transient_error(fmt::format("redis: pipeline: too many redirects (last to {}:{})", to->host, to->port));
+    }
+    // A transaction runs whole on one node: one whose queued commands were all redirected was
+    // aborted (EXECABORT) and is sent again whole; one that a migration split cannot be.
+    for (const auto i : pending) {
+      if (!again[i] || in[i] == std::string::npos) continue;
+      for (const auto j : pending) {
+        if (in[j] != in[i]) continue;
+        const bool queued = j != in[i] && !(j + 1 == commands.size() || in[j + 1] != in[i]);
+        const bool closes = j != in[i] && !queued;  // EXEC, DISCARD, or the pipeline's end
+        if (queued && !again[j]) {
+          return transient_error(fmt::format("redis: pipeline: slot {} is migrating and a transaction's keys are on "
+                                             "two nodes; try again", to->slot));
+        }
+        if (j == in[i] || closes) again[j] = true;
+      }
+    }
+    pending.clear();
     for (std::size_t i = 0; i < commands.size(); ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(s.ctx.get(), &raw) != REDIS_OK || raw == nullptr) {
-        return s.connection_error("pipeline", options_.command_timeout);
-      }
-      reply_handle r{static_cast<redisReply*>(raw)};
-      out.push_back(convert(r.get()));
-      if (out.back().kind == reply::type::error && !moved) moved = parse_redirect(out.back().str);
+      if (again[i]) pending.push_back(i);
     }
-    if (!moved) return out;
-    // The commands of a pipeline share one slot (the callers' keys share a hash tag), so a
-    // redirect means none of them ran there: send them all to the node that has the slot.
-    if (moved->ask) return transient_error(fmt::format("redis: slot migrating to {}:{}; try again", moved->host, moved->port));
-    if (hop == max_redirects) return transient_error("redis: too many MOVED redirects");
-    s.where.host = moved->host;
-    s.where.port = moved->port;
-    s.ctx.reset();
+    at = s.node_index(to->host, to->port);
+    asking = to->ask;
+    if (asking) {
+      options_.log.debug("redis: pipeline asked to {}:{} (slot {} migrating)", to->host, to->port, to->slot);
+    } else {
+      s.moved(to->slot, at, options_);
+    }
   }
 }
 

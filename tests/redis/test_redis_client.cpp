@@ -154,7 +154,8 @@ TEST(redis_client, error_replies_are_classified) {
   ASSERT_FALSE(not_int);
   EXPECT_EQ(not_int.error().kind, error_kind::invalid_input);
   for (const char* transient : {"LOADING Redis is loading the dataset in memory", "BUSY Redis is busy running a script",
-                                "TRYAGAIN Multiple keys request during rehashing of slot"}) {
+                                "TRYAGAIN Multiple keys request during rehashing of slot",
+                                "UNBLOCKED the stream key no longer exists"}) {
     EXPECT_EQ(pipeline::redis::reply_error(transient).kind, error_kind::transient) << transient;
   }
   EXPECT_EQ(pipeline::redis::reply_error("WRONGPASS invalid username-password pair").kind, error_kind::permanent);

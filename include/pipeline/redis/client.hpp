@@ -49,9 +49,9 @@ struct reply {
   [[nodiscard]] auto is_nil() const noexcept -> bool { return kind == type::nil; }
 };
 
-/// One connection to one Redis server, reconnected on demand.
+/// A connection to one Redis server, or one per master of a Redis Cluster, reconnected on demand.
 ///
-/// Thread-safe: every call holds the connection for its whole round trip, so concurrent
+/// Thread-safe: every call holds the client for its whole round trip (redirects included), so concurrent
 /// callers are served one after another (use one client per thread that blocks, such as a
 /// stream reader). Blocking, bounded by the timeouts: nothing waits forever on a server that
 /// stopped answering.
@@ -60,16 +60,30 @@ struct reply {
 /// `transient` (the connection is dropped and the next call connects again, so the caller's
 /// retry policy is the reconnect policy; a command is never resent by the client itself,
 /// since a lost reply does not tell whether it ran). Error replies are classified:
-/// LOADING, BUSY, TRYAGAIN, MASTERDOWN, CLUSTERDOWN, READONLY, OOM → `transient`;
+/// LOADING, BUSY, TRYAGAIN, MASTERDOWN, CLUSTERDOWN, READONLY, OOM, UNBLOCKED (a blocking
+/// read whose stream was deleted, as a migration does) → `transient`;
 /// NOAUTH, WRONGPASS and other AUTH failures → `permanent` ("authentication failed…");
 /// WRONGTYPE and the rest → `permanent`; syntax and argument errors → `invalid_input`.
 /// `native_code` is hiredis's error code for connection errors, 0 for error replies;
 /// `backend` is "redis".
 ///
-/// Redis Cluster: a `MOVED` reply moves the connection to the node it names and resends the
-/// command (it did not run); an `ASK` reply sends ASKING and the command to the importing node
-/// once. Keys of one client's commands should share a hash tag, so one node holds them all;
-/// the commands of one `pipeline` must share a slot.
+/// Redis Cluster: `connect` asks the node it is given for the slot map (`CLUSTER SLOTS`; a
+/// standalone server refuses, and the client then talks to that one server only). Each
+/// command goes to the master of its key's slot (CRC16 of the key or of its `{hash tag}`, mod
+/// 16384), over a connection per node opened on first use; the key is args[1], the first key
+/// of EVAL/EVALSHA, the first stream after STREAMS of XREAD/XREADGROUP, args[2] of XGROUP and
+/// XINFO. Commands without a key (PING, INFO, CONFIG, CLUSTER, SCRIPT, MIGRATE, EVAL with no
+/// key, …) go to the node `connect` was given. A `MOVED` reply (the command did not run)
+/// re-reads the slot map from the node it names and resends the command there; an `ASK` reply
+/// (the slot is migrating) sends ASKING and the command to the importing node, once, leaving
+/// the map as it is. At most 5 redirects per call, then a `transient` error; TRYAGAIN (a
+/// multi-key command during a migration) is `transient` too.
+///
+/// The commands of one `pipeline` must share a slot (keys under one hash tag). Under `MOVED`
+/// they are all resent to the new master; under `ASK`, the commands that were asked away are
+/// resent, in order, each after ASKING, to the importing node and their replies take their
+/// places; a MULTI…EXEC block is resent whole, and is a `transient` error when a migration has
+/// left its keys on two nodes.
 ///
 ///     auto c = pipeline::redis::client::connect({.uri = "redis://:secret@127.0.0.1:6379/2"}).value();
 ///     auto n = c->command({"INCR", "visits"});   // reply{integer}
