@@ -321,6 +321,7 @@ struct client::state {
   uri where;                        // the node connect() was given; its AUTH and db serve every node
   std::vector<node> nodes;          // [0] is that node; cluster masters are added as the slot map names them
   std::vector<std::uint16_t> slots;  // on a cluster, slot → index in nodes; empty on a standalone server
+  bool map_stale = false;            // a cluster node stopped answering: a replica may hold its slots now
 
   auto node_index(std::string_view host, std::uint16_t port) -> std::size_t {
     for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -351,7 +352,10 @@ struct client::state {
       uri at = where;
       at.host = n.host;
       at.port = n.port;
-      if (auto opened = open_context(at, options, n.ctx); !opened) return std::move(opened).error();
+      if (auto opened = open_context(at, options, n.ctx); !opened) {
+        if (!slots.empty()) map_stale = true;
+        return std::move(opened).error();
+      }
       options.log.info("redis: connected to {}:{}", n.host, n.port);
     }
     return n.ctx.get();
@@ -373,6 +377,7 @@ struct client::state {
       message = fmt::format("{} {}:{}: {}", doing, n.host, n.port, detail);
     }
     n.ctx.reset();
+    if (!slots.empty()) map_stale = true;
     return error{code == REDIS_ERR_PROTOCOL ? error_kind::internal : error_kind::transient, std::move(message), code,
                  std::string(backend)};
   }
@@ -409,6 +414,19 @@ struct client::state {
     }
     slots = std::move(map);
     return ok();
+  }
+
+  // After a node stopped answering, the map is read again from the first node that answers:
+  // a failover promotes a replica, and only the map names it (the dead master sends no MOVED).
+  void refresh_stale_map(const connection_options& options) {
+    if (!map_stale) return;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (read_slots(i, options)) {
+        map_stale = false;
+        return;
+      }
+    }
+    options.log.debug("redis: no cluster node answered CLUSTER SLOTS; the slot map is kept");
   }
 
   // A MOVED reply: `slot` is on node `owner` now. The rest of the map is read again from that
@@ -465,6 +483,7 @@ auto client::blocking_command(std::span<const std::string> args, std::chrono::mi
   auto& s = *state_;
   const auto timeout = options_.command_timeout + wait;
   const std::string_view name = args.empty() ? std::string_view{"command"} : std::string_view{args.front()};
+  s.refresh_stale_map(options_);
   std::size_t at = s.route(args);
   bool asking = false;
   std::vector<reply_handle> replies;
@@ -523,6 +542,7 @@ auto client::pipeline(std::span<const std::vector<std::string>> commands) -> res
   std::vector<reply> out(commands.size());
   std::vector<std::size_t> pending(commands.size());  // the commands (indices) to send this round
   for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  s.refresh_stale_map(options_);
   std::size_t at = s.route(commands);
   bool asking = false;
   std::vector<std::span<const std::string>> sent;

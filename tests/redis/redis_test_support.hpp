@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -31,20 +32,36 @@ inline auto connect(std::string uri = suite_uri()) -> std::shared_ptr<pipeline::
   return pipeline::redis::client::connect({.uri = std::move(uri)}).value();
 }
 
-// A port nobody listens on right now (the kernel's pick, released at once).
-inline auto free_port() -> std::uint16_t {
+// Binds a TCP socket on 127.0.0.1:`port` (0: the kernel's pick) and returns the port bound,
+// released at once; 0 when that port is taken.
+inline auto bind_and_release(std::uint16_t port) -> std::uint16_t {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
   socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("free_port: no port");
+  const bool bound = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  if (fd >= 0) ::close(fd);
+  return bound ? ntohs(a.sin_port) : 0;
+}
+
+// A port nobody listens on right now (the kernel's pick, released at once).
+inline auto free_port() -> std::uint16_t {
+  const auto port = bind_and_release(0);
+  if (port == 0) throw std::runtime_error("free_port: no port");
+  return port;
+}
+
+// A free port for a Redis Cluster node: its bus listens 10000 above, so at most 55535, and
+// that port free too.
+inline auto free_cluster_port() -> std::uint16_t {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = free_port();
+    if (port <= 55535 && bind_and_release(static_cast<std::uint16_t>(port + 10000)) != 0) return port;
   }
-  ::close(fd);
-  return ntohs(a.sin_port);
+  throw std::runtime_error("free_cluster_port: no port");
 }
 
 // A child process, killed (SIGKILL) and reaped when it goes out of scope.
@@ -105,7 +122,8 @@ class private_server {
   explicit private_server(std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
     dir_ = std::filesystem::temp_directory_path() / fmt::format("pipeline_redis_{}_{}", ::getpid(), counter()++);
     std::filesystem::create_directories(dir_);
-    port_ = free_port();
+    const bool cluster_node = std::find(extra_.begin(), extra_.end(), "--cluster-enabled") != extra_.end();
+    port_ = cluster_node ? free_cluster_port() : free_port();
     start();
   }
   private_server(const private_server&) = delete;

@@ -9,8 +9,6 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -19,20 +17,9 @@
 
 #include <fmt/format.h>
 
-namespace pipeline::test {
+#include "support/run_command.hpp"
 
-// Runs `command` through the shell; throws with its output when it fails.
-inline void run_command(const std::string& command) {
-  std::FILE* out = ::popen((command + " 2>&1").c_str(), "r");
-  if (out == nullptr) throw std::runtime_error(fmt::format("cannot run '{}'", command));
-  std::string text;
-  std::array<char, 256> chunk{};
-  while (std::fgets(chunk.data(), static_cast<int>(chunk.size()), out) != nullptr) text += chunk.data();
-  if (const int status = ::pclose(out); status != 0) {
-    throw std::runtime_error(fmt::format("'{}' failed (status {}): {}(network namespaces need root)", command,
-                                         status, text));
-  }
-}
+namespace pipeline::test {
 
 // A network namespace with its loopback up; deleted (with its links) on destruction. Processes
 // still running in it keep it alive until they exit: kill them first.

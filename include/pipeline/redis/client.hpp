@@ -77,7 +77,9 @@ struct reply {
 /// re-reads the slot map from the node it names and resends the command there; an `ASK` reply
 /// (the slot is migrating) sends ASKING and the command to the importing node, once, leaving
 /// the map as it is. At most 5 redirects per call, then a `transient` error; TRYAGAIN (a
-/// multi-key command during a migration) is `transient` too.
+/// multi-key command during a migration) is `transient` too. After a connection error on a
+/// cluster node, the next call first re-reads the map from the first node that answers, so
+/// once a failover has promoted a replica, a retry reaches it.
 ///
 /// The commands of one `pipeline` must share a slot (keys under one hash tag). Under `MOVED`
 /// they are all resent to the new master; under `ASK`, the commands that were asked away are
