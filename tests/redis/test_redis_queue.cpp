@@ -10,6 +10,7 @@
 #include <chrono>
 #include <future>
 #include <numeric>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,21 @@ using namespace std::chrono_literals;
 using namespace pipeline::redis;
 using pipeline::record;
 using namespace redis_test::queue;
+
+// A queue that a test fills by hand: its names, a client, a producer and a sink onto it.
+struct hand_fed_queue {
+  explicit hand_fed_queue(stream_options producer_options = {})
+      : producer(stream_producer::open(c, named(std::move(producer_options))).value()) {}
+  auto named(stream_options o) const -> stream_options {
+    o.stream = names.stream;
+    return o;
+  }
+  queue_names names;
+  std::string uri = redis_test::suite_uri();
+  std::shared_ptr<client> c = redis_test::connect(uri);
+  stream_producer producer;
+  stream_sink<record> to_queue{producer};
+};
 
 TEST(redis_queue, a_producer_and_two_workers_move_every_record_once) {
   const queue_names names;
@@ -55,11 +71,8 @@ TEST(redis_queue, a_producer_and_two_workers_move_every_record_once) {
 }
 
 TEST(redis_queue, records_per_entry_splits_a_batch_into_entries_added_in_one_round_trip) {
-  const queue_names names;
-  const auto uri = redis_test::suite_uri();
-  auto c = redis_test::connect(uri);
-  auto producer = stream_producer::open(c, {.stream = names.stream, .records_per_entry = 3}).value();
-  stream_sink<record> to_queue{producer};
+  hand_fed_queue q{{.records_per_entry = 3}};
+  auto& [names, uri, c, producer, to_queue] = q;
   ASSERT_TRUE(to_queue.write(records(10), {}));
   ASSERT_TRUE(producer.close());
   EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 4);  // 3 + 3 + 3 + 1
@@ -91,11 +104,8 @@ TEST(redis_queue, trimming_never_removes_pending_or_undelivered_entries) {
 }
 
 TEST(redis_queue, entries_that_do_not_decode_are_dead_lettered_and_the_rest_flows) {
-  const queue_names names;
-  const auto uri = redis_test::suite_uri();
-  auto c = redis_test::connect(uri);
-  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
-  stream_sink<record> to_queue{producer};
+  hand_fed_queue q;
+  auto& [names, uri, c, producer, to_queue] = q;
   auto good = records(3);
   ASSERT_TRUE(to_queue.write(good, {}));
   std::string bad_record;
@@ -118,11 +128,8 @@ TEST(redis_queue, entries_that_do_not_decode_are_dead_lettered_and_the_rest_flow
 }
 
 TEST(redis_queue, an_entry_delivered_more_than_max_deliveries_is_dead_lettered_then_acknowledged) {
-  const queue_names names;
-  const auto uri = redis_test::suite_uri();
-  auto c = redis_test::connect(uri);
-  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
-  stream_sink<record> to_queue{producer};
+  hand_fed_queue q;
+  auto& [names, uri, c, producer, to_queue] = q;
   auto poison = records(1);
   ASSERT_TRUE(to_queue.write(poison, {}));
   const stream_options options{.stream = names.stream, .block = 50ms, .visibility_timeout = 100ms, .max_deliveries = 2};
@@ -151,11 +158,8 @@ TEST(redis_queue, an_entry_delivered_more_than_max_deliveries_is_dead_lettered_t
 }
 
 TEST(redis_queue, a_reclaimed_entry_of_several_records_is_split_into_one_entry_per_record) {
-  const queue_names names;
-  const auto uri = redis_test::suite_uri();
-  auto c = redis_test::connect(uri);
-  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
-  stream_sink<record> to_queue{producer};
+  hand_fed_queue q;
+  auto& [names, uri, c, producer, to_queue] = q;
   ASSERT_TRUE(to_queue.write(records(3), {}));
   ASSERT_TRUE(producer.close());
   const stream_options options{.stream = names.stream, .block = 50ms, .visibility_timeout = 100ms};
@@ -187,11 +191,8 @@ TEST(redis_queue, a_reclaimed_entry_of_several_records_is_split_into_one_entry_p
 }
 
 TEST(redis_queue, a_reclaimed_entry_is_handled_alone) {
-  const queue_names names;
-  const auto uri = redis_test::suite_uri();
-  auto c = redis_test::connect(uri);
-  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
-  stream_sink<record> to_queue{producer};
+  hand_fed_queue q;
+  auto& [names, uri, c, producer, to_queue] = q;
   const stream_options options{.stream = names.stream, .read_count = 1, .block = 50ms, .visibility_timeout = 500ms};
   const auto all = records(3);
   ASSERT_TRUE(to_queue.write(std::span{all}.first(1), {}));
@@ -213,12 +214,17 @@ TEST(redis_queue, a_reclaimed_entry_is_handled_alone) {
   const auto fresh_number = consumer->track({fresh->front().id});
   std::this_thread::sleep_for(600ms);  // entry 0 is idle past the visibility timeout now
 
+  // A read that must wait until entries tracked up to `number` are acknowledged, then returns.
+  const auto read_once_acknowledged = [&](std::uint64_t number, std::string_view read_too_early) {
+    auto read = std::async(std::launch::async, [&] { return consumer->read({}); });
+    EXPECT_EQ(read.wait_for(300ms), std::future_status::timeout) << read_too_early;
+    EXPECT_TRUE(consumer->ack_through(number));
+    EXPECT_EQ(read.wait_for(5s), std::future_status::ready);
+    return read.get().value();
+  };
+
   // Entry 0 is claimed only once what this consumer holds is acknowledged...
-  auto reclaim = std::async(std::launch::async, [&] { return consumer->read({}); });
-  EXPECT_EQ(reclaim.wait_for(300ms), std::future_status::timeout) << "claimed beside an unacknowledged entry";
-  ASSERT_TRUE(consumer->ack_through(fresh_number));
-  ASSERT_EQ(reclaim.wait_for(5s), std::future_status::ready);
-  auto reclaimed = reclaim.get().value();
+  auto reclaimed = read_once_acknowledged(fresh_number, "claimed beside an unacknowledged entry");
   ASSERT_TRUE(reclaimed);
   ASSERT_EQ(reclaimed->size(), 1u);
   EXPECT_EQ(first_id(*reclaimed), 0);
@@ -226,11 +232,7 @@ TEST(redis_queue, a_reclaimed_entry_is_handled_alone) {
   const auto reclaimed_number = consumer->track({reclaimed->front().id});
 
   // ...and nothing else is read until it is acknowledged.
-  auto next = std::async(std::launch::async, [&] { return consumer->read({}); });
-  EXPECT_EQ(next.wait_for(300ms), std::future_status::timeout) << "read beside a reclaimed entry";
-  ASSERT_TRUE(consumer->ack_through(reclaimed_number));
-  ASSERT_EQ(next.wait_for(5s), std::future_status::ready);
-  auto after = next.get().value();
+  auto after = read_once_acknowledged(reclaimed_number, "read beside a reclaimed entry");
   ASSERT_TRUE(after);
   EXPECT_EQ(first_id(*after), 2);
 }

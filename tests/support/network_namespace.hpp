@@ -26,8 +26,7 @@ namespace pipeline::test {
 class network_namespace {
  public:
   explicit network_namespace(std::string name) : name_(std::move(name)) {
-    // A namespace of this name left by a test that was killed goes first.
-    (void)std::system(fmt::format("ip netns del {} >/dev/null 2>&1", name_).c_str());
+    remove();  // a namespace of this name left by a test that was killed goes first
     run_command(fmt::format("ip netns add {}", name_));
     try {
       run_command(fmt::format("ip -n {} link set lo up", name_));
