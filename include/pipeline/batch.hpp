@@ -15,7 +15,7 @@ namespace pipeline {
 /// batch is done once both are stored. `sequence` and `partition` are set by whoever reads the
 /// source (the runner numbers batches 0, 1, 2, … in reading order; workers finish them out
 /// of order and the checkpoint advances only to the highest `end` below which every batch
-/// is done). A value type; move it between threads, do not share it.
+/// is done). Sources that fill `positions` give each dead letter its own record's position. A value type; move it between threads, do not share it.
 template <class T>
 struct batch {
   using value_type = T;
@@ -23,6 +23,10 @@ struct batch {
   std::vector<T> records;
   position end;                ///< the source position after the last record read
   std::vector<dead_letter> rejected;  ///< records the source could not read, with the reason
+  /// Each record's own position, when the source can tell: `positions[i]` is where a fresh
+  /// source must `seek` to read `records[i]` next (a line's byte offset, the key before it, the
+  /// stream id before it). Empty when the source cannot say; then dead letters carry `end`.
+  std::vector<position> positions;
   std::uint64_t sequence = 0;  ///< 0, 1, 2, … per source and partition
   std::uint32_t partition = 0;
 

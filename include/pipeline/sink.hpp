@@ -1,8 +1,12 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <span>
 #include <stop_token>
+#include <vector>
+
+#include <pipeline/error.hpp>
 
 #include <pipeline/result.hpp>
 
@@ -27,6 +31,30 @@ concept sink = requires(K& k, std::span<const typename K::value_type> records, s
 template <class K>
 concept flushable_sink = sink<K> && requires(K& k, std::stop_token stop) {
   { k.flush(stop) } -> std::same_as<result<void>>;
+};
+
+/// A record of a batch that a per-record sink refused, by its index in the span it was given.
+struct rejected_record {
+  std::size_t index = 0;
+  error reason;  ///< why; `permanent` or `invalid_input` for bad data, a retryable kind to try it again
+
+  friend auto operator==(const rejected_record&, const rejected_record&) -> bool = default;
+};
+
+/// A sink that answers per record: `write_each` commits the records it accepts and returns
+/// the ones it refused, in index order, each with its reason.
+///
+/// The runner prefers `write_each` to `write` when a sink has it: refused records go to the
+/// DLQ (or are tried again, when their reason is retryable) and the others are written once,
+/// with no bisection. An error returned for the whole call means nothing of the batch was
+/// committed (or that writing it again is harmless), as for `write`. Sinks without
+/// `write_each` keep working: the runner bisects a failing batch to find the bad records.
+///
+///     auto refused = sink.write_each(std::span{rows}, stop);  // result<std::vector<rejected_record>>
+template <class K>
+concept per_record_sink = sink<K> && requires(K& k, std::span<const typename K::value_type> records,
+                                              std::stop_token stop) {
+  { k.write_each(records, stop) } -> std::same_as<result<std::vector<rejected_record>>>;
 };
 
 template <sink K>
