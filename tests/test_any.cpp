@@ -13,6 +13,7 @@
 
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace {
@@ -20,6 +21,7 @@ namespace {
 // The wrappers model the concepts they erase, so the runner has one path.
 static_assert(pipeline::seekable_source<pipeline::any_source<int>>);
 static_assert(pipeline::flushable_sink<pipeline::any_sink<int>>);
+static_assert(pipeline::per_record_sink<pipeline::any_sink<int>>);
 static_assert(pipeline::checkpoint_store<pipeline::any_checkpoint_store>);
 static_assert(pipeline::dead_letter_sink<pipeline::any_dead_letter_sink>);
 static_assert(pipeline::queue<pipeline::any_queue<int>>);
@@ -32,7 +34,10 @@ struct once_source {
   auto next_batch(std::stop_token) -> pipeline::result<std::optional<pipeline::batch<int>>> {
     if (done) return std::optional<pipeline::batch<int>>{};
     done = true;
-    return std::optional<pipeline::batch<int>>{pipeline::batch<int>{{1, 2}, pipeline::position{"1"}, {}, 0, 0}};
+    pipeline::batch<int> b;
+    b.records = {1, 2};
+    b.end = pipeline::position{"1"};
+    return std::optional<pipeline::batch<int>>{std::move(b)};
   }
 };
 
@@ -118,6 +123,32 @@ TEST(any_sink, flush_reaches_a_flushable_sink_and_is_a_no_op_otherwise) {
   EXPECT_EQ(flushes, 1);
   pipeline::any_sink<int> plain{std::in_place_type<pipeline::memory_sink<int>>};
   EXPECT_TRUE(plain.flush({}));
+}
+
+TEST(any_sink, write_each_forwards_to_a_per_record_sink) {
+  pipeline::memory_sink<int> target;
+  target.fail_records([](int v) -> std::optional<pipeline::error> {
+    if (v < 0) return pipeline::permanent_error("negative");
+    return std::nullopt;
+  });
+  pipeline::any_sink<int> sink{std::ref(target)};
+  EXPECT_TRUE(pipeline::answers_per_record(sink));
+  std::vector<int> rows{1, -2, 3};
+  auto refused = sink.write_each(std::span{std::as_const(rows)}, {});
+  ASSERT_TRUE(refused);
+  EXPECT_THAT(*refused, ::testing::ElementsAre(pipeline::rejected_record{1, pipeline::permanent_error("negative")}));
+  EXPECT_THAT(target.records(), ::testing::ElementsAre(1, 3));
+}
+
+// Over a sink without write_each, write_each is its all-or-nothing write, and says so.
+TEST(any_sink, write_each_over_a_plain_sink_is_its_write_and_does_not_answer_per_record) {
+  int flushes = 0;
+  pipeline::any_sink<int> sink = flushing_sink{&flushes};
+  EXPECT_FALSE(pipeline::answers_per_record(sink));
+  std::vector<int> rows{1, 2};
+  auto refused = sink.write_each(std::span{std::as_const(rows)}, {});
+  ASSERT_TRUE(refused);
+  EXPECT_TRUE(refused->empty());
 }
 
 TEST(any_checkpoint_store, forwards_load_and_fenced_save) {

@@ -5,6 +5,7 @@
 #include <stop_token>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <pipeline/detail/erased_model.hpp>
 #include <pipeline/sink.hpp>
@@ -15,7 +16,11 @@ namespace pipeline {
 ///
 /// Holds any `sink` whose value_type is `T` (by value, in place, or by
 /// `std::reference_wrapper` when the caller keeps it). `flush` forwards to a
-/// `flushable_sink` and is a no-op otherwise. As thread-safe as the sink it holds.
+/// `flushable_sink` and is a no-op otherwise. It always models `per_record_sink`:
+/// `write_each` forwards to a `per_record_sink`, and for any other sink is `write` (nothing
+/// refused, or an error for the whole call); `answers_per_record()` says which, at run time,
+/// so that a caller picks `write_each` only when it finds the bad records (see
+/// `pipeline::answers_per_record`). As thread-safe as the sink it holds.
 /// Move-only; a moved-from any_sink may only be destroyed or assigned.
 ///
 ///     pipeline::any_sink<row> out = use_mysql ? pipeline::any_sink<row>{mysql_sink{…}}
@@ -39,12 +44,20 @@ class any_sink {
   [[nodiscard]] auto write(std::span<const T> records, std::stop_token stop) -> result<void> {
     return self_->write(records, std::move(stop));
   }
+  [[nodiscard]] auto write_each(std::span<const T> records, std::stop_token stop)
+      -> result<std::vector<rejected_record>> {
+    return self_->write_each(records, std::move(stop));
+  }
+  /// True when the sink held is a `per_record_sink` that itself answers per record.
+  [[nodiscard]] auto answers_per_record() const noexcept -> bool { return self_->answers_per_record(); }
   [[nodiscard]] auto flush(std::stop_token stop) -> result<void> { return self_->flush(std::move(stop)); }
 
  private:
   struct interface {
     virtual ~interface() = default;
     virtual auto write(std::span<const T>, std::stop_token) -> result<void> = 0;
+    virtual auto write_each(std::span<const T>, std::stop_token) -> result<std::vector<rejected_record>> = 0;
+    [[nodiscard]] virtual auto answers_per_record() const noexcept -> bool = 0;
     virtual auto flush(std::stop_token) -> result<void> = 0;
   };
   template <class K>
@@ -52,6 +65,17 @@ class any_sink {
     using detail::erased_model<interface, K>::erased_model;
     auto write(std::span<const T> records, std::stop_token stop) -> result<void> override {
       return this->target().write(records, std::move(stop));
+    }
+    auto write_each(std::span<const T> records, std::stop_token stop) -> result<std::vector<rejected_record>> override {
+      if constexpr (per_record_sink<detail::unwrap_ref_t<K>>) {
+        return this->target().write_each(records, std::move(stop));
+      } else {
+        if (auto written = this->target().write(records, std::move(stop)); !written) return std::move(written).error();
+        return std::vector<rejected_record>{};
+      }
+    }
+    [[nodiscard]] auto answers_per_record() const noexcept -> bool override {
+      return pipeline::answers_per_record(this->target());
     }
     auto flush(std::stop_token stop) -> result<void> override {
       if constexpr (flushable_sink<detail::unwrap_ref_t<K>>) return this->target().flush(std::move(stop));
@@ -61,5 +85,7 @@ class any_sink {
 
   std::unique_ptr<interface> self_;
 };
+
+static_assert(per_record_sink<any_sink<int>>);
 
 }  // namespace pipeline

@@ -57,6 +57,24 @@ concept per_record_sink = sink<K> && requires(K& k, std::span<const typename K::
   { k.write_each(records, stop) } -> std::same_as<result<std::vector<rejected_record>>>;
 };
 
+/// Whether `k`'s `write_each` really answers per record: false for a sink without it, true
+/// for a `per_record_sink` unless it says otherwise at run time with a member
+/// `answers_per_record()`. A wrapper that always has `write_each` (`any_sink`, `limited_sink`
+/// over one) says false when what it wraps has no `write_each`: its `write_each` is then
+/// `write` (all-or-nothing), and a caller that wants the bad records found bisects instead.
+///
+///     if (pipeline::answers_per_record(sink)) refused = sink.write_each(records, stop); else …
+template <sink K>
+[[nodiscard]] auto answers_per_record(const K& k) noexcept -> bool {
+  if constexpr (!per_record_sink<K>) {
+    return false;
+  } else if constexpr (requires { { k.answers_per_record() } noexcept -> std::convertible_to<bool>; }) {
+    return k.answers_per_record();
+  } else {
+    return true;
+  }
+}
+
 template <sink K>
 using sink_value_t = typename K::value_type;
 

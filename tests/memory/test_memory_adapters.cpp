@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -65,6 +66,31 @@ TEST(memory_sink, a_scheduled_outage_fails_exactly_that_many_writes) {
   EXPECT_TRUE(sink.write(std::span{std::as_const(batch)}, {}));
   EXPECT_THAT(sink.records(), ElementsAre(7));
   EXPECT_EQ(sink.write_calls(), 3u);
+}
+
+TEST(memory_sink, write_each_refuses_the_records_the_rule_rejects_and_stores_the_others) {
+  pipeline::memory_sink<int> sink;
+  sink.fail_records([](const int& v) -> std::optional<pipeline::error> {
+    if (v < 0) return pipeline::permanent_error("negative");
+    return std::nullopt;
+  });
+  std::vector<int> batch{1, -2, 3, -4};
+  auto refused = sink.write_each(std::span{std::as_const(batch)}, {});
+  ASSERT_TRUE(refused);
+  EXPECT_THAT(*refused, ElementsAre(pipeline::rejected_record{1, pipeline::permanent_error("negative")},
+                                    pipeline::rejected_record{3, pipeline::permanent_error("negative")}));
+  EXPECT_THAT(sink.records(), ElementsAre(1, 3));
+}
+
+TEST(memory_sink, a_scheduled_outage_fails_a_whole_write_each_and_stores_none_of_it) {
+  pipeline::memory_sink<int> sink;
+  sink.fail_next_writes(1, pipeline::transient_error("connection lost"));
+  std::vector<int> batch{1, 2};
+  auto refused = sink.write_each(std::span{std::as_const(batch)}, {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), pipeline::transient_error("connection lost"));
+  EXPECT_TRUE(sink.records().empty());
+  EXPECT_EQ(sink.write_calls(), 1u);
 }
 
 TEST(memory_dlq, a_scheduled_outage_stores_nothing) {

@@ -7,6 +7,7 @@
 #include <pipeline/testing/testing.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace {
@@ -27,10 +28,15 @@ struct memory_sink_factory {
   static constexpr bool thread_safe = true;
   auto make_sink() -> std::unique_ptr<sink_type> {
     auto s = std::make_unique<sink_type>();
+    s->fail_records([](const std::string& r) -> std::optional<pipeline::error> {
+      if (r.starts_with("bad-")) return pipeline::invalid_input_error("refused: " + r);
+      return std::nullopt;
+    });
     last_ = s.get();
     return s;
   }
   static auto make_record(std::size_t i) -> std::string { return "row-" + std::to_string(i); }
+  static auto make_bad_record(std::size_t i) -> std::string { return "bad-" + std::to_string(i); }
   auto stored() const -> std::vector<std::string> { return last_->records(); }
 
  private:
@@ -66,6 +72,7 @@ struct memory_job_log_factory {
 namespace pipeline::testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(vector_source, source_contract, ::testing::Types<vector_source_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(memory_sink, sink_contract, ::testing::Types<memory_sink_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(memory_sink, per_record_sink_contract, ::testing::Types<memory_sink_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(memory_checkpoint_store, checkpoint_store_contract,
                                ::testing::Types<memory_checkpoint_store_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(memory_dlq, dead_letter_sink_contract, ::testing::Types<memory_dlq_factory>);

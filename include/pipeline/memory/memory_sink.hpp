@@ -18,10 +18,13 @@ namespace pipeline {
 /// A sink that keeps what it is given in memory, and can fail on purpose: for tests of
 /// pipelines and of users' own code.
 ///
-/// Thread-safe: `write` may be called from many workers at once. A write is all-or-nothing,
-/// like a database transaction: when a failure rule rejects any record of the batch, or a
-/// scheduled outage is pending, nothing of the batch is stored. Not movable (it owns a mutex):
-/// hand it to an `any_sink` with `std::ref` or build it in place.
+/// Thread-safe: `write` and `write_each` may be called from many workers at once. `write` is
+/// all-or-nothing, like a database transaction: when the failure rule rejects any record of
+/// the batch, or a scheduled outage is pending, nothing of the batch is stored. `write_each`
+/// answers per record, like a database that refuses single rows: the records the rule
+/// rejects are returned (in index order, each with the rule's error) and the others stored;
+/// a scheduled outage still fails the whole call and stores nothing. Not movable (it owns a
+/// mutex): hand it to an `any_sink` with `std::ref` or build it in place.
 ///
 ///     pipeline::memory_sink<row> sink;
 ///     sink.fail_records([](const row& r) -> std::optional<pipeline::error> {
@@ -53,7 +56,23 @@ class memory_sink {
     return ok();
   }
 
-  /// Batches holding a record for which `rule` returns an error fail with that error.
+  /// Stores the records the failure rule accepts; returns the others with the rule's error.
+  [[nodiscard]] auto write_each(std::span<const T> records, std::stop_token stop)
+      -> result<std::vector<rejected_record>> {
+    if (stop.stop_requested()) return stopped_error();
+    std::scoped_lock lock{mutex_};
+    ++write_calls_;
+    if (auto outage = outages_.take()) return *outage;
+    std::vector<rejected_record> refused;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (auto e = rule_ ? rule_(records[i]) : std::optional<error>{}) refused.push_back({i, std::move(*e)});
+      else records_.push_back(records[i]);
+    }
+    return refused;
+  }
+
+  /// Batches holding a record for which `rule` returns an error fail with that error
+  /// (`write`); `write_each` refuses just those records.
   void fail_records(failure_rule rule) {
     std::scoped_lock lock{mutex_};
     rule_ = std::move(rule);
@@ -69,7 +88,7 @@ class memory_sink {
     std::scoped_lock lock{mutex_};
     return records_;
   }
-  /// Every call to `write`, failed ones included.
+  /// Every call to `write` and `write_each`, failed ones included.
   [[nodiscard]] auto write_calls() const -> std::size_t {
     std::scoped_lock lock{mutex_};
     return write_calls_;
@@ -83,6 +102,6 @@ class memory_sink {
   std::size_t write_calls_ = 0;
 };
 
-static_assert(sink<memory_sink<int>>);
+static_assert(per_record_sink<memory_sink<int>>);
 
 }  // namespace pipeline
