@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
@@ -17,7 +18,8 @@ namespace pipeline {
 /// that is already in hand.
 ///
 /// The position after a batch is the count of records consumed (`position::from_integer`),
-/// so it resumes with `seek` like any real source. Copies each record into its batch (the
+/// so it resumes with `seek` like any real source; each record's own position
+/// (`batch::positions`) is the count before it. Copies each record into its batch (the
 /// records stay, so it can seek back). Not thread-safe.
 ///
 ///     pipeline::vector_source<int> src{{1, 2, 3, 4, 5}, 2};   // batches {1,2} {3,4} {5}
@@ -39,6 +41,8 @@ class vector_source {
     batch<T> out;
     const auto first = records_.begin() + static_cast<std::ptrdiff_t>(next_);
     out.records.assign(first, first + static_cast<std::ptrdiff_t>(count));
+    out.positions.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) out.positions.push_back(position::from_integer(static_cast<std::int64_t>(next_ + i)));
     next_ += count;
     out.end = position::from_integer(static_cast<std::int64_t>(next_));
     return std::optional<batch<T>>{std::move(out)};

@@ -14,7 +14,8 @@
 ///     };
 ///     INSTANTIATE_TYPED_TEST_SUITE_P(my_source, source_contract, ::testing::Types<my_source_factory>);
 ///
-/// Sources that model `seekable_source` are also checked for resuming from a batch's end.
+/// Sources that model `seekable_source` are also checked for resuming from a batch's end and,
+/// when they fill `batch::positions`, from each record's own position.
 
 #include <cstddef>
 #include <memory>
@@ -137,10 +138,32 @@ TYPED_TEST_P(source_contract, seeking_to_the_empty_position_starts_over) {
   }
 }
 
+// A source that gives each record its own position gives one per record, and seeking there
+// reads that record next (the runner dead-letters a record with it, and a replay seeks to it).
+TYPED_TEST_P(source_contract, seeking_to_a_records_own_position_reads_that_record_next) {
+  auto src = this->factory_.make_source(60);
+  auto batches = this->drain(*src);
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    const auto& b = batches[k];
+    if (b.positions.empty()) continue;  // this source cannot say
+    ASSERT_EQ(b.positions.size(), b.records.size()) << "batch " << k;
+    if constexpr (seekable_source<typename TestFixture::source_type>) {
+      for (std::size_t i = 0; i < b.records.size(); ++i) {
+        ASSERT_TRUE(src->seek(b.positions[i]));
+        auto next = src->next_batch({});
+        ASSERT_TRUE(next) << fmt::format("{}", next.error());
+        ASSERT_TRUE(next->has_value() && !(*next)->records.empty()) << "batch " << k << ", record " << i;
+        EXPECT_EQ((*next)->records.front(), b.records[i]) << "batch " << k << ", record " << i;
+      }
+    }
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(source_contract, reads_every_record_exactly_once, an_empty_source_is_exhausted_at_once,
                             stays_exhausted, every_batch_has_records_and_an_end_position,
                             a_stopped_read_reports_stopped_or_completes,
                             seeking_to_a_batch_end_resumes_after_that_batch,
-                            seeking_to_the_empty_position_starts_over);
+                            seeking_to_the_empty_position_starts_over,
+                            seeking_to_a_records_own_position_reads_that_record_next);
 
 }  // namespace pipeline::testing
