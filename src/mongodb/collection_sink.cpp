@@ -24,20 +24,23 @@ using detail::scoped_bson;
 auto rules_of(const collection_sink_options& o) -> detail::field_rules { return {o.object_id_fields, o.json_fields}; }
 
 // What one bulk did: the records that failed, and (insert) the `_id` of each record sent,
-// keyed by its index in the batch, so that the inserted ones can be taken back.
+// keyed by its index in the batch, so that the inserted ones can be taken back; `made_ids`
+// are the indices whose `_id` this call made, which no other call can have stored.
 struct bulk_result {
-  std::vector<write_failure> failures;
+  std::vector<rejected_record> failures;
   detail::bson_ptr sent_ids{bson_new()};
+  std::set<std::size_t> made_ids;
 };
 
 auto append_insert(mongoc_bulk_operation_t* bulk, const record& r, const detail::field_rules& rules,
-                   bson_t* sent_ids, std::size_t index) -> result<void> {
+                   bulk_result& out, std::size_t index) -> result<void> {
   scoped_bson doc;
   if (!r.contains("_id")) {
     // Client-side, so that this call knows what it inserted (and could take it back).
     bson_oid_t oid;
     bson_oid_init(&oid, nullptr);
     BSON_APPEND_OID(doc.get(), "_id", &oid);
+    out.made_ids.insert(index);
   }
   if (auto a = detail::append_fields(doc.get(), r, rules, [](const std::string&) { return false; }); !a) return a;
   bson_error_t e;
@@ -45,7 +48,7 @@ auto append_insert(mongoc_bulk_operation_t* bulk, const record& r, const detail:
   bson_iter_t id;
   if (bson_iter_init_find(&id, doc.get(), "_id")) {
     const auto key = std::to_string(index);
-    bson_append_value(sent_ids, key.c_str(), static_cast<int>(key.size()), bson_iter_value(&id));
+    bson_append_value(out.sent_ids.get(), key.c_str(), static_cast<int>(key.size()), bson_iter_value(&id));
   }
   return ok();
 }
@@ -86,7 +89,7 @@ auto name_of(const collection_sink_options& o) -> std::string { return fmt::form
 
 // writeErrors[] of a bulk reply, their index mapped back to the batch through `sent`.
 void collect_write_errors(const bson_t& reply, const std::vector<std::size_t>& sent, const collection_sink_options& o,
-                          std::vector<write_failure>& failures) {
+                          std::vector<rejected_record>& failures) {
   bson_iter_t it;
   bson_iter_t errors;
   if (!bson_iter_init_find(&it, &reply, "writeErrors") || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &errors)) return;
@@ -223,6 +226,37 @@ auto plan_upserts(client& c, const collection_sink_options& o, std::span<const r
   return ok();
 }
 
+// Deletes the documents this call inserted: those sent at an index `taken(index)` accepts.
+template <class Taken>
+auto take_back(client& c, const collection_sink_options& o, const bson_t& sent_ids, Taken taken) -> result<void> {
+  scoped_bson filter;
+  bson_t id_clause;
+  bson_t in;
+  BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &id_clause);
+  BSON_APPEND_ARRAY_BEGIN(&id_clause, "$in", &in);
+  std::size_t n = 0;
+  bson_iter_t it;
+  if (bson_iter_init(&it, &sent_ids)) {
+    while (bson_iter_next(&it)) {
+      const std::string_view key = bson_iter_key(&it);
+      std::size_t index = 0;
+      std::from_chars(key.data(), key.data() + key.size(), index);
+      if (!taken(index)) continue;
+      const auto array_key = std::to_string(n++);
+      bson_append_value(&in, array_key.c_str(), static_cast<int>(array_key.size()), bson_iter_value(&it));
+    }
+  }
+  bson_append_array_end(&id_clause, &in);
+  bson_append_document_end(filter.get(), &id_clause);
+  if (n == 0) return ok();
+  detail::collection_handle coll{c, o.database, o.collection};
+  bson_error_t e;
+  if (!mongoc_collection_delete_many(coll.get(), filter.get(), nullptr, nullptr, &e)) {
+    return detail::to_error(e, fmt::format("taking back the {} documents inserted into {} by a failed batch", n, name_of(o)));
+  }
+  return ok();
+}
+
 // Sends the records at `indices` in one unordered bulk, each as `ops` says; adds the
 // failures of single records to `out`. An error is a failure of the whole call.
 auto send(client& c, const collection_sink_options& o, std::span<const record> records,
@@ -236,7 +270,7 @@ auto send(client& c, const collection_sink_options& o, std::span<const record> r
   std::vector<std::size_t> sent;  // bulk index → batch index
   sent.reserve(indices.size());
   for (const auto i : indices) {
-    auto added = ops[i] == op::insert ? append_insert(bulk.get(), records[i], rules, out.sent_ids.get(), i)
+    auto added = ops[i] == op::insert ? append_insert(bulk.get(), records[i], rules, out, i)
                                       : append_upsert(bulk.get(), records[i], o, rules);
     if (added) {
       sent.push_back(i);
@@ -252,14 +286,27 @@ auto send(client& c, const collection_sink_options& o, std::span<const record> r
   bson_error_t e;
   if (mongoc_bulk_operation_execute(bulk.get(), reply.get(), &e) != 0) return ok();
   auto whole = detail::to_error(e, fmt::format("bulk write to {}", name_of(o)));
+  const bool concern_failed = has_nonempty_array(*reply.get(), "writeConcernErrors");
   // Per-record errors only when the server answered for each; a lost connection or a write
   // concern error says nothing about single records.
-  if (whole.kind == error_kind::transient || has_nonempty_array(*reply.get(), "writeConcernErrors") ||
-      !has_nonempty_array(*reply.get(), "writeErrors")) {
-    return whole;
+  if (whole.kind != error_kind::transient && !concern_failed && has_nonempty_array(*reply.get(), "writeErrors")) {
+    collect_write_errors(*reply.get(), sent, o, out.failures);
+    return ok();
   }
-  collect_write_errors(*reply.get(), sent, o, out.failures);
-  return ok();
+  if (concern_failed) whole.kind = error_kind::transient;  // written, maybe, but not as durably as asked
+  if (o.mode == write_mode::insert) {
+    // The call fails as a whole, so what it may have inserted must not stay: only the `_id`s
+    // it made itself, since a given `_id` may be another call's document.
+    std::set<std::size_t> failed;
+    collect_write_errors(*reply.get(), sent, o, out.failures);
+    for (const auto& f : out.failures) failed.insert(f.index);
+    if (auto undone = take_back(c, o, *out.sent_ids.get(),
+                                [&](std::size_t i) { return out.made_ids.contains(i) && !failed.contains(i); });
+        !undone) {
+      whole.message += fmt::format("; and {}", undone.error().message);
+    }
+  }
+  return whole;
 }
 
 auto run_bulk(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
@@ -278,7 +325,7 @@ auto run_bulk(client& c, const collection_sink_options& o, std::span<const recor
     // An insert that met the key stored meanwhile by another writer (duplicate key on a
     // unique index over the key fields) goes again as an upsert.
     std::vector<std::size_t> again;
-    std::erase_if(out.failures, [&](const write_failure& f) {
+    std::erase_if(out.failures, [&](const rejected_record& f) {
       const bool lost_race = ops[f.index] == op::insert && f.reason.native_code == 11000;
       if (lost_race) {
         again.push_back(f.index);
@@ -292,40 +339,6 @@ auto run_bulk(client& c, const collection_sink_options& o, std::span<const recor
   }
   std::sort(out.failures.begin(), out.failures.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
   return out;
-}
-
-// Deletes the documents this insert call wrote (every sent record that did not fail).
-auto take_back(client& c, const collection_sink_options& o, const bson_t& sent_ids,
-               const std::vector<write_failure>& failures) -> result<void> {
-  std::set<std::size_t> failed;
-  for (const auto& f : failures) failed.insert(f.index);
-  scoped_bson filter;
-  bson_t id_clause;
-  bson_t in;
-  BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &id_clause);
-  BSON_APPEND_ARRAY_BEGIN(&id_clause, "$in", &in);
-  std::size_t n = 0;
-  bson_iter_t it;
-  if (bson_iter_init(&it, &sent_ids)) {
-    while (bson_iter_next(&it)) {
-      const std::string_view key = bson_iter_key(&it);
-      std::size_t index = 0;
-      std::from_chars(key.data(), key.data() + key.size(), index);
-      if (failed.contains(index)) continue;
-      const auto array_key = std::to_string(n++);
-      bson_append_value(&in, array_key.c_str(), static_cast<int>(array_key.size()), bson_iter_value(&it));
-    }
-  }
-  bson_append_array_end(&id_clause, &in);
-  bson_append_document_end(filter.get(), &id_clause);
-  if (n == 0) return ok();
-  detail::collection_handle coll{c, o.database, o.collection};
-  bson_error_t e;
-  if (!mongoc_collection_delete_many(coll.get(), filter.get(), nullptr, nullptr, &e)) {
-    auto err = detail::to_error(e, fmt::format("taking back the {} documents inserted into {} by a failed batch", n, name_of(o)));
-    return err;
-  }
-  return ok();
 }
 
 }  // namespace
@@ -353,7 +366,7 @@ auto collection_sink::open(std::shared_ptr<client> c, collection_sink_options op
 }
 
 auto collection_sink::write_each(std::span<const record> records, std::stop_token stop)
-    -> result<std::vector<write_failure>> {
+    -> result<std::vector<rejected_record>> {
   auto done = run_bulk(*client_, options_, records, stop);
   if (!done) return std::move(done).error();
   return std::move(done->failures);
@@ -365,7 +378,12 @@ auto collection_sink::write(std::span<const record> records, std::stop_token sto
   const auto& failures = done->failures;
   if (failures.empty()) return ok();
   if (options_.mode == write_mode::insert) {
-    if (auto undone = take_back(*client_, options_, *done->sent_ids.get(), failures); !undone) return undone;
+    std::set<std::size_t> failed;
+    for (const auto& f : failures) failed.insert(f.index);
+    if (auto undone = take_back(*client_, options_, *done->sent_ids.get(), [&](std::size_t i) { return !failed.contains(i); });
+        !undone) {
+      return undone;
+    }
   }
   // A record that fails for good makes the batch fail for good, so that bisection isolates
   // it; transient failures alone (a write conflict) let the runner retry the batch.

@@ -218,6 +218,7 @@ auto collection_source::next_batch(std::stop_token stop) -> result<std::optional
       out.rejected.push_back({document_json(*doc), std::move(converted).error(), 0, last, 0, std::chrono::system_clock::now()});
       continue;
     }
+    out.positions.push_back(last);  // the key before it: seeking there reads it next
     out.records.push_back(std::move(*converted));
     last = position(std::move(*encoded));
   }

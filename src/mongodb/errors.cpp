@@ -25,7 +25,9 @@ auto kind_of_server_code(std::int64_t code) noexcept -> error_kind {
     case 13435:  // NotPrimaryNoSecondaryOk
     case 13436:  // NotPrimaryOrSecondary
       return error_kind::transient;
-    default:  // 11000 duplicate key, 121 validation, 2 BadValue, 13 Unauthorized, …
+    case 121:  // DocumentValidationFailure: the document breaks the collection's validator
+      return error_kind::invalid_input;
+    default:  // 11000 duplicate key, 2 BadValue, 13 Unauthorized, …
       return error_kind::permanent;
   }
 }

@@ -60,8 +60,8 @@ TEST_F(mongodb_sink, write_each_reports_exactly_the_bad_documents_and_writes_the
   auto rows = batch_with_bad_documents();
   auto failures = insert_sink().write_each(std::span{std::as_const(rows)}, {});
   ASSERT_TRUE(failures) << fmt::format("{}", failures.error());
-  ASSERT_THAT(*failures, ElementsAre(Field(&write_failure::index, 3u), Field(&write_failure::index, 5u),
-                                     Field(&write_failure::index, 7u)));
+  ASSERT_THAT(*failures, ElementsAre(Field(&pipeline::rejected_record::index, 3u), Field(&pipeline::rejected_record::index, 5u),
+                                     Field(&pipeline::rejected_record::index, 7u)));
   EXPECT_EQ((*failures)[0].reason.native_code, 11000);
   EXPECT_EQ((*failures)[0].reason.kind, pipeline::error_kind::permanent);
   EXPECT_THAT((*failures)[0].reason.message, ::testing::HasSubstr("record 3"));
@@ -69,6 +69,19 @@ TEST_F(mongodb_sink, write_each_reports_exactly_the_bad_documents_and_writes_the
   EXPECT_THAT((*failures)[1].reason.message, ::testing::HasSubstr("not-an-object-id"));
   EXPECT_EQ((*failures)[2].reason.native_code, 11000);
   EXPECT_EQ(names(), (std::multiset<std::string>{"existing", "row-0", "row-1", "row-2", "row-4", "row-6", "row-8", "row-9"}));
+}
+
+// CongoDB refuses a repeated ObjectId _id inside one batch too: the first is written.
+TEST_F(mongodb_sink, write_each_refuses_an_id_repeated_inside_the_batch_and_keeps_the_first) {
+  auto rows = std::vector<pipeline::record>{row(0), row(1), row(2)};
+  constexpr const char* shared_id = "65a1b2c3d4e5f60718293a4c";
+  rows[0].set("_id", shared_id);
+  rows[2].set("_id", shared_id);
+  auto refused = insert_sink().write_each(std::span{std::as_const(rows)}, {});
+  ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
+  ASSERT_THAT(*refused, ElementsAre(Field(&pipeline::rejected_record::index, 2u)));
+  EXPECT_EQ((*refused)[0].reason.native_code, 11000);
+  EXPECT_EQ(names(), (std::multiset<std::string>{"existing", "row-0", "row-1"}));
 }
 
 // The sink contract: a failed write leaves nothing of its batch, so the runner's bisection

@@ -47,33 +47,34 @@ struct collection_sink_options {
   std::vector<std::string> json_fields{};
 };
 
-/// A record the server (or the BSON encoding) refused, by its index in the batch written.
-struct write_failure {
-  std::size_t index = 0;
-  error reason;
-
-  friend auto operator==(const write_failure&, const write_failure&) -> bool = default;
-};
-
 /// Writes records as documents of a collection with one unordered bulk write per batch.
 ///
-/// `write_each` reports per record: the bulk reply's writeErrors[].index are mapped back to
-/// the records (duplicate key 11000, validation 121, …), and records that cannot be encoded
-/// (an ObjectId field that is not hex, bad JSON, invalid UTF-8, a `$` or `.` key) are never
-/// sent; every other record is written once. A failure of the whole call (network, no
-/// server, a stop) is the error of the result and nothing is reported per record.
+/// `write_each` (the `pipeline::per_record_sink` the runner prefers) answers per record: the
+/// bulk reply's writeErrors[].index are mapped back to the records and returned as refused
+/// (duplicate key 11000 → `permanent`, document validation 121 → `invalid_input`, other
+/// codes by their class), as are records that cannot be encoded (an ObjectId field that is
+/// not hex, bad JSON, invalid UTF-8, a `$` or `.` key), which are never sent; every other
+/// record is written once. A failure of the whole call is the error of the result and
+/// nothing is reported per record: a lost connection or no server (`transient`), a
+/// write-concern error (`transient`: the writes may not be durable), a stop. In insert mode
+/// the documents such a call inserted with the `_id`s the sink made are deleted again
+/// first, so that the runner's retry does not store them twice.
 ///
-/// `write` (the `pipeline::sink` the runner calls) turns per-record failures into one error,
-/// so that the runner's bisection finds the records and dead-letters them: `permanent` (or
-/// `invalid_input`) when any record failed for good, else `transient`. For that bisection to
-/// write the good records once, insert mode first deletes the documents this call inserted
-/// (by `_id`, generated client-side when a record has none) and upsert mode relies on being
+/// `write` turns per-record failures into one error, so that a runner without `write_each`
+/// bisects the batch and dead-letters the bad records: `permanent` (or `invalid_input`)
+/// when any record failed for good, else `transient`. For that bisection to write the good
+/// records once, insert mode first deletes the documents this call inserted (by `_id`,
+/// generated client-side when a record has none) and upsert mode relies on being
 /// idempotent. If that delete fails its error is returned, and a retry may insert them twice.
+///
+/// CongoDB (the test server) refuses a duplicate ObjectId `_id` (11000), within a batch or
+/// against a stored document; it enforces no unique secondary index and no validator, so on
+/// it a duplicate business key is not refused (docs/adapters/mongodb.md).
 ///
 /// Values: see docs/adapters/mongodb.md (int64 → int64, timestamp → date in milliseconds,
 /// bytes → binary, `object_id_fields` → ObjectId, `json_fields` → parsed).
 ///
-/// Contract: models `pipeline::sink` (value_type `pipeline::record`). Thread-safe: each
+/// Contract: models `pipeline::per_record_sink` (value_type `pipeline::record`). Thread-safe: each
 /// write borrows a connection from the client's pool. Blocking, up to the client's timeouts;
 /// a stop requested before a write returns `stopped` and writes nothing (a bulk already sent
 /// is not interrupted).
@@ -81,7 +82,7 @@ struct write_failure {
 ///     auto sink = pipeline::mongodb::collection_sink::open(mongo, {.database = "estate",
 ///         .collection = "listings", .mode = pipeline::mongodb::write_mode::upsert,
 ///         .key_fields = {"listing_id"}});
-///     auto failures = sink.write_each(std::span{rows}, stop);   // per-record failures
+///     auto refused = sink.write_each(std::span{rows}, stop);   // the records refused, by index
 class collection_sink {
  public:
   using value_type = record;
@@ -92,9 +93,9 @@ class collection_sink {
 
   [[nodiscard]] auto write(std::span<const record> records, std::stop_token stop) -> result<void>;
 
-  /// Writes `records`; the failures of single records, by index, in increasing order.
+  /// Writes `records`; returns the records refused, by index, in increasing order.
   [[nodiscard]] auto write_each(std::span<const record> records, std::stop_token stop)
-      -> result<std::vector<write_failure>>;
+      -> result<std::vector<rejected_record>>;
 
  private:
   collection_sink(std::shared_ptr<client> c, collection_sink_options options) noexcept;
@@ -103,6 +104,6 @@ class collection_sink {
   collection_sink_options options_;
 };
 
-static_assert(pipeline::sink<collection_sink>);
+static_assert(pipeline::per_record_sink<collection_sink>);
 
 }  // namespace pipeline::mongodb

@@ -35,7 +35,9 @@ struct collection_source_options {
 /// The query is `find({$and: [filter, {key: {$gt: last}}]}).sort({key: 1})`; one cursor
 /// serves batch after batch. Each batch's `end` encodes its last key with its type
 /// ("oid:…", "int:…", "double:…", "string:…", "date:…"), and `seek(end)` makes the next query
-/// start after it, so a run resumes from its checkpoint. A failed read (connection lost)
+/// start after it, so a run resumes from its checkpoint. Each record's own position
+/// (`batch::positions`) is the key of the record before it (empty for the first of the
+/// collection), so seeking there reads that record next. A failed read (connection lost)
 /// drops the cursor; the next call queries again after the last key handed out, so a
 /// transient error retried by the runner loses and repeats nothing.
 ///
