@@ -106,6 +106,7 @@ auto cursor_source::next_batch(std::stop_token stop) -> result<std::optional<bat
     const auto pos = position::from_integer(handed_out_ + static_cast<std::int64_t>(read));
     if (r) {
       out.records.push_back(std::move(*r));
+      out.positions.push_back(position::from_integer(handed_out_ + static_cast<std::int64_t>(read) - 1));  // the rows before it
     } else {
       std::string payload;
       const unsigned long* lengths = mysql_fetch_lengths(s.res);

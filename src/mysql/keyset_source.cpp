@@ -127,8 +127,11 @@ auto keyset_source::next_batch(std::stop_token stop) -> result<std::optional<bat
 
   batch<record> out;
   out.records.reserve(options_.batch_size);
+  out.positions.reserve(options_.batch_size);
   std::size_t read = 0;
   std::optional<record> key = last_key_;
+  std::string before;  // the key before the row read next, encoded: that row's own position
+  if (key) record_codec{}.encode(*key, before);
   for (std::optional<error> problem;;) {
     auto row = rows->next(problem);
     if (!row) return std::move(row).error();
@@ -148,7 +151,9 @@ auto keyset_source::next_batch(std::stop_token stop) -> result<std::optional<bat
                                          std::chrono::system_clock::now()});
     } else {
       out.records.push_back(std::move(**row));
+      out.positions.emplace_back(std::move(before));
     }
+    before = std::move(encoded);
   }
   if (read < options_.batch_size) exhausted_ = true;
   if (read == 0) return std::optional<batch<record>>{};

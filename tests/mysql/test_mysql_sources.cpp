@@ -38,6 +38,23 @@ auto ids_of(const std::vector<record>& rows) -> std::vector<std::int64_t> {
   return ids;
 }
 
+// Every record's own position, given to a fresh source from `open_source()`, reads that
+// record next.
+template <class Open>
+void expect_each_own_position_reads_its_record(const std::vector<pipeline::batch<record>>& batches, Open open_source) {
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    const auto& b = batches[k];
+    ASSERT_EQ(b.positions.size(), b.records.size()) << "batch " << k;
+    for (std::size_t i = 0; i < b.records.size(); ++i) {
+      auto fresh = open_source();
+      ASSERT_TRUE(fresh.seek(b.positions[i]));
+      auto next = fresh.next_batch({}).value();
+      ASSERT_TRUE(next && !next->records.empty()) << "batch " << k << ", record " << i;
+      EXPECT_EQ(next->records.front(), b.records[i]) << "batch " << k << ", record " << i;
+    }
+  }
+}
+
 class mysql_sources : public ::testing::Test {
  protected:
   void fill(std::int64_t n) {
@@ -144,6 +161,21 @@ TEST_F(mysql_sources, keyset_reads_a_composite_key_in_order_and_resumes_after_a_
   EXPECT_EQ(resumed.seek(pipeline::position{"garbage"}).error().kind, pipeline::error_kind::invalid_input);
 }
 
+TEST_F(mysql_sources, keyset_gives_each_record_the_key_before_it_to_seek_to) {
+  mysql_test::exec(*db_, fmt::format("CREATE TABLE `{}` (a INT, b VARCHAR(8), d DATE, PRIMARY KEY (a, b))", table_));
+  mysql_test::exec(*db_, fmt::format("INSERT INTO `{}` SELECT seq DIV 4, CONCAT('k', seq % 4), "
+                                     "IF(seq = 9, '0000-00-00', '2024-01-01') FROM seq_0_to_19",
+                                     table_));
+  const auto open_source = [&] {
+    return keyset_source::open(db_, {.table = table_, .key_columns = {"a", "b"}, .batch_size = 6}).value();
+  };
+  auto src = open_source();
+  std::vector<pipeline::batch<record>> batches;
+  EXPECT_EQ(read_all(src, &batches).size(), 19u);  // row 9 has a zero date: rejected
+  EXPECT_EQ(batches[0].positions[0], pipeline::position{});  // the first row: from the start
+  expect_each_own_position_reads_its_record(batches, open_source);
+}
+
 TEST_F(mysql_sources, keyset_applies_a_filter_with_bound_parameters) {
   fill(300);
   auto src = keyset_source::open(db_, {.table = table_, .key_columns = {"id"}, .columns = {"label"},
@@ -194,6 +226,19 @@ TEST_F(mysql_sources, cursor_streams_in_batches_and_seek_skips_rows_handed_out) 
   auto rest = ids_of(read_all(resumed));
   ASSERT_EQ(rest.size(), 1300u);
   EXPECT_EQ(rest.front(), 1201);
+}
+
+TEST_F(mysql_sources, cursor_gives_each_record_the_count_before_it_to_seek_to) {
+  fill(30);
+  const auto open_source = [&] {
+    return cursor_source::open(db_, {.query = fmt::format("SELECT id FROM `{}` ORDER BY id", table_), .batch_size = 7})
+        .value();
+  };
+  auto src = open_source();
+  std::vector<pipeline::batch<record>> batches;
+  ASSERT_EQ(read_all(src, &batches).size(), 30u);
+  EXPECT_EQ(batches[1].positions[0], pipeline::position::from_integer(7));
+  expect_each_own_position_reads_its_record(batches, open_source);
 }
 
 TEST_F(mysql_sources, an_abandoned_cursor_closes_at_once_without_reading_the_rest) {

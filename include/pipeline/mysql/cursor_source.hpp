@@ -30,7 +30,8 @@ struct cursor_source_options {
 /// Streams the rows of one long query with `mysql_use_result`: rows come off the socket as
 /// batches are asked for, so memory stays at one batch however large the result.
 ///
-/// Positions are the count of rows handed out. A snapshot read cannot resume in the middle:
+/// Positions are the count of rows handed out; a record's own position
+/// (`batch::positions[i]`) is the count of rows before it. A snapshot read cannot resume in the middle:
 /// `seek(p)` restarts the query and skips p rows, which is right only when the query has
 /// an ORDER BY on a unique key and the rows before p did not change; prefer
 /// `keyset_source` where resuming matters. A row whose value does not convert goes to the

@@ -39,7 +39,9 @@ struct keyset_source_options {
 /// inserted behind it is not).
 ///
 /// Each batch's `end` is the key of its last row, encoded with `record_codec`; `seek` to it
-/// resumes after that row. Rows arrive as records with the column types mapped as
+/// resumes after that row. Each record's own position (`batch::positions[i]`) is the key of
+/// the row before it (empty for the table's first row), so seeking there reads it next.
+/// Rows arrive as records with the column types mapped as
 /// docs/adapters/mysql.md says (DECIMAL as exact decimal text; dates as UTC timestamps;
 /// NULL; blobs as bytes). A row with a value that does not convert (a zero date) is put in
 /// the batch's `rejected` with `invalid_input`, not dropped.
