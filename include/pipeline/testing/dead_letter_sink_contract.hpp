@@ -10,7 +10,11 @@
 ///       auto stored() -> std::vector<pipeline::dead_letter>;   // what that place holds now
 ///     };
 ///     INSTANTIATE_TYPED_TEST_SUITE_P(my_dlq, dead_letter_sink_contract, ::testing::Types<my_dlq_factory>);
+///
+/// A DLQ stores each letter once: the identity is `detail::dead_letter_fingerprints`'
+/// (partition, position, payload, and the count of equal ones before it in the call).
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <span>
@@ -121,7 +125,74 @@ TYPED_TEST_P(dead_letter_sink_contract, concurrent_writers_lose_nothing) {
   for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(stored[i].pos, position::from_integer(static_cast<std::int64_t>(i)));
 }
 
+// The runner dead-letters a batch again after a crash: the same letters (by partition,
+// position and payload), dead-lettered at another time, perhaps after more attempts.
+TYPED_TEST_P(dead_letter_sink_contract, writing_the_same_letters_again_stores_nothing_new) {
+  auto dlq = this->factory_.make_dlq();
+  std::vector<dead_letter> letters;
+  for (std::size_t i = 0; i < 6; ++i) letters.push_back(this->letter(i));
+  ASSERT_TRUE(dlq->write(std::span{std::as_const(letters)}, {}));
+  auto again = letters;
+  for (auto& l : again) {
+    l.time += std::chrono::hours{1};
+    l.attempts += 1;
+  }
+  ASSERT_TRUE(dlq->write(std::span{std::as_const(again)}, {}));
+  ASSERT_TRUE(dlq->write(std::span{std::as_const(letters)}, {}));
+  auto stored = this->stored_sorted();
+  ASSERT_EQ(stored.size(), letters.size());
+  for (std::size_t i = 0; i < letters.size(); ++i) this->expect_same(stored[i], letters[i]);  // the first kept
+}
+
+// A rerun may cut the same records into other batches: each letter is still stored once.
+TYPED_TEST_P(dead_letter_sink_contract, the_same_letters_split_over_other_calls_are_stored_once) {
+  auto dlq = this->factory_.make_dlq();
+  const auto range = [&](std::size_t first, std::size_t last) {
+    std::vector<dead_letter> out;
+    for (std::size_t i = first; i < last; ++i) out.push_back(this->letter(i));
+    return out;
+  };
+  const auto write = [&](const std::vector<dead_letter>& letters) {
+    ASSERT_TRUE(dlq->write(std::span{letters}, {}));
+  };
+  write(range(0, 10));
+  write(range(0, 3));
+  write(range(3, 8));
+  write(range(8, 13));  // 10, 11 and 12 are new
+  write(range(5, 6));
+  auto stored = this->stored_sorted();
+  ASSERT_EQ(stored.size(), 13u);
+  for (std::size_t i = 0; i < 13; ++i) EXPECT_EQ(stored[i].pos, position::from_integer(static_cast<std::int64_t>(i)));
+}
+
+// Equal records are distinct letters when they come from different positions, and when one
+// call holds several at one position (a source that gives only its batches' end).
+TYPED_TEST_P(dead_letter_sink_contract, equal_records_at_different_positions_stay_distinct) {
+  auto dlq = this->factory_.make_dlq();
+  auto at_one = this->letter(1);
+  auto at_two = at_one;
+  at_two.pos = position::from_integer(2);
+  std::vector<dead_letter> first{at_one};
+  std::vector<dead_letter> second{at_two};
+  ASSERT_TRUE(dlq->write(std::span{std::as_const(first)}, {}));
+  ASSERT_TRUE(dlq->write(std::span{std::as_const(second)}, {}));
+  auto twice_at_three = this->letter(3);
+  std::vector<dead_letter> pair{twice_at_three, twice_at_three};
+  ASSERT_TRUE(dlq->write(std::span{std::as_const(pair)}, {}));
+  ASSERT_TRUE(dlq->write(std::span{std::as_const(pair)}, {}));  // again: still two
+  auto stored = this->stored_sorted();
+  ASSERT_EQ(stored.size(), 4u);
+  EXPECT_EQ(stored[0].pos, position::from_integer(1));
+  EXPECT_EQ(stored[1].pos, position::from_integer(2));
+  EXPECT_EQ(stored[1].payload, at_one.payload);
+  EXPECT_EQ(stored[2].pos, position::from_integer(3));
+  EXPECT_EQ(stored[3].pos, position::from_integer(3));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(dead_letter_sink_contract, keeps_every_field_of_every_entry,
-                            keeps_binary_payloads_byte_for_byte, writes_accumulate, concurrent_writers_lose_nothing);
+                            keeps_binary_payloads_byte_for_byte, writes_accumulate, concurrent_writers_lose_nothing,
+                            writing_the_same_letters_again_stores_nothing_new,
+                            the_same_letters_split_over_other_calls_are_stored_once,
+                            equal_records_at_different_positions_stay_distinct);
 
 }  // namespace pipeline::testing
