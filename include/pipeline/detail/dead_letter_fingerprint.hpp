@@ -4,10 +4,13 @@
 // crash (it writes a batch's letters in one call, in the same order each time). Shared by
 // the DLQ tables (sqlite, mysql) so that each skips replayed entries by the same rule.
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <pipeline/dead_letter.hpp>
@@ -20,6 +23,16 @@ namespace pipeline::detail {
   for (const char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3;
   return h;
 }
+
+/// The fingerprints of `dead_letter_fingerprints`, a letter at a time, for a store that reads
+/// its entries back in pieces (the file DLQ recounts its file as one call). Not synchronised.
+class dead_letter_fingerprinter {
+ public:
+  [[nodiscard]] auto next(const dead_letter& letter) -> std::string;
+
+ private:
+  std::map<std::tuple<std::uint32_t, std::string, std::uint64_t>, std::size_t> seen_;
+};
 
 /// One fingerprint per letter, "<payload hash, 16 hex>/<repeat>": with the partition and
 /// position (the batch's end) it identifies the entry; `repeat` counts equal payloads at the
