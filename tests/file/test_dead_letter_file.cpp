@@ -91,6 +91,19 @@ TEST(dead_letter_file, writes_append_to_an_existing_file) {
   EXPECT_THAT(*file::read_dead_letters(dir / "dlq.jsonl"), ::testing::ElementsAre(letter(0), letter(1)));
 }
 
+// A process that restarts and dead-letters its batch again appends nothing the file holds.
+TEST(dead_letter_file, a_new_writer_over_a_file_does_not_append_the_letters_it_holds) {
+  file_test::scratch_dir dir;
+  auto twice = letter(3);
+  ASSERT_TRUE(write(*std::make_unique<file::dead_letter_file>(dir / "dlq.jsonl"), {letter(0), twice, twice}));
+  file::dead_letter_file again{dir / "dlq.jsonl"};
+  auto later = letter(0);
+  later.time += 1h;
+  ASSERT_TRUE(write(again, {later, twice, twice, letter(1)}));
+  ASSERT_TRUE(write(again, {letter(1)}));
+  EXPECT_THAT(*file::read_dead_letters(dir / "dlq.jsonl"), ::testing::ElementsAre(letter(0), twice, twice, letter(1)));
+}
+
 TEST(dead_letter_file, a_stopped_write_writes_nothing) {
   file_test::scratch_dir dir;
   file::dead_letter_file dlq{dir / "dlq.jsonl"};

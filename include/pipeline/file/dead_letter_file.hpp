@@ -23,6 +23,14 @@ namespace pipeline::file {
 /// `to_string` name of the error kind; bytes of the message or backend that are not UTF-8 are
 /// written as U+FFFD; time is ISO-8601 UTC with microseconds.
 ///
+/// Stores each letter once: a letter already in the file (the runner dead-letters a batch
+/// again after a crash, whatever its batch boundaries) is not appended again. The identity is
+/// every DLQ's (`detail::dead_letter_fingerprints`: partition, position, payload, and how many
+/// equal ones at that position come before it in the call); the first write reads the file
+/// back to learn the identities of the entries already there, counting them as one call.
+/// Entries longer than `dead_letter_file_source`'s default `max_record_bytes` (16 MiB) are not
+/// read back, so such an entry can be appended again by a later process.
+///
 /// Contract: thread-safe (writes are serialised by a mutex); one process per file (appends are
 /// at the size this object keeps). Each `write` appends all of its entries, then fsyncs: once
 /// it returns success they survive a crash. A failed write leaves nothing of its entries in
@@ -31,7 +39,8 @@ namespace pipeline::file {
 /// file is created, or opened to append, by the first write (its directory must exist); a last
 /// line torn by a crash is ended then, so it reads back as one rejected line and the next
 /// entry stays whole.
-/// Memory: the encoded entries of one call.
+/// Memory: the encoded entries of one call, and the identity of every entry in the file (its
+/// position and some 30 bytes).
 ///
 ///     pipeline::file::dead_letter_file dlq{"orders.dlq.jsonl"};
 ///     auto stored = dlq.write(std::span{letters}, stop);
@@ -43,7 +52,8 @@ class dead_letter_file {
   auto operator=(dead_letter_file&&) noexcept -> dead_letter_file&;
   ~dead_letter_file();
 
-  /// Appends and fsyncs `letters`; `stopped` (and nothing written) when a stop was requested.
+  /// Appends and fsyncs the `letters` the file does not hold yet; `stopped` (and nothing
+  /// written) when a stop was requested.
   [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
 
  private:
