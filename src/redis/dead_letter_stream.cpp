@@ -2,6 +2,10 @@
 
 #include <limits>
 #include <stdexcept>
+#include <string_view>
+
+#include <pipeline/detail/dead_letter_fingerprint.hpp>
+#include <pipeline/redis/detail/slot.hpp>
 
 #include <fmt/format.h>
 
@@ -41,33 +45,61 @@ auto to_letter(const std::string& id, const std::vector<reply>& f) -> result<dea
   return l;
 }
 
+// Per letter, ARGV holds its identity and then its 9 field values. Atomic (one script), so
+// of writers racing with one letter, in any processes, exactly one adds it. XADD comes before
+// SADD: should XADD fail, the identity is not kept and a retry adds the letter; should SADD
+// fail after it, a retry adds it twice (at least once, never lost).
+constexpr std::string_view add_new_letters = R"lua(
+local added = 0
+for i = 1, #ARGV, 10 do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then
+    redis.call('XADD', KEYS[1], '*', 'payload', ARGV[i + 1], 'kind', ARGV[i + 2], 'message', ARGV[i + 3],
+               'code', ARGV[i + 4], 'backend', ARGV[i + 5], 'attempts', ARGV[i + 6], 'pos', ARGV[i + 7],
+               'partition', ARGV[i + 8], 'time', ARGV[i + 9])
+    redis.call('SADD', KEYS[2], ARGV[i])
+    added = added + 1
+  end
+end
+return added
+)lua";
+
+// The identity set's key: in the stream's cluster slot, so that one script can use both.
+auto identities_key(const std::string& stream) -> std::string {
+  auto key = detail::hash_tag(stream) != stream ? stream + ":ids" : "{" + stream + "}:ids";
+  if (detail::key_slot(key) != detail::key_slot(stream)) {
+    throw std::invalid_argument(fmt::format(
+        "pipeline::redis::dead_letter_stream: no identity set key shares the slot of stream '{}'; "
+        "name it with a hash tag, like '{{orders}}:dead'", stream));
+  }
+  return key;
+}
+
 }  // namespace
 
 dead_letter_stream::dead_letter_stream(std::shared_ptr<client> c, dead_letter_stream_options options)
     : client_(std::move(c)), stream_(std::move(options.stream)) {
   if (!client_) throw std::invalid_argument("pipeline::redis::dead_letter_stream: client is null");
   if (stream_.empty()) throw std::invalid_argument("pipeline::redis::dead_letter_stream: stream is empty");
+  identities_ = identities_key(stream_);
 }
 
 auto dead_letter_stream::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
   if (letters.empty()) return ok();
-  std::vector<std::vector<std::string>> commands;
-  commands.reserve(letters.size() + 2);
-  commands.push_back({"MULTI"});
-  for (const auto& l : letters) {
-    commands.push_back({"XADD", stream_, "*", "payload", l.payload, "kind", std::string(to_string(l.reason.kind)),
-                        "message", l.reason.message, "code", std::to_string(l.reason.native_code), "backend",
-                        l.reason.backend, "attempts", std::to_string(l.attempts), "pos", l.pos.bytes(), "partition",
-                        std::to_string(l.partition), "time", detail::time_text(l.time)});
+  const auto fingerprints = pipeline::detail::dead_letter_fingerprints(letters);
+  std::vector<std::string> args;
+  args.reserve(letters.size() * 10);
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    const auto& l = letters[i];
+    // Length-prefixed position, since it may hold any byte.
+    args.push_back(fmt::format("{}:{}:{}:{}", l.partition, l.pos.bytes().size(), l.pos.bytes(), fingerprints[i]));
+    args.insert(args.end(), {l.payload, std::string(to_string(l.reason.kind)), l.reason.message,
+                             std::to_string(l.reason.native_code), l.reason.backend, std::to_string(l.attempts),
+                             l.pos.bytes(), std::to_string(l.partition), detail::time_text(l.time)});
   }
-  commands.push_back({"EXEC"});
-  auto replies = client_->pipeline(commands);
-  if (!replies) return std::move(replies).error();
-  for (const auto& r : *replies) {
-    if (r.kind == reply::type::error) return reply_error(r.str);
-  }
-  if (replies->back().is_nil()) return transient_error("dead-letter stream: the transaction was aborted");
+  const std::vector<std::string> keys{stream_, identities_};
+  auto added = client_->eval(add_new_letters, keys, args);
+  if (!added) return std::move(added).error();
   return ok();
 }
 

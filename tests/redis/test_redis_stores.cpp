@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <span>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -149,6 +153,37 @@ TEST(redis_dead_letter_stream, reads_back_in_pages_for_replay) {
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
   EXPECT_EQ(dlq.size().value(), 5u);
+}
+
+// Workers in several processes (here: clients of their own) dead-letter the same batch again
+// at once, cut into other pieces: each letter is stored once.
+TEST(redis_dead_letter_stream, writers_racing_with_the_same_letters_store_each_once) {
+  const auto stream = "{" + pipeline::test::unique_name("dlq") + "}:dead";
+  std::vector<pipeline::dead_letter> letters;
+  for (int i = 0; i < 40; ++i) {
+    letters.push_back({"payload " + std::to_string(i % 10), pipeline::permanent_error("bad"), 1,
+                       pipeline::position::from_integer(i), 0, std::chrono::system_clock::now()});
+  }
+  {
+    std::vector<std::jthread> writers;
+    for (std::size_t w = 0; w < 4; ++w) {
+      writers.emplace_back([&, w] {
+        dead_letter_stream dlq{redis_test::connect(), {.stream = stream}};
+        const std::size_t piece = w + 3;
+        for (std::size_t first = 0; first < letters.size(); first += piece) {
+          const auto part = std::span{std::as_const(letters)}.subspan(first, std::min(piece, letters.size() - first));
+          EXPECT_TRUE(dlq.write(part, {}));
+        }
+      });
+    }
+  }
+  dead_letter_stream dlq{redis_test::connect(), {.stream = stream}};
+  EXPECT_EQ(dlq.size().value(), 40u);
+}
+
+TEST(redis_dead_letter_stream, a_stream_name_no_identity_set_can_share_a_slot_with_is_refused) {
+  EXPECT_THROW((dead_letter_stream{redis_test::connect(), {.stream = "dead{}letters"}}), std::invalid_argument);
+  EXPECT_NO_THROW((dead_letter_stream{redis_test::connect(), {.stream = "dead:letters"}}));
 }
 
 }  // namespace

@@ -22,7 +22,18 @@ struct dead_letter_stream_options {
 ///
 /// Each entry has the fields payload, kind (as `to_string` names it), message, code, backend,
 /// attempts, pos, partition and time (nanoseconds since the epoch); payload and position are
-/// kept byte for byte. A `write` is one MULTI/EXEC: all entries or none.
+/// kept byte for byte.
+///
+/// Stores each letter once: a letter written again (the runner dead-letters a batch again
+/// after a crash, whatever its batch boundaries) adds no entry. The identity is every DLQ's
+/// (`detail::dead_letter_fingerprints`: partition, position, payload, and how many equal ones
+/// at that position come before it in the call), kept in a set beside the stream,
+/// "<stream>:ids" when the stream name has a `{hash tag}`, else "{<stream>}:ids", so that
+/// both share a cluster slot. A `write` is one Lua script that adds, for each letter whose
+/// identity the set lacks, the entry and then the identity: atomic, so writers racing with
+/// the same letters, in any processes, add each once. A script that fails half-way (out of
+/// memory) keeps the entries it added; a retry adds the rest. The set is never trimmed:
+/// delete it with the stream.
 ///
 /// Contract: models `pipeline::dead_letter_sink`; thread-safe (through the shared `client`);
 /// blocking. Errors as `client` describes; an entry that does not read back as a dead letter
@@ -37,7 +48,8 @@ struct dead_letter_stream_options {
 ///     }
 class dead_letter_stream {
  public:
-  /// Throws std::invalid_argument if `c` is null or the stream name is empty.
+  /// Throws std::invalid_argument if `c` is null, the stream name is empty, or no identity
+  /// set key can share its slot (a name with braces but no valid hash tag, like "a{}b").
   dead_letter_stream(std::shared_ptr<client> c, dead_letter_stream_options options = {});
 
   [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
@@ -52,6 +64,7 @@ class dead_letter_stream {
  private:
   std::shared_ptr<client> client_;
   std::string stream_;
+  std::string identities_;  // the set of the identities of the letters stored
 };
 
 static_assert(pipeline::dead_letter_sink<dead_letter_stream>);

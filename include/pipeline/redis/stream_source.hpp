@@ -29,7 +29,11 @@ namespace pipeline::redis {
 /// checkpoint (`stream_acks`) acknowledges the entry. A batch's `end` is
 /// "<tracking number>/<last entry id>", so a dead letter says which entry it came from.
 /// `seek` accepts only the empty position: a worker never resumes from a position, the group
-/// redelivers what was not acknowledged.
+/// redelivers what was not acknowledged. So `batch::positions` stays empty: no position
+/// seeks to a record. The records the runner dead-letters carry the batch's `end`, whose
+/// tracking number is this consumer's own, so a redelivered entry's letters get another
+/// position (and DLQ identity) than the first time; the rejected ones above carry their
+/// entry's id, which stays.
 ///
 /// Contract: models `pipeline::seekable_source`; one thread at a time (the runner's reader).
 template <class T, class Codec = record_codec>
