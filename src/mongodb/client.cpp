@@ -34,7 +34,7 @@ collection_handle::collection_handle(client& c, std::string_view database, std::
                                                std::string(collection).c_str())) {}
 
 auto create_index(client& c, std::string_view database, std::string_view collection, const bson_t& keys,
-                  std::string_view name, bool unique) -> result<void> {
+                  std::string_view name, bool unique, const bson_t* partial) -> result<void> {
   collection_handle coll{c, database, collection};
   scoped_bson command;
   bson_append_utf8(command.get(), "createIndexes", -1, mongoc_collection_get_name(coll.get()), -1);
@@ -45,6 +45,7 @@ auto create_index(client& c, std::string_view database, std::string_view collect
   BSON_APPEND_DOCUMENT(&index, "key", &keys);
   bson_append_utf8(&index, "name", -1, std::string(name).c_str(), -1);
   if (unique) BSON_APPEND_BOOL(&index, "unique", true);
+  if (partial != nullptr) BSON_APPEND_DOCUMENT(&index, "partialFilterExpression", partial);
   bson_append_document_end(&indexes, &index);
   bson_append_array_end(command.get(), &indexes);
   scoped_bson reply;

@@ -32,9 +32,10 @@ class collection_handle {
   collection_ptr collection_;
 };
 
-/// Creates an index (createIndexes; an identical existing one is fine).
+/// Creates an index (createIndexes; an identical existing one is fine); with `partial`, only
+/// over the documents that match it (partialFilterExpression).
 [[nodiscard]] auto create_index(client& c, std::string_view database, std::string_view collection, const bson_t& keys,
-                                std::string_view name, bool unique) -> result<void>;
+                                std::string_view name, bool unique, const bson_t* partial = nullptr) -> result<void>;
 
 }  // namespace detail
 }  // namespace pipeline::mongodb

@@ -1,8 +1,15 @@
 #include <pipeline/mongodb/dead_letter_collection.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <limits>
+#include <memory>
+#include <set>
 #include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <pipeline/detail/dead_letter_fingerprint.hpp>
 
 #include <fmt/format.h>
 
@@ -41,10 +48,77 @@ auto read_letter(const bson_t& doc) -> std::optional<dead_letter> {
   return letter;
 }
 
+// What identifies a letter, as text: partition, position (hex, as it may be any bytes) and
+// the shared fingerprint.
+auto identity_of(const dead_letter& l, const std::string& fingerprint) -> std::string {
+  std::string text = fmt::format("{}/", l.partition);
+  for (const char c : l.pos.bytes()) text += fmt::format("{:02x}", static_cast<unsigned char>(c));
+  return text + "/" + fingerprint;
+}
+
+// Whether every write error of a bulk reply is a duplicate key (11000): a writer racing with
+// the same letter inserted it first, under the unique index, and the letter is stored.
+auto only_duplicate_keys(const bson_t& reply) -> bool {
+  bson_iter_t it;
+  bson_iter_t errors;
+  if (bson_iter_init_find(&it, &reply, "writeConcernErrors")) {
+    bson_iter_t concern;
+    if (BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &concern) && bson_iter_next(&concern)) return false;
+  }
+  if (!bson_iter_init_find(&it, &reply, "writeErrors") || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &errors)) {
+    return false;
+  }
+  bool any = false;
+  while (bson_iter_next(&errors)) {
+    bson_iter_t code;
+    if (!BSON_ITER_HOLDS_DOCUMENT(&errors) || !bson_iter_recurse(&errors, &code) || !bson_iter_find(&code, "code") ||
+        !BSON_ITER_HOLDS_NUMBER(&code) || bson_iter_as_int64(&code) != 11000) {
+      return false;
+    }
+    any = true;
+  }
+  return any;
+}
+
+// Which of `identities` the collection holds already.
+auto stored_identities(client& c, const dead_letter_collection_options& o, const std::vector<std::string>& identities)
+    -> result<std::set<std::string>> {
+  scoped_bson filter;
+  bson_t clause;
+  bson_t in;
+  BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "identity", &clause);
+  BSON_APPEND_ARRAY_BEGIN(&clause, "$in", &in);
+  for (std::size_t i = 0; i < identities.size(); ++i) {
+    const auto key = std::to_string(i);
+    bson_append_utf8(&in, key.c_str(), static_cast<int>(key.size()), identities[i].data(),
+                     static_cast<int>(identities[i].size()));
+  }
+  bson_append_array_end(&clause, &in);
+  bson_append_document_end(filter.get(), &clause);
+  scoped_bson opts;
+  bson_t projection;
+  BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "projection", &projection);
+  BSON_APPEND_INT32(&projection, "_id", 0);
+  BSON_APPEND_INT32(&projection, "identity", 1);
+  bson_append_document_end(opts.get(), &projection);
+  detail::collection_handle coll{c, o.database, o.collection};
+  const detail::cursor_ptr cursor{mongoc_collection_find_with_opts(coll.get(), filter.get(), opts.get(), nullptr)};
+  std::set<std::string> stored;
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc)) {
+    if (auto id = detail::text_field(*doc, "identity")) stored.insert(std::move(*id));
+  }
+  bson_error_t e;
+  if (mongoc_cursor_error(cursor.get(), &e)) {
+    return detail::to_error(e, fmt::format("find the dead letters stored in {}.{}", o.database, o.collection));
+  }
+  return stored;
+}
+
 }  // namespace
 
 dead_letter_collection::dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options) noexcept
-    : client_(std::move(c)), options_(std::move(options)) {}
+    : client_(std::move(c)), options_(std::move(options)), indexed_(std::make_shared<std::atomic<bool>>(false)) {}
 
 auto dead_letter_collection::open(std::shared_ptr<client> c, dead_letter_collection_options options)
     -> dead_letter_collection {
@@ -58,15 +132,46 @@ auto dead_letter_collection::open(std::shared_ptr<client> c, dead_letter_collect
 auto dead_letter_collection::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
   if (letters.empty()) return ok();
+  if (!indexed_->load()) {
+    // Made by the first write, since open cannot fail; racing writers make the same one.
+    // Partial, so that entries stored before identities existed cannot stop it.
+    scoped_bson keys;
+    BSON_APPEND_INT32(keys.get(), "identity", 1);
+    scoped_bson partial;
+    bson_t exists;
+    BSON_APPEND_DOCUMENT_BEGIN(partial.get(), "identity", &exists);
+    BSON_APPEND_BOOL(&exists, "$exists", true);
+    bson_append_document_end(partial.get(), &exists);
+    if (auto made = detail::create_index(*client_, options_.database, options_.collection, *keys.get(), "identity_unique",
+                                         true, partial.get());
+        !made) {
+      return made;
+    }
+    indexed_->store(true);
+  }
+  const auto fingerprints = pipeline::detail::dead_letter_fingerprints(letters);
+  std::vector<std::string> identities;
+  identities.reserve(letters.size());
+  for (std::size_t i = 0; i < letters.size(); ++i) identities.push_back(identity_of(letters[i], fingerprints[i]));
+  auto stored = stored_identities(*client_, options_, identities);
+  if (!stored) return std::move(stored).error();
   detail::collection_handle coll{*client_, options_.database, options_.collection};
-  // One ordered bulk: one round trip for all entries, split by libmongoc past 16 MiB.
-  const detail::bulk_ptr bulk{mongoc_collection_create_bulk_operation_with_opts(coll.get(), nullptr)};
+  // One unordered bulk insert of the letters not stored yet: one round trip, split by
+  // libmongoc past 16 MiB. Inserts, not upserts: CongoDB rewrites a document an upsert
+  // matches, and turns its binary fields into something else.
+  scoped_bson bulk_opts;
+  BSON_APPEND_BOOL(bulk_opts.get(), "ordered", false);
+  const detail::bulk_ptr bulk{mongoc_collection_create_bulk_operation_with_opts(coll.get(), bulk_opts.get())};
   bson_error_t e;
-  for (const auto& l : letters) {
+  std::size_t sent = 0;
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    if (stored->contains(identities[i])) continue;
+    const auto& l = letters[i];
     scoped_bson doc;
     bson_oid_t oid;
     bson_oid_init(&oid, nullptr);
     BSON_APPEND_OID(doc.get(), "_id", &oid);
+    detail::append_text(doc.get(), "identity", identities[i]);
     detail::append_binary(doc.get(), "payload", l.payload);
     detail::append_text(doc.get(), "kind", to_string(l.reason.kind));
     detail::append_text(doc.get(), "message", l.reason.message);
@@ -81,12 +186,14 @@ auto dead_letter_collection::write(std::span<const dead_letter> letters, std::st
     if (!mongoc_bulk_operation_insert_with_opts(bulk.get(), doc.get(), nullptr, &e)) {
       return detail::to_error(e, "encode a dead letter");
     }
+    ++sent;
   }
+  if (sent == 0) return ok();
   scoped_bson reply;
-  if (mongoc_bulk_operation_execute(bulk.get(), reply.get(), &e) == 0) {
+  if (mongoc_bulk_operation_execute(bulk.get(), reply.get(), &e) == 0 && !only_duplicate_keys(*reply.get())) {
     // A payload over 16 MiB is refused for good; the runner then fails the run rather than
-    // lose the entry.
-    return detail::to_error(e, fmt::format("write {} dead letters to {}.{}", letters.size(), options_.database,
+    // lose the entry. The others of the bulk are stored, and skipped when it is written again.
+    return detail::to_error(e, fmt::format("write {} dead letters to {}.{}", sent, options_.database,
                                            options_.collection));
   }
   return ok();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -16,8 +17,8 @@ namespace pipeline::mongodb {
 
 struct dead_letter_collection_options {
   std::string database{};
-  /// One document per entry: `{payload: binary, kind, message, native_code: int64, backend,
-  /// attempts, position: binary, partition, time: date, time_us: int64}`.
+  /// One document per entry: `{identity, payload: binary, kind, message, native_code: int64,
+  /// backend, attempts, position: binary, partition, time: date, time_us: int64}`.
   std::string collection{"pipeline_dead_letters"};
 };
 
@@ -27,11 +28,22 @@ struct dead_letter_collection_options {
 /// names it; the time as a date (for people and TTL indexes) and as microseconds since the
 /// epoch (`time_us`, what `read` returns).
 ///
-/// Contract: models `pipeline::dead_letter_sink`: one ordered bulk insert per `write`;
-/// concurrent writes from many workers are fine (pooled connections). Not transactional:
-/// if the server fails half-way, a retried write may store some entries twice. Blocking;
-/// a stop before the write returns `stopped`. A document that does not read back as an
-/// entry (edited by hand) is a `permanent` error naming its `_id`.
+/// Stores each letter once: a letter written again (the runner dead-letters a batch again
+/// after a crash, whatever its batch boundaries) adds no document. Its identity is every
+/// DLQ's (`detail::dead_letter_fingerprints`: partition, position, payload, and how many equal
+/// ones at that position come before it in the call), kept as text in `identity`; each
+/// `write` finds which of its identities are stored (`{identity: {$in: …}}`) and inserts the
+/// others in one unordered bulk. The first write creates a unique index on `identity`
+/// (partial: documents stored before identities existed are left out), which on MongoDB makes
+/// writers racing with one letter store it once (the loser's duplicate key counts as stored).
+/// CongoDB enforces no unique secondary index: there a letter written again is skipped, but
+/// two writers racing with the same letter at the same moment can both store it.
+///
+/// Contract: models `pipeline::dead_letter_sink`; concurrent writes from many workers are
+/// fine (pooled connections). A write that fails half-way (a payload over 16 MiB, a lost
+/// connection) may have stored some of its letters; writing it again stores the rest only.
+/// Blocking; a stop before the write returns `stopped`. A document that does not read back
+/// as an entry (edited by hand) is a `permanent` error naming its `_id`.
 ///
 ///     auto dlq = pipeline::mongodb::dead_letter_collection::open(mongo, {.database = "etl"});
 ///     for (std::string after;;) {                            // replay, 500 at a time
@@ -58,6 +70,7 @@ class dead_letter_collection {
 
   std::shared_ptr<client> client_;
   dead_letter_collection_options options_;
+  std::shared_ptr<std::atomic<bool>> indexed_;  // whether the identity index is made (shared with copies)
 };
 
 static_assert(pipeline::dead_letter_sink<dead_letter_collection>);
