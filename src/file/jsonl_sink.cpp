@@ -3,6 +3,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,20 @@ struct jsonl_sink::impl {
     if (buffer.empty()) return ok();
     if (auto written = file.append(buffer, detail::append_file::durability::written); !written) return written;
     buffer.clear();
+    return ok();
+  }
+
+  // Buffers `lines`, writing the buffer out once it is full; on failure nothing of them stays.
+  auto append(const std::string& lines) -> result<void> {
+    std::scoped_lock lock{mutex};
+    const std::size_t before = buffer.size();
+    buffer += lines;
+    if (buffer.size() >= buffer_bytes) {
+      if (auto drained = drain(); !drained) {
+        buffer.resize(before);
+        return drained;
+      }
+    }
     return ok();
   }
 
@@ -53,26 +68,40 @@ jsonl_sink::~jsonl_sink() {
   (void)impl_->flush();
 }
 
+namespace {
+
+// Encodes `records` as lines into `lines`, outside any lock; the records that do not encode
+// leave no bytes there and are returned, `invalid_input`, naming the record and field.
+auto encode(std::span<const record> records, std::string& lines) -> std::vector<rejected_record> {
+  std::vector<rejected_record> refused;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const std::size_t before = lines.size();
+    if (auto encoded = detail::append_json_record(records[i], lines); !encoded) {
+      lines.resize(before);
+      refused.push_back({i, invalid_input_error(fmt::format("jsonl_sink: record {} of the batch: {}", i,
+                                                            encoded.error().message))});
+    }
+  }
+  return refused;
+}
+
+}  // namespace
+
 auto jsonl_sink::write(std::span<const record> records, std::stop_token stop) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
-  // Encoded outside the lock, and whole before anything is buffered: a bad record fails its
-  // batch and leaves no line of it behind.
+  // Whole before anything is buffered: a bad record fails its batch and leaves no line of it.
   std::string lines;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (auto encoded = detail::append_json_record(records[i], lines); !encoded) {
-      return invalid_input_error(fmt::format("jsonl_sink: record {} of the batch: {}", i, encoded.error().message));
-    }
-  }
-  std::scoped_lock lock{impl_->mutex};
-  const std::size_t before = impl_->buffer.size();
-  impl_->buffer += lines;
-  if (impl_->buffer.size() >= impl_->buffer_bytes) {
-    if (auto drained = impl_->drain(); !drained) {
-      impl_->buffer.resize(before);
-      return drained;
-    }
-  }
-  return ok();
+  if (auto refused = encode(records, lines); !refused.empty()) return std::move(refused.front().reason);
+  return impl_->append(lines);
+}
+
+auto jsonl_sink::write_each(std::span<const record> records, std::stop_token stop)
+    -> result<std::vector<rejected_record>> {
+  if (stop.stop_requested()) return stopped_error();
+  std::string lines;
+  auto refused = encode(records, lines);
+  if (auto appended = impl_->append(lines); !appended) return std::move(appended).error();
+  return refused;
 }
 
 auto jsonl_sink::flush(std::stop_token /*stop*/) -> result<void> {

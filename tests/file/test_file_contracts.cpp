@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -81,6 +82,12 @@ struct jsonl_sink_factory {
                   {"flag", i % 2 == 1},
                   {"none", nullptr}};
   }
+  // JSON has no NaN: write_each refuses it.
+  static auto make_bad_record(std::size_t i) -> record {
+    auto r = make_record(i);
+    r.set("ratio", std::numeric_limits<double>::quiet_NaN());
+    return r;
+  }
   // What the file holds once the last sink is flushed, read back with jsonl_source.
   auto stored() -> std::vector<record> {
     EXPECT_TRUE(last_->flush({}));
@@ -125,6 +132,7 @@ namespace pipeline::testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(csv_source, source_contract, ::testing::Types<csv_source_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(jsonl_source, source_contract, ::testing::Types<jsonl_source_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(jsonl_sink, sink_contract, ::testing::Types<jsonl_sink_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(jsonl_sink, per_record_sink_contract, ::testing::Types<jsonl_sink_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(file_checkpoint_store, checkpoint_store_contract,
                                ::testing::Types<checkpoint_store_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(file_job_log, job_log_store_contract, ::testing::Types<job_log_factory>);

@@ -82,6 +82,23 @@ TEST(jsonl_sink, a_nan_or_infinity_fails_the_batch_with_invalid_input_and_writes
   EXPECT_EQ(file_test::read_file(dir / "out.jsonl"), "{\"ok\":1}\n");
 }
 
+// A record that fails half-way through its fields leaves no bytes of its line behind.
+TEST(jsonl_sink, write_each_refuses_the_records_that_do_not_encode_and_writes_the_others) {
+  file_test::scratch_dir dir;
+  auto sink = open_sink({.path = dir / "out.jsonl", .buffer_bytes = 0});
+  const std::vector<record> rows{record{{"ok", 1}}, record{{"ok", 2}, {"x", std::nan("")}}, record{{"ok", 3}},
+                                 record{{"ok", 4}, {"s", std::string("\xff")}}};
+  auto refused = sink.write_each(std::span{rows}, {});
+  ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
+  ASSERT_EQ(refused->size(), 2u);
+  EXPECT_EQ((*refused)[0].index, 1u);
+  EXPECT_EQ((*refused)[0].reason.kind, error_kind::invalid_input);
+  EXPECT_THAT((*refused)[0].reason.message, ::testing::HasSubstr("record 1 of the batch: field \"x\""));
+  EXPECT_EQ((*refused)[1].index, 3u);
+  ASSERT_TRUE(sink.flush({}));
+  EXPECT_EQ(file_test::read_file(dir / "out.jsonl"), "{\"ok\":1}\n{\"ok\":3}\n");
+}
+
 TEST(jsonl_sink, a_string_or_name_that_is_not_utf8_fails_the_batch_with_invalid_input) {
   file_test::scratch_dir dir;
   auto sink = open_sink({.path = dir / "out.jsonl", .buffer_bytes = 0});

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <stop_token>
+#include <vector>
 
 #include <pipeline/record.hpp>
 #include <pipeline/result.hpp>
@@ -34,7 +35,9 @@ struct jsonl_sink_options {
 /// timestamps as ISO-8601 UTC strings with microseconds (`"2024-03-01T12:00:00.000250Z"`).
 /// So bytes and timestamps read back (with `jsonl_source`) as strings. A NaN or infinite
 /// double (JSON has none) or a string or field name that is not UTF-8 fails the whole batch
-/// with `invalid_input` naming the record and field, and nothing of that batch is written.
+/// with `invalid_input` naming the record and field, and nothing of that batch is written;
+/// `write_each` (the `pipeline::per_record_sink` the runner prefers) refuses just those
+/// records, with that error, and writes the others.
 ///
 /// Exactly-once across restarts: `flush` writes the buffer and fsyncs; `committed_offset()` is
 /// then the file's durable size. Save it with the checkpoint that covers those records; on
@@ -46,7 +49,8 @@ struct jsonl_sink_options {
 /// in the order their writes took the lock). Blocking file I/O when the buffer fills and in
 /// `flush`. Memory: the buffer (`buffer_bytes` plus one batch) and one batch being encoded.
 /// I/O failures are errno errors (ENOSPC, EIO, … transient; the rest permanent); a failed
-/// write leaves nothing of its batch in the file or the buffer. Destroying the sink writes and
+/// write (or `write_each` failing as a whole) leaves nothing of its batch in the file or the
+/// buffer. Destroying the sink writes and
 /// fsyncs what is buffered, ignoring failures: call `flush` to know.
 ///
 ///     auto sink = pipeline::file::jsonl_sink::open({.path = "out.jsonl", .resume_offset = saved});
@@ -67,6 +71,10 @@ class jsonl_sink {
 
   /// Encodes `records` and buffers them, writing the buffer out once it holds `buffer_bytes`.
   [[nodiscard]] auto write(std::span<const record> records, std::stop_token stop) -> result<void>;
+  /// As `write`, but the records that do not encode are refused (by index, in order) and the
+  /// others buffered.
+  [[nodiscard]] auto write_each(std::span<const record> records, std::stop_token stop)
+      -> result<std::vector<rejected_record>>;
   /// Writes what is buffered and fsyncs the file.
   [[nodiscard]] auto flush(std::stop_token stop) -> result<void>;
   /// The file's size as of the last successful `flush` (or `open`): what a crash cannot lose.
@@ -78,6 +86,6 @@ class jsonl_sink {
   std::unique_ptr<impl> impl_;
 };
 
-static_assert(flushable_sink<jsonl_sink>);
+static_assert(flushable_sink<jsonl_sink> && per_record_sink<jsonl_sink>);
 
 }  // namespace pipeline::file
