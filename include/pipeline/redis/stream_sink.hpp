@@ -20,7 +20,9 @@ namespace pipeline::redis {
 ///
 /// Contract: models `pipeline::sink`; as thread-safe as the producer (it is); blocking.
 /// Errors are the producer's. Records that the codec cannot encode are the codec's business
-/// (record_codec encodes every record).
+/// (record_codec encodes every record). Not a `per_record_sink`: encoding refuses nothing and
+/// the stream takes an entry whole or not at all, so there is no single record to refuse and
+/// `write` is already exact.
 ///
 ///     auto producer = pipeline::redis::stream_producer::open(client, {.stream = "{orders}:q"}).value();
 ///     pipeline::redis::stream_sink<pipeline::record> sink{producer};
