@@ -32,7 +32,7 @@ struct once_source {
   auto next_batch(std::stop_token) -> pipeline::result<std::optional<pipeline::batch<int>>> {
     if (done) return std::optional<pipeline::batch<int>>{};
     done = true;
-    return std::optional<pipeline::batch<int>>{pipeline::batch<int>{{1, 2}, pipeline::position{"1"}, {}, 0, 0}};
+    return std::optional<pipeline::batch<int>>{pipeline::batch<int>{{1, 2}, pipeline::position{"1"}, {}, 0, 0, {}}};
   }
 };
 

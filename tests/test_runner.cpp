@@ -797,3 +797,32 @@ TEST_F(runner, the_checkpoint_key_may_differ_from_the_name) {
   EXPECT_EQ(checkpoints_.load("listings")->pos, pipeline::position::from_integer(100));
   EXPECT_EQ(checkpoints_.load("listings-nightly")->version, 0u);
 }
+
+TEST_F(runner, a_resumed_run_counts_the_records_done_before_its_checkpoint) {
+  std::stop_source stop;
+  auto o = options();
+  o.workers = 1;
+  {
+    pipeline::vector_source<int> source{numbers(1000), 100};
+    auto first = pipeline::run(
+        source,
+        [&](const int& v) {
+          if (v == 450) stop.request_stop();
+          return v;
+        },
+        sink_, dlq_, checkpoints_, o, stop.get_token());
+    ASSERT_EQ(first.status, pipeline::run_status::stopped);
+    ASSERT_GT(first.checkpoint.to_integer().value_or(0), 0);
+  }
+  const auto resumed_at = static_cast<std::uint64_t>(*checkpoints_.load("test")->pos.to_integer());
+  std::vector<pipeline::progress> seen;
+  o.on_progress = [&](const pipeline::progress& p) { seen.push_back(p); };
+  o.expected_records = 1000;
+  pipeline::vector_source<int> source{numbers(1000), 100};
+  auto second = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
+  EXPECT_EQ(second.status, pipeline::run_status::completed);
+  EXPECT_EQ(second.done_before, resumed_at);
+  EXPECT_EQ(second.done_before + second.written, 1000u);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().done, 1000u);
+}

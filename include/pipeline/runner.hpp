@@ -107,6 +107,7 @@ struct run_report {
   std::uint64_t retried{0};        ///< attempts that were repeated after a transient error
   std::chrono::nanoseconds duration{0};
   position checkpoint;             ///< the saved watermark: a rerun resumes after it
+  std::uint64_t done_before{0};    ///< records done by earlier runs, below the checkpoint this run resumed from
   std::optional<error> failure;    ///< why, when status is failed
   std::uint64_t job_run_id{0};     ///< the run's id in the job log, when there is one
 

@@ -55,6 +55,8 @@ class engine {
     const auto& options = run_.options();
     const auto started = run_.time().now();
     if (job_.begin() && checkpoints_.resume()) {
+      progress_ = progress_meter{std::chrono::steady_clock::now(),
+                                 {options.expected_records, checkpoints_.done_before(), std::chrono::seconds{10}}};
       {
         std::jthread reader{[this] { produce(); }};
         const auto first = options.autoscale
@@ -112,7 +114,7 @@ class engine {
       b.partition = run_.options().partition;
       for (auto& letter : b.rejected) letter.partition = b.partition;
       run_.counters.read->inc(b.size + b.rejected.size());
-      checkpoints_.issue(b.sequence, b.end);
+      checkpoints_.issue(b.sequence, b.end, b.size + b.rejected.size());
       if (queue_.push(std::move(b), stop) != push_status::pushed) break;
     }
     queue_.close();
@@ -136,7 +138,8 @@ class engine {
   }
 
   void report_progress() {
-    const auto done = run_.counters.written->value() + run_.counters.dead_lettered->value();
+    const auto done =
+        checkpoints_.done_before() + run_.counters.written->value() + run_.counters.dead_lettered->value();
     std::scoped_lock lock{progress_mutex_};
     run_.options().on_progress(progress_.sample(done, std::chrono::steady_clock::now()));
   }
@@ -149,6 +152,7 @@ class engine {
     report.retried = run_.counters.retried->value();
     report.duration = duration;
     report.checkpoint = checkpoints_.saved();
+    report.done_before = checkpoints_.done_before();
     report.failure = run_.failure();
     report.status = report.failure                                          ? run_status::failed
                     : exhausted_.load() && checkpoints_.in_flight() == 0 ? run_status::completed
