@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -45,6 +46,7 @@ class engine {
         isolation_(run_, stages),
         job_(run_),
         queue_(options.queue_capacity),
+        queue_capacity_(options.queue_capacity),
         workers_(run_, [this] { return work(); }),
         progress_(std::chrono::steady_clock::now(),
                   progress_meter_options{options.expected_records, 0, std::chrono::seconds{10}}) {
@@ -115,9 +117,31 @@ class engine {
       for (auto& letter : b.rejected) letter.partition = b.partition;
       run_.counters.read->inc(b.size + b.rejected.size());
       checkpoints_.issue(b.sequence, b.end, b.size + b.rejected.size());
+      wait_for_room(stop);
       if (queue_.push(std::move(b), stop) != push_status::pushed) break;
     }
     queue_.close();
+  }
+
+  // A full queue makes the reader sleep until it is half empty, not until one slot frees:
+  // refilling in runs costs one wake-up per half queue instead of one per batch, and those
+  // wake-ups take a core from the workers.
+  void wait_for_room(const std::stop_token& stop) {
+    if (queue_.size() < queue_capacity_) return;
+    std::unique_lock lock{room_mutex_};
+    reader_waiting_ = true;
+    // Timed, so that a wake-up lost between the size check and the wait costs 10 ms, not a hang.
+    while (!stop.stop_requested() &&
+           !room_.wait_for(lock, stop, std::chrono::milliseconds{10}, [&] { return queue_.size() <= queue_capacity_ / 2; })) {
+    }
+    reader_waiting_ = false;
+  }
+
+  void made_room() {
+    if (reader_waiting_.load() && queue_.size() <= queue_capacity_ / 2) {
+      std::scoped_lock lock{room_mutex_};
+      room_.notify_one();
+    }
   }
 
   // A worker's loop; true when it ends because it was retired.
@@ -131,6 +155,7 @@ class engine {
         continue;
       }
       if (!b) return false;
+      made_room();
       if (isolation_.process(*b, stop) == batch_outcome::abandoned) return false;
       checkpoints_.finish(b->sequence, stop);
       if (workers_.retire()) return true;
@@ -168,6 +193,10 @@ class engine {
   std::optional<autoscaler> scaler_;
   std::atomic<bool> exhausted_{false};
   mpmc_queue<batch_in_flight> queue_;
+  std::size_t queue_capacity_;
+  std::mutex room_mutex_;
+  std::condition_variable_any room_;
+  std::atomic<bool> reader_waiting_{false};
   worker_pool workers_;  // after the queue: joined before it goes
   std::mutex progress_mutex_;
   progress_meter progress_;
