@@ -3,7 +3,9 @@
 # g++ -O2 -std=c++20 on three probe files (the umbrella header alone; the umbrella and one
 # pipeline::run; three runs with different types), against this tree's headers and against
 # those of BASE (default: the last commit before the engine moved into the library).
-# Prints the median of 3 wall-clock seconds and the peak RSS of the compiler for each.
+# Prints the median of 3 CPU times (user + system seconds of the one-threaded compiler: on a quiet
+# machine that is its wall time, and another load on the machine changes it far less) and the
+# compiler's peak RSS for each.
 #   bench/compile_time.sh [BASE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,12 +55,12 @@ CPP
 
 # Prints "<median seconds> <peak RSS MB>" of compiling $2 against headers in $1.
 measure() {
-  local include=$1 file=$2 times=() rss=0
+  local include=$1 file=$2 times=() user sys rss=0
   for _ in 1 2 3; do
     local out
-    out=$( { /usr/bin/time -f '%e %M' g++ -std=c++20 -O2 -I"$include" -c "$file" -o /dev/null; } 2>&1 | tail -1)
-    times+=("${out% *}")
-    rss=${out#* }
+    out=$( { /usr/bin/time -f '%U %S %M' g++ -std=c++20 -O2 -I"$include" -c "$file" -o /dev/null; } 2>&1 | tail -1)
+    read -r user sys rss <<<"$out"
+    times+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")
   done
   printf '%s\n' "${times[@]}" | sort -n | sed -n 2p | tr '\n' ' '
   echo "$((rss / 1024))"
