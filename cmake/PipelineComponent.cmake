@@ -53,8 +53,6 @@ function(pipeline_add_component)
     add_library(${target} ${arg_SOURCES})
     set(scope PUBLIC)
     pipeline_warnings(${target})
-    # Private headers shared between components (src/relational/) are found from src/.
-    target_include_directories(${target} PRIVATE "${PROJECT_SOURCE_DIR}/src")
     set_target_properties(${target} PROPERTIES OUTPUT_NAME pipeline_${arg_NAME}
                                                VERSION ${PROJECT_VERSION}
                                                SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})

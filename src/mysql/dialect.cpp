@@ -5,6 +5,7 @@
 #include <pipeline/mysql/dead_letter_table.hpp>
 #include <pipeline/mysql/job_log.hpp>
 #include <pipeline/mysql/table_sink.hpp>
+#include <pipeline/mysql/write_mode.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -70,7 +71,9 @@ class mysql_dialect final : public relational::dialect {
     std::vector<std::string> assignments;
     for (const auto& u : updates) assignments.push_back(fmt::format("{0} = VALUES({0})", u));
     for (const auto& a : adds) assignments.push_back(fmt::format("{0} = {0} + VALUES({0})", a));
-    if (assignments.empty()) assignments.push_back(fmt::format("{0} = {0}", keys.empty() ? columns.front() : keys.front()));
+    if (assignments.empty()) {
+      assignments.push_back(fmt::format("{0} = {0}", keys.empty() ? columns.front() : keys.front()));
+    }
     return fmt::format(" ON DUPLICATE KEY UPDATE {}", fmt::join(assignments, ", "));
   }
   [[nodiscard]] auto upsert_needs_keys() const noexcept -> bool override { return false; }
@@ -369,23 +372,17 @@ class relational_connection final : public relational::connection {
 }  // namespace pipeline::mysql::detail
 
 // The shared stores and sink for mysql::database: their members reach the database through
-// this specialisation, so they are instantiated here, beside it.
-namespace pipeline::detail::relational {
-
+// this specialisation, so they are instantiated here, beside it. (Names in it are looked up
+// in pipeline::detail::relational.)
 template <>
-struct backend<mysql::database> {
-  static auto sql_dialect() noexcept -> const dialect& { return mysql::detail::the_dialect; }
+struct pipeline::detail::relational::backend<pipeline::mysql::database> {
   // A connection borrowed from the pool (or opened) for one operation.
   static auto connect(mysql::database& db) -> result<connection_ptr> {
     auto c = mysql::detail::database_access::borrow(db);
     if (!c) return std::move(c).error();
     return std::make_unique<mysql::detail::relational_connection>(std::move(*c));
   }
+  static auto sql_dialect() noexcept -> const dialect& { return mysql::detail::the_dialect; }
 };
 
-template class checkpoint_store<mysql::database>;
-template class dead_letter_table<mysql::database>;
-template class job_log<mysql::database>;
-template class table_sink<mysql::database>;
-
-}  // namespace pipeline::detail::relational
+PIPELINE_RELATIONAL_INSTANTIATE(pipeline::mysql::database);

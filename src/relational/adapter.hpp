@@ -4,8 +4,8 @@
 // templates (include/pipeline/detail/relational/), for an adapter to instantiate for its
 // `database` in the source file that specialises `backend` for it (src/<adapter>/dialect.cpp):
 //
-//     template <> struct relational::backend<sqlite::database> { … };
-//     template class relational::checkpoint_store<sqlite::database>;   // and the other three
+//     template <> struct pipeline::detail::relational::backend<pipeline::sqlite::database> { … };
+//     PIPELINE_RELATIONAL_INSTANTIATE(pipeline::sqlite::database);
 //
 // They only take a connection and call the SQL of stores.hpp, which is compiled once.
 
@@ -149,3 +149,11 @@ auto table_sink<Database>::write_with_checkpoint(std::span<const record> records
 }
 
 }  // namespace pipeline::detail::relational
+
+/// The explicit instantiations of the four types for `Database`, at global scope after
+/// `backend<Database>`: their members are compiled only there, in the adapter's library.
+#define PIPELINE_RELATIONAL_INSTANTIATE(Database)                             \
+  template class pipeline::detail::relational::checkpoint_store<Database>;  \
+  template class pipeline::detail::relational::dead_letter_table<Database>; \
+  template class pipeline::detail::relational::job_log<Database>;           \
+  template class pipeline::detail::relational::table_sink<Database>

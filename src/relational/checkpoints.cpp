@@ -48,9 +48,10 @@ auto save_checkpoint(connection& c, std::string_view table, std::string_view key
   if (expected_version == 0) {
     // An existing key changes nothing, and so reports no affected row.
     constexpr std::array<std::string_view, 4> columns{"key", "position", "version", "updated_at"};
+    const std::vector<std::string> key_column{d.quote("key")};
     auto prepared = c.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({}, {}, 1, {}){}", table,
                                           quoted_list(d, columns), d.placeholder(1), d.placeholder(2),
-                                          d.placeholder(3), d.upsert_clause({d.quote("key")}, {d.quote("key")}, {}, {})));
+                                          d.placeholder(3), d.upsert_clause(key_column, key_column, {}, {})));
     if (!prepared) return std::move(prepared).error();
     st = std::move(*prepared);
     st->bind_text(1, key);
@@ -58,10 +59,10 @@ auto save_checkpoint(connection& c, std::string_view table, std::string_view key
     st->bind_time(3, now);
   } else {
     const auto version = d.quote("version");
-    auto prepared = c.prepare(fmt::format("UPDATE {} SET {} = {}, {} = {} + 1, {} = {} WHERE {} = {} AND {} = {}", table,
-                                          d.quote("position"), d.placeholder(1), version, version,
-                                          d.quote("updated_at"), d.placeholder(2), d.quote("key"), d.placeholder(3),
-                                          version, d.placeholder(4)));
+    auto prepared =
+        c.prepare(fmt::format("UPDATE {} SET {} = {}, {} = {} + 1, {} = {} WHERE {} = {} AND {} = {}", table,
+                              d.quote("position"), d.placeholder(1), version, version, d.quote("updated_at"),
+                              d.placeholder(2), d.quote("key"), d.placeholder(3), version, d.placeholder(4)));
     if (!prepared) return std::move(prepared).error();
     st = std::move(*prepared);
     st->bind_bytes(1, pos.bytes());

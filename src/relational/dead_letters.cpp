@@ -39,8 +39,9 @@ auto insert_dead_letters(connection& c, std::string_view table, std::span<const 
   const auto& d = c.sql_dialect();
   std::vector<std::string_view> columns(letter_columns.begin(), letter_columns.end());
   columns.push_back(d.dead_letter_identity_column());
+  const auto key = d.dead_letter_key();
   auto st = c.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({}){}", table, quoted_list(d, columns),
-                                  placeholders(d, 1, columns.size()), d.upsert_clause(d.dead_letter_key(), d.dead_letter_key(), {}, {})));
+                                  placeholders(d, 1, columns.size()), d.upsert_clause(key, key, {}, {})));
   if (!st) return std::move(st).error();
   auto& s = **st;
   const auto fingerprints = dead_letter_fingerprints(letters);

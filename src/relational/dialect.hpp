@@ -47,7 +47,8 @@ class dialect {
   /// `keys` (a dialect that matches every unique key may ignore them, and may get none), set
   /// each of `updates` to the new row's value, add the new row's value to each of `adds`, and
   /// when both are empty change nothing (the row counts as not affected). Names are quoted.
-  [[nodiscard]] virtual auto upsert_clause(const std::vector<std::string>& columns, const std::vector<std::string>& keys,
+  [[nodiscard]] virtual auto upsert_clause(const std::vector<std::string>& columns,
+                                           const std::vector<std::string>& keys,
                                            const std::vector<std::string>& updates,
                                            const std::vector<std::string>& adds) const -> std::string = 0;
   /// Whether an upsert must name its conflict target (sqlite's ON CONFLICT (…) does).
@@ -78,10 +79,10 @@ class dialect {
   [[nodiscard]] virtual auto dead_letter_key() const -> std::vector<std::string> = 0;
 };
 
-/// A prepared statement of one connection, used once: bind parameters 1 … n in the order of
-/// their placeholders, `execute`, then (a query) read the rows with `next_row` and the
-/// accessors. Not thread-safe; valid while its connection is. A bind that fails is reported
-/// by `execute`.
+/// A prepared statement of one connection: bind parameters 1 … n in the order of their
+/// placeholders, `execute`, then (a query) read the rows with `next_row` and the accessors;
+/// bind and execute again for the next set of values. Not thread-safe; valid while its
+/// connection is. A bind that fails is reported by `execute`.
 class statement {
  public:
   virtual ~statement() = default;

@@ -5,6 +5,7 @@
 #include <pipeline/sqlite/dead_letter_table.hpp>
 #include <pipeline/sqlite/job_log.hpp>
 #include <pipeline/sqlite/table_sink.hpp>
+#include <pipeline/sqlite/write_mode.hpp>
 
 #include <cmath>
 #include <memory>
@@ -247,20 +248,14 @@ auto sqlite_dialect::create_store_table(relational::connection& c, relational::s
 }  // namespace pipeline::sqlite::detail
 
 // The shared stores and sink for sqlite::database: their members reach the database through
-// this specialisation, so they are instantiated here, beside it.
-namespace pipeline::detail::relational {
-
+// this specialisation, so they are instantiated here, beside it. (Names in it are looked up
+// in pipeline::detail::relational.)
 template <>
-struct backend<sqlite::database> {
-  static auto sql_dialect() noexcept -> const dialect& { return sqlite::detail::the_dialect; }
+struct pipeline::detail::relational::backend<pipeline::sqlite::database> {
   static auto connect(sqlite::database& db) -> result<connection_ptr> {
     return std::make_unique<sqlite::detail::relational_connection>(db);
   }
+  static auto sql_dialect() noexcept -> const dialect& { return sqlite::detail::the_dialect; }
 };
 
-template class checkpoint_store<sqlite::database>;
-template class dead_letter_table<sqlite::database>;
-template class job_log<sqlite::database>;
-template class table_sink<sqlite::database>;
-
-}  // namespace pipeline::detail::relational
+PIPELINE_RELATIONAL_INSTANTIATE(pipeline::sqlite::database);
