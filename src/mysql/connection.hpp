@@ -79,7 +79,6 @@ class connection {
   bool broken_ = false;
 };
 
-
 /// A connection borrowed from a database's pool for one operation; given back when
 /// destroyed, or closed if it broke.
 class lease {
