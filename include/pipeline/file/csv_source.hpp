@@ -18,9 +18,11 @@ extern template class detail::file_source_base<detail::csv_format, record>;
 struct csv_source_options {
   std::filesystem::path path{};
   std::size_t batch_size = 1000;              ///< records per batch, rejected ones included
+  std::size_t max_batch_bytes = 32 << 20;     ///< memory of a batch's records; a full batch ends early
   char delimiter = ',';                       ///< not a quote, CR or LF
   bool has_header = true;                     ///< the first row names the fields; else c0, c1, …
   std::size_t max_record_bytes = 1 << 20;     ///< a longer record is rejected (and not buffered)
+  std::size_t max_fields = 65'536;            ///< a row with more fields is rejected
   std::size_t read_buffer_bytes = 64 << 10;   ///< bytes read from the file at a time
 };
 

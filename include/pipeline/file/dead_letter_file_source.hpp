@@ -20,6 +20,7 @@ extern template class detail::file_source_base<detail::dead_letter_format, dead_
 struct dead_letter_file_source_options {
   std::filesystem::path path{};
   std::size_t batch_size = 1000;             ///< entries per batch, rejected ones included
+  std::size_t max_batch_bytes = 32 << 20;    ///< memory of a batch's entries; a full batch ends early
   std::size_t max_record_bytes = 16 << 20;   ///< a longer line is rejected (and not buffered)
   std::size_t read_buffer_bytes = 64 << 10;  ///< bytes read from the file at a time
 };

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include <pipeline/file/detail/file_source_base.hpp>
+#include <pipeline/file/out_of_range.hpp>
 #include <pipeline/record.hpp>
 #include <pipeline/source.hpp>
 
@@ -18,7 +19,11 @@ extern template class detail::file_source_base<detail::jsonl_format, record>;
 struct jsonl_source_options {
   std::filesystem::path path{};
   std::size_t batch_size = 1000;             ///< records per batch, rejected ones included
+  std::size_t max_batch_bytes = 32 << 20;    ///< memory of a batch's records; a full batch ends early
   std::size_t max_record_bytes = 1 << 20;    ///< a longer line is rejected (and not buffered)
+  std::size_t max_members = 65'536;          ///< an object (at any depth) with more members is rejected
+  std::size_t max_depth = 128;               ///< a line nested deeper is rejected; its object is level 1
+  out_of_range numbers_out_of_range = out_of_range::reject;  ///< or keep_as_text
   std::size_t read_buffer_bytes = 64 << 10;  ///< bytes read from the file at a time
 };
 
