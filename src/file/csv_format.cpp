@@ -90,12 +90,16 @@ auto csv_format::read_prologue(const raw_record* header) -> result<void> {
   }
   std::string_view bytes = header->bytes;
   if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
-  std::vector<record::entry> columns;
-  auto split_up = split(bytes, [&](std::string&& name) { columns.emplace_back(std::move(name), value{}); });
+  std::vector<std::string> names;
+  auto split_up = split(bytes, [&](std::string&& name) { names.push_back(std::move(name)); });
   if (!split_up) return invalid_input_error(fmt::format("the header row: {}", split_up.error().message));
-  auto unique = record::from_fields(std::move(columns));
-  if (!unique) return invalid_input_error(fmt::format("the header row: {}", unique.error().message));
-  for (const auto& [name, ignored] : *unique) names_.push_back(name);
+  std::vector<record::entry> columns;
+  columns.reserve(names.size());
+  for (const auto& name : names) columns.emplace_back(name, value{});
+  if (auto unique = record::from_fields(std::move(columns)); !unique) {
+    return invalid_input_error(fmt::format("the header row: {}", unique.error().message));
+  }
+  names_ = std::move(names);
   return ok();
 }
 
