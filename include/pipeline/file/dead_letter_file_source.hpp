@@ -33,8 +33,9 @@ struct dead_letter_file_source_options {
 /// file, line and reason, like the other file sources, and reading goes on.
 ///
 /// Positions, seek, memory, errors and thread-safety are those of `jsonl_source`: the text
-/// `"<offset>:<line>"` after the batch's last entry; one thread at a time; blocking I/O; the
-/// file is opened by the first call.
+/// `"<offset>:<line>"` after the batch's last entry, and each entry's own in
+/// `batch::positions`; a batch of at most `max_batch_bytes`; one thread at a time; blocking
+/// I/O; the file is opened by the first call.
 ///
 /// Members (from `detail::file_source_base`): `next_batch(std::stop_token)` and `seek(position)`.
 /// Move-only.
@@ -47,7 +48,7 @@ struct dead_letter_file_source_options {
 class dead_letter_file_source : public detail::file_source_base<detail::dead_letter_format, dead_letter> {
  public:
   /// Throws std::invalid_argument naming the option when the path is empty, or `batch_size`,
-  /// `max_record_bytes` or `read_buffer_bytes` is 0.
+  /// `max_batch_bytes`, `max_record_bytes` or `read_buffer_bytes` is 0.
   explicit dead_letter_file_source(dead_letter_file_source_options options);
 };
 
