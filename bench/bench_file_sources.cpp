@@ -79,7 +79,7 @@ auto shapes() -> std::vector<shape> {
   const file::jsonl_source_options jsonl_wide{.max_record_bytes = 4 << 20, .max_members = 1 << 20};
   return {
       {"csv_100k_empty_fields", "CSV rows of 100k empty fields (rows), defaults: each over max_fields",
-       {100, 200, 400}, empty_fields(100'000),
+       {100, 400, 1600}, empty_fields(100'000),
        [=](auto& p, auto& n, auto& r) { read_all<file::csv_source>(csv_defaults, p, n, r); }},
       {"csv_60k_empty_fields", "CSV rows of 60k empty fields (rows), defaults: read, batches cut by max_batch_bytes",
        {100, 200, 400}, empty_fields(60'000),
@@ -91,7 +91,7 @@ auto shapes() -> std::vector<shape> {
        {12'500, 25'000, 50'000, 100'000}, [](int members, auto& out) { wide_objects(3, members, out); },
        [=](auto& p, auto& n, auto& r) { read_all<file::jsonl_source>(jsonl_defaults, p, n, r); }},
       {"jsonl_deep_nesting", "(lines) JSONL lines of 500k '[' then 500k ']', defaults: each over max_depth",
-       {10, 20, 40},
+       {10, 40, 160},
        [](int lines, auto& out) {
          const std::string line = "{\"a\":" + std::string(500'000, '[') + std::string(500'000, ']') + "}\n";
          for (int i = 0; i < lines; ++i) out << line;
