@@ -29,7 +29,8 @@ struct dead_letter_file_source_options {
 ///
 /// Every field comes back as written (time to the microsecond; a message's bytes that were
 /// not UTF-8 as U+FFFD). Lines that are not entries (a torn or hand-edited line, one longer
-/// than `max_record_bytes`) go into `batch::rejected` as `invalid_input` dead letters with the
+/// than `max_record_bytes`, one with a nested value or more than 64 members: an entry is a
+/// flat object of nine, read in one linear pass) go into `batch::rejected` as `invalid_input` dead letters with the
 /// file, line and reason, like the other file sources, and reading goes on.
 ///
 /// Positions, seek, memory, errors and thread-safety are those of `jsonl_source`: the text
