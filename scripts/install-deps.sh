@@ -4,14 +4,14 @@
 #                                        client libraries of the adapters (sqlite3, hiredis, libmariadb, libmongoc),
 #                                        cpp-httplib and OpenSSL (examples/08_error_ingestion)
 #   scripts/install-deps.sh build test   and clang (with libFuzzer), GoogleTest, Google Benchmark, the queue peers,
-#                                        wrk (bench/error_ingestion_load.sh, bench/soak.sh)
+#                                        wrk (bench/error_ingestion_load.sh, bench/soak.sh), ccache (scripts/test.sh)
 #   scripts/install-deps.sh servers      redis-server, MariaDB and Node.js (for the MongoDB-compatible test server)
 set -euo pipefail
 
 declare -A groups=(
   [build]="g++ cmake ninja-build pkg-config libfmt-dev librange-v3-dev libmsgsl-dev nlohmann-json3-dev
            libsqlite3-dev libhiredis-dev libmariadb-dev libmongoc-dev libbson-dev libcpp-httplib-dev libssl-dev"
-  [test]="clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libconcurrentqueue-dev wrk"
+  [test]="clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libconcurrentqueue-dev wrk ccache"
   [servers]="redis-server redis-tools mariadb-server mariadb-client iproute2"
 )
 

@@ -34,10 +34,7 @@ struct once_source {
   auto next_batch(std::stop_token) -> pipeline::result<std::optional<pipeline::batch<int>>> {
     if (done) return std::optional<pipeline::batch<int>>{};
     done = true;
-    pipeline::batch<int> b;
-    b.records = {1, 2};
-    b.end = pipeline::position{"1"};
-    return std::optional<pipeline::batch<int>>{std::move(b)};
+    return std::optional<pipeline::batch<int>>{pipeline::batch<int>{{1, 2}, pipeline::position{"1"}, {}, 0, 0, {}}};
   }
 };
 

@@ -26,7 +26,7 @@ TEST(position, empty_means_the_beginning) {
 }
 
 TEST(batch, carries_records_end_sequence_and_partition) {
-  pipeline::batch<int> b{{1, 2, 3}, pipeline::position::from_integer(3), {}, {}, 7, 2};
+  pipeline::batch<int> b{{1, 2, 3}, pipeline::position::from_integer(3), {}, 7, 2, {}};
   EXPECT_EQ(b.size(), 3u);
   EXPECT_EQ(b.end.to_integer(), 3);
   EXPECT_EQ(b.sequence, 7u);

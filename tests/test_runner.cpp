@@ -138,21 +138,59 @@ TEST_F(runner, a_permanent_error_is_bisected_so_only_the_bad_records_are_dead_le
   EXPECT_EQ(report.dead_lettered, 3u);
 }
 
-TEST_F(runner, an_exception_from_the_transform_dead_letters_the_record_with_its_message) {
+TEST_F(runner, an_exception_from_the_transform_is_dead_lettered_with_its_message_when_defects_are_dead_lettered) {
   pipeline::vector_source<int> source{numbers(20), 5};
+  auto o = options();
+  o.on_defect = pipeline::defect_policy::dead_letter;
   auto report = pipeline::run(
       source,
       [](const int& v) {
         if (v == 7) throw std::runtime_error("price is not a number");
         return v;
       },
-      sink_, dlq_, checkpoints_, options());
+      sink_, dlq_, checkpoints_, o);
   EXPECT_EQ(report.status, pipeline::run_status::completed);
   ASSERT_EQ(dlq_.entries().size(), 1u);
   EXPECT_EQ(dlq_.entries()[0].payload, "7");
   EXPECT_EQ(dlq_.entries()[0].reason.kind, pipeline::error_kind::internal);
   EXPECT_THAT(dlq_.entries()[0].reason.message, HasSubstr("price is not a number"));
   EXPECT_EQ(sink_.records().size(), 19u);
+}
+
+TEST_F(runner, a_transform_that_always_throws_fails_the_run_below_the_first_batch_and_a_fixed_rerun_writes_all) {
+  pipeline::vector_source<int> source{numbers(1000), 10};
+  auto o = options();
+  o.workers = 1;
+  auto report = pipeline::run(
+      source, [](const int&) -> int { throw std::runtime_error("column 'price' not found"); }, sink_, dlq_,
+      checkpoints_, o);
+  EXPECT_EQ(report.status, pipeline::run_status::failed);
+  ASSERT_TRUE(report.failure);
+  EXPECT_EQ(report.failure->kind, pipeline::error_kind::internal);
+  EXPECT_THAT(report.failure->message, HasSubstr("column 'price' not found"));
+  EXPECT_THAT(report.failure->message, HasSubstr("on_defect"));
+  EXPECT_TRUE(dlq_.entries().empty());
+  EXPECT_TRUE(sink_.records().empty());
+  EXPECT_EQ(checkpoints_.load("test")->version, 0u);  // nothing saved: the first batch failed
+
+  pipeline::vector_source<int> again{numbers(1000), 10};
+  auto fixed = pipeline::run(again, [](const int& v) { return v; }, sink_, dlq_, checkpoints_, o);
+  EXPECT_EQ(fixed.status, pipeline::run_status::completed);
+  EXPECT_EQ(sorted(sink_.records()), numbers(1000));
+}
+
+TEST_F(runner, an_exception_from_the_sink_is_a_defect_that_fails_the_run) {
+  struct throwing_sink {
+    using value_type = int;
+    auto write(std::span<const int>, std::stop_token) -> pipeline::result<void> {
+      throw std::logic_error("vector::at out of range");
+    }
+  } sink;
+  pipeline::vector_source<int> source{numbers(100), 10};
+  auto report = pipeline::run(source, pipeline::identity{}, sink, dlq_, checkpoints_, options());
+  EXPECT_EQ(report.status, pipeline::run_status::failed);
+  EXPECT_THAT(report.failure->message, HasSubstr("the sink threw: vector::at out of range"));
+  EXPECT_TRUE(dlq_.entries().empty());
 }
 
 TEST_F(runner, invalid_input_from_the_transform_is_dead_lettered_without_retry) {
@@ -612,3 +650,179 @@ TEST_F(runner, invalid_options_throw_naming_the_field) {
 }
 
 }  // namespace
+
+namespace {
+
+// A sink that answers per record: refuses the records its rule marks, commits the others, and
+// counts its calls (so the tests can tell that nothing was bisected).
+struct refusing_sink {
+  using value_type = int;
+  std::mutex m;
+  std::vector<int> stored;
+  std::function<std::optional<pipeline::error>(int)> rule;
+  std::size_t calls = 0;
+  std::size_t single_writes = 0;
+
+  auto write(std::span<const int> records, std::stop_token stop) -> pipeline::result<void> {
+    auto refused = write_each(records, stop);
+    if (!refused) return std::move(refused).error();
+    if (!refused->empty()) return refused->front().reason;
+    return pipeline::ok();
+  }
+  auto write_each(std::span<const int> records, std::stop_token) -> pipeline::result<std::vector<pipeline::rejected_record>> {
+    std::scoped_lock l{m};
+    ++calls;
+    if (records.size() == 1) ++single_writes;
+    std::vector<pipeline::rejected_record> refused;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (auto e = rule(records[i])) {
+        refused.push_back({i, *e});
+      } else {
+        stored.push_back(records[i]);
+      }
+    }
+    return refused;
+  }
+};
+static_assert(pipeline::per_record_sink<refusing_sink>);
+
+// vector_source with each record's own position: the index it is at.
+class positioned_source {
+ public:
+  using value_type = int;
+  positioned_source(std::vector<int> values, std::size_t batch) : inner_(std::move(values), batch) {}
+  auto next_batch(std::stop_token stop) -> pipeline::result<std::optional<pipeline::batch<int>>> {
+    auto next = inner_.next_batch(stop);
+    if (!next || !*next) return next;
+    auto& b = **next;
+    b.positions.clear();
+    const auto first = *b.end.to_integer() - static_cast<std::int64_t>(b.records.size());
+    for (std::size_t i = 0; i < b.records.size(); ++i) {
+      b.positions.push_back(pipeline::position::from_integer(first + static_cast<std::int64_t>(i)));
+    }
+    return next;
+  }
+  auto seek(const pipeline::position& p) -> pipeline::result<void> { return inner_.seek(p); }
+
+ private:
+  pipeline::vector_source<int> inner_;
+};
+
+}  // namespace
+
+TEST_F(runner, a_per_record_sink_dead_letters_only_what_it_refuses_without_bisecting) {
+  refusing_sink sink;
+  sink.rule = [](int v) -> std::optional<pipeline::error> {
+    if (v % 100 == 7) return pipeline::invalid_input_error("Data too long for column 'city'");
+    return std::nullopt;
+  };
+  positioned_source source{numbers(1000), 100};
+  auto report = pipeline::run(source, pipeline::identity{}, sink, dlq_, checkpoints_, options());
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sink.calls, 10u);  // one call per batch: no bisection
+  auto good = numbers(1000);
+  std::erase_if(good, [](int v) { return v % 100 == 7; });
+  EXPECT_EQ(sorted(sink.stored), good);
+  ASSERT_EQ(dlq_.entries().size(), 10u);
+  for (const auto& d : dlq_.entries()) {
+    EXPECT_EQ(d.reason.kind, pipeline::error_kind::invalid_input);
+    EXPECT_EQ(d.attempts, 1u);
+    EXPECT_EQ(d.pos, pipeline::position::from_integer(std::stoi(d.payload)));  // its own position
+  }
+  EXPECT_EQ(report.written, 990u);
+  EXPECT_EQ(report.dead_lettered, 10u);
+}
+
+TEST_F(runner, a_record_refused_for_a_retryable_reason_is_tried_again_alone) {
+  refusing_sink sink;
+  std::atomic<int> refusals{0};
+  sink.rule = [&](int v) -> std::optional<pipeline::error> {
+    if (v == 42 && refusals++ < 2) return pipeline::transient_error("lock wait timeout");
+    return std::nullopt;
+  };
+  pipeline::vector_source<int> source{numbers(100), 50};
+  auto report = pipeline::run(source, pipeline::identity{}, sink, dlq_, checkpoints_, options());
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sorted(sink.stored), numbers(100));
+  EXPECT_TRUE(dlq_.entries().empty());
+  EXPECT_EQ(sink.single_writes, 2u);  // 42 alone, twice: refused once more, then written
+}
+
+TEST_F(runner, dead_letters_carry_their_own_records_position_when_the_source_gives_one) {
+  sink_.fail_records(rule_failing({13, 57}, pipeline::permanent_error("bad")));
+  positioned_source source{numbers(100), 50};
+  auto report = pipeline::run(source, [](const int& v) { return v; }, sink_, dlq_, checkpoints_, options());
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  ASSERT_EQ(dlq_.entries().size(), 2u);
+  for (const auto& d : dlq_.entries()) EXPECT_EQ(d.pos, pipeline::position::from_integer(std::stoi(d.payload)));
+}
+
+TEST_F(runner, a_share_of_dead_letters_above_the_budget_fails_the_run_and_below_it_completes) {
+  auto one_in = [](int n) {
+    return [n](const int& v) -> std::optional<pipeline::error> {
+      if (v % n == 0) return pipeline::permanent_error("bad");
+      return std::nullopt;
+    };
+  };
+  auto o = options();
+  o.workers = 1;
+  o.max_dead_letter_share = 0.05;
+  o.dead_letter_window = 1000;
+  {
+    sink_.fail_records(one_in(100));  // 1%
+    pipeline::vector_source<int> source{numbers(5000), 100};
+    auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
+    EXPECT_EQ(report.status, pipeline::run_status::completed);
+    EXPECT_EQ(report.dead_lettered, 50u);
+  }
+  pipeline::memory_checkpoint_store fresh;
+  pipeline::memory_dlq dlq;
+  pipeline::memory_sink<int> sink;
+  sink.fail_records(one_in(5));  // 20%
+  pipeline::vector_source<int> source{numbers(5000), 100};
+  auto report = pipeline::run(source, pipeline::identity{}, sink, dlq, fresh, o);
+  EXPECT_EQ(report.status, pipeline::run_status::failed);
+  EXPECT_THAT(report.failure->message, HasSubstr("of the last 1000 records were dead-lettered (20.0%)"));
+  EXPECT_THAT(report.failure->message, HasSubstr("max_dead_letter_share (5.0%)"));
+  EXPECT_LT(report.read, 5000u);
+}
+
+TEST_F(runner, the_checkpoint_key_may_differ_from_the_name) {
+  auto o = options();
+  o.name = "listings-nightly";
+  o.checkpoint_key = "listings";
+  pipeline::vector_source<int> source{numbers(100), 10};
+  auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(checkpoints_.load("listings")->pos, pipeline::position::from_integer(100));
+  EXPECT_EQ(checkpoints_.load("listings-nightly")->version, 0u);
+}
+
+TEST_F(runner, a_resumed_run_counts_the_records_done_before_its_checkpoint) {
+  std::stop_source stop;
+  auto o = options();
+  o.workers = 1;
+  {
+    pipeline::vector_source<int> source{numbers(1000), 100};
+    auto first = pipeline::run(
+        source,
+        [&](const int& v) {
+          if (v == 450) stop.request_stop();
+          return v;
+        },
+        sink_, dlq_, checkpoints_, o, stop.get_token());
+    ASSERT_EQ(first.status, pipeline::run_status::stopped);
+    ASSERT_GT(first.checkpoint.to_integer().value_or(0), 0);
+  }
+  const auto resumed_at = static_cast<std::uint64_t>(*checkpoints_.load("test")->pos.to_integer());
+  std::vector<pipeline::progress> seen;
+  o.on_progress = [&](const pipeline::progress& p) { seen.push_back(p); };
+  o.expected_records = 1000;
+  pipeline::vector_source<int> source{numbers(1000), 100};
+  auto second = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
+  EXPECT_EQ(second.status, pipeline::run_status::completed);
+  EXPECT_EQ(second.done_before, resumed_at);
+  EXPECT_EQ(second.done_before + second.written, 1000u);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().done, 1000u);
+}

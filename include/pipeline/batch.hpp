@@ -23,12 +23,12 @@ struct batch {
   std::vector<T> records;
   position end;                ///< the source position after the last record read
   std::vector<dead_letter> rejected;  ///< records the source could not read, with the reason
+  std::uint64_t sequence = 0;  ///< 0, 1, 2, … per source and partition
+  std::uint32_t partition = 0;
   /// Each record's own position, when the source can tell: `positions[i]` is where a fresh
   /// source must `seek` to read `records[i]` next (a line's byte offset, the key before it, the
   /// stream id before it). Empty when the source cannot say; then dead letters carry `end`.
   std::vector<position> positions;
-  std::uint64_t sequence = 0;  ///< 0, 1, 2, … per source and partition
-  std::uint32_t partition = 0;
 
   [[nodiscard]] auto size() const noexcept -> std::size_t { return records.size(); }
   [[nodiscard]] auto empty() const noexcept -> bool { return records.empty() && rejected.empty(); }

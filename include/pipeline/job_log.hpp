@@ -12,15 +12,6 @@
 
 namespace pipeline {
 
-/// How a run holds its job: it renews a lease while alive; a lease that runs out marks it dead.
-struct lease_options {
-  std::chrono::seconds lease{30};     ///< how long a run counts as alive after a heartbeat
-  std::string owner = default_owner();  ///< who runs it
-
-  /// "hostname:pid" of this process.
-  [[nodiscard]] static auto default_owner() -> std::string;
-};
-
 /// False when `owner` ("hostname:pid") names a process on this host that no longer exists;
 /// true otherwise (another host, or an owner in another format: only its lease can tell).
 [[nodiscard]] auto owner_may_be_alive(std::string_view owner) -> bool;

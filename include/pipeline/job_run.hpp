@@ -20,6 +20,15 @@ enum class run_state : std::uint8_t { pending, running, completed, failed, stopp
 /// The state named by `to_string`, or an `invalid_input` error.
 [[nodiscard]] auto parse_run_state(std::string_view name) -> result<run_state>;
 
+/// How a run holds its job: it renews a lease while alive; a lease that runs out marks it dead.
+struct lease_options {
+  std::chrono::seconds lease{30};     ///< how long a run counts as alive after a heartbeat
+  std::string owner = default_owner();  ///< who runs it
+
+  /// "hostname:pid" of this process.
+  [[nodiscard]] static auto default_owner() -> std::string;
+};
+
 /// The record of one run of a job, as a job-log store keeps it. A value type.
 struct job_run {
   std::string job;            ///< the pipeline (and partition) name, e.g. "listings/2024-05"

@@ -25,8 +25,9 @@ struct partition_report {
 /// Runs every partition of `plan`, at most `max_concurrent` at once, each as its own
 /// `pipeline::run` over the source `make_source(partition)` returns.
 ///
-/// Each partition has its own checkpoint key and job-log entry, `options.name + "/" +
-/// partition.name`, so each resumes on its own, and its index is stamped on its batches and
+/// Each partition has its own job-log entry, `options.name + "/" + partition.name`, and its
+/// own checkpoint key, `options.effective_checkpoint_key() + "/" + partition.name`, so each
+/// resumes on its own, and its index is stamped on its batches and
 /// dead letters. A partition that fails (or whose `make_source` throws) does not stop the
 /// others; `stop` stops them all, and partitions not started by then are reported stopped
 /// with nothing read. `transform`, `sink`, `dlq` and `checkpoints` are shared by all
@@ -55,6 +56,7 @@ auto run_partitions(const std::vector<partition>& plan, MakeSource&& make_source
   const auto run_one = [&](std::size_t i) {
     auto part_options = options;
     part_options.name = options.name + "/" + plan[i].name;
+    part_options.checkpoint_key = options.effective_checkpoint_key() + "/" + plan[i].name;
     part_options.partition = plan[i].index;
     try {
       auto source = make_source(plan[i]);

@@ -1,21 +1,24 @@
 #pragma once
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <iterator>
 #include <limits>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
-#include <thread>
+#include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include <pipeline/any_job_log_store.hpp>
 #include <pipeline/autoscaler.hpp>
@@ -23,23 +26,32 @@
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/clock.hpp>
 #include <pipeline/dead_letter.hpp>
-#include <pipeline/detail/watermark.hpp>
-#include <pipeline/job_log.hpp>
+#include <pipeline/detail/run_stages.hpp>
+#include <pipeline/job_run.hpp>
 #include <pipeline/log.hpp>
 #include <pipeline/metrics.hpp>
-#include <pipeline/mpmc_queue.hpp>
 #include <pipeline/payload.hpp>
 #include <pipeline/progress.hpp>
-#include <pipeline/retry.hpp>
+#include <pipeline/result.hpp>
 #include <pipeline/sink.hpp>
 #include <pipeline/source.hpp>
 
 namespace pipeline {
 
+
 /// What to do with records whose transient failures outlast the retry policy.
 enum class exhausted_policy : std::uint8_t {
   dead_letter,  ///< dead-letter them with their attempt count; the run goes on
   fail_run,     ///< fail the run (the checkpoint stays below them; a rerun tries again)
+};
+
+/// What to do with a defect: an `internal` error, i.e. an exception from user code (transform,
+/// sink, source) or an error nobody classified. A defect is a bug until proved otherwise: a
+/// transform that throws for every record must not dead-letter the whole input and report
+/// `completed`.
+enum class defect_policy : std::uint8_t {
+  fail_run,     ///< fail the run at the first defect; the checkpoint stays below its batch
+  dead_letter,  ///< treat it as bad data: dead-letter the record (within the error budget)
 };
 
 /// How a run ended. Stopped is not failed: the checkpoint is saved and a rerun resumes.
@@ -49,12 +61,21 @@ enum class run_status : std::uint8_t { completed, failed, stopped };
 
 /// How a run is carried out. A plain struct: every field has a working default.
 struct runner_options {
-  std::string name{"pipeline"};            ///< checkpoint key; metrics label
+  std::string name{"pipeline"};            ///< the job's name: job log, metrics label, log lines
+  std::string checkpoint_key{};            ///< where the checkpoint is kept; empty: `name`
   std::size_t workers{4};                  ///< threads that transform and write (the first count when autoscaling)
   std::size_t queue_capacity{16};          ///< batches between the reader and the workers
-  backoff_options retry{};                 ///< for transient errors of source, transform, sink, DLQ, store
+  /// For transient errors of source, transform, sink, DLQ, store. `retry.max_attempts` counts
+  /// the first try: "3 retries" is `max_attempts = 4`.
+  backoff_options retry{};
   exhausted_policy when_retries_exhausted{exhausted_policy::dead_letter};
-  std::uint64_t max_dead_letters{std::numeric_limits<std::uint64_t>::max()};  ///< more fails the run
+  defect_policy on_defect{defect_policy::fail_run};
+  /// The error budget. More dead letters than this fails the run.
+  std::uint64_t max_dead_letters{std::numeric_limits<std::uint64_t>::max()};
+  /// The error budget as a share: more than this share of dead letters among the last
+  /// `dead_letter_window` records fails the run (checked once that many records are done).
+  double max_dead_letter_share{1.0};
+  std::uint64_t dead_letter_window{10'000};
   std::chrono::milliseconds checkpoint_interval{1000};  ///< at most one save per interval (0: every batch)
   clock* time{nullptr};                    ///< nullptr: the real steady clock
   logger log{};
@@ -67,6 +88,11 @@ struct runner_options {
   std::chrono::milliseconds progress_interval{1000};
   std::optional<std::uint64_t> expected_records{};  ///< for the progress ETA, when known
   std::uint32_t partition{0};              ///< stamped on every batch and dead letter (see run_partitions)
+
+  /// `checkpoint_key`, or `name` when it is empty.
+  [[nodiscard]] auto effective_checkpoint_key() const -> const std::string& {
+    return checkpoint_key.empty() ? name : checkpoint_key;
+  }
 };
 
 /// Throws std::invalid_argument naming the field when `options` cannot work.
@@ -81,6 +107,7 @@ struct run_report {
   std::uint64_t retried{0};        ///< attempts that were repeated after a transient error
   std::chrono::nanoseconds duration{0};
   position checkpoint;             ///< the saved watermark: a rerun resumes after it
+  std::uint64_t done_before{0};    ///< records done by earlier runs, below the checkpoint this run resumed from
   std::optional<error> failure;    ///< why, when status is failed
   std::uint64_t job_run_id{0};     ///< the run's id in the job log, when there is one
 
@@ -127,15 +154,17 @@ struct transform_traits<F, T> {
   static constexpr bool per_record = false;
 };
 
-// Calls user code; what it throws becomes an `internal` error carrying the message.
+// Calls user code (`who` names it in the message); what it throws becomes an `internal` error,
+// which the run treats as a defect (see runner_options::on_defect).
 template <class F, class... Args>
-auto call_user(F& f, Args&&... args) -> result<typename unwrap_result<std::invoke_result_t<F&, Args...>>::type> {
+auto call_user(std::string_view who, F&& f, Args&&... args)
+    -> result<typename unwrap_result<std::invoke_result_t<F&, Args...>>::type> {
   try {
     return std::invoke(f, std::forward<Args>(args)...);
   } catch (const std::exception& e) {
-    return internal_error(std::string("transform threw: ") + e.what());
+    return internal_error(fmt::format("{} threw: {}", who, e.what()));
   } catch (...) {
-    return internal_error("transform threw a non-standard exception");
+    return internal_error(fmt::format("{} threw a non-standard exception", who));
   }
 }
 
@@ -150,447 +179,133 @@ using transform_output_t = typename detail::transform_traits<std::remove_cvref_t
 
 namespace detail {
 
+// The typed records of a batch: its inputs, and the outputs of its transform (none for the
+// identity, whose outputs are its inputs).
+template <class Input, class Output>
+struct typed_records final : batch_records {
+  std::vector<Input> inputs;
+  std::vector<Output> outputs;
+};
+
+// The typed half of a run (see detail/run_stages.hpp): forwards to the user's objects, catches
+// what they throw, and keeps each batch's records typed. Per-record transforms run as a loop
+// here, so the engine makes one virtual call per batch, not per record.
 template <class Source, class Transform, class Sink, class Dlq, class Store>
-class pipeline_run {
+class typed_stages final : public run_stages {
   using input = source_value_t<Source>;
   using output = transform_output_t<Transform, input>;
   using traits = transform_traits<std::remove_cvref_t<Transform>, input>;
-
-  // What became of a slice of a batch.
-  enum class outcome : std::uint8_t { done, abandoned };
+  static constexpr bool is_identity = std::is_same_v<std::remove_cvref_t<Transform>, identity>;
+  using records = typed_records<input, std::conditional_t<is_identity, std::monostate, output>>;
 
  public:
-  pipeline_run(Source& source, Transform& transform, Sink& sink, Dlq& dlq, Store& store, const runner_options& options,
-            std::stop_token user_stop)
-      : source_(source),
-        transform_(transform),
-        sink_(sink),
-        dlq_(dlq),
-        store_(store),
-        options_(options),
-        clock_(options.time != nullptr ? *options.time : steady_clock()),
-        queue_(options.queue_capacity),
-        forward_stop_(std::move(user_stop), [this] { halt_.request_stop(); }),
-        progress_(std::chrono::steady_clock::now(), progress_meter_options{options.expected_records, 0, std::chrono::seconds{10}}) {
-    if (options.autoscale) scaler_.emplace(*options.autoscale);
-    if (options.metrics != nullptr) {
-      const metric_labels labels{{"pipeline", options.name}};
-      workers_gauge_ = &options.metrics->register_gauge("pipeline_workers", "Worker threads running", labels);
-      read_ = &options.metrics->register_counter("pipeline_records_read_total", "Records read from the source", labels);
-      written_ = &options.metrics->register_counter("pipeline_records_written_total", "Records the sink accepted", labels);
-      dead_ = &options.metrics->register_counter("pipeline_records_dead_lettered_total", "Records sent to the DLQ", labels);
-      retried_ = &options.metrics->register_counter("pipeline_retries_total", "Attempts repeated after a transient error", labels);
+  typed_stages(Source& source, Transform& transform, Sink& sink, Dlq& dlq, Store& store)
+      : source_(source), transform_(transform), sink_(sink), dlq_(dlq), store_(store) {}
+
+  auto seek(const position& pos) -> result<void> override {
+    return call_user("the source", [&] { return source_.seek(pos); });
+  }
+  auto next_batch(std::stop_token stop) -> result<std::optional<batch_in_flight>> override {
+    auto next = call_user("the source", [&] { return source_.next_batch(stop); });
+    if (!next) return std::move(next).error();
+    if (!*next) return std::optional<batch_in_flight>{};
+    auto& b = **next;
+    auto held = std::make_unique<records>();
+    held->inputs = std::move(b.records);
+    batch_in_flight out;
+    out.size = held->inputs.size();
+    out.records = std::move(held);
+    out.end = std::move(b.end);
+    out.rejected = std::move(b.rejected);
+    out.positions = std::move(b.positions);
+    return std::optional<batch_in_flight>{std::move(out)};
+  }
+
+  auto load_checkpoint(const std::string& key) -> result<checkpoint> override {
+    return call_user("the checkpoint store", [&] { return store_.load(key); });
+  }
+  auto save_checkpoint(const std::string& key, const position& pos, std::uint64_t version)
+      -> result<std::uint64_t> override {
+    return call_user("the checkpoint store", [&] { return store_.save(key, pos, version); });
+  }
+  auto store_dead_letters(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> override {
+    return call_user("the DLQ", [&] { return dlq_.write(letters, stop); });
+  }
+
+  [[nodiscard]] auto shape() const noexcept -> transform_shape override {
+    if constexpr (is_identity) {
+      return transform_shape::identity;
+    } else if constexpr (traits::per_record) {
+      return transform_shape::per_record;
+    } else {
+      return transform_shape::per_batch;
     }
   }
 
-  auto run() -> run_report {
-    const auto started = clock_.now();
-    if (begin_job() && resume()) {
-      {
-        std::jthread producer{[this] { produce(); }};
-        const auto first = options_.autoscale ? std::clamp(options_.workers, options_.autoscale->min_workers,
-                                                            options_.autoscale->max_workers)
-                                              : options_.workers;
-        for (std::size_t i = 0; i < first; ++i) add_worker();
-        std::stop_source scaling_done;
-        {
-          std::vector<std::jthread> monitors;
-          if (options_.autoscale) {
-            monitors.push_back(every(options_.autoscale->interval, scaling_done.get_token(), [this] { rescale(); }));
-          }
-          if (options_.job_log != nullptr) {
-            monitors.push_back(every(options_.heartbeat_interval, monitors_done_.get_token(), [this] { beat(); }));
-          }
-          if (options_.on_progress) {
-            monitors.push_back(every(options_.progress_interval, monitors_done_.get_token(), [this] { report_progress(); }));
-          }
-          producer.join();
-          scaling_done.request_stop();  // no worker is added or retired from here on
-          if (options_.autoscale) monitors.front().join();
-          join_workers();
-          monitors_done_.request_stop();
-        }  // joins the monitors
+  auto transform(batch_in_flight& b, std::size_t begin, std::size_t end) -> transform_progress override {
+    if constexpr (is_identity) {
+      return {end, std::nullopt};
+    } else {
+      auto& held = of(b);
+      const std::span<const input> in{held.inputs};
+      if constexpr (traits::per_record) {
+        for (auto i = begin; i < end; ++i) {
+          auto out = call_user("the transform", transform_, in[i]);
+          if (!out) return {i, std::move(out).error()};
+          held.outputs.push_back(std::move(*out));
+          b.origins.push_back(i);
+        }
+        return {end, std::nullopt};
+      } else {
+        auto out = call_user("the transform", transform_, in.subspan(begin, end - begin));
+        if (!out) return {begin, std::move(out).error()};
+        held.outputs.insert(held.outputs.end(), std::make_move_iterator(out->begin()),
+                            std::make_move_iterator(out->end()));
+        return {end, std::nullopt};
       }
-      save_checkpoint(std::stop_token{});  // even when stopped: keep what is done
     }
-    auto report = make_report(clock_.now() - started);
-    if (options_.on_progress) report_progress();
-    end_job(report);
-    options_.log.info("{}: {} - read {}, written {}, dead-lettered {}, retried {}", options_.name,
-                      to_string(report.status), report.read, report.written, report.dead_lettered, report.retried);
-    return report;
+  }
+  [[nodiscard]] auto output_count(const batch_in_flight& b) const -> std::size_t override {
+    return outputs(b).size();
+  }
+
+  [[nodiscard]] auto flushes() const noexcept -> bool override { return flushable_sink<Sink>; }
+  [[nodiscard]] auto answers_per_record() const noexcept -> bool override { return per_record_sink<Sink>; }
+  auto write(batch_in_flight& b, std::size_t begin, std::size_t end, std::stop_token stop) -> result<void> override {
+    return call_user("the sink", [&] { return sink_.write(outputs(b).subspan(begin, end - begin), stop); });
+  }
+  auto write_each(batch_in_flight& b, std::size_t begin, std::size_t end, std::stop_token stop)
+      -> result<std::vector<rejected_record>> override {
+    if constexpr (per_record_sink<Sink>) {
+      return call_user("the sink", [&] { return sink_.write_each(outputs(b).subspan(begin, end - begin), stop); });
+    } else {
+      return internal_error("write_each: the sink does not answer per record");
+    }
+  }
+  auto flush(std::stop_token stop) -> result<void> override {
+    if constexpr (flushable_sink<Sink>) {
+      return call_user("the sink", [&] { return sink_.flush(stop); });
+    } else {
+      return ok();
+    }
+  }
+
+  [[nodiscard]] auto input_payload(const batch_in_flight& b, std::size_t i) const -> std::string override {
+    return to_payload(of(b).inputs[i]);
+  }
+  [[nodiscard]] auto output_payload(const batch_in_flight& b, std::size_t j) const -> std::string override {
+    return to_payload(outputs(b)[j]);
   }
 
  private:
-  // Loads the checkpoint and moves the source after it.
-  auto resume() -> bool {
-    auto cp = with_retry([&] { return store_.load(options_.name); }, halt_.get_token());
-    if (!cp) return fail_unless_stopped(cp.error());
-    version_ = cp->version;
-    saved_ = cp->pos;
-    if (cp->version > 0) {
-      options_.log.info("{}: resuming after checkpoint '{}' (version {})", options_.name, cp->pos.bytes(), cp->version);
-      if (auto sought = source_.seek(cp->pos); !sought) return fail_unless_stopped(sought.error());
-    }
-    return true;
-  }
-
-  void produce() {
-    const auto stop = halt_.get_token();
-    for (std::uint64_t sequence = 0;;) {
-      // A failed next_batch leaves the source where it was, so it may be called again.
-      auto next = with_retry([&] { return source_.next_batch(stop); }, stop);
-      if (!next) {
-        fail_unless_stopped(next.error());
-        break;
-      }
-      if (!*next) {
-        exhausted_ = true;
-        break;
-      }
-      auto& b = **next;
-      b.sequence = sequence++;
-      b.partition = options_.partition;
-      read_->inc(b.records.size() + b.rejected.size());
-      {
-        std::scoped_lock lock{checkpoint_mutex_};
-        watermark_.issue(b.sequence, b.end);
-      }
-      if (queue_.push(std::move(b), stop) != push_status::pushed) break;
-    }
-    queue_.close();
-  }
-
-  void work() {
-    const auto stop = halt_.get_token();
-    for (;;) {
-      // When autoscaling, an idle worker wakes now and then to see whether it is retired.
-      auto b = options_.autoscale ? queue_.pop_for(std::chrono::milliseconds{100}, stop) : queue_.pop(stop);
-      if (!b && b.status() == pop_status::empty) {
-        if (retire()) return;
-        continue;
-      }
-      if (!b) break;
-      if (process(*b, stop) == outcome::abandoned) break;
-      finish(b->sequence, stop);
-      if (retire()) return;
-    }
-    workers_gauge_->dec();
-  }
-
-  void add_worker() {
-    std::scoped_lock lock{workers_mutex_};
-    workers_gauge_->inc();
-    ++worker_count_;
-    workers_.emplace_back([this] { work(); });
-  }
-
-  // A worker that finds a retirement pending takes it and ends.
-  auto retire() -> bool {
-    auto pending = retirements_.load();
-    while (pending > 0) {
-      if (retirements_.compare_exchange_weak(pending, pending - 1)) {
-        std::scoped_lock lock{workers_mutex_};
-        --worker_count_;
-        workers_gauge_->dec();
-        return true;
-      }
-    }
-    return false;
-  }
-
-  void rescale() {
-    std::size_t running = 0;
-    {
-      std::scoped_lock lock{workers_mutex_};
-      running = worker_count_ - std::min(worker_count_, static_cast<std::size_t>(retirements_.load()));
-    }
-    const auto desired = scaler_->evaluate(queue_.size(), running);
-    if (desired > running) {
-      options_.log.info("{}: scaling up from {} to {} workers (queue depth {})", options_.name, running, desired, queue_.size());
-      for (auto i = running; i < desired; ++i) add_worker();
-    } else if (desired < running) {
-      options_.log.info("{}: scaling down from {} to {} workers", options_.name, running, desired);
-      retirements_ += static_cast<std::uint32_t>(running - desired);
-    }
-  }
-
-  void join_workers() {
-    std::vector<std::jthread> done;
-    {
-      std::scoped_lock lock{workers_mutex_};
-      done.swap(workers_);
-    }
-  }
-
-  // A thread that calls `action` every `interval` of real time until `stop`.
-  template <class Action>
-  static auto every(std::chrono::milliseconds interval, std::stop_token stop, Action action) -> std::jthread {
-    return std::jthread{[interval, stop = std::move(stop), action = std::move(action)] {
-      while (steady_clock().sleep_for(interval, stop)) action();
-    }};
-  }
-
-  auto begin_job() -> bool {
-    if (options_.job_log == nullptr) return true;
-    auto run = begin_run(*options_.job_log, options_.name, options_.lease, std::chrono::system_clock::now());
-    if (!run) {
-      fail(std::move(run).error());
-      return false;
-    }
-    std::scoped_lock lock{job_mutex_};
-    job_run_ = std::move(*run);
-    return true;
-  }
-
-  void copy_counts(job_run& run) const {
-    run.read = read_->value();
-    run.written = written_->value();
-    run.dead_lettered = dead_->value();
-    run.retried = retried_->value();
-  }
-
-  // A heartbeat that fails is only logged: if the lease runs out, another process may take
-  // the job over, and the checkpoint's version fencing then stops this one.
-  void beat() {
-    std::scoped_lock lock{job_mutex_};
-    if (!job_run_) return;
-    copy_counts(*job_run_);
-    if (auto r = heartbeat(*options_.job_log, *job_run_, options_.lease, std::chrono::system_clock::now()); !r) {
-      options_.log.warn("{}: heartbeat failed: {}", options_.name, fmt::format("{}", r.error()));
-    }
-  }
-
-  void end_job(run_report& report) {
-    std::scoped_lock lock{job_mutex_};
-    if (!job_run_) return;
-    report.job_run_id = job_run_->id;
-    copy_counts(*job_run_);
-    const auto state = report.status == run_status::completed ? run_state::completed
-                       : report.status == run_status::failed  ? run_state::failed
-                                                              : run_state::stopped;
-    const auto message = report.failure ? fmt::format("{}", *report.failure) : std::string{};
-    if (auto r = finish_run(*options_.job_log, *job_run_, state, message, std::chrono::system_clock::now()); !r) {
-      options_.log.warn("{}: recording the end of the run failed: {}", options_.name, fmt::format("{}", r.error()));
-    }
-  }
-
-  void report_progress() {
-    std::scoped_lock lock{progress_mutex_};
-    options_.on_progress(progress_.sample(written_->value() + dead_->value(), std::chrono::steady_clock::now()));
-  }
-
-  auto make_report(std::chrono::nanoseconds duration) -> run_report {
-    run_report report;
-    report.read = read_->value();
-    report.written = written_->value();
-    report.dead_lettered = dead_->value();
-    report.retried = retried_->value();
-    report.duration = duration;
-    report.checkpoint = saved_;
-    report.failure = failure();
-    report.status = report.failure                                     ? run_status::failed
-                    : exhausted_.load() && watermark_.in_flight() == 0 ? run_status::completed
-                                                                       : run_status::stopped;
-    return report;
-  }
-
-  // Every record of the batch ends in the sink or in the DLQ, or the batch is abandoned
-  // (stopped, or the run failed) and stays below the checkpoint.
-  auto process(batch<input>& b, const std::stop_token& stop) -> outcome {
-    std::vector<dead_letter> letters = std::move(b.rejected);
-    const auto letter = [&](std::string payload, error reason, std::uint32_t attempts) {
-      letters.push_back({std::move(payload), std::move(reason), attempts, b.end, b.partition, std::chrono::system_clock::now()});
-    };
-    auto written = outcome::done;
-    if constexpr (std::is_same_v<std::remove_cvref_t<Transform>, identity>) {
-      written = write_isolating(std::span<const output>{b.records}, letter, stop);
+  static auto of(batch_in_flight& b) -> records& { return static_cast<records&>(*b.records); }
+  static auto of(const batch_in_flight& b) -> const records& { return static_cast<const records&>(*b.records); }
+  static auto outputs(const batch_in_flight& b) -> std::span<const output> {
+    if constexpr (is_identity) {
+      return of(b).inputs;
     } else {
-      std::vector<output> outputs;
-      if (transform_isolating(std::span<const input>{b.records}, outputs, letter, stop) == outcome::abandoned) {
-        return outcome::abandoned;
-      }
-      written = write_isolating(std::span<const output>{outputs}, letter, stop);
+      return of(b).outputs;
     }
-    if (written == outcome::abandoned) return outcome::abandoned;
-    return dead_letter_all(letters, stop);
-  }
-
-  // Per-record transforms isolate failures by themselves; a failing per-batch transform is
-  // bisected until the records that make it fail are found.
-  template <class Letter>
-  auto transform_isolating(std::span<const input> records, std::vector<output>& outputs, Letter& letter,
-                           const std::stop_token& stop) -> outcome {
-    if constexpr (traits::per_record) {
-      for (const auto& r : records) {
-        auto out = with_counted_retry([&] { return call_user(transform_, r); }, stop);
-        if (out.result) {
-          outputs.push_back(std::move(*out.result));
-        } else if (!failed_for_good(out.result.error(),
-                                    [&](error e) { letter(to_payload(r), std::move(e), out.attempts); })) {
-          return outcome::abandoned;
-        }
-      }
-      return outcome::done;
-    } else {
-      auto out = with_counted_retry([&] { return call_user(transform_, records); }, stop);
-      if (out.result) {
-        outputs.insert(outputs.end(), std::make_move_iterator(out.result->begin()),
-                       std::make_move_iterator(out.result->end()));
-        return outcome::done;
-      }
-      return split_or_letter(records, std::move(out.result).error(), out.attempts, letter, stop, [&](auto half) {
-        return transform_isolating(half, outputs, letter, stop);
-      });
-    }
-  }
-
-  // Writes records; a permanent failure is bisected so that only the bad records are
-  // dead-lettered and the good ones are written once.
-  template <class Letter>
-  auto write_isolating(std::span<const output> records, Letter& letter, const std::stop_token& stop) -> outcome {
-    if (records.empty()) return outcome::done;
-    auto wrote = with_counted_retry([&] { return sink_.write(records, stop); }, stop);
-    if (wrote.result) {
-      written_->inc(records.size());
-      return outcome::done;
-    }
-    return split_or_letter(records, std::move(wrote.result).error(), wrote.attempts, letter, stop,
-                           [&](auto half) { return write_isolating(half, letter, stop); });
-  }
-
-  // The failure policy shared by transform and write: stopped abandons; exhausted transient
-  // errors follow `when_retries_exhausted`; other errors are narrowed down by halving the
-  // slice, and a single record that still fails is dead-lettered.
-  template <class Record, class Letter, class Retry>
-  auto split_or_letter(std::span<const Record> records, error e, std::uint32_t attempts, Letter& letter,
-                       const std::stop_token& stop, Retry&& again) -> outcome {
-    if (e.kind == error_kind::stopped || stop.stop_requested()) return outcome::abandoned;
-    if (e.retryable() || records.size() == 1) {
-      bool kept_going = true;
-      for (const auto& r : records) {
-        kept_going = failed_for_good(e, [&](error reason) { letter(to_payload(r), std::move(reason), attempts); });
-        if (!kept_going) break;
-      }
-      return kept_going ? outcome::done : outcome::abandoned;
-    }
-    const auto half = records.size() / 2;
-    if (again(records.first(half)) == outcome::abandoned) return outcome::abandoned;
-    return again(records.subspan(half));
-  }
-
-  // A record failed for good: dead-letter it, unless the policy fails the run. Returns
-  // whether the run goes on.
-  template <class Letter>
-  auto failed_for_good(const error& e, Letter&& to_letter) -> bool {
-    if (e.kind == error_kind::stopped) return false;
-    if (e.retryable() && options_.when_retries_exhausted == exhausted_policy::fail_run) {
-      fail(error{e.kind, "retries exhausted: " + e.message, e.native_code, e.backend});
-      return false;
-    }
-    to_letter(e);
-    return true;
-  }
-
-  auto dead_letter_all(const std::vector<dead_letter>& letters, const std::stop_token& stop) -> outcome {
-    if (letters.empty()) return outcome::done;
-    // DLQ before ack: a batch whose dead letters cannot be stored is not done.
-    auto stored = with_retry([&] { return dlq_.write(std::span{letters}, stop); }, stop);
-    if (!stored) {
-      fail_unless_stopped(stored.error());
-      return outcome::abandoned;
-    }
-    dead_->inc(letters.size());
-    if (dead_->value() > options_.max_dead_letters) {
-      fail(permanent_error(fmt::format("{} records dead-lettered, more than max_dead_letters ({})", dead_->value(),
-                                       options_.max_dead_letters)));
-      return outcome::abandoned;
-    }
-    return outcome::done;
-  }
-
-  // One lock around finishing and publishing, so watermarks are published in order.
-  void finish(std::uint64_t sequence, const std::stop_token& stop) {
-    std::scoped_lock lock{checkpoint_mutex_};
-    auto moved = watermark_.finish(sequence);
-    if (!moved) return;
-    pending_ = std::move(*moved);
-    if (clock_.now() - last_save_ >= options_.checkpoint_interval) save_checkpoint_locked(stop);
-  }
-
-  void save_checkpoint(const std::stop_token& stop) {
-    std::scoped_lock lock{checkpoint_mutex_};
-    save_checkpoint_locked(stop);
-  }
-
-  // The sink is flushed first: a checkpoint must never get ahead of durable data.
-  void save_checkpoint_locked(const std::stop_token& stop) {
-    if (!pending_) return;
-    if constexpr (flushable_sink<Sink>) {
-      if (auto flushed = with_retry([&] { return sink_.flush(stop); }, stop); !flushed) {
-        fail_unless_stopped(flushed.error());
-        return;
-      }
-    }
-    auto saved = with_retry([&] { return store_.save(options_.name, *pending_, version_); }, stop);
-    if (!saved) {
-      fail_unless_stopped(saved.error());  // a conflict means another process owns this pipeline
-      return;
-    }
-    version_ = *saved;
-    saved_ = std::move(*pending_);
-    pending_.reset();
-    last_save_ = clock_.now();
-  }
-
-  template <class F>
-  auto with_retry(F&& attempt, const std::stop_token& stop) {
-    return retry(std::forward<F>(attempt), options_.retry, stop, clock_,
-                 [this](const error& e, std::uint32_t n, std::chrono::nanoseconds wait) {
-                   retried_->inc();
-                   options_.log.debug("{}: attempt {} failed ({}); retrying in {} ms", options_.name, n,
-                                      fmt::format("{}", e),
-                                      std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
-                 });
-  }
-
-  template <class R>
-  struct counted {
-    R result;
-    std::uint32_t attempts;  // dead letters record how often a record was tried
-  };
-
-  template <class F>
-  auto with_counted_retry(F&& attempt, const std::stop_token& stop) {
-    std::uint32_t attempts = 0;
-    auto result = with_retry(
-        [&](std::uint32_t n) {
-          attempts = n;
-          return attempt();
-        },
-        stop);
-    return counted<decltype(result)>{std::move(result), attempts};
-  }
-
-  auto fail_unless_stopped(const error& e) -> bool {
-    if (e.kind != error_kind::stopped) fail(e);
-    return false;
-  }
-
-  void fail(error e) {
-    {
-      std::scoped_lock lock{failure_mutex_};
-      if (!failure_) {
-        options_.log.error("{}: failing the run: {}", options_.name, fmt::format("{}", e));
-        failure_ = std::move(e);
-      }
-    }
-    halt_.request_stop();
-  }
-
-  auto failure() -> std::optional<error> {
-    std::scoped_lock lock{failure_mutex_};
-    return failure_;
   }
 
   Source& source_;
@@ -598,44 +313,6 @@ class pipeline_run {
   Sink& sink_;
   Dlq& dlq_;
   Store& store_;
-  const runner_options& options_;
-  clock& clock_;
-
-  mpmc_queue<batch<input>> queue_;
-  std::stop_source halt_;  // the user's stop, or a failure
-  std::stop_callback<std::function<void()>> forward_stop_;
-  std::atomic<bool> exhausted_{false};
-
-  std::mutex checkpoint_mutex_;       // guards the watermark and everything below
-  watermark watermark_;
-  std::optional<position> pending_;  // watermark not saved yet
-  position saved_;
-  std::uint64_t version_ = 0;
-  clock::time_point last_save_{};
-
-  std::mutex failure_mutex_;
-  std::optional<error> failure_;
-
-  std::mutex workers_mutex_;
-  std::vector<std::jthread> workers_;
-  std::size_t worker_count_ = 0;               // started and not retired
-  std::atomic<std::uint32_t> retirements_{0};  // workers asked to end
-  std::optional<autoscaler> scaler_;
-  std::stop_source monitors_done_;
-
-  std::mutex job_mutex_;
-  std::optional<job_run> job_run_;
-
-  std::mutex progress_mutex_;
-  progress_meter progress_;
-
-  gauge local_workers_;
-  gauge* workers_gauge_ = &local_workers_;
-  counter local_read_, local_written_, local_dead_, local_retried_;
-  counter* read_ = &local_read_;
-  counter* written_ = &local_written_;
-  counter* dead_ = &local_dead_;
-  counter* retried_ = &local_retried_;
 };
 
 }  // namespace detail
@@ -665,9 +342,9 @@ template <seekable_source Source, class Transform, sink Sink, dead_letter_sink D
 auto run(Source& source, Transform&& transform, Sink& sink, Dlq& dlq, Store& checkpoints, const runner_options& options,
          std::stop_token stop = {}) -> run_report {
   validate(options);
-  detail::pipeline_run<Source, std::remove_reference_t<Transform>, Sink, Dlq, Store> state{
-      source, transform, sink, dlq, checkpoints, options, std::move(stop)};
-  return state.run();
+  detail::typed_stages<Source, std::remove_reference_t<Transform>, Sink, Dlq, Store> stages{source, transform, sink,
+                                                                                           dlq, checkpoints};
+  return detail::run_engine(stages, options, std::move(stop));
 }
 
 }  // namespace pipeline

@@ -13,6 +13,10 @@ auto to_string(run_status status) noexcept -> std::string_view {
 
 void validate(const runner_options& options) {
   if (options.name.empty()) throw std::invalid_argument("runner_options.name must not be empty");
+  if (!(options.max_dead_letter_share >= 0.0 && options.max_dead_letter_share <= 1.0)) {
+    throw std::invalid_argument("runner_options.max_dead_letter_share must be between 0 and 1");
+  }
+  if (options.dead_letter_window == 0) throw std::invalid_argument("runner_options.dead_letter_window must be > 0");
   if (options.workers == 0) throw std::invalid_argument("runner_options.workers must be > 0");
   if (options.queue_capacity == 0) throw std::invalid_argument("runner_options.queue_capacity must be > 0");
   if (options.checkpoint_interval.count() < 0) {

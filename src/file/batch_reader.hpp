@@ -1,8 +1,8 @@
 #pragma once
 
 // What a file source does, whatever its format: batches of parsed records with the malformed
-// ones dead-lettered, positions, seek, a prologue (the CSV header), and a clean retry after a
-// read error.
+// ones dead-lettered, bounded by count and by memory, positions (the batch's and each
+// record's), seek, a prologue (the CSV header), and a clean retry after a read error.
 
 #include <chrono>
 #include <concepts>
@@ -18,6 +18,7 @@
 #include <pipeline/dead_letter.hpp>
 #include <pipeline/result.hpp>
 
+#include "batch_memory.hpp"
 #include "record_reader.hpp"
 
 namespace pipeline::file::detail {
@@ -40,7 +41,8 @@ concept format_with_prologue = record_format<F> && requires(F& f, const raw_reco
 
 /// The options every file source has.
 struct batch_limits {
-  std::size_t batch_size = 0;  ///< records per batch, good and rejected together
+  std::size_t batch_size = 0;       ///< records per batch, good and rejected together
+  std::size_t max_batch_bytes = 0;  ///< batch_memory_bytes of a batch, but for its first entry
   reader_limits reader;
 };
 
@@ -115,35 +117,65 @@ class batch_reader {
 
   auto read_batch(std::stop_token stop) -> result<std::optional<batch<value_type>>> {
     batch<value_type> out;
+    std::size_t bytes = 0;  // batch_memory_bytes(out), kept up to date
     while (out.records.size() + out.rejected.size() < limits_.batch_size) {
       // A stop between records ends the batch early; what was read is handed out.
       if (!out.empty() && stop.stop_requested()) break;
       auto next = reader_.next();
       if (!next) return std::move(next).error();
       if (!*next) break;
-      add(out, **next);
+      if (!add(out, bytes, **next)) {
+        // Full: the record is read again, from its start, by the next batch.
+        reader_.restart((*next)->start);
+        break;
+      }
     }
     if (out.empty()) return std::optional<batch<value_type>>{};
     out.end = encode_position(reader_.where());
     return std::optional<batch<value_type>>{std::move(out)};
   }
 
-  void add(batch<value_type>& out, const raw_record& r) {
+  // Adds `r` to `out`, parsed or rejected, unless it would take `out` past max_batch_bytes.
+  // A batch's first entry always goes in: a record that alone is too big is rejected (its
+  // letter keeps at most max_record_bytes of it).
+  auto add(batch<value_type>& out, std::size_t& bytes, const raw_record& r) -> bool {
     if (r.oversize()) {
-      reject(out, r,
-             fmt::format("record is {} bytes, more than max_record_bytes ({}); its first {} bytes are kept", r.size,
-                         limits_.reader.max_record_bytes, r.bytes.size()));
-      return;
+      return add_rejected(out, bytes,
+                          rejection(r, fmt::format("record is {} bytes, more than max_record_bytes ({}); its first {} "
+                                                   "bytes are kept",
+                                                   r.size, limits_.reader.max_record_bytes, r.bytes.size())));
     }
     auto parsed = format_.parse(r.bytes);
-    if (parsed) out.records.push_back(std::move(*parsed));
-    else reject(out, r, parsed.error().message);
+    if (!parsed) return add_rejected(out, bytes, rejection(r, parsed.error().message));
+    position at = encode_position(r.start);
+    const std::size_t size = memory_bytes(*parsed) + memory_bytes(at);
+    if (bytes + size > limits_.max_batch_bytes) {
+      if (!out.empty()) return false;
+      return add_rejected(out, bytes,
+                          rejection(r, fmt::format("the record takes {} bytes in memory, more than max_batch_bytes ({})",
+                                                   size, limits_.max_batch_bytes)));
+    }
+    bytes += size;
+    out.records.push_back(std::move(*parsed));
+    out.positions.push_back(std::move(at));
+    return true;
   }
 
-  void reject(batch<value_type>& out, const raw_record& r, std::string_view why) {
-    out.rejected.push_back(dead_letter{
-        std::string(r.bytes), invalid_input_error(fmt::format("{}: line {}: {}", in_->name(), r.start.line, why)), 0,
-        encode_position(r.start), 0, std::chrono::system_clock::now()});
+  auto add_rejected(batch<value_type>& out, std::size_t& bytes, dead_letter letter) -> bool {
+    const std::size_t size = memory_bytes(letter);
+    if (bytes + size > limits_.max_batch_bytes && !out.empty()) return false;
+    bytes += size;
+    out.rejected.push_back(std::move(letter));
+    return true;
+  }
+
+  [[nodiscard]] auto rejection(const raw_record& r, std::string_view why) const -> dead_letter {
+    return dead_letter{std::string(r.bytes),
+                       invalid_input_error(fmt::format("{}: line {}: {}", in_->name(), r.start.line, why)),
+                       0,
+                       encode_position(r.start),
+                       0,
+                       std::chrono::system_clock::now()};
   }
 
   byte_stream* in_;

@@ -49,29 +49,37 @@ auto csv_framer::find_end(std::string_view chunk) noexcept -> std::size_t {
   return chunk.size();
 }
 
-auto csv_format::split(std::string_view bytes) const -> result<std::vector<std::string>> {
+template <class OnField>
+auto csv_format::split(std::string_view bytes, OnField&& on_field) const -> result<std::size_t> {
   csv_lexer lexer{delimiter_};
-  std::vector<std::string> fields(1);
+  std::size_t count = 1;  // fields begun so far
+  std::string field;
   for (const char c : bytes) {
     switch (lexer.step(c)) {
-      case csv_lexer::token::data: fields.back() += c; break;
+      case csv_lexer::token::data: field += c; break;
       case csv_lexer::token::quote: break;
       // A record's bytes hold no record end (the framer ended the record at the first one):
       // both cases only start the next field.
       case csv_lexer::token::record_end:
-      case csv_lexer::token::field_end: fields.emplace_back(); break;
+      case csv_lexer::token::field_end:
+        if (count == max_fields_) {
+          return invalid_input_error(fmt::format("the record has more than max_fields ({}) fields", max_fields_));
+        }
+        on_field(std::exchange(field, std::string{}));
+        ++count;
+        break;
       case csv_lexer::token::stray_quote:
-        return invalid_input_error(fmt::format("field {}: a quote inside an unquoted field", fields.size()));
+        return invalid_input_error(fmt::format("field {}: a quote inside an unquoted field", count));
       case csv_lexer::token::text_after_quote:
-        return invalid_input_error(
-            fmt::format("field {}: text after the closing quote of a quoted field", fields.size()));
+        return invalid_input_error(fmt::format("field {}: text after the closing quote of a quoted field", count));
     }
   }
   if (lexer.in_quotes()) {
     return invalid_input_error(
-        fmt::format("field {}: a quoted field is not closed before the end of the file", fields.size()));
+        fmt::format("field {}: a quoted field is not closed before the end of the file", count));
   }
-  return fields;
+  on_field(std::move(field));
+  return count;
 }
 
 auto csv_format::read_prologue(const raw_record* header) -> result<void> {
@@ -82,28 +90,34 @@ auto csv_format::read_prologue(const raw_record* header) -> result<void> {
   }
   std::string_view bytes = header->bytes;
   if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
-  auto names = split(bytes);
-  if (!names) return invalid_input_error(fmt::format("the header row: {}", names.error().message));
+  std::vector<std::string> names;
+  auto split_up = split(bytes, [&](std::string&& name) { names.push_back(std::move(name)); });
+  if (!split_up) return invalid_input_error(fmt::format("the header row: {}", split_up.error().message));
   std::vector<record::entry> columns;
-  for (const auto& name : *names) columns.emplace_back(name, value{});
+  columns.reserve(names.size());
+  for (const auto& name : names) columns.emplace_back(name, value{});
   if (auto unique = record::from_fields(std::move(columns)); !unique) {
     return invalid_input_error(fmt::format("the header row: {}", unique.error().message));
   }
-  names_ = std::move(*names);
+  names_ = std::move(names);
   return ok();
 }
 
 auto csv_format::parse(std::string_view bytes) -> result<record> {
-  auto fields = split(bytes);
-  if (!fields) return std::move(fields).error();
-  if (has_header_ && fields->size() != names_.size()) {
-    return invalid_input_error(
-        fmt::format("the record has {} fields, the header has {}", fields->size(), names_.size()));
+  // Counted first, so that the fields are built in place, to size, and a bad row builds none.
+  auto count = split(bytes, [](std::string&&) {});
+  if (!count) return std::move(count).error();
+  if (has_header_ && *count != names_.size()) {
+    return invalid_input_error(fmt::format("the record has {} fields, the header has {}", *count, names_.size()));
   }
-  while (names_.size() < fields->size()) names_.push_back(fmt::format("c{}", names_.size()));
+  while (names_.size() < *count) names_.push_back(fmt::format("c{}", names_.size()));
   std::vector<record::entry> entries;
-  entries.reserve(fields->size());
-  for (std::size_t i = 0; i < fields->size(); ++i) entries.emplace_back(names_[i], std::move((*fields)[i]));
+  entries.reserve(*count);
+  const auto again = split(bytes, [&](std::string&& field) {
+    field.shrink_to_fit();
+    entries.emplace_back(names_[entries.size()], std::move(field));
+  });
+  if (!again) return again.error();  // not reached: the same bytes split above
   return record::from_fields(std::move(entries));
 }
 

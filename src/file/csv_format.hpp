@@ -57,12 +57,14 @@ class csv_framer {
 };
 
 /// The CSV format for batch_reader: records whose fields are named by the header row, or
-/// c0, c1, … without one; every value a string.
+/// c0, c1, … without one; every value a string. A row of more than `max_fields` fields is
+/// refused before its fields are built.
 class csv_format {
  public:
   using value_type = record;
 
-  csv_format(char delimiter, bool has_header) : delimiter_(delimiter), has_header_(has_header) {}
+  csv_format(char delimiter, bool has_header, std::size_t max_fields)
+      : delimiter_(delimiter), has_header_(has_header), max_fields_(max_fields) {}
 
   [[nodiscard]] auto make_framer() const noexcept -> csv_framer { return csv_framer{delimiter_}; }
   [[nodiscard]] auto has_prologue() const noexcept -> bool { return has_header_; }
@@ -72,10 +74,14 @@ class csv_format {
   [[nodiscard]] auto parse(std::string_view bytes) -> result<record>;
 
  private:
-  [[nodiscard]] auto split(std::string_view bytes) const -> result<std::vector<std::string>>;
+  /// Calls `on_field(std::string&&)` with each field of `bytes`, unquoted, and returns how many
+  /// there were; an invalid_input error when the row is malformed or has over max_fields_.
+  template <class OnField>
+  [[nodiscard]] auto split(std::string_view bytes, OnField&& on_field) const -> result<std::size_t>;
 
   char delimiter_;
   bool has_header_;
+  std::size_t max_fields_;
   std::vector<std::string> names_;  // the header's, or c0, c1, … as far as records have gone
 };
 

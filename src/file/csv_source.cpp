@@ -12,7 +12,8 @@ auto make_format(const csv_source_options& o) -> detail::csv_format {
   if (o.delimiter == '"' || o.delimiter == '\r' || o.delimiter == '\n') {
     throw std::invalid_argument("csv_source: delimiter must not be a quote, CR or LF");
   }
-  return detail::csv_format{o.delimiter, o.has_header};
+  if (o.max_fields == 0) throw std::invalid_argument("csv_source: max_fields must be > 0");
+  return detail::csv_format{o.delimiter, o.has_header, o.max_fields};
 }
 
 }  // namespace
@@ -20,9 +21,7 @@ auto make_format(const csv_source_options& o) -> detail::csv_format {
 template class detail::file_source_base<detail::csv_format, record>;
 
 csv_source::csv_source(csv_source_options options)
-    : file_source_base(detail::make_source_state(
-          options.path, make_format(options),
-          detail::checked_limits("csv_source", options.path, options.batch_size, options.max_record_bytes,
-                                 options.read_buffer_bytes))) {}
+    : file_source_base(detail::make_source_state(options.path, make_format(options),
+                                                 detail::checked_limits("csv_source", options))) {}
 
 }  // namespace pipeline::file

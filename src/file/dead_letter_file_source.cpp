@@ -8,10 +8,8 @@ namespace pipeline::file {
 template class detail::file_source_base<detail::dead_letter_format, dead_letter>;
 
 dead_letter_file_source::dead_letter_file_source(dead_letter_file_source_options options)
-    : file_source_base(detail::make_source_state(
-          options.path, detail::dead_letter_format{},
-          detail::checked_limits("dead_letter_file_source", options.path, options.batch_size,
-                                 options.max_record_bytes, options.read_buffer_bytes))) {}
+    : file_source_base(detail::make_source_state(options.path, detail::dead_letter_format{},
+                                                 detail::checked_limits("dead_letter_file_source", options))) {}
 
 auto read_dead_letters(const std::filesystem::path& path) -> result<std::vector<dead_letter>> {
   dead_letter_file_source source{{.path = path}};

@@ -11,24 +11,30 @@
 
 #include <pipeline/detail/time_text.hpp>
 
+#include "json_record.hpp"
 #include "text_codecs.hpp"
 
 namespace pipeline::file::detail {
 namespace {
 
-using json = nlohmann::ordered_json;
+using json = nlohmann::ordered_json;  // for writing: members in the documented order
+
+// An entry is one flat object of nine members: read with the JSONL reader (linear, no tree),
+// refusing nesting and more members than an entry could sensibly carry.
+constexpr json_read_limits entry_limits{.max_members = 64, .max_depth = 1, .numbers = out_of_range::reject};
 
 auto bad_member(std::string_view name, std::string_view what) -> error {
   return invalid_input_error(fmt::format("dead letter: member \"{}\" is missing or not {}", name, what));
 }
 
-auto text_member(const json& doc, std::string_view name) -> result<std::string> {
-  const auto it = doc.find(name);
-  if (it == doc.end() || !it->is_string()) return bad_member(name, "a string");
-  return it->get<std::string>();
+auto text_member(const record& doc, std::string_view name) -> result<std::string> {
+  const auto* v = doc.find(name);
+  const auto* text = v == nullptr ? nullptr : v->get_if<std::string>();
+  if (text == nullptr) return bad_member(name, "a string");
+  return *text;
 }
 
-auto base64_member(const json& doc, std::string_view name) -> result<std::string> {
+auto base64_member(const record& doc, std::string_view name) -> result<std::string> {
   auto text = text_member(doc, name);
   if (!text) return std::move(text).error();
   auto decoded = base64_decode(*text);
@@ -37,23 +43,23 @@ auto base64_member(const json& doc, std::string_view name) -> result<std::string
 }
 
 template <std::integral T>
-auto integer_member(const json& doc, std::string_view name) -> result<T> {
-  const auto it = doc.find(name);
-  const bool fits = it != doc.end() && (it->is_number_unsigned() ? std::in_range<T>(it->get<std::uint64_t>())
-                                        : it->is_number_integer() ? std::in_range<T>(it->get<std::int64_t>())
-                                                                  : false);
-  if (!fits) return bad_member(name, fmt::format("an integer that fits in {} bits", sizeof(T) * 8));
-  return it->is_number_unsigned() ? static_cast<T>(it->get<std::uint64_t>()) : static_cast<T>(it->get<std::int64_t>());
+auto integer_member(const record& doc, std::string_view name) -> result<T> {
+  const auto* v = doc.find(name);
+  const auto* n = v == nullptr ? nullptr : v->get_if<std::int64_t>();
+  if (n == nullptr || !std::in_range<T>(*n)) {
+    return bad_member(name, fmt::format("an integer that fits in {} bits", sizeof(T) * 8));
+  }
+  return static_cast<T>(*n);
 }
 
-auto kind_member(const json& doc) -> result<error_kind> {
+auto kind_member(const record& doc) -> result<error_kind> {
   auto name = text_member(doc, "kind");
   if (!name) return std::move(name).error();
   if (const auto kind = parse_error_kind(*name)) return *kind;
   return bad_member("kind", "the name of an error kind");
 }
 
-auto time_member(const json& doc) -> result<std::chrono::system_clock::time_point> {
+auto time_member(const record& doc) -> result<std::chrono::system_clock::time_point> {
   auto text = text_member(doc, "time");
   if (!text) return std::move(text).error();
   const auto t = pipeline::detail::parse_iso_time(*text);
@@ -80,15 +86,9 @@ void append_dead_letter_json(const dead_letter& letter, std::string& out) {
 }
 
 auto parse_dead_letter_json(std::string_view text) -> result<dead_letter> {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    return invalid_input_error(fmt::format("dead letter: not JSON: {}", e.what()));
-  }
-  if (!doc.is_object()) {
-    return invalid_input_error(fmt::format("dead letter: a JSON {}, not an object", doc.type_name()));
-  }
+  auto parsed = parse_json_record(text, entry_limits);
+  if (!parsed) return invalid_input_error(fmt::format("dead letter: {}", parsed.error().message));
+  const record& doc = *parsed;
   auto payload = base64_member(doc, "payload");
   auto kind = kind_member(doc);
   auto message = text_member(doc, "message");

@@ -4,7 +4,6 @@
 // and a batch_reader over it in their format, and the members of their shared base: each
 // source's .cpp includes this and instantiates file_source_base for its format.
 
-#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string_view>
@@ -28,8 +27,15 @@ struct file_source_state {
 
 /// The options every file source has, checked: throws std::invalid_argument naming the first
 /// one that cannot work (`source` says whose, e.g. "csv_source").
-[[nodiscard]] auto checked_limits(std::string_view source, const std::filesystem::path& path, std::size_t batch_size,
-                                  std::size_t max_record_bytes, std::size_t read_buffer_bytes) -> batch_limits;
+[[nodiscard]] auto checked_limits(std::string_view source, const std::filesystem::path& path, batch_limits limits)
+    -> batch_limits;
+
+/// The limits of a source's options (each source's options struct has these members).
+template <class Options>
+[[nodiscard]] auto checked_limits(std::string_view source, const Options& o) -> batch_limits {
+  return checked_limits(source, o.path,
+                        batch_limits{o.batch_size, o.max_batch_bytes, reader_limits{o.max_record_bytes, o.read_buffer_bytes}});
+}
 
 /// A source's state over `path`.
 template <class Format>

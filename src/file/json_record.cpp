@@ -2,10 +2,8 @@
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <utility>
-#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,25 +15,7 @@
 namespace pipeline::file::detail {
 namespace {
 
-using json = nlohmann::ordered_json;  // keeps members in the order of the line
-
-auto to_value(const json& v, const std::string& name) -> result<value> {
-  switch (v.type()) {
-    case json::value_t::null: return value{};
-    case json::value_t::boolean: return value{v.get<bool>()};
-    case json::value_t::number_integer: return value{v.get<std::int64_t>()};
-    case json::value_t::number_unsigned: {
-      const auto u = v.get<std::uint64_t>();
-      if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        return invalid_input_error(fmt::format("member \"{}\": {} does not fit in a signed 64-bit integer", name, u));
-      }
-      return value{static_cast<std::int64_t>(u)};
-    }
-    case json::value_t::number_float: return value{v.get<double>()};
-    case json::value_t::string: return value{v.get_ref<const std::string&>()};
-    default: return value{v.dump()};  // an object or an array (nothing else comes out of parse)
-  }
-}
+using json = nlohmann::json;
 
 // `text` as a JSON string literal, or nullopt when it is not UTF-8.
 auto json_string(std::string_view text) -> std::optional<std::string> {
@@ -83,35 +63,6 @@ auto append_value(const value& v, std::string& out) -> result<void> {
 }
 
 }  // namespace
-
-auto parse_json_record(std::string_view text) -> result<record> {
-  std::size_t members = 0;  // of the top-level object, duplicates included
-  bool too_deep = false;
-  json doc;
-  try {
-    doc = json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t event, json&) {
-      if (depth > max_json_depth) {
-        too_deep = true;
-        return false;  // dropped, so the document stays shallow
-      }
-      if (event == json::parse_event_t::key && depth == 1) ++members;
-      return true;
-    });
-  } catch (const json::exception& e) {
-    return invalid_input_error(fmt::format("not JSON: {}", e.what()));
-  }
-  if (too_deep) return invalid_input_error(fmt::format("JSON nested deeper than {} levels", max_json_depth));
-  if (!doc.is_object()) return invalid_input_error(fmt::format("a JSON {}, not an object", doc.type_name()));
-  if (doc.size() != members) return invalid_input_error("a member name appears twice in the object");
-  std::vector<record::entry> fields;
-  fields.reserve(doc.size());
-  for (auto member = doc.cbegin(); member != doc.cend(); ++member) {
-    auto converted = to_value(member.value(), member.key());
-    if (!converted) return std::move(converted).error();
-    fields.emplace_back(member.key(), std::move(*converted));
-  }
-  return record::from_fields(std::move(fields));
-}
 
 auto append_json_record(const record& r, std::string& out) -> result<void> {
   out += '{';

@@ -79,24 +79,6 @@ class connection {
   bool broken_ = false;
 };
 
-/// Runs `body()` between START TRANSACTION and COMMIT; any error rolls back (best effort: a
-/// lost connection has rolled back already) and is returned.
-template <class Body>
-auto in_transaction(connection& c, Body&& body) -> decltype(body()) {
-  if (auto begun = c.execute("START TRANSACTION"); !begun) return std::move(begun).error();
-  auto outcome = body();
-  if (!outcome) {
-    if (!c.broken()) (void)c.execute("ROLLBACK");
-    return outcome;
-  }
-  if (auto committed = c.execute("COMMIT"); !committed) return std::move(committed).error();
-  return outcome;
-}
-
-}  // namespace pipeline::mysql::detail
-
-namespace pipeline::mysql::detail {
-
 /// A connection borrowed from a database's pool for one operation; given back when
 /// destroyed, or closed if it broke.
 class lease {

@@ -280,6 +280,19 @@ auto statement_rows::next(std::optional<error>& problem) -> result<std::optional
   return std::optional<record>{std::move(*r)};
 }
 
+auto fetch_records(statement& st, std::string_view context) -> result<std::vector<record>> {
+  auto rows = statement_rows::open(st, std::string{context});
+  if (!rows) return std::move(rows).error();
+  std::vector<record> out;
+  for (std::optional<error> problem;;) {
+    auto r = rows->next(problem);
+    if (!r) return std::move(r).error();
+    if (problem) return *problem;
+    if (!*r) return out;
+    out.push_back(std::move(**r));
+  }
+}
+
 auto select_records(connection& c, std::string_view sql, std::span<const value> params, std::string_view context)
     -> result<std::vector<record>> {
   auto st = c.prepare(sql);
@@ -289,29 +302,7 @@ auto select_records(connection& c, std::string_view sql, std::span<const value> 
   if (auto done = st->execute(params.empty() ? nullptr : (*bound)->data(), context); !done) {
     return std::move(done).error();
   }
-  auto rows = statement_rows::open(*st, std::string{context});
-  if (!rows) return std::move(rows).error();
-  std::vector<record> out;
-  for (std::optional<error> problem;;) {
-    auto r = rows->next(problem);
-    if (!r) return std::move(r).error();
-    if (problem) return *problem;
-    if (!*r) break;
-    out.push_back(std::move(**r));
-  }
-  return out;
-}
-
-auto execute_bound(connection& c, std::string_view sql, std::span<const value> params, std::string_view context)
-    -> result<std::uint64_t> {
-  auto st = c.prepare(sql);
-  if (!st) return std::move(st).error();
-  auto bound = parameters::bind(params);
-  if (!bound) return std::move(bound).error();
-  if (auto done = st->execute(params.empty() ? nullptr : (*bound)->data(), context); !done) {
-    return std::move(done).error();
-  }
-  return st->affected_rows();
+  return fetch_records(*st, context);
 }
 
 }  // namespace pipeline::mysql::detail

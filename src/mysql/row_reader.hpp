@@ -66,12 +66,11 @@ class statement_rows {
   std::unique_ptr<state> state_;
 };
 
-/// Prepares `sql`, binds `params`, executes, and reads every row (small results: stores).
+/// Every row of an executed statement, read into memory: for small results only.
+[[nodiscard]] auto fetch_records(statement& st, std::string_view context) -> result<std::vector<record>>;
+
+/// Prepares `sql`, binds `params`, executes, and reads every row (small results).
 [[nodiscard]] auto select_records(connection& c, std::string_view sql, std::span<const value> params,
                                   std::string_view context) -> result<std::vector<record>>;
-
-/// Prepares `sql`, binds `params`, executes; returns the affected row count.
-[[nodiscard]] auto execute_bound(connection& c, std::string_view sql, std::span<const value> params,
-                                 std::string_view context) -> result<std::uint64_t>;
 
 }  // namespace pipeline::mysql::detail

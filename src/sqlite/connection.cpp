@@ -91,6 +91,10 @@ void statement::reset() noexcept { sqlite3_reset(stmt_); }
 
 auto statement::column_count() const noexcept -> int { return sqlite3_column_count(stmt_); }
 
+auto statement::column_is_null(int column) const noexcept -> bool {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
 auto statement::column_int64(int column) const noexcept -> std::int64_t { return sqlite3_column_int64(stmt_, column); }
 
 auto statement::column_bytes(int column) const noexcept -> std::string_view {
@@ -157,22 +161,5 @@ auto session::last_insert_id() const noexcept -> std::int64_t {
 }
 
 auto session::in_transaction() const noexcept -> bool { return sqlite3_get_autocommit(connection_.db_.get()) == 0; }
-
-auto transaction::begin(session& s) -> result<transaction> {
-  if (auto r = s.execute("BEGIN IMMEDIATE"); !r) return std::move(r).error();
-  return transaction{s};
-}
-
-auto transaction::commit() -> result<void> {
-  auto r = session_->execute("COMMIT");
-  // A COMMIT that failed (busy) leaves the transaction open, and the destructor rolls it back.
-  if (r) session_ = nullptr;
-  return r;
-}
-
-transaction::~transaction() {
-  // sqlite may have rolled back already (some I/O errors do): then there is nothing to undo.
-  if (session_ != nullptr && session_->in_transaction()) (void)session_->execute("ROLLBACK");
-}
 
 }  // namespace pipeline::sqlite::detail

@@ -3,24 +3,20 @@
 // The sqlite3 layer under pipeline::sqlite, private to src/sqlite/ (<sqlite3.h> never reaches
 // a public header): RAII for sqlite3* and sqlite3_stmt*, the one mapping of result codes to
 // error kinds, the per-connection statement cache, the lock that serialises a connection
-// (`session`) and the transaction guard.
+// (`session`).
 
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
-#include <vector>
 
 #include <pipeline/error.hpp>
 #include <pipeline/result.hpp>
@@ -76,6 +72,7 @@ class statement {
   void reset() noexcept;
 
   [[nodiscard]] auto column_count() const noexcept -> int;
+  [[nodiscard]] auto column_is_null(int column) const noexcept -> bool;
   [[nodiscard]] auto column_int64(int column) const noexcept -> std::int64_t;
   /// Text or BLOB bytes of the column (empty for NULL); valid until the next step.
   [[nodiscard]] auto column_bytes(int column) const noexcept -> std::string_view;
@@ -109,27 +106,6 @@ class connection {
   std::map<std::string, statement_handle, std::less<>> statements_;  // finalized before db_ closes
 };
 
-/// Steps `st` to its end and returns `read_row(st)` of each row, in order; the first error
-/// (of a step, or of `read_row`, which returns a `result`) ends it.
-template <class ReadRow>
-[[nodiscard]] auto collect_rows(statement& st, std::string_view context, ReadRow&& read_row)
-    -> result<std::vector<typename std::invoke_result_t<ReadRow&, const statement&>::value_type>> {
-  std::vector<typename std::invoke_result_t<ReadRow&, const statement&>::value_type> out;
-  for (;;) {
-    auto row = st.step(context);
-    if (!row) return std::move(row).error();
-    if (!*row) return out;
-    auto value = read_row(std::as_const(st));
-    if (!value) return std::move(value).error();
-    out.push_back(std::move(*value));
-  }
-}
-
-/// A count as a LIMIT parameter: sqlite's integers stop at INT64_MAX.
-[[nodiscard]] inline auto limit_parameter(std::size_t n) noexcept -> std::int64_t {
-  return static_cast<std::int64_t>(std::min(n, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
-}
-
 /// The connection inside a `database`, for the adapters of this component.
 struct database_access {
   [[nodiscard]] static auto connection_of(database& db) noexcept -> connection& { return *db.connection_; }
@@ -158,38 +134,5 @@ class session {
   std::unique_lock<std::mutex> lock_;
   connection& connection_;
 };
-
-/// BEGIN IMMEDIATE … COMMIT, rolled back when it goes uncommitted (an error return, an
-/// exception). IMMEDIATE takes the database's write lock at the start (waiting up to the busy
-/// timeout), so a write never fails half-way for want of it.
-class transaction {
- public:
-  [[nodiscard]] static auto begin(session& s) -> result<transaction>;
-
-  transaction(transaction&& other) noexcept : session_(std::exchange(other.session_, nullptr)) {}
-  transaction(const transaction&) = delete;
-  auto operator=(const transaction&) -> transaction& = delete;
-  auto operator=(transaction&&) -> transaction& = delete;
-  ~transaction();
-
-  [[nodiscard]] auto commit() -> result<void>;
-
- private:
-  explicit transaction(session& s) noexcept : session_(&s) {}
-
-  session* session_;  // nullptr once committed or moved from
-};
-
-/// Runs `body()` (returning a `result`) inside one transaction of `s` and commits when it
-/// succeeds; when it fails, or the commit does, everything it did is rolled back.
-template <class Body>
-[[nodiscard]] auto in_transaction(session& s, Body&& body) -> std::invoke_result_t<Body&> {
-  auto txn = transaction::begin(s);
-  if (!txn) return std::move(txn).error();
-  auto out = body();
-  if (!out) return out;
-  if (auto committed = txn->commit(); !committed) return std::move(committed).error();
-  return out;
-}
 
 }  // namespace pipeline::sqlite::detail

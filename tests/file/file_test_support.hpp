@@ -70,6 +70,17 @@ inline auto read_file(const std::filesystem::path& path) -> std::string {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
+/// Constructing a `Source` from `options` throws std::invalid_argument naming `option`.
+template <class Source, class Options>
+void expect_invalid_argument_naming(Options options, std::string_view option) {
+  try {
+    Source src{std::move(options)};
+    ADD_FAILURE() << "no exception for " << option;
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string_view(e.what()).find(option), std::string_view::npos) << e.what();
+  }
+}
+
 /// Every batch of `src` until it is exhausted; an error fails the test and ends the list.
 template <pipeline::source S>
 auto drain(S& src) -> std::vector<pipeline::batch<pipeline::source_value_t<S>>> {

@@ -5,7 +5,8 @@
 // exceed max_record_bytes and fill batches. Besides crashes, leaks and over-limit allocations
 // (which libFuzzer and the sanitizers report), it traps on a broken promise:
 //   - reading never fails on memory, except a CSV header that cannot be read (invalid_input);
-//   - batches are non-empty, at most batch_size, with strictly increasing end offsets;
+//   - batches are non-empty, at most batch_size and max_batch_bytes (unless one entry alone is
+//     over), with strictly increasing end offsets, and a position for each record;
 //   - a rejected entry keeps at most max_record_bytes of payload and is invalid_input;
 //   - the result does not depend on the read buffer's size;
 //   - resuming from a batch's end yields exactly the batches after it.
@@ -27,6 +28,7 @@
 namespace fuzz {
 
 inline constexpr std::size_t max_record_bytes = 48;
+inline constexpr std::size_t max_batch_bytes = 600;  // a few small records
 
 inline void require(bool promise) {
   if (!promise) __builtin_trap();
@@ -49,7 +51,7 @@ auto read_all(std::string_view bytes, const Format& format, std::size_t batch_si
               const pipeline::position& from = {}) -> std::optional<std::vector<std::string>> {
   pipeline::file::detail::memory_stream in{bytes};
   pipeline::file::detail::batch_reader<Format> reader{
-      in, format, {batch_size, {.max_record_bytes = max_record_bytes, .buffer_bytes = buffer_bytes}}};
+      in, format, {batch_size, max_batch_bytes, {.max_record_bytes = max_record_bytes, .buffer_bytes = buffer_bytes}}};
   require(static_cast<bool>(reader.seek(from)));
   std::vector<std::string> out;
   std::uint64_t last_end = 0;
@@ -62,6 +64,9 @@ auto read_all(std::string_view bytes, const Format& format, std::size_t batch_si
     if (!*next) return out;
     const auto& b = **next;
     require(!b.empty() && b.records.size() + b.rejected.size() <= batch_size);
+    require(b.positions.size() == b.records.size());
+    require(b.records.size() + b.rejected.size() == 1 ||
+            pipeline::file::detail::batch_memory_bytes(b) <= max_batch_bytes);
     for (const auto& d : b.rejected) {
       require(d.payload.size() <= max_record_bytes && d.reason.kind == pipeline::error_kind::invalid_input);
     }

@@ -275,12 +275,7 @@ TEST(csv_source, a_position_it_did_not_write_is_invalid_input) {
 
 TEST(csv_source, misuse_at_construction_throws_invalid_argument_naming_the_option) {
   const auto throws_naming = [](file::csv_source_options o, std::string_view name) {
-    try {
-      file::csv_source src{std::move(o)};
-      ADD_FAILURE() << "no exception for " << name;
-    } catch (const std::invalid_argument& e) {
-      EXPECT_THAT(e.what(), ::testing::HasSubstr(name));
-    }
+    file_test::expect_invalid_argument_naming<file::csv_source>(std::move(o), name);
   };
   throws_naming({}, "path");
   throws_naming({.path = "x.csv", .batch_size = 0}, "batch_size");
@@ -288,6 +283,8 @@ TEST(csv_source, misuse_at_construction_throws_invalid_argument_naming_the_optio
   throws_naming({.path = "x.csv", .delimiter = '\n'}, "delimiter");
   throws_naming({.path = "x.csv", .max_record_bytes = 0}, "max_record_bytes");
   throws_naming({.path = "x.csv", .read_buffer_bytes = 0}, "read_buffer_bytes");
+  throws_naming({.path = "x.csv", .max_batch_bytes = 0}, "max_batch_bytes");
+  throws_naming({.path = "x.csv", .max_fields = 0}, "max_fields");
 }
 
 TEST(csv_source, a_missing_file_is_a_permanent_enoent_error) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -172,6 +173,26 @@ TEST(dead_letter_file_source, a_torn_or_foreign_line_is_rejected_and_reading_goe
   auto strict = file::read_dead_letters(dir / "dlq.jsonl");
   ASSERT_FALSE(strict);
   EXPECT_EQ(strict.error().kind, error_kind::invalid_input);
+}
+
+TEST(dead_letter_file_source, a_nested_or_wide_line_is_rejected_naming_the_limit_and_reading_goes_on) {
+  file_test::scratch_dir dir;
+  std::string wide = "{";
+  for (int m = 0; m < 100; ++m) wide += fmt::format("{}\"m{}\":0", m == 0 ? "" : ",", m);
+  wide += "}\n";
+  file_test::write_file(dir / "dlq.jsonl", "{\"payload\":[[[[\"eA==\"]]]]}\n" + wide);
+  {
+    file::dead_letter_file dlq{dir / "dlq.jsonl"};
+    ASSERT_TRUE(write(dlq, {letter(0)}));
+  }
+  file::dead_letter_file_source src{{.path = dir / "dlq.jsonl"}};
+  const auto batches = file_test::drain(src);
+  EXPECT_THAT(file_test::records_of(batches), ::testing::ElementsAre(letter(0)));
+  const auto rejected = file_test::rejected_of(batches);
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_THAT(rejected[0].reason.message, ::testing::HasSubstr("line 1: dead letter: JSON nested deeper than 1 levels"));
+  EXPECT_THAT(rejected[1].reason.message,
+              ::testing::HasSubstr("line 2: dead letter: an object has more than max_members (64) members"));
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ class scripted_stream final : public detail::byte_stream {
 };
 
 auto limits(std::size_t batch_size, std::size_t buffer) -> detail::batch_limits {
-  return {batch_size, {.max_record_bytes = 1024, .buffer_bytes = buffer}};
+  return {batch_size, 1 << 20, {.max_record_bytes = 1024, .buffer_bytes = buffer}};
 }
 
 TEST(batch_reader, after_a_read_error_the_next_call_reads_the_failed_batch_again) {

@@ -72,6 +72,66 @@ TEST(jsonl_source, an_integer_beyond_int64_is_rejected_and_reading_goes_on) {
   EXPECT_THAT(rest, ::testing::ElementsAre(record{{"a", 1}}, record{{"a", 2}}));
 }
 
+TEST(jsonl_source, an_integer_below_int64_is_rejected_not_read_as_a_double) {
+  const auto [letter, rest] = reject_one("{\"a\":-9223372036854775809}\n{\"a\":2}\n");
+  EXPECT_EQ(letter.reason.kind, error_kind::invalid_input);
+  EXPECT_THAT(letter.reason.message,
+              ::testing::HasSubstr("line 1: member \"a\": -9223372036854775809 does not fit in a signed 64-bit integer"));
+  EXPECT_THAT(rest, ::testing::ElementsAre(record{{"a", 2}}));
+}
+
+TEST(jsonl_source, a_double_that_overflows_is_rejected_naming_the_member) {
+  for (const auto* number : {"1e400", "-1e400", "1.8e308"}) {
+    const auto [letter, rest] = reject_one(fmt::format("{{\"x\":{}}}\n", number));
+    EXPECT_THAT(letter.reason.message, ::testing::HasSubstr(fmt::format("member \"x\": {} is too large for a double", number)));
+  }
+}
+
+TEST(jsonl_source, a_double_that_underflows_to_zero_is_rejected_naming_the_member) {
+  for (const auto* number : {"1e-400", "-2.5e-330"}) {
+    const auto [letter, rest] = reject_one(fmt::format("{{\"x\":{}}}\n", number));
+    EXPECT_THAT(letter.reason.message,
+                ::testing::HasSubstr(fmt::format("member \"x\": {} is too small for a double (it would read as 0)", number)));
+  }
+}
+
+TEST(jsonl_source, a_subnormal_double_is_read_when_it_keeps_the_digits_written) {
+  EXPECT_THAT(records(R"({"a":5e-324,"b":4.9406564584124654e-324,"c":1e-310,"d":0e-400,"e":-0.0})"),
+              ::testing::ElementsAre(record{{"a", 5e-324}, {"b", 5e-324}, {"c", 1e-310}, {"d", 0.0}, {"e", -0.0}}));
+  const auto [letter, rest] = reject_one("{\"x\":1.2345678901234567e-320}\n");
+  EXPECT_THAT(letter.reason.message, ::testing::HasSubstr("member \"x\": 1.2345678901234567e-320 is subnormal"));
+}
+
+TEST(jsonl_source, out_of_range_numbers_are_kept_as_their_text_when_asked) {
+  const auto all = read_jsonl(R"({"i":-9223372036854775809,"u":18446744073709551615,"o":1e400,"z":1e-400,"s":1.2345678901234567e-320,"n":1})",
+                              {.numbers_out_of_range = file::out_of_range::keep_as_text});
+  EXPECT_THAT(file_test::records_of(all),
+              ::testing::ElementsAre(record{{"i", "-9223372036854775809"},
+                                            {"u", "18446744073709551615"},
+                                            {"o", "1e400"},
+                                            {"z", "1e-400"},
+                                            {"s", "1.2345678901234567e-320"},
+                                            {"n", 1}}));
+}
+
+TEST(jsonl_source, numbers_inside_nested_values_are_kept_as_written) {
+  EXPECT_THAT(records(R"({"o":[1e400, -9223372036854775809, 1.50]})"),
+              ::testing::ElementsAre(record{{"o", "[1e400,-9223372036854775809,1.50]"}}));
+}
+
+TEST(jsonl_source, escapes_and_surrogate_pairs_decode_and_a_lone_surrogate_is_rejected) {
+  EXPECT_THAT(records(R"({"s":"\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"})"),
+              ::testing::ElementsAre(record{{"s", "\"\\/\b\f\n\r\t\xC3\xA9\xF0\x9F\x98\x80"}}));
+  for (const auto* bad : {R"({"s":"\ud83d"})", R"({"s":"\ude00"})", "{\"s\":\"a\tb\"}", R"({"s":"\x"})"}) {
+    const auto [letter, rest] = reject_one(fmt::format("{}\n", bad));
+    EXPECT_THAT(letter.reason.message, ::testing::HasSubstr("not JSON")) << bad;
+  }
+}
+
+TEST(jsonl_source, a_member_name_twice_inside_a_nested_value_is_kept_as_written) {
+  EXPECT_THAT(records(R"({"o":{"a":1,"a":2}})"), ::testing::ElementsAre(record{{"o", R"({"a":1,"a":2})"}}));
+}
+
 TEST(jsonl_source, a_line_that_is_not_json_is_rejected_with_its_line_and_reading_goes_on) {
   const auto [letter, rest] = reject_one("{\"a\":1}\n\n{\"a\":\n{\"a\":3}\n");
   EXPECT_EQ(letter.payload, "{\"a\":");

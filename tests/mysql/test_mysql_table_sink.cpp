@@ -164,6 +164,52 @@ TEST_F(mysql_table_sink, write_with_checkpoint_repeated_after_it_landed_does_not
   EXPECT_EQ(other.error().kind, pipeline::error_kind::conflict);
 }
 
+// create_table on a table that is not there: the types given, the defaults for the rest, the
+// key columns as PRIMARY KEY, and an upsert that works on it at once.
+TEST(mysql_table_sink_create_table, makes_a_missing_table_with_the_given_types_and_key) {
+  auto db = mysql_test::open_db();
+  const auto table = mysql_test::table_name("made");
+  const auto checkpoints = mysql_test::table_name("cp");
+  mysql_test::dropped_tables cleanup{db, {table, checkpoints}};
+  auto sink = table_sink::open(db, {.table = table,
+                                    .columns = {"id", "name", "raw"},
+                                    .mode = write_mode::upsert,
+                                    .key_columns = {"id"},
+                                    .update_columns = {"name"},
+                                    .checkpoint_table = checkpoints,
+                                    .create_table = true,
+                                    .column_types = {{"id", "BIGINT"}, {"name", "VARCHAR(8) NOT NULL"}}})
+                  .value();
+  EXPECT_EQ(mysql_test::rows(db, fmt::format("SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS "
+                                             "nullable, COLUMN_KEY AS k FROM information_schema.COLUMNS WHERE "
+                                             "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{}' ORDER BY ORDINAL_POSITION",
+                                             table)),
+            (std::vector<record>{{{"name", "id"}, {"type", "bigint(20)"}, {"nullable", "NO"}, {"k", "PRI"}},
+                                 {{"name", "name"}, {"type", "varchar(8)"}, {"nullable", "NO"}, {"k", ""}},
+                                 {{"name", "raw"}, {"type", "longblob"}, {"nullable", "YES"}, {"k", ""}}}));
+  ASSERT_TRUE(sink.write(std::vector<record>{{{"id", 1}, {"name", "a"}, {"raw", "x"}}}, {}));
+  ASSERT_TRUE(sink.write(std::vector<record>{{{"id", 1}, {"name", "b"}, {"raw", "y"}}}, {}));
+  const auto x = pipeline::bytes{std::byte{'x'}};
+  EXPECT_EQ(mysql_test::rows(db, fmt::format("SELECT id, name, raw FROM `{}`", table)),
+            (std::vector<record>{{{"id", 1}, {"name", "b"}, {"raw", x}}}));
+}
+
+TEST(mysql_table_sink_create_table, leaves_a_table_that_exists_as_it_is_and_checks_types_first) {
+  auto db = mysql_test::open_db();
+  const auto table = mysql_test::table_name("kept");
+  mysql_test::dropped_tables cleanup{db, {table}};
+  mysql_test::exec(*db, fmt::format("CREATE TABLE `{}` (id INT, extra VARCHAR(4) DEFAULT 'x')", table));
+  auto sink =
+      table_sink::open(db, {.table = table, .columns = {"id"}, .create_table = true, .column_types = {{"id", "TEXT"}}})
+          .value();
+  ASSERT_TRUE(sink.write(std::vector<record>{{{"id", 7}}}, {}));
+  EXPECT_EQ(mysql_test::rows(db, fmt::format("SELECT id, extra FROM `{}`", table)),
+            (std::vector<record>{{{"id", 7}, {"extra", "x"}}}));
+  EXPECT_THROW((void)table_sink::open(db, {.table = table, .columns = {"id"}, .create_table = true,
+                                           .column_types = {{"id", "INT); DROP TABLE x; --"}}}),
+               std::invalid_argument);
+}
+
 TEST_F(mysql_table_sink, open_checks_its_options_before_sending_sql) {
   EXPECT_THROW((void)open({.columns = {"id", "id"}}), std::invalid_argument);
   EXPECT_THROW((void)open({.mode = write_mode::insert, .update_columns = {"name"}}), std::invalid_argument);

@@ -269,6 +269,58 @@ TEST_F(table_sink_test, a_stop_requested_before_the_write_writes_nothing) {
   EXPECT_TRUE(raw_.rows("SELECT * FROM t").empty());
 }
 
+TEST_F(table_sink_test, create_table_makes_a_missing_table_with_the_given_types_and_the_key_columns_as_primary_key) {
+  auto s = sink({.table = "made",
+                 .columns = {"id", "name", "raw"},
+                 .mode = write_mode::upsert,
+                 .key_columns = {"id"},
+                 .update_columns = {"name"},
+                 .create_table = true,
+                 .column_types = {{"id", "INTEGER"}, {"name", "TEXT NOT NULL"}}});
+  EXPECT_THAT(raw_.rows("SELECT name, type, \"notnull\", pk FROM pragma_table_info('made')"),
+              ::testing::ElementsAre(record{{"name", "id"}, {"type", "INTEGER"}, {"notnull", 0}, {"pk", 1}},
+                                     record{{"name", "name"}, {"type", "TEXT"}, {"notnull", 1}, {"pk", 0}},
+                                     record{{"name", "raw"}, {"type", ""}, {"notnull", 0}, {"pk", 0}}));
+  write(s, {{{"id", 1}, {"name", "a"}, {"raw", 2.5}}});
+  write(s, {{{"id", 1}, {"name", "b"}, {"raw", "ignored: not an update column"}}});
+  EXPECT_THAT(raw_.rows("SELECT * FROM made"),
+              ::testing::ElementsAre(record{{"id", 1}, {"name", "b"}, {"raw", 2.5}}));
+}
+
+TEST_F(table_sink_test, create_table_leaves_a_table_that_exists_as_it_is) {
+  raw_.exec("CREATE TABLE kept (id INTEGER, extra TEXT DEFAULT 'x')");
+  auto s = sink({.table = "kept", .columns = {"id"}, .create_table = true, .column_types = {{"id", "TEXT"}}});
+  write(s, {{{"id", 7}}});
+  EXPECT_THAT(raw_.rows("SELECT * FROM kept"), ::testing::ElementsAre(record{{"id", 7}, {"extra", "x"}}));
+  EXPECT_EQ(raw_.scalar("SELECT type FROM pragma_table_info('kept') WHERE name = 'id'"), value{"INTEGER"});
+}
+
+TEST_F(table_sink_test, column_types_are_checked_before_any_sql_is_sent) {
+  const auto throws_naming = [&](const table_sink_options& options, const std::string& text) {
+    try {
+      (void)table_sink::open(db_, options);
+      ADD_FAILURE() << "no exception for " << text;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_THAT(e.what(), ::testing::HasSubstr(text));
+    }
+  };
+  for (const auto* hostile : {"INTEGER); DROP TABLE x; --", "TEXT DEFAULT 'a'", "INT)", "(INT", "", "  "}) {
+    throws_naming({.table = "t", .columns = {"id"}, .create_table = true, .column_types = {{"id", hostile}}},
+                  "options.column_types");
+  }
+  throws_naming({.table = "t", .columns = {"id"}, .create_table = true, .column_types = {{"other", "INTEGER"}}},
+                "not in options.columns");
+  throws_naming({.table = "t", .columns = {"id"}, .column_types = {{"id", "INTEGER"}}}, "options.create_table");
+  EXPECT_TRUE(raw_.tables().empty());
+}
+
+TEST_F(table_sink_test, key_columns_outside_upsert_are_the_primary_key_of_a_created_table) {
+  auto s = sink({.table = "once", .columns = {"id", "v"}, .mode = write_mode::insert_or_ignore,
+                 .key_columns = {"id"}, .create_table = true});
+  write(s, {{{"id", 1}, {"v", "first"}}, {{"id", 1}, {"v", "second"}}});
+  EXPECT_THAT(raw_.rows("SELECT * FROM once"), ::testing::ElementsAre(record{{"id", 1}, {"v", "first"}}));
+}
+
 class write_with_checkpoint_test : public table_sink_test {
  protected:
   void SetUp() override {

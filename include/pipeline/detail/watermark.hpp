@@ -16,10 +16,11 @@ namespace pipeline::detail {
 // that two workers cannot publish watermarks in the opposite order.
 class watermark {
  public:
-  // Sequences must be issued 0, 1, 2, … (the producer's order).
-  void issue(std::uint64_t sequence, position end) {
+  // Sequences must be issued 0, 1, 2, … (the producer's order); `records` counts what the
+  // batch holds, so that `records_below` can say how many records the watermark covers.
+  void issue(std::uint64_t sequence, position end, std::uint64_t records = 0) {
     if (sequence != first_ + pending_.size()) throw std::logic_error("watermark: batches must be issued in order");
-    pending_.push_back({std::move(end), false});
+    pending_.push_back({std::move(end), records, false});
   }
 
   // Marks a batch finished; returns the new watermark position if it moved.
@@ -31,6 +32,7 @@ class watermark {
     std::optional<position> moved;
     while (!pending_.empty() && pending_.front().finished) {
       moved = std::move(pending_.front().end);
+      records_below_ += pending_.front().records;
       pending_.pop_front();
       ++first_;
     }
@@ -39,14 +41,18 @@ class watermark {
 
   // Batches issued but not finished (or finished above an unfinished one).
   [[nodiscard]] auto in_flight() const -> std::size_t { return pending_.size(); }
+  // Records in the batches below the watermark, issued since this watermark was made.
+  [[nodiscard]] auto records_below() const -> std::uint64_t { return records_below_; }
 
  private:
   struct entry {
     position end;
+    std::uint64_t records;
     bool finished;
   };
   std::deque<entry> pending_;
   std::uint64_t first_ = 0;  // sequence of pending_.front()
+  std::uint64_t records_below_ = 0;
 };
 
 }  // namespace pipeline::detail

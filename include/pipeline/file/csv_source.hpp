@@ -18,9 +18,11 @@ extern template class detail::file_source_base<detail::csv_format, record>;
 struct csv_source_options {
   std::filesystem::path path{};
   std::size_t batch_size = 1000;              ///< records per batch, rejected ones included
+  std::size_t max_batch_bytes = 32 << 20;     ///< memory of a batch's records; a full batch ends early
   char delimiter = ',';                       ///< not a quote, CR or LF
   bool has_header = true;                     ///< the first row names the fields; else c0, c1, …
   std::size_t max_record_bytes = 1 << 20;     ///< a longer record is rejected (and not buffered)
+  std::size_t max_fields = 65'536;            ///< a row with more fields is rejected
   std::size_t read_buffer_bytes = 64 << 10;   ///< bytes read from the file at a time
 };
 
@@ -35,20 +37,26 @@ struct csv_source_options {
 ///
 /// Malformed records go into `batch::rejected`, and reading goes on with the next record: a
 /// quote inside an unquoted field, text after a closing quote, a quote still open at the end
-/// of the file, a field count unlike the header's, a record longer than `max_record_bytes`.
+/// of the file, a field count unlike the header's, more than `max_fields` fields, a record
+/// longer than `max_record_bytes`, a record that alone takes more than `max_batch_bytes`.
 /// Each is an `invalid_input` dead letter whose message names the file, the line the record
 /// starts on and what is wrong; payload = the record's bytes (its first `max_record_bytes`
 /// when too long), attempts 0, pos = the position of its start (seeking there reads it again).
 ///
 /// Positions: the text `"<offset>:<line>"`, the byte offset just after the batch's last record
 /// and the 1-based line number there, so that messages keep the right line after a resume.
+/// `batch::positions[i]` is the position of the start of `records[i]` (seeking there reads it
+/// first), as a dead letter's `pos` is its own record's.
 /// `seek` takes a position this source handed out, the empty position or `"0"` (the start);
 /// anything else, or an offset past the end of the file, is `invalid_input`. After a seek the
 /// header row is read again from the start of the file for the field names.
 ///
-/// Contract: one thread at a time (like every source). Blocking file I/O. Memory: one batch, one
+/// Contract: one thread at a time (like every source). Blocking file I/O. Memory: one batch of
+/// at most `max_batch_bytes` (the memory its records, positions and dead letters hold, as
+/// docs/adapters/file.md counts it: a batch ends before the record that would pass it), one
 /// record of at most `max_record_bytes` (+1) and the read buffer, whatever the file holds — a
-/// 1 GB line is read past, not buffered. Construction does no I/O: the file is opened by the
+/// 1 GB line is read past, not buffered. A record's memory is proportional to its bytes (an
+/// empty field costs about 72 bytes). Construction does no I/O: the file is opened by the
 /// first `next_batch` or `seek`, and I/O failures are errno errors there (EINTR, EAGAIN, EIO,
 /// ENOSPC, EDQUOT, EMFILE, ENFILE, EBUSY transient; the rest permanent); after one, the next
 /// call reads the failed batch again. A malformed header row is an `invalid_input` error.
@@ -65,7 +73,8 @@ struct csv_source_options {
 class csv_source : public detail::file_source_base<detail::csv_format, record> {
  public:
   /// Throws std::invalid_argument naming the option when the path is empty, `batch_size`,
-  /// `max_record_bytes` or `read_buffer_bytes` is 0, or the delimiter is a quote, CR or LF.
+  /// `max_batch_bytes`, `max_record_bytes`, `max_fields` or `read_buffer_bytes` is 0, or the
+  /// delimiter is a quote, CR or LF.
   explicit csv_source(csv_source_options options);
 };
 

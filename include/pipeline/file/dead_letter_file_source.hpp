@@ -20,6 +20,7 @@ extern template class detail::file_source_base<detail::dead_letter_format, dead_
 struct dead_letter_file_source_options {
   std::filesystem::path path{};
   std::size_t batch_size = 1000;             ///< entries per batch, rejected ones included
+  std::size_t max_batch_bytes = 32 << 20;    ///< memory of a batch's entries; a full batch ends early
   std::size_t max_record_bytes = 16 << 20;   ///< a longer line is rejected (and not buffered)
   std::size_t read_buffer_bytes = 64 << 10;  ///< bytes read from the file at a time
 };
@@ -28,12 +29,14 @@ struct dead_letter_file_source_options {
 ///
 /// Every field comes back as written (time to the microsecond; a message's bytes that were
 /// not UTF-8 as U+FFFD). Lines that are not entries (a torn or hand-edited line, one longer
-/// than `max_record_bytes`) go into `batch::rejected` as `invalid_input` dead letters with the
+/// than `max_record_bytes`, one with a nested value or more than 64 members: an entry is a
+/// flat object of nine, read in one linear pass) go into `batch::rejected` as `invalid_input` dead letters with the
 /// file, line and reason, like the other file sources, and reading goes on.
 ///
 /// Positions, seek, memory, errors and thread-safety are those of `jsonl_source`: the text
-/// `"<offset>:<line>"` after the batch's last entry; one thread at a time; blocking I/O; the
-/// file is opened by the first call.
+/// `"<offset>:<line>"` after the batch's last entry, and each entry's own in
+/// `batch::positions`; a batch of at most `max_batch_bytes`; one thread at a time; blocking
+/// I/O; the file is opened by the first call.
 ///
 /// Members (from `detail::file_source_base`): `next_batch(std::stop_token)` and `seek(position)`.
 /// Move-only.
@@ -46,7 +49,7 @@ struct dead_letter_file_source_options {
 class dead_letter_file_source : public detail::file_source_base<detail::dead_letter_format, dead_letter> {
  public:
   /// Throws std::invalid_argument naming the option when the path is empty, or `batch_size`,
-  /// `max_record_bytes` or `read_buffer_bytes` is 0.
+  /// `max_batch_bytes`, `max_record_bytes` or `read_buffer_bytes` is 0.
   explicit dead_letter_file_source(dead_letter_file_source_options options);
 };
 

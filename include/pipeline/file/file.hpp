@@ -12,3 +12,4 @@
 #include <pipeline/file/job_log.hpp>
 #include <pipeline/file/jsonl_sink.hpp>
 #include <pipeline/file/jsonl_source.hpp>
+#include <pipeline/file/out_of_range.hpp>

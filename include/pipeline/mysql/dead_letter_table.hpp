@@ -1,30 +1,21 @@
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <span>
-#include <stop_token>
-#include <string>
-#include <utility>
-#include <vector>
-
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/detail/relational/dead_letter_table.hpp>
 #include <pipeline/mysql/database.hpp>
-#include <pipeline/result.hpp>
 
 namespace pipeline::mysql {
 
-struct dead_letter_table_options {
-  /// The InnoDB table, created by `open` when missing: (`id` BIGINT AUTO_INCREMENT PRIMARY
-  /// KEY, `payload` LONGBLOB, `kind` VARCHAR(32), `message` BLOB, `native_code` BIGINT,
-  /// `backend` VARBINARY(64), `attempts` BIGINT, `position` BLOB, `partition` BIGINT,
-  /// `time` DATETIME(6), `entry` VARBINARY(80) UNIQUE). Message and position are bytes, so
-  /// that any message (a server's, quoting a binary value) is kept as it is.
-  std::string table{"pipeline_dead_letters"};
-};
+/// The InnoDB table, created by `open` when missing: (`id` BIGINT AUTO_INCREMENT PRIMARY
+/// KEY, `payload` LONGBLOB, `kind` VARCHAR(32), `message` BLOB, `native_code` BIGINT,
+/// `backend` VARBINARY(64), `attempts` BIGINT, `position` BLOB, `partition` BIGINT,
+/// `time` DATETIME(6), `entry` VARBINARY(80) UNIQUE). Message and position are bytes, so
+/// that any message (a server's, quoting a binary value) is kept as it is.
+using dead_letter_table_options = pipeline::detail::relational::dead_letter_table_options;
 
-/// A dead-letter queue in a MySQL table, one row per entry, read back in order for replay.
+/// A dead-letter queue in a MySQL table, one row per entry, read back in order for replay:
+/// the shared relational dead-letter table (pipeline/detail/relational/dead_letter_table.hpp)
+/// on MySQL.
 ///
 /// Idempotent for replayed batches, by the same rule as pipeline::sqlite's: after a crash (or
 /// a lost COMMIT reply) the runner dead-letters a batch again, with the same letters in the
@@ -38,25 +29,6 @@ struct dead_letter_table_options {
 ///
 ///     auto dlq = pipeline::mysql::dead_letter_table::open(db).value();
 ///     auto page = dlq.read(0, 500).value();   // {id, letter} by increasing id
-class dead_letter_table {
- public:
-  /// Creates the table if missing. Throws std::invalid_argument if `db` is null or the table
-  /// name is not an identifier, before any SQL is sent.
-  [[nodiscard]] static auto open(std::shared_ptr<database> db, const dead_letter_table_options& options = {})
-      -> result<dead_letter_table>;
-
-  [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
-
-  /// Up to `limit` entries with an id above `after_id`, by increasing id, with their ids.
-  [[nodiscard]] auto read(std::int64_t after_id, std::size_t limit)
-      -> result<std::vector<std::pair<std::int64_t, dead_letter>>>;
-
- private:
-  dead_letter_table(std::shared_ptr<database> db, std::string table) noexcept;
-  std::shared_ptr<database> db_;
-  std::string table_;  // quoted
-};
-
-static_assert(pipeline::dead_letter_sink<dead_letter_table>);
+using dead_letter_table = pipeline::detail::relational::dead_letter_table<database>;
 
 }  // namespace pipeline::mysql

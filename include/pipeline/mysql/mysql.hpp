@@ -14,3 +14,4 @@
 #include <pipeline/mysql/keyset_source.hpp>
 #include <pipeline/mysql/partition_planner.hpp>
 #include <pipeline/mysql/table_sink.hpp>
+#include <pipeline/mysql/write_mode.hpp>

@@ -10,3 +10,4 @@
 #include <pipeline/sqlite/dead_letter_table.hpp>
 #include <pipeline/sqlite/job_log.hpp>
 #include <pipeline/sqlite/table_sink.hpp>
+#include <pipeline/sqlite/write_mode.hpp>

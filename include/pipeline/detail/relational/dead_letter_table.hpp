@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <pipeline/dead_letter.hpp>
+#include <pipeline/result.hpp>
+
+namespace pipeline::detail::relational {
+
+struct dead_letter_table_options {
+  /// The table, created by `open` when missing; its columns, types and unique key are the
+  /// adapter's (pipeline/sqlite/dead_letter_table.hpp, pipeline/mysql/dead_letter_table.hpp).
+  std::string table{"pipeline_dead_letters"};
+};
+
+/// The dead-letter queue of every SQL adapter, written once over the adapter's dialect
+/// (docs/relational.md); users name it `sqlite::dead_letter_table`, `mysql::dead_letter_table`.
+///
+/// One row per entry, read back in order for replay: its payload and position byte for byte,
+/// the error's kind (as `to_string` names it), message, native code and backend, the attempt
+/// count, the partition and the time (UTC, to the microsecond). Ids increase in write order.
+///
+/// Idempotent for replayed batches: after a crash (or a lost COMMIT reply) the runner
+/// dead-letters a batch again, with the same letters in the same order; an entry whose
+/// partition, position, payload hash and repeat count within its `write` call are stored
+/// already is skipped, so the table holds each rejected record once. Two equal payloads in one
+/// call stay two entries.
+///
+/// Contract: models `pipeline::dead_letter_sink`; one transaction per `write` (all entries or
+/// none). Thread-safe (through the shared `Database`); blocking. A row that does not read back
+/// as an entry (edited by hand) is a `permanent` error naming its id.
+template <class Database>
+class dead_letter_table {
+ public:
+  /// Creates the table if it is missing. Throws std::invalid_argument if `db` is null or the
+  /// table name is not an identifier, before any SQL is sent.
+  [[nodiscard]] static auto open(std::shared_ptr<Database> db, const dead_letter_table_options& options = {})
+      -> result<dead_letter_table>;
+
+  [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
+
+  /// Up to `limit` entries with an id above `after_id`, by increasing id, with their ids.
+  [[nodiscard]] auto read(std::int64_t after_id, std::size_t limit)
+      -> result<std::vector<std::pair<std::int64_t, dead_letter>>>;
+
+ private:
+  dead_letter_table(std::shared_ptr<Database> db, std::string table) noexcept
+      : db_(std::move(db)), table_(std::move(table)) {}
+
+  std::shared_ptr<Database> db_;
+  std::string table_;  // quoted
+};
+
+/// Stands for each adapter's database in the check below: the concept holds whatever the
+/// database is, since only the members' declarations are read.
+struct any_database;
+static_assert(pipeline::dead_letter_sink<dead_letter_table<any_database>>);
+
+}  // namespace pipeline::detail::relational

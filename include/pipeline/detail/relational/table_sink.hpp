@@ -1,0 +1,122 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <pipeline/detail/relational/write_mode.hpp>
+#include <pipeline/position.hpp>
+#include <pipeline/record.hpp>
+#include <pipeline/result.hpp>
+#include <pipeline/sink.hpp>
+
+namespace pipeline::detail::relational {
+
+/// Where and how a `table_sink` writes. Every name is an identifier
+/// ([A-Za-z_][A-Za-z0-9_]{0,63}), quoted in the SQL as the database quotes names.
+struct table_sink_options {
+  /// The table. It must exist unless `create_table` is set (then its keys, constraints and
+  /// types are those given here).
+  std::string table{};
+  /// The record fields written, in this order, to the columns of the same names. A field a
+  /// record lacks is written as NULL; fields not listed are ignored.
+  std::vector<std::string> columns{};
+  write_mode mode{write_mode::insert};
+  /// upsert: the conflict target, the columns of a PRIMARY KEY or UNIQUE index (sqlite needs
+  /// them; MySQL checks them and matches every unique key). create_table: the PRIMARY KEY.
+  std::vector<std::string> key_columns{};
+  /// upsert: columns set to the new row's value.
+  std::vector<std::string> update_columns{};
+  /// upsert: counters the new row's value is added to (a NULL on either side gives NULL).
+  std::vector<std::string> add_columns{};
+  /// Rows sent per execution of the bulk INSERT where the database takes many at once
+  /// (MySQL: one array-bound COM_STMT_BULK_EXECUTE packet, which must fit the server's
+  /// max_allowed_packet); sqlite inserts row by row and only checks it is not 0.
+  std::size_t rows_per_statement{1000};
+  /// The checkpoint table `write_with_checkpoint` updates (created there when missing): the
+  /// table of the `checkpoint_store` that loads the checkpoint back.
+  std::string checkpoint_table{"pipeline_checkpoints"};
+  /// Create the table at `open` when it does not exist (CREATE TABLE IF NOT EXISTS): one
+  /// column per entry of `columns`, typed by `column_types` or else the database's default
+  /// type, and PRIMARY KEY (key_columns) when key columns are given. A table that exists is
+  /// used as it is, never altered.
+  bool create_table{false};
+  /// create_table: the SQL type of a column, by name ({{"id", "BIGINT"}, {"name",
+  /// "VARCHAR(64) NOT NULL"}}). Letters, digits, '_', spaces, commas and balanced parentheses
+  /// only: it is DDL the user writes, never data. A column not named gets the database's
+  /// default (sqlite: no declared type, so each value is kept as it is given; MySQL: LONGBLOB,
+  /// and VARBINARY(255) for a key column, which an index needs bounded).
+  std::map<std::string, std::string, std::less<>> column_types{};
+};
+
+/// What a table sink runs, built and checked once by `open`.
+struct sink_plan {
+  std::string sql;                   ///< INSERT … VALUES (one row of placeholders) [upsert clause]
+  std::string table;                 ///< quoted, for messages
+  std::vector<std::string> columns;  ///< the record fields, unquoted, in parameter order
+  std::size_t rows_per_statement{1000};
+  std::string checkpoint_table;    ///< quoted
+  std::string checkpoint_name;     ///< the same, bare
+};
+
+/// The table sink of every SQL adapter, written once over the adapter's dialect
+/// (docs/relational.md); users name it `sqlite::table_sink`, `mysql::table_sink`.
+///
+/// One transaction per batch, all-or-nothing: a row the database refuses rolls the batch back,
+/// and the error keeps the database's code and message and names the row, so that the
+/// runner's bisection finds it and dead-letters it. A value the database cannot hold as it is
+/// (NaN, a time outside the years 0000-9999) is `invalid_input`.
+///
+/// Contract: models `pipeline::sink` (value_type `pipeline::record`). Thread-safe; blocking.
+/// A stop requested before a write returns `stopped` and writes nothing.
+template <class Database>
+class table_sink {
+ public:
+  using value_type = record;
+
+  /// Creates the table when `create_table` asks for it, then prepares the statement, which
+  /// checks that the table, the columns and (sqlite's upsert) a UNIQUE index on the key
+  /// columns exist: a `permanent` error otherwise. Throws std::invalid_argument, before any
+  /// SQL is sent, if `db` is null, a name is not an identifier, `columns` is empty or repeats
+  /// a name, update/add columns are given for another mode than upsert (key columns: unless
+  /// create_table), an upsert has no key columns where the database needs them, a
+  /// key/update/add column or a column type is not for a column of `columns`, a column is a
+  /// key and updated or added, or both updated and added, a column type is not plain type
+  /// text, column types are given without create_table, or rows_per_statement is 0.
+  [[nodiscard]] static auto open(std::shared_ptr<Database> db, const table_sink_options& options)
+      -> result<table_sink>;
+
+  [[nodiscard]] auto write(std::span<const record> records, std::stop_token stop) -> result<void>;
+
+  /// Writes `records` and saves the checkpoint `key` at `pos` in ONE transaction: the
+  /// checkpoint moves from `expected_version` to the returned version exactly when the rows
+  /// are stored. A stale `expected_version` is a `conflict` and nothing is written; a failed
+  /// row leaves the checkpoint where it was. Exactly-once without idempotent keys (insert,
+  /// add columns): after a crash the source resumes from the checkpoint committed with the
+  /// last rows, so no row is written twice. The batches of one key must be written in order
+  /// by one writer; the version fence turns a second writer away with `conflict`.
+  [[nodiscard]] auto write_with_checkpoint(std::span<const record> records, std::string_view key,
+                                           const position& pos, std::uint64_t expected_version,
+                                           std::stop_token stop) -> result<std::uint64_t>;
+
+ private:
+  table_sink(std::shared_ptr<Database> db, sink_plan plan) noexcept : db_(std::move(db)), plan_(std::move(plan)) {}
+
+  std::shared_ptr<Database> db_;
+  sink_plan plan_;
+};
+
+/// Stands for each adapter's database in the check below: the concept holds whatever the
+/// database is, since only the members' declarations are read.
+struct any_database;
+static_assert(pipeline::sink<table_sink<any_database>>);
+
+}  // namespace pipeline::detail::relational

@@ -1,0 +1,212 @@
+// The engine of `pipeline::run`: one reader thread fills a bounded queue of batches, workers
+// take them through batch_isolation, the checkpoint_keeper follows what is done, the
+// job_recorder and the progress callback observe, and the worker_pool follows the autoscaler.
+// Each concern is its own part beside this file; this one only wires them and owns the threads.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <pipeline/autoscaler.hpp>
+#include <pipeline/detail/run_stages.hpp>
+#include <pipeline/mpmc_queue.hpp>
+#include <pipeline/progress.hpp>
+#include <pipeline/runner.hpp>
+
+#include "batch_isolation.hpp"
+#include "checkpoint_keeper.hpp"
+#include "job_recorder.hpp"
+#include "run_context.hpp"
+#include "worker_pool.hpp"
+
+namespace pipeline::detail {
+namespace {
+
+// A thread that calls `action` every `interval` of real time until `stop`.
+template <class Action>
+auto every(std::chrono::milliseconds interval, std::stop_token stop, Action action) -> std::jthread {
+  return std::jthread{[interval, stop = std::move(stop), action = std::move(action)] {
+    while (steady_clock().sleep_for(interval, stop)) action();
+  }};
+}
+
+class engine {
+ public:
+  engine(run_stages& stages, const runner_options& options, std::stop_token stop)
+      : run_(options, std::move(stop)),
+        stages_(stages),
+        checkpoints_(run_, stages),
+        isolation_(run_, stages),
+        job_(run_),
+        queue_(options.queue_capacity),
+        queue_capacity_(options.queue_capacity),
+        workers_(run_, [this] { return work(); }),
+        progress_(std::chrono::steady_clock::now(),
+                  progress_meter_options{options.expected_records, 0, std::chrono::seconds{10}}) {
+    if (options.autoscale) scaler_.emplace(*options.autoscale);
+  }
+
+  auto run() -> run_report {
+    const auto& options = run_.options();
+    const auto started = run_.time().now();
+    if (job_.begin() && checkpoints_.resume()) {
+      progress_ = progress_meter{std::chrono::steady_clock::now(),
+                                 {options.expected_records, checkpoints_.done_before(), std::chrono::seconds{10}}};
+      {
+        std::jthread reader{[this] { produce(); }};
+        const auto first = options.autoscale
+                               ? std::clamp(options.workers, options.autoscale->min_workers, options.autoscale->max_workers)
+                               : options.workers;
+        for (std::size_t i = 0; i < first; ++i) workers_.add();
+        std::stop_source scaling_done;
+        std::stop_source monitors_done;
+        {
+          std::vector<std::jthread> monitors;
+          if (scaler_) {
+            monitors.push_back(every(options.autoscale->interval, scaling_done.get_token(),
+                                     [this] { workers_.rescale(*scaler_, queue_.size()); }));
+          }
+          if (options.job_log != nullptr) {
+            monitors.push_back(every(options.heartbeat_interval, monitors_done.get_token(), [this] { job_.beat(); }));
+          }
+          if (options.on_progress) {
+            monitors.push_back(
+                every(options.progress_interval, monitors_done.get_token(), [this] { report_progress(); }));
+          }
+          reader.join();
+          scaling_done.request_stop();  // no worker is added or retired from here on
+          if (scaler_) monitors.front().join();
+          workers_.join();
+          monitors_done.request_stop();
+        }  // joins the monitors
+      }
+      checkpoints_.save(std::stop_token{});  // even when stopped: keep what is done
+    }
+    auto report = make_report(run_.time().now() - started);
+    if (options.on_progress) report_progress();
+    job_.end(report);
+    run_.log().info("{}: {} - read {}, written {}, dead-lettered {}, retried {}", run_.name(), to_string(report.status),
+                    report.read, report.written, report.dead_lettered, report.retried);
+    return report;
+  }
+
+ private:
+  void produce() {
+    const auto stop = run_.halt_token();
+    for (std::uint64_t sequence = 0;;) {
+      // A failed next_batch leaves the source where it was, so it may be called again.
+      auto next = run_.with_retry([&] { return stages_.next_batch(stop); }, stop);
+      if (!next) {
+        run_.fail_unless_stopped(next.error());
+        break;
+      }
+      if (!*next) {
+        exhausted_ = true;
+        break;
+      }
+      auto& b = **next;
+      b.sequence = sequence++;
+      b.partition = run_.options().partition;
+      for (auto& letter : b.rejected) letter.partition = b.partition;
+      run_.counters.read->inc(b.size + b.rejected.size());
+      checkpoints_.issue(b.sequence, b.end, b.size + b.rejected.size());
+      wait_for_room(stop);
+      if (queue_.push(std::move(b), stop) != push_status::pushed) break;
+    }
+    queue_.close();
+  }
+
+  // A full queue makes the reader sleep until it is half empty, not until one slot frees:
+  // refilling in runs costs one wake-up per half queue instead of one per batch, and those
+  // wake-ups take a core from the workers.
+  void wait_for_room(const std::stop_token& stop) {
+    if (queue_.size() < queue_capacity_) return;
+    std::unique_lock lock{room_mutex_};
+    reader_waiting_ = true;
+    // Timed, so that a wake-up lost between the size check and the wait costs 10 ms, not a hang.
+    while (!stop.stop_requested() &&
+           !room_.wait_for(lock, stop, std::chrono::milliseconds{10}, [&] { return queue_.size() <= queue_capacity_ / 2; })) {
+    }
+    reader_waiting_ = false;
+  }
+
+  void made_room() {
+    if (reader_waiting_.load() && queue_.size() <= queue_capacity_ / 2) {
+      std::scoped_lock lock{room_mutex_};
+      room_.notify_one();
+    }
+  }
+
+  // A worker's loop; true when it ends because it was retired.
+  auto work() -> bool {
+    const auto stop = run_.halt_token();
+    for (;;) {
+      // When autoscaling, an idle worker wakes now and then to see whether it is retired.
+      auto b = scaler_ ? queue_.pop_for(std::chrono::milliseconds{100}, stop) : queue_.pop(stop);
+      if (!b && b.status() == pop_status::empty) {
+        if (workers_.retire()) return true;
+        continue;
+      }
+      if (!b) return false;
+      made_room();
+      if (isolation_.process(*b, stop) == batch_outcome::abandoned) return false;
+      checkpoints_.finish(b->sequence, stop);
+      if (workers_.retire()) return true;
+    }
+  }
+
+  void report_progress() {
+    const auto done =
+        checkpoints_.done_before() + run_.counters.written->value() + run_.counters.dead_lettered->value();
+    std::scoped_lock lock{progress_mutex_};
+    run_.options().on_progress(progress_.sample(done, std::chrono::steady_clock::now()));
+  }
+
+  auto make_report(std::chrono::nanoseconds duration) -> run_report {
+    run_report report;
+    report.read = run_.counters.read->value();
+    report.written = run_.counters.written->value();
+    report.dead_lettered = run_.counters.dead_lettered->value();
+    report.retried = run_.counters.retried->value();
+    report.duration = duration;
+    report.checkpoint = checkpoints_.saved();
+    report.done_before = checkpoints_.done_before();
+    report.failure = run_.failure();
+    report.status = report.failure                                          ? run_status::failed
+                    : exhausted_.load() && checkpoints_.in_flight() == 0 ? run_status::completed
+                                                                            : run_status::stopped;
+    return report;
+  }
+
+  run_context run_;
+  run_stages& stages_;
+  checkpoint_keeper checkpoints_;
+  batch_isolation isolation_;
+  job_recorder job_;
+  std::optional<autoscaler> scaler_;
+  std::atomic<bool> exhausted_{false};
+  mpmc_queue<batch_in_flight> queue_;
+  std::size_t queue_capacity_;
+  std::mutex room_mutex_;
+  std::condition_variable_any room_;
+  std::atomic<bool> reader_waiting_{false};
+  worker_pool workers_;  // after the queue: joined before it goes
+  std::mutex progress_mutex_;
+  progress_meter progress_;
+};
+
+}  // namespace
+
+auto run_engine(run_stages& stages, const runner_options& options, std::stop_token stop) -> run_report {
+  engine e{stages, options, std::move(stop)};
+  return e.run();
+}
+
+}  // namespace pipeline::detail

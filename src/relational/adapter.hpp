@@ -1,0 +1,159 @@
+#pragma once
+
+// The members of the relational checkpoint_store, dead_letter_table, job_log and table_sink
+// templates (include/pipeline/detail/relational/), for an adapter to instantiate for its
+// `database` in the source file that specialises `backend` for it (src/<adapter>/dialect.cpp):
+//
+//     template <> struct pipeline::detail::relational::backend<pipeline::sqlite::database> { … };
+//     PIPELINE_RELATIONAL_INSTANTIATE(pipeline::sqlite::database);
+//
+// They only take a connection and call the SQL of stores.hpp, which is compiled once.
+
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <pipeline/detail/relational/checkpoint_store.hpp>
+#include <pipeline/detail/relational/dead_letter_table.hpp>
+#include <pipeline/detail/relational/job_log.hpp>
+#include <pipeline/detail/relational/table_sink.hpp>
+
+#include "relational/dialect.hpp"
+#include "relational/stores.hpp"
+
+namespace pipeline::detail::relational {
+
+/// What an adapter tells the shared layer about its `Database`:
+///
+///     static auto sql_dialect() noexcept -> const dialect&;                // one, static
+///     static auto connect(Database& db) -> result<connection_ptr>;         // for one operation
+template <class Database>
+struct backend;
+
+/// `body(connection&)` on a connection of `db` held for its length.
+template <class Database, class Body>
+auto with_connection(Database& db, Body&& body) -> decltype(body(std::declval<connection&>())) {
+  auto c = backend<Database>::connect(db);
+  if (!c) return std::move(c).error();
+  return body(**c);
+}
+
+/// The quoted table of a store of `db` called `type`, checked, and created when missing.
+template <class Database>
+auto open_store_table(const std::shared_ptr<Database>& db, std::string_view type, store_table which,
+                      std::string_view table) -> result<std::string> {
+  auto quoted = checked_table(db != nullptr, backend<Database>::sql_dialect(), type, table);
+  auto created = with_connection(
+      *db, [&](connection& c) { return c.sql_dialect().create_store_table(c, which, table, quoted); });
+  if (!created) return std::move(created).error();
+  return quoted;
+}
+
+template <class Database>
+auto checkpoint_store<Database>::open(std::shared_ptr<Database> db, const checkpoint_store_options& options)
+    -> result<checkpoint_store> {
+  auto table = open_store_table(db, "checkpoint_store", store_table::checkpoints, options.table);
+  if (!table) return std::move(table).error();
+  return checkpoint_store{std::move(db), std::move(*table)};
+}
+
+template <class Database>
+auto checkpoint_store<Database>::load(std::string_view key) -> result<checkpoint> {
+  return with_connection(*db_, [&](connection& c) { return load_checkpoint(c, table_, key); });
+}
+
+template <class Database>
+auto checkpoint_store<Database>::save(std::string_view key, const position& pos, std::uint64_t expected_version)
+    -> result<std::uint64_t> {
+  return with_connection(*db_, [&](connection& c) -> result<std::uint64_t> {
+    auto saved = save_checkpoint(c, table_, key, pos, expected_version);
+    if (!saved) return std::move(saved).error();
+    return saved->version;
+  });
+}
+
+template <class Database>
+auto dead_letter_table<Database>::open(std::shared_ptr<Database> db, const dead_letter_table_options& options)
+    -> result<dead_letter_table> {
+  auto table = open_store_table(db, "dead_letter_table", store_table::dead_letters, options.table);
+  if (!table) return std::move(table).error();
+  return dead_letter_table{std::move(db), std::move(*table)};
+}
+
+template <class Database>
+auto dead_letter_table<Database>::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  if (letters.empty()) return ok();
+  return with_connection(*db_, [&](connection& c) {
+    return in_transaction(c, [&] { return insert_dead_letters(c, table_, letters); });
+  });
+}
+
+template <class Database>
+auto dead_letter_table<Database>::read(std::int64_t after_id, std::size_t limit)
+    -> result<std::vector<std::pair<std::int64_t, dead_letter>>> {
+  return with_connection(*db_, [&](connection& c) { return select_dead_letters(c, table_, after_id, limit); });
+}
+
+template <class Database>
+auto job_log<Database>::open(std::shared_ptr<Database> db, const job_log_options& options) -> result<job_log> {
+  auto table = open_store_table(db, "job_log", store_table::job_runs, options.table);
+  if (!table) return std::move(table).error();
+  return job_log{std::move(db), std::move(*table)};
+}
+
+template <class Database>
+auto job_log<Database>::create(const job_run& run) -> result<std::uint64_t> {
+  return with_connection(*db_, [&](connection& c) { return insert_run(c, table_, run); });
+}
+
+template <class Database>
+auto job_log<Database>::update(const job_run& run) -> result<void> {
+  return with_connection(*db_,
+                         [&](connection& c) { return in_transaction(c, [&] { return update_run(c, table_, run); }); });
+}
+
+template <class Database>
+auto job_log<Database>::runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> {
+  return with_connection(*db_, [&](connection& c) { return select_runs(c, table_, job, limit); });
+}
+
+template <class Database>
+auto table_sink<Database>::open(std::shared_ptr<Database> db, const table_sink_options& options)
+    -> result<table_sink> {
+  auto plan = plan_sink(db != nullptr, backend<Database>::sql_dialect(), options);
+  if (auto opened = with_connection(*db, [&](connection& c) { return open_sink(c, options, plan); }); !opened) {
+    return std::move(opened).error();
+  }
+  return table_sink{std::move(db), std::move(plan)};
+}
+
+template <class Database>
+auto table_sink<Database>::write(std::span<const record> records, std::stop_token stop) -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  if (records.empty()) return ok();
+  return with_connection(*db_, [&](connection& c) { return write_rows(c, plan_, records, stop); });
+}
+
+template <class Database>
+auto table_sink<Database>::write_with_checkpoint(std::span<const record> records, std::string_view key,
+                                                 const position& pos, std::uint64_t expected_version,
+                                                 std::stop_token stop) -> result<std::uint64_t> {
+  if (stop.stop_requested()) return stopped_error();
+  return with_connection(*db_, [&](connection& c) {
+    return write_rows_with_checkpoint(c, plan_, records, key, pos, expected_version, stop);
+  });
+}
+
+}  // namespace pipeline::detail::relational
+
+/// The explicit instantiations of the four types for `Database`, at global scope after
+/// `backend<Database>`: their members are compiled only there, in the adapter's library.
+#define PIPELINE_RELATIONAL_INSTANTIATE(Database)                             \
+  template class pipeline::detail::relational::checkpoint_store<Database>;  \
+  template class pipeline::detail::relational::dead_letter_table<Database>; \
+  template class pipeline::detail::relational::job_log<Database>;           \
+  template class pipeline::detail::relational::table_sink<Database>

@@ -1,0 +1,104 @@
+#pragma once
+
+// The SQL of the relational stores and the table sink, written once against `dialect` and
+// `connection` (dialect.hpp) and compiled into pipeline::core. Every function runs on the
+// caller's connection, inside the caller's transaction when there is one; table names are
+// quoted already.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <pipeline/checkpoint.hpp>
+#include <pipeline/dead_letter.hpp>
+#include <pipeline/detail/relational/table_sink.hpp>
+#include <pipeline/job_run.hpp>
+#include <pipeline/position.hpp>
+#include <pipeline/record.hpp>
+#include <pipeline/result.hpp>
+
+#include "relational/dialect.hpp"
+
+namespace pipeline::detail::relational {
+
+/// The quoted name of the table a store or sink of `d` opens, after the checks made before
+/// any SQL is sent: throws std::invalid_argument "<dialect>::<type>::open: …" when `has_db`
+/// is false or `table` is not an identifier.
+[[nodiscard]] auto checked_table(bool has_db, const dialect& d, std::string_view type, std::string_view table)
+    -> std::string;
+
+/// The stored checkpoint, or version 0 and an empty position.
+[[nodiscard]] auto load_checkpoint(connection& c, std::string_view table, std::string_view key)
+    -> result<checkpoint>;
+
+/// What a save did: the new version, and whether this call stored it or found it stored.
+struct saved_checkpoint {
+  std::uint64_t version = 0;
+  /// The row held `pos` at `expected_version + 1` already: an earlier attempt of this same save
+  /// landed although its reply was lost (only where `commits_can_be_lost`). The save is done;
+  /// a transaction that carried rows with it must not write them again.
+  bool already_stored = false;
+};
+
+/// Stores `pos` as version `expected_version + 1` if the stored version is `expected_version`
+/// (0: no row yet), in one statement; otherwise `conflict` naming the stored version and
+/// nothing changed, unless the stored row is exactly what this save stores (above).
+[[nodiscard]] auto save_checkpoint(connection& c, std::string_view table, std::string_view key, const position& pos,
+                                   std::uint64_t expected_version) -> result<saved_checkpoint>;
+
+/// Inserts `letters`, skipping those stored already (see relational::dead_letter_table).
+[[nodiscard]] auto insert_dead_letters(connection& c, std::string_view table, std::span<const dead_letter> letters)
+    -> result<void>;
+[[nodiscard]] auto select_dead_letters(connection& c, std::string_view table, std::int64_t after_id, std::size_t limit)
+    -> result<std::vector<std::pair<std::int64_t, dead_letter>>>;
+
+[[nodiscard]] auto insert_run(connection& c, std::string_view table, const job_run& run) -> result<std::uint64_t>;
+/// `not_found` for an id that is not in the table; call it inside a transaction.
+[[nodiscard]] auto update_run(connection& c, std::string_view table, const job_run& run) -> result<void>;
+[[nodiscard]] auto select_runs(connection& c, std::string_view table, std::string_view job, std::size_t limit)
+    -> result<std::vector<job_run>>;
+
+/// The checked plan of a table sink; throws std::invalid_argument as table_sink::open says.
+[[nodiscard]] auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options) -> sink_plan;
+/// Creates the table when the options ask for it, then prepares the plan's INSERT.
+[[nodiscard]] auto open_sink(connection& c, const table_sink_options& options, const sink_plan& plan)
+    -> result<void>;
+/// One transaction: the rows, and with `key` the checkpoint moved from `expected_version`.
+[[nodiscard]] auto write_rows(connection& c, const sink_plan& plan, std::span<const record> records,
+                              const std::stop_token& stop) -> result<void>;
+[[nodiscard]] auto write_rows_with_checkpoint(connection& c, const sink_plan& plan, std::span<const record> records,
+                                              std::string_view key, const position& pos,
+                                              std::uint64_t expected_version, const std::stop_token& stop)
+    -> result<std::uint64_t>;
+
+/// `n` as a LIMIT parameter: SQL integers stop at INT64_MAX.
+[[nodiscard]] auto limit_parameter(std::size_t n) noexcept -> std::int64_t;
+
+/// Reads the rows of an executed query: `read_row(st)` (returning a `result`) of each, in
+/// order; the first error ends it.
+template <class ReadRow>
+[[nodiscard]] auto collect_rows(statement& st, ReadRow&& read_row)
+    -> result<std::vector<typename std::invoke_result_t<ReadRow&, const statement&>::value_type>> {
+  std::vector<typename std::invoke_result_t<ReadRow&, const statement&>::value_type> out;
+  for (;;) {
+    auto row = st.next_row();
+    if (!row) return std::move(row).error();
+    if (!*row) return out;
+    auto value = read_row(std::as_const(st));
+    if (!value) return std::move(value).error();
+    out.push_back(std::move(*value));
+  }
+}
+
+/// `names` quoted and joined by ", ".
+[[nodiscard]] auto quoted_list(const dialect& d, std::span<const std::string_view> names) -> std::string;
+/// Placeholders `first` … `first + count - 1` joined by ", ".
+[[nodiscard]] auto placeholders(const dialect& d, std::size_t first, std::size_t count) -> std::string;
+
+}  // namespace pipeline::detail::relational

@@ -1,0 +1,152 @@
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include <pipeline/detail/identifier.hpp>
+
+#include "relational/stores.hpp"
+
+namespace pipeline::detail::relational {
+namespace {
+
+// The names of `option` quoted, after checking each is an identifier, unique, and (when
+// `allowed` is given) one of `allowed`.
+auto quoted_names(const dialect& d, std::string_view who, const std::vector<std::string>& names,
+                  std::string_view option, const std::vector<std::string>* allowed) -> std::vector<std::string> {
+  const auto what = fmt::format("{}: options.{}", who, option);
+  require_column_names(names, what, allowed);
+  std::vector<std::string> quoted;
+  for (const auto& name : names) quoted.push_back(d.quote(name));
+  return quoted;
+}
+
+// Column type text is spliced into CREATE TABLE, so it may hold nothing that ends a type:
+// letters, digits, '_', spaces, commas and balanced parentheses ("DECIMAL(10, 2) NOT NULL").
+auto is_column_type(std::string_view type) noexcept -> bool {
+  int depth = 0;
+  for (char c : type) {
+    if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      if (--depth < 0) return false;
+    } else if (!is_identifier(std::string_view{&c, 1}) && !(c >= '0' && c <= '9') && c != ' ' && c != ',') {
+      return false;
+    }
+  }
+  return depth == 0 && type.find_first_not_of(' ') != std::string_view::npos;
+}
+
+void check_column_types(const table_sink_options& options, std::string_view who) {
+  if (options.column_types.empty()) return;
+  if (!options.create_table) {
+    throw std::invalid_argument(fmt::format("{}: options.column_types is for options.create_table only", who));
+  }
+  for (const auto& [name, type] : options.column_types) {
+    if (std::find(options.columns.begin(), options.columns.end(), name) == options.columns.end()) {
+      throw std::invalid_argument(
+          fmt::format("{}: options.column_types names {}, which is not in options.columns", who, value{name}));
+    }
+    if (!is_column_type(type)) {
+      throw std::invalid_argument(fmt::format(
+          "{}: options.column_types gives {} the type {}: only letters, digits, '_', spaces, commas and "
+          "balanced parentheses are taken",
+          who, value{name}, value{type}));
+    }
+  }
+}
+
+// CREATE TABLE IF NOT EXISTS from the options: each column typed by the user or the dialect.
+auto create_table_sql(const dialect& d, const table_sink_options& options, std::string_view table) -> std::string {
+  std::vector<std::string> definitions;
+  for (const auto& name : options.columns) {
+    const bool key = std::find(options.key_columns.begin(), options.key_columns.end(), name) !=
+                     options.key_columns.end();
+    const auto given = options.column_types.find(name);
+    const std::string_view type = given != options.column_types.end() ? given->second : d.default_column_type(key);
+    definitions.push_back(type.empty() ? d.quote(name) : fmt::format("{} {}", d.quote(name), type));
+  }
+  if (!options.key_columns.empty()) {
+    std::vector<std::string> keys;
+    for (const auto& k : options.key_columns) keys.push_back(d.quote(k));
+    definitions.push_back(fmt::format("PRIMARY KEY ({})", fmt::join(keys, ", ")));
+  }
+  auto sql = fmt::format("CREATE TABLE IF NOT EXISTS {} ({})", table, fmt::join(definitions, ", "));
+  if (!d.table_options().empty()) fmt::format_to(std::back_inserter(sql), " {}", d.table_options());
+  return sql;
+}
+
+}  // namespace
+
+auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options) -> sink_plan {
+  const auto who = fmt::format("{}::table_sink::open", d.name());
+  auto table = checked_table(has_db, d, "table_sink", options.table);
+  require_identifier(options.checkpoint_table, fmt::format("{}: options.checkpoint_table", who));
+  if (options.columns.empty()) throw std::invalid_argument(fmt::format("{}: options.columns is empty", who));
+  if (options.rows_per_statement == 0) {
+    throw std::invalid_argument(fmt::format("{}: options.rows_per_statement is 0", who));
+  }
+  const auto columns = quoted_names(d, who, options.columns, "columns", nullptr);
+  const auto keys = quoted_names(d, who, options.key_columns, "key_columns", &options.columns);
+  const auto updates = quoted_names(d, who, options.update_columns, "update_columns", &options.columns);
+  const auto adds = quoted_names(d, who, options.add_columns, "add_columns", &options.columns);
+  check_column_types(options, who);
+
+  auto sql = fmt::format("{} INTO {} ({}) VALUES ({})",
+                         options.mode == write_mode::insert_ignore ? d.insert_ignore() : "INSERT", table,
+                         fmt::join(columns, ", "), placeholders(d, 1, columns.size()));
+  if (options.mode != write_mode::upsert) {
+    if (!updates.empty() || !adds.empty() || (!keys.empty() && !options.create_table)) {
+      throw std::invalid_argument(fmt::format(
+          "{}: options.update_columns and add_columns are for write_mode::upsert only, and so are key_columns "
+          "unless options.create_table is set",
+          who));
+    }
+  } else {
+    if (keys.empty() && d.upsert_needs_keys()) {
+      throw std::invalid_argument(fmt::format("{}: upsert needs options.key_columns", who));
+    }
+    require_apart(options.update_columns, "update_columns", options.key_columns, "key_columns", who);
+    require_apart(options.add_columns, "add_columns", options.key_columns, "key_columns", who);
+    require_apart(options.update_columns, "update_columns", options.add_columns, "add_columns", who);
+    sql += d.upsert_clause(columns, keys, updates, adds);
+  }
+  return sink_plan{std::move(sql), std::move(table), options.columns, options.rows_per_statement,
+                   d.quote(options.checkpoint_table), options.checkpoint_table};
+}
+
+auto open_sink(connection& c, const table_sink_options& options, const sink_plan& plan) -> result<void> {
+  if (options.create_table) {
+    if (auto created = c.execute(create_table_sql(c.sql_dialect(), options, plan.table)); !created) return created;
+  }
+  auto prepared = c.prepare(plan.sql);
+  if (!prepared) return std::move(prepared).error();
+  return ok();
+}
+
+auto write_rows(connection& c, const sink_plan& plan, std::span<const record> records, const std::stop_token& stop)
+    -> result<void> {
+  return in_transaction(c, [&] { return c.insert_rows(plan, records, stop); });
+}
+
+auto write_rows_with_checkpoint(connection& c, const sink_plan& plan, std::span<const record> records,
+                                std::string_view key, const position& pos, std::uint64_t expected_version,
+                                const std::stop_token& stop) -> result<std::uint64_t> {
+  // Before the transaction: DDL commits implicitly in some databases (MySQL).
+  const auto& d = c.sql_dialect();
+  if (auto created = d.create_store_table(c, store_table::checkpoints, plan.checkpoint_name, plan.checkpoint_table);
+      !created) {
+    return std::move(created).error();
+  }
+  return in_transaction(c, [&]() -> result<std::uint64_t> {
+    // The fence first: a stale writer is turned away before it sends a row.
+    auto saved = save_checkpoint(c, plan.checkpoint_table, key, pos, expected_version);
+    if (!saved) return std::move(saved).error();
+    // A retry of a write whose COMMIT landed unseen: its rows are in already.
+    if (saved->already_stored || records.empty()) return saved->version;
+    if (auto rows = c.insert_rows(plan, records, stop); !rows) return std::move(rows).error();
+    return saved->version;
+  });
+}
+
+}  // namespace pipeline::detail::relational
