@@ -119,10 +119,21 @@ TEST_F(runner, transient_sink_errors_are_retried_and_nothing_is_lost) {
   EXPECT_TRUE(dlq_.entries().empty());
 }
 
-TEST_F(runner, a_permanent_error_is_bisected_so_only_the_bad_records_are_dead_lettered) {
+// memory_sink's all-or-nothing `write` alone: a sink that answers only for the whole batch.
+struct batch_only_sink {
+  using value_type = int;
+  pipeline::memory_sink<int>& inner;
+  auto write(std::span<const int> records, std::stop_token stop) -> pipeline::result<void> {
+    return inner.write(records, stop);
+  }
+};
+static_assert(!pipeline::per_record_sink<batch_only_sink>);
+
+TEST_F(runner, a_permanent_error_of_a_batch_only_sink_is_bisected_so_only_the_bad_records_are_dead_lettered) {
   sink_.fail_records(rule_failing({13, 500, 999}, pipeline::permanent_error("Incorrect integer value")));
+  batch_only_sink sink{sink_};
   pipeline::vector_source<int> source{numbers(1000), 1000};
-  auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, options());
+  auto report = pipeline::run(source, pipeline::identity{}, sink, dlq_, checkpoints_, options());
   EXPECT_EQ(report.status, pipeline::run_status::completed);
   auto good = numbers(1000);
   std::erase_if(good, [](int v) { return v == 13 || v == 500 || v == 999; });
@@ -136,6 +147,7 @@ TEST_F(runner, a_permanent_error_is_bisected_so_only_the_bad_records_are_dead_le
   }
   EXPECT_EQ(report.written, 997u);
   EXPECT_EQ(report.dead_lettered, 3u);
+  EXPECT_GT(sink_.write_calls(), 20u);  // found by halving, about 2 log2(1000) failed writes per bad record
 }
 
 TEST_F(runner, an_exception_from_the_transform_is_dead_lettered_with_its_message_when_defects_are_dead_lettered) {

@@ -5,12 +5,16 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/chrono.h>
-#include <fmt/format.h>
 
 #include <pipeline/job_run.hpp>
 
 namespace pipeline {
+
+namespace detail {
+// The messages of begin_run, formatted in the library (fmt's chrono header is heavy).
+[[nodiscard]] auto running_elsewhere(std::string_view job, const job_run& running) -> std::string;
+[[nodiscard]] auto why_crashed(const job_run& dead, bool owner_gone, const lease_options& marker) -> std::string;
+}  // namespace detail
 
 /// False when `owner` ("hostname:pid") names a process on this host that no longer exists;
 /// true otherwise (another host, or an owner in another format: only its lease can tell).
@@ -40,13 +44,10 @@ template <job_log_store J>
     if (r.state != run_state::running) continue;
     const bool owner_gone = !owner_may_be_alive(r.owner);
     if (r.lease_until > now && !owner_gone) {
-      return conflict_error(fmt::format("job '{}' is running as run {} by {} (lease until {:%FT%TZ})", job, r.id,
-                                        r.owner, std::chrono::floor<std::chrono::seconds>(r.lease_until)));
+      return conflict_error(detail::running_elsewhere(job, r));
     }
     r.state = run_state::crashed;
-    r.message = owner_gone ? fmt::format("process {} is gone; marked by {}", r.owner, lease.owner)
-                           : fmt::format("lease expired at {:%FT%TZ}: {} stopped renewing it; marked by {}",
-                                         std::chrono::floor<std::chrono::seconds>(r.lease_until), r.owner, lease.owner);
+    r.message = detail::why_crashed(r, owner_gone, lease);
     r.updated = now;
     if (auto marked = log.update(r); !marked) return std::move(marked).error();
   }

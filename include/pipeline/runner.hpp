@@ -270,7 +270,7 @@ class typed_stages final : public run_stages {
   }
 
   [[nodiscard]] auto flushes() const noexcept -> bool override { return flushable_sink<Sink>; }
-  [[nodiscard]] auto answers_per_record() const noexcept -> bool override { return per_record_sink<Sink>; }
+  [[nodiscard]] auto answers_per_record() const noexcept -> bool override { return pipeline::answers_per_record(sink_); }
   auto write(batch_in_flight& b, std::size_t begin, std::size_t end, std::stop_token stop) -> result<void> override {
     return call_user("the sink", [&] { return sink_.write(outputs(b).subspan(begin, end - begin), stop); });
   }

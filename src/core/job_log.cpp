@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <charconv>
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
 namespace pipeline {
 
 auto to_string(run_state state) noexcept -> std::string_view {
@@ -36,6 +39,21 @@ auto host_name() -> std::string {
   return host.data();
 }
 }  // namespace
+
+namespace detail {
+
+auto running_elsewhere(std::string_view job, const job_run& running) -> std::string {
+  return fmt::format("job '{}' is running as run {} by {} (lease until {:%FT%TZ})", job, running.id, running.owner,
+                     std::chrono::floor<std::chrono::seconds>(running.lease_until));
+}
+
+auto why_crashed(const job_run& dead, bool owner_gone, const lease_options& marker) -> std::string {
+  if (owner_gone) return fmt::format("process {} is gone; marked by {}", dead.owner, marker.owner);
+  return fmt::format("lease expired at {:%FT%TZ}: {} stopped renewing it; marked by {}",
+                     std::chrono::floor<std::chrono::seconds>(dead.lease_until), dead.owner, marker.owner);
+}
+
+}  // namespace detail
 
 auto lease_options::default_owner() -> std::string { return fmt::format("{}:{}", host_name(), ::getpid()); }
 
