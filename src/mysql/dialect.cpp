@@ -23,6 +23,7 @@
 #include "binding.hpp"
 #include "connection.hpp"
 #include "relational/adapter.hpp"
+#include "row_check.hpp"
 #include "row_reader.hpp"
 
 namespace pipeline::mysql::detail {
@@ -362,6 +363,16 @@ class relational_connection final : public relational::connection {
   [[nodiscard]] auto insert_rows(const relational::sink_plan& plan, std::span<const record> rows,
                                  const std::stop_token& stop) -> result<void> override {
     return insert_chunks(*c_, plan, rows, stop);
+  }
+  [[nodiscard]] auto read_row_check(const relational::sink_plan& plan)
+      -> result<std::shared_ptr<const relational::row_check>> override {
+    return detail::read_row_check(*c_, plan);
+  }
+  // The check's refusals cost no round trip; the rest goes in bulk, and row by row only when
+  // the server refuses something the check could not see.
+  [[nodiscard]] auto insert_each(const relational::sink_plan& plan, std::span<const record> rows,
+                                 const std::stop_token& stop) -> result<std::vector<rejected_record>> override {
+    return relational::insert_checked_rows(*this, plan, rows, stop);
   }
 
  private:

@@ -139,6 +139,14 @@ auto table_sink<Database>::write(std::span<const record> records, std::stop_toke
 }
 
 template <class Database>
+auto table_sink<Database>::write_each(std::span<const record> records, std::stop_token stop)
+    -> result<std::vector<rejected_record>> {
+  if (stop.stop_requested()) return stopped_error();
+  if (records.empty()) return std::vector<rejected_record>{};
+  return with_connection(*db_, [&](connection& c) { return write_rows_each(c, plan_, records, stop); });
+}
+
+template <class Database>
 auto table_sink<Database>::write_with_checkpoint(std::span<const record> records, std::string_view key,
                                                  const position& pos, std::uint64_t expected_version,
                                                  std::stop_token stop) -> result<std::uint64_t> {

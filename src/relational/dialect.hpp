@@ -21,6 +21,7 @@
 #include <pipeline/detail/relational/table_sink.hpp>
 #include <pipeline/record.hpp>
 #include <pipeline/result.hpp>
+#include <pipeline/sink.hpp>
 
 namespace pipeline::detail::relational {
 
@@ -77,6 +78,18 @@ class dialect {
   [[nodiscard]] virtual auto dead_letter_identity(const dead_letter& letter, std::string_view fingerprint) const
       -> std::string = 0;
   [[nodiscard]] virtual auto dead_letter_key() const -> std::vector<std::string> = 0;
+};
+
+/// What a dialect knows of a table sink's table, read once when the sink opens: the rows the
+/// table would refuse can be found without sending them. Immutable: shared by every writer.
+class row_check {
+ public:
+  virtual ~row_check() = default;
+  /// The rows of `rows` (bound for `plan`'s columns) the table would refuse, in index order,
+  /// each with a reason like the database's own (`invalid_input`, its code, the column and the
+  /// rule). Only rows it is sure of: a row it passes may still be refused by the database.
+  [[nodiscard]] virtual auto refused(const sink_plan& plan, std::span<const record> rows) const
+      -> std::vector<rejected_record> = 0;
 };
 
 /// A prepared statement of one connection: bind parameters 1 … n in the order of their
@@ -137,6 +150,16 @@ class connection {
   /// chunk of rows) is `stopped`.
   [[nodiscard]] virtual auto insert_rows(const sink_plan& plan, std::span<const record> rows,
                                          const std::stop_token& stop) -> result<void> = 0;
+
+  /// What rows of `plan`'s table are checked against before they are sent (read once, at
+  /// open); null when the dialect checks nothing.
+  [[nodiscard]] virtual auto read_row_check(const sink_plan& plan) -> result<std::shared_ptr<const row_check>> = 0;
+
+  /// The per-record path, inside the caller's transaction: inserts the rows the database
+  /// accepts and returns the others, in index order, with their reasons (bad data only:
+  /// `invalid_input` or `permanent`). An error means the transaction must be rolled back.
+  [[nodiscard]] virtual auto insert_each(const sink_plan& plan, std::span<const record> rows,
+                                         const std::stop_token& stop) -> result<std::vector<rejected_record>> = 0;
 };
 
 using connection_ptr = std::unique_ptr<connection>;

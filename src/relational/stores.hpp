@@ -22,6 +22,7 @@
 #include <pipeline/position.hpp>
 #include <pipeline/record.hpp>
 #include <pipeline/result.hpp>
+#include <pipeline/sink.hpp>
 
 #include "relational/dialect.hpp"
 
@@ -66,12 +67,22 @@ struct saved_checkpoint {
 
 /// The checked plan of a table sink; throws std::invalid_argument as table_sink::open says.
 [[nodiscard]] auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options) -> sink_plan;
-/// Creates the table when the options ask for it, then prepares the plan's INSERT.
-[[nodiscard]] auto open_sink(connection& c, const table_sink_options& options, const sink_plan& plan)
-    -> result<void>;
+/// Creates the table when the options ask for it, prepares the plan's INSERT, and reads the
+/// dialect's row check into `plan.check`.
+[[nodiscard]] auto open_sink(connection& c, const table_sink_options& options, sink_plan& plan) -> result<void>;
 /// One transaction: the rows, and with `key` the checkpoint moved from `expected_version`.
 [[nodiscard]] auto write_rows(connection& c, const sink_plan& plan, std::span<const record> records,
                               const std::stop_token& stop) -> result<void>;
+/// One transaction: the rows the database accepts; the others returned (connection::insert_each).
+[[nodiscard]] auto write_rows_each(connection& c, const sink_plan& plan, std::span<const record> records,
+                                   const std::stop_token& stop) -> result<std::vector<rejected_record>>;
+/// An `insert_each` for a database whose failed statement can be undone alone within a
+/// transaction: the rows `plan.check` refuses are never sent; the rest go by `insert_rows`
+/// under a SAVEPOINT; if the database refuses that, it is rolled back to the savepoint and the
+/// rows are sent one statement each, so that each bad row gets the database's own error and
+/// each good row is stored once.
+[[nodiscard]] auto insert_checked_rows(connection& c, const sink_plan& plan, std::span<const record> rows,
+                                       const std::stop_token& stop) -> result<std::vector<rejected_record>>;
 [[nodiscard]] auto write_rows_with_checkpoint(connection& c, const sink_plan& plan, std::span<const record> records,
                                               std::string_view key, const position& pos,
                                               std::uint64_t expected_version, const std::stop_token& stop)

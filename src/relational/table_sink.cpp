@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -76,6 +77,11 @@ auto create_table_sql(const dialect& d, const table_sink_options& options, std::
   return sql;
 }
 
+// A refusal of the data (the row's), not a failure of the call.
+auto is_bad_data(const error& e) noexcept -> bool {
+  return e.kind == error_kind::permanent || e.kind == error_kind::invalid_input;
+}
+
 }  // namespace
 
 auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options) -> sink_plan {
@@ -111,22 +117,78 @@ auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options)
     require_apart(options.update_columns, "update_columns", options.add_columns, "add_columns", who);
     sql += d.upsert_clause(columns, keys, updates, adds);
   }
-  return sink_plan{std::move(sql), std::move(table), options.columns, options.rows_per_statement,
-                   d.quote(options.checkpoint_table), options.checkpoint_table};
+  return sink_plan{std::move(sql),          std::move(table), options.table, options.columns,
+                   options.rows_per_statement, d.quote(options.checkpoint_table), options.checkpoint_table,
+                   nullptr};
 }
 
-auto open_sink(connection& c, const table_sink_options& options, const sink_plan& plan) -> result<void> {
+auto open_sink(connection& c, const table_sink_options& options, sink_plan& plan) -> result<void> {
   if (options.create_table) {
     if (auto created = c.execute(create_table_sql(c.sql_dialect(), options, plan.table)); !created) return created;
   }
   auto prepared = c.prepare(plan.sql);
   if (!prepared) return std::move(prepared).error();
+  auto check = c.read_row_check(plan);
+  if (!check) return std::move(check).error();
+  plan.check = std::move(*check);
   return ok();
 }
 
 auto write_rows(connection& c, const sink_plan& plan, std::span<const record> records, const std::stop_token& stop)
     -> result<void> {
   return in_transaction(c, [&] { return c.insert_rows(plan, records, stop); });
+}
+
+auto write_rows_each(connection& c, const sink_plan& plan, std::span<const record> records,
+                     const std::stop_token& stop) -> result<std::vector<rejected_record>> {
+  return in_transaction(c, [&] { return c.insert_each(plan, records, stop); });
+}
+
+auto insert_checked_rows(connection& c, const sink_plan& plan, std::span<const record> rows,
+                         const std::stop_token& stop) -> result<std::vector<rejected_record>> {
+  auto refused = plan.check != nullptr ? plan.check->refused(plan, rows) : std::vector<rejected_record>{};
+  // The rows sent, and where each stands in `rows`; copied only when some are held back.
+  std::vector<record> kept;
+  std::vector<std::size_t> origin;
+  auto sent = rows;
+  if (!refused.empty()) {
+    auto next = refused.begin();
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (next != refused.end() && next->index == i) {
+        ++next;
+        continue;
+      }
+      kept.push_back(rows[i]);
+      origin.push_back(i);
+    }
+    sent = kept;
+  }
+  const auto index_of = [&](std::size_t i) { return origin.empty() ? i : origin[i]; };
+  if (sent.empty()) return refused;
+  if (auto marked = c.execute("SAVEPOINT pipeline_rows"); !marked) return std::move(marked).error();
+  auto bulk = c.insert_rows(plan, sent, stop);
+  if (bulk) return refused;
+  if (!is_bad_data(bulk.error())) return std::move(bulk).error();
+  // Something the check could not see (a duplicate key, a foreign key, a trigger): undo the
+  // bulk statement and send each row alone. A failed statement is undone by itself (InnoDB's
+  // statement rollback), so the good rows before it stay, and no row is sent a third time.
+  if (auto back = c.execute("ROLLBACK TO SAVEPOINT pipeline_rows"); !back) return std::move(back).error();
+  std::vector<rejected_record> by_database;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    if (stop.stop_requested()) return stopped_error();
+    auto one = c.insert_rows(plan, sent.subspan(i, 1), stop);
+    if (one) continue;
+    auto e = std::move(one).error();
+    if (!is_bad_data(e)) return e;
+    e.message = fmt::format("row {} of {}: {}", index_of(i), rows.size(), e.message);
+    by_database.push_back({index_of(i), std::move(e)});
+  }
+  std::vector<rejected_record> all;
+  all.reserve(refused.size() + by_database.size());
+  std::merge(std::make_move_iterator(refused.begin()), std::make_move_iterator(refused.end()),
+             std::make_move_iterator(by_database.begin()), std::make_move_iterator(by_database.end()),
+             std::back_inserter(all), [](const auto& a, const auto& b) { return a.index < b.index; });
+  return all;
 }
 
 auto write_rows_with_checkpoint(connection& c, const sink_plan& plan, std::span<const record> records,

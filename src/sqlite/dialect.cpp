@@ -178,23 +178,61 @@ class relational_connection final : public relational::connection {
     if (!st) return std::move(st).error();
     for (std::size_t row = 0; row < rows.size(); ++row) {
       if (stop.stop_requested()) return stopped_error();
-      const auto context = fmt::format("row {} of {} into {}", row, rows.size(), plan.table);
-      for (std::size_t c = 0; c < plan.columns.size(); ++c) {
-        const int index = static_cast<int>(c + 1);
-        const value* v = rows[row].find(plan.columns[c]);
-        if (v == nullptr) {
-          st->bind_null(index);
-        } else if (auto problem = bind_value(*st, index, *v)) {
-          return invalid_input_error(fmt::format("{}: field \"{}\" {}", context, plan.columns[c], *problem));
-        }
-      }
-      if (auto done = st->step(context); !done) return std::move(done).error();
-      st->reset();
+      if (auto done = insert_row(*st, plan, rows, row); !done) return done;
     }
     return ok();
   }
 
+  // sqlite checks nothing before a row is stepped: each row's step is its own check.
+  [[nodiscard]] auto read_row_check(const relational::sink_plan& /*plan*/)
+      -> result<std::shared_ptr<const relational::row_check>> override {
+    return std::shared_ptr<const relational::row_check>{};
+  }
+
+  // Row by row as above, each row its own statement: a refused row's statement is undone
+  // alone (ON CONFLICT ABORT) and the transaction goes on with the others.
+  [[nodiscard]] auto insert_each(const relational::sink_plan& plan, std::span<const record> rows,
+                                 const std::stop_token& stop) -> result<std::vector<rejected_record>> override {
+    auto st = session_.prepare(plan.sql);
+    if (!st) return std::move(st).error();
+    std::vector<rejected_record> refused;
+    for (std::size_t row = 0; row < rows.size(); ++row) {
+      if (stop.stop_requested()) return stopped_error();
+      auto done = insert_row(*st, plan, rows, row);
+      if (done) continue;
+      auto e = std::move(done).error();
+      if (e.kind != error_kind::permanent && e.kind != error_kind::invalid_input) return e;
+      // A table declared ON CONFLICT ROLLBACK ends the whole transaction with the row: the
+      // rows before it are gone, so the call fails as a whole.
+      if (!session_.in_transaction()) {
+        return permanent_error(fmt::format("{} (it rolled back the transaction of the batch)", e.message));
+      }
+      refused.push_back({row, std::move(e)});
+    }
+    return refused;
+  }
+
  private:
+  // Binds row `row` of `rows` and steps it; the statement is reset for the next row either way.
+  static auto insert_row(statement& st, const relational::sink_plan& plan, std::span<const record> rows,
+                         std::size_t row) -> result<void> {
+    const auto context = fmt::format("row {} of {} into {}", row, rows.size(), plan.table);
+    for (std::size_t c = 0; c < plan.columns.size(); ++c) {
+      const int index = static_cast<int>(c + 1);
+      const value* v = rows[row].find(plan.columns[c]);
+      if (v == nullptr) {
+        st.bind_null(index);
+      } else if (auto problem = bind_value(st, index, *v)) {
+        st.reset();
+        return invalid_input_error(fmt::format("{}: field \"{}\" {}", context, plan.columns[c], *problem));
+      }
+    }
+    auto done = st.step(context);
+    st.reset();
+    if (!done) return std::move(done).error();
+    return ok();
+  }
+
   session session_;
 };
 

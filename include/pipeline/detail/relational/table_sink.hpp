@@ -57,26 +57,34 @@ struct table_sink_options {
   std::map<std::string, std::string, std::less<>> column_types{};
 };
 
+/// What a dialect checks rows against before it sends them (MySQL: the table's column
+/// metadata), read once by `open`; defined by the dialect, in src/.
+class row_check;
+
 /// What a table sink runs, built and checked once by `open`.
 struct sink_plan {
   std::string sql;                   ///< INSERT … VALUES (one row of placeholders) [upsert clause]
   std::string table;                 ///< quoted, for messages
+  std::string table_name;            ///< the same, bare
   std::vector<std::string> columns;  ///< the record fields, unquoted, in parameter order
   std::size_t rows_per_statement{1000};
   std::string checkpoint_table;    ///< quoted
   std::string checkpoint_name;     ///< the same, bare
+  std::shared_ptr<const row_check> check;  ///< null: the dialect checks nothing before sending
 };
 
 /// The table sink of every SQL adapter, written once over the adapter's dialect
 /// (docs/relational.md); users name it `sqlite::table_sink`, `mysql::table_sink`.
 ///
-/// One transaction per batch, all-or-nothing: a row the database refuses rolls the batch back,
-/// and the error keeps the database's code and message and names the row, so that the
-/// runner's bisection finds it and dead-letters it. A value the database cannot hold as it is
-/// (NaN, a time outside the years 0000-9999) is `invalid_input`.
+/// One transaction per batch. `write` is all-or-nothing: a row the database refuses rolls the
+/// batch back, and the error keeps the database's code and message and names the row.
+/// `write_each` answers per record: the rows the database refuses are returned, by index,
+/// with their reason, and the others commit in the one transaction (docs/relational.md says
+/// how each dialect finds them). A value the database cannot hold as it is (NaN, a time
+/// outside the years 0000-9999) is `invalid_input`.
 ///
-/// Contract: models `pipeline::sink` (value_type `pipeline::record`). Thread-safe; blocking.
-/// A stop requested before a write returns `stopped` and writes nothing.
+/// Contract: models `pipeline::per_record_sink` (value_type `pipeline::record`). Thread-safe;
+/// blocking. A stop requested before a write returns `stopped` and writes nothing.
 template <class Database>
 class table_sink {
  public:
@@ -95,6 +103,13 @@ class table_sink {
       -> result<table_sink>;
 
   [[nodiscard]] auto write(std::span<const record> records, std::stop_token stop) -> result<void>;
+
+  /// Writes `records` in one transaction and returns the ones the database refused, in index
+  /// order, each with its reason (`invalid_input` or `permanent`, the database's code and
+  /// message naming the column); the others are committed, each once. An error for the whole
+  /// call (a lost connection, a deadlock: `transient`; a stop) means nothing was committed.
+  [[nodiscard]] auto write_each(std::span<const record> records, std::stop_token stop)
+      -> result<std::vector<rejected_record>>;
 
   /// Writes `records` and saves the checkpoint `key` at `pos` in ONE transaction: the
   /// checkpoint moves from `expected_version` to the returned version exactly when the rows
@@ -117,6 +132,6 @@ class table_sink {
 /// Stands for each adapter's database in the check below: the concept holds whatever the
 /// database is, since only the members' declarations are read.
 struct any_database;
-static_assert(pipeline::sink<table_sink<any_database>>);
+static_assert(pipeline::per_record_sink<table_sink<any_database>>);
 
 }  // namespace pipeline::detail::relational

@@ -1,0 +1,344 @@
+#include "row_check.hpp"
+
+#include <mysqld_error.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "binding.hpp"
+#include "row_reader.hpp"
+
+namespace pipeline::mysql::detail {
+namespace {
+
+namespace relational = pipeline::detail::relational;
+
+enum class column_class : std::uint8_t { other, characters, bytes, integer, decimal, enumeration };
+
+// One column of the table, as far as strict mode's checks of a value go.
+struct column_rule {
+  std::string name;
+  std::string type;          // COLUMN_TYPE, for messages
+  bool refuses_null = false;  // NOT NULL, and NULL is not turned into a value (AUTO_INCREMENT, TIMESTAMP)
+  column_class what = column_class::other;
+  std::int64_t max_length = 0;  // characters: in characters (CHAR, VARCHAR) or bytes (TEXT); bytes: bytes
+  bool length_in_bytes = false;
+  std::int64_t min = 0;  // integer
+  std::uint64_t max = 0;
+  int integer_digits = 0;             // decimal: precision - scale
+  bool is_unsigned = false;           // decimal
+  std::vector<std::string> members;  // enumeration, lower-cased, trailing spaces cut
+};
+
+struct refusal {
+  unsigned int code;
+  std::string message;
+};
+
+auto lower_trimmed(std::string_view s) -> std::optional<std::string> {
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  std::string out;
+  for (char c : s) {
+    // Only ASCII is folded here; a member with other letters is left to the server.
+    if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
+// The members of "enum('a','it''s')".
+auto enum_members(std::string_view type) -> std::vector<std::string> {
+  std::vector<std::string> out;
+  std::string current;
+  bool quoted = false;
+  for (std::size_t i = type.find('('); i < type.size(); ++i) {
+    const char c = type[i];
+    if (!quoted) {
+      if (c == '\'') quoted = true;
+      continue;
+    }
+    if (c == '\'' && i + 1 < type.size() && type[i + 1] == '\'') {
+      current.push_back('\'');
+      ++i;
+    } else if (c == '\'') {
+      quoted = false;
+      out.push_back(lower_trimmed(current).value_or(current));
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
+  return out;
+}
+
+// UTF-8 characters in `s` (continuation bytes not counted).
+auto characters(std::string_view s) noexcept -> std::int64_t {
+  return static_cast<std::int64_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U; }));
+}
+
+auto integer_range(std::string_view data_type, bool is_unsigned, column_rule& rule) -> bool {
+  struct range {
+    std::string_view name;
+    int bits;
+  };
+  constexpr range ranges[] = {{"tinyint", 8}, {"smallint", 16}, {"mediumint", 24}, {"int", 32}, {"bigint", 64}};
+  for (const auto& r : ranges) {
+    if (r.name != data_type) continue;
+    if (is_unsigned) {
+      rule.min = 0;
+      rule.max = r.bits == 64 ? std::numeric_limits<std::uint64_t>::max() : (std::uint64_t{1} << r.bits) - 1;
+    } else {
+      rule.min = r.bits == 64 ? std::numeric_limits<std::int64_t>::min() : -(std::int64_t{1} << (r.bits - 1));
+      rule.max = r.bits == 64 ? std::uint64_t{std::numeric_limits<std::int64_t>::max()}
+                              : (std::uint64_t{1} << (r.bits - 1)) - 1;
+    }
+    return true;
+  }
+  return false;
+}
+
+auto in_range(const column_rule& rule, std::int64_t v) noexcept -> bool {
+  return v >= rule.min && (v < 0 || static_cast<std::uint64_t>(v) <= rule.max);
+}
+
+auto out_of_range(const column_rule& rule) -> refusal {
+  return {ER_WARN_DATA_OUT_OF_RANGE, fmt::format("Out of range value for column '{}' (checked before sending: {})",
+                                                 rule.name, rule.type)};
+}
+
+auto incorrect(const column_rule& rule, std::string_view what, std::string_view text) -> refusal {
+  return {ER_TRUNCATED_WRONG_VALUE_FOR_FIELD,
+          fmt::format("Incorrect {} value: '{}' for column '{}' (checked before sending: {})", what,
+                      text.substr(0, 64), rule.name, rule.type)};
+}
+
+// Text that starts like no number at all ("abc", ""): strict mode refuses it for a number
+// column. Other doubtful forms ("1e3", " 12") are the server's to judge.
+auto is_no_number(std::string_view s) noexcept -> bool {
+  if (!s.empty() && (s.front() == '-' || s.front() == '+')) s.remove_prefix(1);
+  return s.empty() || !((s.front() >= '0' && s.front() <= '9') || s.front() == '.' || s.front() == ' ');
+}
+
+// Digits before the point of plain decimal text ("-0012.50": 2), or nullopt for another form.
+auto integer_digits_of(std::string_view s) noexcept -> std::optional<int> {
+  if (!s.empty() && (s.front() == '-' || s.front() == '+')) s.remove_prefix(1);
+  const auto point = s.find('.');
+  auto whole = s.substr(0, point);
+  const auto fraction = point == std::string_view::npos ? std::string_view{} : s.substr(point + 1);
+  if (whole.empty() && fraction.empty()) return std::nullopt;
+  const auto digits = [](std::string_view d) { return d.find_first_not_of("0123456789") == std::string_view::npos; };
+  if (!digits(whole) || !digits(fraction)) return std::nullopt;
+  while (!whole.empty() && whole.front() == '0') whole.remove_prefix(1);
+  return static_cast<int>(whole.size());
+}
+
+auto check_integer(const column_rule& rule, const value& v) -> std::optional<refusal> {
+  if (const auto* i = v.get_if<std::int64_t>()) {
+    if (!in_range(rule, *i)) return out_of_range(rule);
+  } else if (const auto* d = v.get_if<double>()) {
+    // Rounding moves a value by at most a half: beyond one past the bounds it is out for sure.
+    if (*d < static_cast<double>(rule.min) - 1 || *d > static_cast<double>(rule.max) + 1) return out_of_range(rule);
+  } else if (const auto* s = v.get_if<std::string>()) {
+    if (is_no_number(*s)) return incorrect(rule, "integer", *s);
+    std::string_view digits = *s;
+    const bool negative = !digits.empty() && digits.front() == '-';
+    if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) digits.remove_prefix(1);
+    std::uint64_t magnitude = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude);
+    if (end != digits.data() + digits.size() || digits.empty()) return std::nullopt;  // "12.5", " 7": the server's
+    // The most a negative value may be, as a magnitude: |min|.
+    const std::uint64_t lowest = rule.min == 0 ? 0 : static_cast<std::uint64_t>(-(rule.min + 1)) + 1;
+    const bool out = ec == std::errc::result_out_of_range || magnitude > (negative ? lowest : rule.max);
+    if (out) return out_of_range(rule);
+  }
+  return std::nullopt;
+}
+
+auto check_decimal(const column_rule& rule, const value& v) -> std::optional<refusal> {
+  const double limit = std::pow(10.0, rule.integer_digits);
+  if (const auto* i = v.get_if<std::int64_t>()) {
+    if ((rule.is_unsigned && *i < 0) || std::fabs(static_cast<double>(*i)) >= limit) return out_of_range(rule);
+  } else if (const auto* d = v.get_if<double>()) {
+    // Rounding to the scale never takes a value at or past 10^digits back below it.
+    if ((rule.is_unsigned && *d <= -1) || std::fabs(*d) >= limit) return out_of_range(rule);
+  } else if (const auto* s = v.get_if<std::string>()) {
+    if (is_no_number(*s)) return incorrect(rule, "decimal", *s);
+    if (const auto digits = integer_digits_of(*s); digits && *digits > rule.integer_digits) return out_of_range(rule);
+  }
+  return std::nullopt;
+}
+
+auto check_length(const column_rule& rule, const value& v) -> std::optional<refusal> {
+  std::int64_t length = 0;
+  if (const auto* s = v.get_if<std::string>()) {
+    length = rule.length_in_bytes ? static_cast<std::int64_t>(s->size()) : characters(*s);
+  } else if (const auto* b = v.get_if<bytes>(); b != nullptr && rule.what == column_class::bytes) {
+    length = static_cast<std::int64_t>(b->size());
+  } else if (const auto* i = v.get_if<std::int64_t>()) {
+    length = static_cast<std::int64_t>(fmt::formatted_size("{}", *i));
+  } else {
+    return std::nullopt;
+  }
+  if (length <= rule.max_length) return std::nullopt;
+  return refusal{ER_DATA_TOO_LONG,
+                 fmt::format("Data too long for column '{}' (checked before sending: {} {}, {} holds {})", rule.name,
+                             length, rule.length_in_bytes ? "bytes" : "characters", rule.type, rule.max_length)};
+}
+
+auto check_member(const column_rule& rule, const value& v) -> std::optional<refusal> {
+  const auto truncated = [&] {
+    return refusal{WARN_DATA_TRUNCATED, fmt::format("Data truncated for column '{}' (checked before sending: {} "
+                                                    "is not one of {})",
+                                                    rule.name, v, rule.type)};
+  };
+  if (const auto* i = v.get_if<std::int64_t>()) {
+    // A number is a member's index; 0 is the server's to judge.
+    if (*i < 0 || *i > static_cast<std::int64_t>(rule.members.size())) return truncated();
+  } else if (const auto* s = v.get_if<std::string>()) {
+    const auto folded = lower_trimmed(*s);
+    if (!folded || std::find(rule.members.begin(), rule.members.end(), *folded) != rule.members.end()) {
+      return std::nullopt;
+    }
+    // Text of digits may stand for an index: the server's to judge.
+    if (!s->empty() && s->find_first_not_of("0123456789 ") == std::string::npos) return std::nullopt;
+    return truncated();
+  }
+  return std::nullopt;
+}
+
+auto check_value(const column_rule& rule, const value* v) -> std::optional<refusal> {
+  if (v == nullptr || v->is_null()) {
+    if (!rule.refuses_null) return std::nullopt;
+    return refusal{ER_BAD_NULL_ERROR, fmt::format("Column '{}' cannot be null (checked before sending: {} NOT NULL)",
+                                                  rule.name, rule.type)};
+  }
+  switch (rule.what) {
+    case column_class::characters:
+    case column_class::bytes: return check_length(rule, *v);
+    case column_class::integer: return check_integer(rule, *v);
+    case column_class::decimal: return check_decimal(rule, *v);
+    case column_class::enumeration: return check_member(rule, *v);
+    case column_class::other: break;
+  }
+  return std::nullopt;
+}
+
+class column_check final : public relational::row_check {
+ public:
+  explicit column_check(std::vector<std::optional<column_rule>> rules) noexcept : rules_(std::move(rules)) {}
+
+  [[nodiscard]] auto refused(const relational::sink_plan& plan, std::span<const record> rows) const
+      -> std::vector<rejected_record> override {
+    std::vector<rejected_record> out;
+    for (std::size_t row = 0; row < rows.size(); ++row) {
+      for (std::size_t c = 0; c < rules_.size(); ++c) {
+        if (!rules_[c]) continue;
+        auto found = check_value(*rules_[c], rows[row].find(plan.columns[c]));
+        if (!found) continue;
+        out.push_back({row, error{error_kind::invalid_input,
+                                  fmt::format("row {} of {} into {}: {}", row, rows.size(), plan.table, found->message),
+                                  static_cast<std::int64_t>(found->code), "mysql"}});
+        break;
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::optional<column_rule>> rules_;  // by the plan's column order; none: not in the table
+};
+
+auto text_of(const record& r, std::string_view field) -> std::string {
+  const value* v = r.find(field);
+  if (v == nullptr) return {};
+  if (const auto* s = v->get_if<std::string>()) return *s;
+  if (const auto* b = v->get_if<bytes>()) return {reinterpret_cast<const char*>(b->data()), b->size()};
+  return {};
+}
+
+auto int_of(const record& r, std::string_view field) -> std::int64_t {
+  const value* v = r.find(field);
+  const auto* i = v != nullptr ? v->get_if<std::int64_t>() : nullptr;
+  return i != nullptr ? *i : 0;
+}
+
+auto rule_of(const record& r) -> column_rule {
+  column_rule rule;
+  rule.name = text_of(r, "name");
+  rule.type = text_of(r, "column_type");
+  const auto data_type = text_of(r, "data_type");
+  const auto extra = text_of(r, "extra");
+  rule.refuses_null = text_of(r, "is_nullable") == "NO" && extra.find("auto_increment") == std::string::npos &&
+                      data_type != "timestamp";
+  const bool is_unsigned = rule.type.find("unsigned") != std::string::npos;
+  if (data_type == "char" || data_type == "varchar") {
+    rule.what = column_class::characters;
+    rule.max_length = int_of(r, "max_characters");
+  } else if (data_type.ends_with("text")) {
+    rule.what = column_class::characters;
+    rule.max_length = int_of(r, "max_bytes");
+    rule.length_in_bytes = true;
+  } else if (data_type == "binary" || data_type == "varbinary" || data_type.ends_with("blob")) {
+    rule.what = column_class::bytes;
+    rule.max_length = int_of(r, "max_bytes");
+    rule.length_in_bytes = true;
+  } else if (integer_range(data_type, is_unsigned, rule)) {
+    rule.what = column_class::integer;
+  } else if (data_type == "decimal") {
+    rule.what = column_class::decimal;
+    rule.integer_digits = static_cast<int>(int_of(r, "numeric_precision") - int_of(r, "numeric_scale"));
+    rule.is_unsigned = is_unsigned;
+  } else if (data_type == "enum") {
+    rule.what = column_class::enumeration;
+    rule.members = enum_members(rule.type);
+  }
+  // A length the metadata does not give (0) checks nothing.
+  if ((rule.what == column_class::characters || rule.what == column_class::bytes) && rule.max_length <= 0) {
+    rule.what = column_class::other;
+  }
+  return rule;
+}
+
+}  // namespace
+
+auto read_row_check(connection& c, const relational::sink_plan& plan)
+    -> result<std::shared_ptr<const relational::row_check>> {
+  const auto context = fmt::format("reading the columns of {}", plan.table);
+  auto st = c.prepare(
+      "SELECT COLUMN_NAME AS name, IS_NULLABLE AS is_nullable, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type, "
+      "EXTRA AS extra, CAST(CHARACTER_MAXIMUM_LENGTH AS SIGNED) AS max_characters, "
+      "CAST(CHARACTER_OCTET_LENGTH AS SIGNED) AS max_bytes, CAST(NUMERIC_PRECISION AS SIGNED) AS numeric_precision, "
+      "CAST(NUMERIC_SCALE AS SIGNED) AS numeric_scale "
+      "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?");
+  if (!st) return std::move(st).error();
+  const std::vector<value> table{value{plan.table_name}};
+  auto bound = parameters::bind(table);
+  if (!bound) return std::move(bound).error();
+  if (auto done = st->execute((*bound)->data(), context); !done) return std::move(done).error();
+  auto columns = fetch_records(*st, context);
+  if (!columns) return std::move(columns).error();
+  std::vector<std::optional<column_rule>> rules(plan.columns.size());
+  for (const auto& r : *columns) {
+    auto rule = rule_of(r);
+    // Column names compare without case in MySQL.
+    const auto same = [&](const std::string& name) {
+      return std::equal(name.begin(), name.end(), rule.name.begin(), rule.name.end(),
+                        [](char a, char b) { return (a | 0x20) == (b | 0x20); });
+    };
+    const auto at = std::find_if(plan.columns.begin(), plan.columns.end(), same);
+    if (at != plan.columns.end()) rules[static_cast<std::size_t>(at - plan.columns.begin())] = std::move(rule);
+  }
+  return std::make_shared<const column_check>(std::move(rules));
+}
+
+}  // namespace pipeline::mysql::detail

@@ -1,0 +1,26 @@
+#pragma once
+
+// The table sink's check of rows before they are sent (relational::row_check): the rows a
+// MySQL/MariaDB table refuses under strict mode for their values alone, found from the
+// table's column metadata (information_schema.COLUMNS), read once when the sink opens.
+
+#include <memory>
+#include <string_view>
+
+#include <pipeline/result.hpp>
+
+#include "connection.hpp"
+#include "relational/dialect.hpp"
+
+namespace pipeline::mysql::detail {
+
+/// The check for `plan`'s columns of its table in the connection's current database. Only
+/// refusals the server is sure to make: NULL into NOT NULL (1048), a string longer than its
+/// column (1406: characters for CHAR/VARCHAR, bytes for TEXT and binary types), an integer or
+/// DECIMAL out of range (1264), text that is no number into an integer or DECIMAL column
+/// (1366), a value that is no member of an ENUM (1265). Anything it is unsure of is left to
+/// the server.
+[[nodiscard]] auto read_row_check(connection& c, const pipeline::detail::relational::sink_plan& plan)
+    -> result<std::shared_ptr<const pipeline::detail::relational::row_check>>;
+
+}  // namespace pipeline::mysql::detail

@@ -1,0 +1,170 @@
+// pipeline::mysql::table_sink answering per record (write_each) on MariaDB: rows the column
+// metadata refuses are never sent, refusals only the server sees (duplicate keys) found row
+// by row in the same transaction, good rows stored once, and the runner dead-lettering
+// exactly the bad rows with one write_each per batch.
+#include <pipeline/mysql/mysql.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "mysql/mysql_test_support.hpp"
+#include "support/per_record_run.hpp"
+
+namespace {
+
+using namespace pipeline::mysql;
+using pipeline::record;
+using pipeline::value;
+using ::testing::HasSubstr;
+
+static_assert(pipeline::per_record_sink<table_sink>);
+
+// A good row: `id`, a unique code.
+auto good(std::int64_t id) -> record {
+  return {{"id", id}, {"name", fmt::format("n{}", id)}, {"small", 7}, {"price", 12.5},
+          {"color", "red"}, {"code", fmt::format("c{}", id)}};
+}
+
+auto with(record r, std::string_view field, value v) -> record {
+  r.set(field, std::move(v));
+  return r;
+}
+
+class mysql_table_sink_each : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cleanup_.names = {table_};
+    // No key on id: a good row stored twice would show. `code` is the unique key.
+    mysql_test::exec(*db_, fmt::format("CREATE TABLE `{}` (id BIGINT NOT NULL, name VARCHAR(8) NOT NULL, "
+                                       "small TINYINT UNSIGNED, price DECIMAL(5,2), color ENUM('red','green'), "
+                                       "code VARCHAR(8), UNIQUE KEY (code)) ENGINE=InnoDB",
+                                       table_));
+  }
+  auto open(write_mode mode = write_mode::insert) -> table_sink {
+    return table_sink::open(db_, {.table = table_, .columns = {"id", "name", "small", "price", "color", "code"},
+                                  .mode = mode})
+        .value();
+  }
+  auto stored_ids() -> std::vector<std::int64_t> {
+    std::vector<std::int64_t> ids;
+    for (const auto& r : mysql_test::rows(db_, fmt::format("SELECT id FROM `{}` ORDER BY id", table_))) {
+      ids.push_back(r.find("id")->get<std::int64_t>());
+    }
+    return ids;
+  }
+  std::shared_ptr<database> db_ = mysql_test::open_db();
+  std::string table_ = mysql_test::table_name("each");
+  mysql_test::dropped_tables cleanup_{db_, {}};
+};
+
+// Row i of the mixed batch and the code each bad one is refused with (0: good).
+struct mixed_row {
+  record row;
+  unsigned int code;
+  pipeline::error_kind kind = pipeline::error_kind::invalid_input;
+};
+
+auto mixed_batch() -> std::vector<mixed_row> {
+  return {
+      {good(1), 0},
+      {with(good(2), "name", "abcdefghij"), 1406},              // 10 characters into VARCHAR(8)
+      {with(good(3), "name", nullptr), 1048},                   // NULL into NOT NULL
+      {with(good(4), "small", 300), 1264},                      // past TINYINT UNSIGNED
+      {with(good(5), "small", -1), 1264},                       // negative into UNSIGNED
+      {with(good(6), "price", 1234.5), 1264},                   // 4 digits before the point of DECIMAL(5,2)
+      {with(good(7), "price", "abc"), 1366},                    // no number
+      {with(good(8), "color", "blue"), 1265},                   // no member of the ENUM
+      {with(good(9), "code", "c100"), 1062, pipeline::error_kind::permanent},  // the row stored before
+      {with(good(10), "code", "c1"), 1062, pipeline::error_kind::permanent},   // row 0's code
+      {with(good(11), "name", "éééééééé"), 0},                  // 8 characters, 16 bytes: fits
+      {with(good(12), "color", "GREEN"), 0},                    // members compare without case
+      {with(good(13), "price", "-999.99"), 0},                  // the most negative DECIMAL(5,2)
+      {with(good(14), "small", "255"), 0},                      // text of a number in range
+      {good(15), 0},
+  };
+}
+
+TEST_F(mysql_table_sink_each, a_mixed_batch_refuses_exactly_its_bad_rows_and_stores_the_others_once) {
+  auto sink = open();
+  ASSERT_TRUE(sink.write(std::vector{with(good(100), "code", "c100")}, {}));
+  std::vector<record> rows;
+  std::vector<std::int64_t> expected_ids;
+  const auto batch = mixed_batch();
+  for (const auto& m : batch) {
+    rows.push_back(m.row);
+    if (m.code == 0) expected_ids.push_back(m.row.find("id")->get<std::int64_t>());
+  }
+  expected_ids.push_back(100);
+
+  auto refused = sink.write_each(rows, {});
+  ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
+  std::vector<std::size_t> expected_indexes;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].code != 0) expected_indexes.push_back(i);
+  }
+  std::vector<std::size_t> indexes;
+  for (const auto& r : *refused) indexes.push_back(r.index);
+  ASSERT_EQ(indexes, expected_indexes);
+  for (const auto& r : *refused) {
+    SCOPED_TRACE(r.index);
+    EXPECT_EQ(r.reason.native_code, batch[r.index].code) << r.reason.message;
+    EXPECT_EQ(r.reason.kind, batch[r.index].kind);
+    EXPECT_EQ(r.reason.backend, "mysql");
+    EXPECT_THAT(r.reason.message, HasSubstr(fmt::format("row {} of {}", r.index, batch.size())));
+  }
+  EXPECT_THAT(refused->at(0).reason.message, HasSubstr("Data too long for column 'name'"));
+  EXPECT_THAT(refused->at(7).reason.message, HasSubstr("Duplicate entry 'c100'"));
+  EXPECT_EQ(stored_ids(), expected_ids);
+}
+
+// What the check refuses before sending is what the server refuses for the row alone.
+TEST_F(mysql_table_sink_each, each_refusal_of_the_check_is_the_servers_own_code) {
+  auto sink = open();
+  for (const auto& m : mixed_batch()) {
+    if (m.code == 0 || m.kind != pipeline::error_kind::invalid_input) continue;
+    SCOPED_TRACE(fmt::format("{}", m.row));
+    auto refused = sink.write_each(std::vector{m.row}, {});
+    ASSERT_TRUE(refused);
+    ASSERT_EQ(refused->size(), 1u);
+    auto server = sink.write(std::vector{m.row}, {});
+    ASSERT_FALSE(server);
+    EXPECT_EQ(refused->front().reason.native_code, server.error().native_code) << server.error().message;
+  }
+  EXPECT_TRUE(stored_ids().empty());
+}
+
+TEST_F(mysql_table_sink_each, a_clean_batch_refuses_nothing) {
+  auto sink = open();
+  pipeline::test::expect_a_clean_batch_refuses_nothing(sink, good, [&] { return stored_ids(); });
+}
+
+TEST_F(mysql_table_sink_each, a_batch_of_only_bad_rows_sends_nothing_and_stores_nothing) {
+  auto sink = open();
+  auto refused = sink.write_each(std::vector{with(good(1), "name", nullptr), with(good(2), "small", 1000)}, {});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->size(), 2u);
+  EXPECT_TRUE(stored_ids().empty());
+}
+
+TEST_F(mysql_table_sink_each, write_stays_all_or_nothing) {
+  auto sink = open();
+  auto r = sink.write(std::vector{good(1), with(good(2), "name", "abcdefghij")}, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().native_code, 1406);
+  EXPECT_TRUE(stored_ids().empty());
+}
+
+TEST_F(mysql_table_sink_each, the_runner_dead_letters_exactly_the_bad_rows_with_one_write_each_per_batch) {
+  auto sink = open();
+  // Too long, out of range or refused by a CHECK, and a duplicate of row 0's key.
+  pipeline::test::expect_runner_dead_letters_exactly_the_bad_rows(
+      sink, 200, good, {{3, "name", std::string(20, 'x')}, {9, "small", 999}, {17, "code", "c0"}},
+      [&] { return stored_ids(); });
+}
+
+}  // namespace
