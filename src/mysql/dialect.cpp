@@ -292,6 +292,7 @@ class relational_statement final : public relational::statement {
   void bind_time(int index, std::chrono::system_clock::time_point t) override {
     put(index, value{std::chrono::floor<std::chrono::microseconds>(t)});
   }
+  void bind_value(int index, const value& v) override { put(index, v); }
 
   [[nodiscard]] auto execute(std::string_view context) -> result<void> override {
     rows_.clear();

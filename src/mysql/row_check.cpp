@@ -6,9 +6,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -233,9 +235,36 @@ auto check_value(const column_rule& rule, const value* v) -> std::optional<refus
   return std::nullopt;
 }
 
+auto text_of(const record& r, std::string_view field) -> std::string {
+  const value* v = r.find(field);
+  if (v == nullptr) return {};
+  if (const auto* s = v->get_if<std::string>()) return *s;
+  if (const auto* b = v->get_if<bytes>()) return {reinterpret_cast<const char*>(b->data()), b->size()};
+  return {};
+}
+
+auto int_of(const record& r, std::string_view field) -> std::int64_t {
+  const value* v = r.find(field);
+  const auto* i = v != nullptr ? v->get_if<std::int64_t>() : nullptr;
+  return i != nullptr ? *i : 0;
+}
+
+// A unique index of the table whose columns the sink all gives.
+struct unique_key {
+  std::string name;
+  std::vector<std::size_t> columns;  // into the plan's columns, in the index's order
+};
+
+// A value as MySQL shows it in a duplicate-key message: text as it is, the rest formatted.
+auto shown(const value& v) -> std::string {
+  if (const auto* s = v.get_if<std::string>()) return s->substr(0, 64);
+  return fmt::format("{}", v);
+}
+
 class column_check final : public relational::row_check {
  public:
-  explicit column_check(std::vector<std::optional<column_rule>> rules) noexcept : rules_(std::move(rules)) {}
+  column_check(std::vector<std::optional<column_rule>> rules, std::vector<unique_key> keys) noexcept
+      : rules_(std::move(rules)), keys_(std::move(keys)) {}
 
   [[nodiscard]] auto refused(const relational::sink_plan& plan, std::span<const record> rows) const
       -> std::vector<rejected_record> override {
@@ -254,22 +283,139 @@ class column_check final : public relational::row_check {
     return out;
   }
 
+  [[nodiscard]] auto duplicates(relational::connection& c, const relational::sink_plan& plan,
+                                std::span<const record> rows) const -> result<std::vector<rejected_record>> override {
+    std::vector<std::optional<std::string>> why(rows.size());  // set: the row is a duplicate
+    for (const auto& key : keys_) {
+      // The rows whose key has no NULL (NULLs never collide) and is not taken by an earlier
+      // row; the values' formatted text tells equal values of the same kind apart.
+      std::unordered_map<std::string, std::size_t> first;
+      std::vector<std::size_t> candidates;
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (why[i]) continue;
+        std::string text;
+        bool has_null = false;
+        for (std::size_t column : key.columns) {
+          const value* v = rows[i].find(plan.columns[column]);
+          has_null = has_null || v == nullptr || v->is_null();
+          if (!has_null) fmt::format_to(std::back_inserter(text), "{}\x1f", *v);
+        }
+        if (has_null) continue;
+        if (const auto [at, fresh] = first.emplace(std::move(text), i); !fresh) {
+          why[i] = message(plan, key, rows[i], fmt::format("row {} has it too", at->second));
+          continue;
+        }
+        candidates.push_back(i);
+      }
+      auto stored = stored_keys(c, plan, key, rows, candidates);
+      if (!stored) return std::move(stored).error();
+      for (std::size_t i : *stored) why[i] = message(plan, key, rows[i], "stored already");
+    }
+    std::vector<rejected_record> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (why[i]) out.push_back({i, error{error_kind::permanent, std::move(*why[i]), ER_DUP_ENTRY, "mysql"}});
+    }
+    return out;
+  }
+
  private:
+  static auto message(const relational::sink_plan& plan, const unique_key& key, const record& row,
+                      std::string_view where) -> std::string {
+    std::vector<std::string> values;
+    for (std::size_t column : key.columns) values.push_back(shown(*row.find(plan.columns[column])));
+    return fmt::format("Duplicate entry '{}' for key '{}' into {} (found before sending again: {})",
+                       fmt::join(values, "-"), key.name, plan.table, where);
+  }
+
+  // Of `candidates` (indexes into `rows`), those whose `key` is in the table: one query per
+  // chunk, each row a UNION ALL branch that the index answers.
+  static auto stored_keys(relational::connection& c, const relational::sink_plan& plan, const unique_key& key,
+                          std::span<const record> rows, std::span<const std::size_t> candidates)
+      -> result<std::vector<std::size_t>> {
+    constexpr std::size_t rows_per_query = 500;
+    const auto& d = c.sql_dialect();
+    std::vector<std::string> equal;
+    for (std::size_t column : key.columns) equal.push_back(fmt::format("{} = ?", d.quote(plan.columns[column])));
+    const auto where = fmt::format("{}", fmt::join(equal, " AND "));
+    std::vector<std::size_t> stored;
+    for (std::size_t first = 0; first < candidates.size(); first += rows_per_query) {
+      const auto chunk = candidates.subspan(first, std::min(rows_per_query, candidates.size() - first));
+      std::string sql;
+      for (std::size_t i : chunk) {
+        fmt::format_to(std::back_inserter(sql), "{}SELECT {} FROM {} WHERE {}", sql.empty() ? "" : " UNION ALL ", i,
+                       plan.table, where);
+      }
+      auto st = c.prepare(sql);
+      if (!st) return std::move(st).error();
+      int parameter = 1;
+      for (std::size_t i : chunk) {
+        for (std::size_t column : key.columns) (*st)->bind_value(parameter++, *rows[i].find(plan.columns[column]));
+      }
+      if (auto done = (*st)->execute(fmt::format("looking up the keys of {} rows in {}", chunk.size(), plan.table));
+          !done) {
+        return std::move(done).error();
+      }
+      for (;;) {
+        auto row = (*st)->next_row();
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        if (auto i = (*st)->int64_at(0)) stored.push_back(static_cast<std::size_t>(*i));
+      }
+    }
+    return stored;
+  }
+
   std::vector<std::optional<column_rule>> rules_;  // by the plan's column order; none: not in the table
+  std::vector<unique_key> keys_;
 };
 
-auto text_of(const record& r, std::string_view field) -> std::string {
-  const value* v = r.find(field);
-  if (v == nullptr) return {};
-  if (const auto* s = v->get_if<std::string>()) return *s;
-  if (const auto* b = v->get_if<bytes>()) return {reinterpret_cast<const char*>(b->data()), b->size()};
-  return {};
+// Where `name` stands in the plan's columns; column names compare without case in MySQL.
+auto column_index(const relational::sink_plan& plan, std::string_view name) -> std::optional<std::size_t> {
+  const auto same = [&](const std::string& column) {
+    return std::equal(column.begin(), column.end(), name.begin(), name.end(),
+                      [](char a, char b) { return (a | 0x20) == (b | 0x20); });
+  };
+  const auto at = std::find_if(plan.columns.begin(), plan.columns.end(), same);
+  if (at == plan.columns.end()) return std::nullopt;
+  return static_cast<std::size_t>(at - plan.columns.begin());
 }
 
-auto int_of(const record& r, std::string_view field) -> std::int64_t {
-  const value* v = r.find(field);
-  const auto* i = v != nullptr ? v->get_if<std::int64_t>() : nullptr;
-  return i != nullptr ? *i : 0;
+// Runs a query on the information schema about `plan`'s table (its one parameter).
+auto schema_rows(connection& c, const relational::sink_plan& plan, std::string_view sql, std::string_view context)
+    -> result<std::vector<record>> {
+  auto st = c.prepare(sql);
+  if (!st) return std::move(st).error();
+  const std::vector<value> table{value{plan.table_name}};
+  auto bound = parameters::bind(table);
+  if (!bound) return std::move(bound).error();
+  if (auto done = st->execute((*bound)->data(), context); !done) return std::move(done).error();
+  return fetch_records(*st, context);
+}
+
+// The table's unique keys (primary included) that the sink gives every column of; a key on a
+// prefix of a column is left out (equal prefixes are not equal values).
+auto read_unique_keys(connection& c, const relational::sink_plan& plan) -> result<std::vector<unique_key>> {
+  auto parts = schema_rows(c, plan,
+                           "SELECT INDEX_NAME AS name, COLUMN_NAME AS column_name, SUB_PART IS NOT NULL AS prefix "
+                           "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? "
+                           "AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+                           fmt::format("reading the unique keys of {}", plan.table));
+  if (!parts) return std::move(parts).error();
+  std::vector<unique_key> keys;
+  bool usable = false;
+  for (const auto& part : *parts) {
+    const auto name = text_of(part, "name");
+    if (keys.empty() || keys.back().name != name) {
+      if (!keys.empty() && !usable) keys.pop_back();
+      keys.push_back({name, {}});
+      usable = true;
+    }
+    const auto column = column_index(plan, text_of(part, "column_name"));
+    usable = usable && column.has_value() && int_of(part, "prefix") == 0;
+    if (column) keys.back().columns.push_back(*column);
+  }
+  if (!keys.empty() && !usable) keys.pop_back();
+  return keys;
 }
 
 auto rule_of(const record& r) -> column_rule {
@@ -313,32 +459,23 @@ auto rule_of(const record& r) -> column_rule {
 
 auto read_row_check(connection& c, const relational::sink_plan& plan)
     -> result<std::shared_ptr<const relational::row_check>> {
-  const auto context = fmt::format("reading the columns of {}", plan.table);
-  auto st = c.prepare(
+  auto columns = schema_rows(
+      c, plan,
       "SELECT COLUMN_NAME AS name, IS_NULLABLE AS is_nullable, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type, "
       "EXTRA AS extra, CAST(CHARACTER_MAXIMUM_LENGTH AS SIGNED) AS max_characters, "
       "CAST(CHARACTER_OCTET_LENGTH AS SIGNED) AS max_bytes, CAST(NUMERIC_PRECISION AS SIGNED) AS numeric_precision, "
       "CAST(NUMERIC_SCALE AS SIGNED) AS numeric_scale "
-      "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?");
-  if (!st) return std::move(st).error();
-  const std::vector<value> table{value{plan.table_name}};
-  auto bound = parameters::bind(table);
-  if (!bound) return std::move(bound).error();
-  if (auto done = st->execute((*bound)->data(), context); !done) return std::move(done).error();
-  auto columns = fetch_records(*st, context);
+      "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+      fmt::format("reading the columns of {}", plan.table));
   if (!columns) return std::move(columns).error();
   std::vector<std::optional<column_rule>> rules(plan.columns.size());
   for (const auto& r : *columns) {
     auto rule = rule_of(r);
-    // Column names compare without case in MySQL.
-    const auto same = [&](const std::string& name) {
-      return std::equal(name.begin(), name.end(), rule.name.begin(), rule.name.end(),
-                        [](char a, char b) { return (a | 0x20) == (b | 0x20); });
-    };
-    const auto at = std::find_if(plan.columns.begin(), plan.columns.end(), same);
-    if (at != plan.columns.end()) rules[static_cast<std::size_t>(at - plan.columns.begin())] = std::move(rule);
+    if (const auto at = column_index(plan, rule.name)) rules[*at] = std::move(rule);
   }
-  return std::make_shared<const column_check>(std::move(rules));
+  auto keys = read_unique_keys(c, plan);
+  if (!keys) return std::move(keys).error();
+  return std::make_shared<const column_check>(std::move(rules), std::move(*keys));
 }
 
 }  // namespace pipeline::mysql::detail

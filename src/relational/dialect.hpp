@@ -90,6 +90,13 @@ class row_check {
   /// rule). Only rows it is sure of: a row it passes may still be refused by the database.
   [[nodiscard]] virtual auto refused(const sink_plan& plan, std::span<const record> rows) const
       -> std::vector<rejected_record> = 0;
+  /// For a plain INSERT the database refused: the rows of `rows` whose value of one of the
+  /// table's unique keys is stored already or taken by an earlier row of `rows`, in index
+  /// order, with the database's duplicate-key reason. One query for the stored ones; values
+  /// the database may see as equal that compare unequal here (a case-insensitive collation)
+  /// are not found, so a row it passes may still be a duplicate.
+  [[nodiscard]] virtual auto duplicates(connection& c, const sink_plan& plan, std::span<const record> rows) const
+      -> result<std::vector<rejected_record>> = 0;
 };
 
 /// A prepared statement of one connection: bind parameters 1 … n in the order of their
@@ -108,6 +115,9 @@ class statement {
   virtual void bind_bytes(int index, std::string_view v) = 0;
   /// A time, kept to the microsecond in the dialect's own way (UTC).
   virtual void bind_time(int index, std::chrono::system_clock::time_point t) = 0;
+  /// A record's field, bound as the table sink binds it; a value the database cannot hold as
+  /// it is makes `execute` fail with `invalid_input`.
+  virtual void bind_value(int index, const value& v) = 0;
 
   /// Runs the statement; `context` starts the message of its error.
   [[nodiscard]] virtual auto execute(std::string_view context) -> result<void> = 0;

@@ -78,9 +78,10 @@ struct saved_checkpoint {
                                    const std::stop_token& stop) -> result<std::vector<rejected_record>>;
 /// An `insert_each` for a database whose failed statement can be undone alone within a
 /// transaction: the rows `plan.check` refuses are never sent; the rest go by `insert_rows`
-/// under a SAVEPOINT; if the database refuses that, it is rolled back to the savepoint and the
-/// rows are sent one statement each, so that each bad row gets the database's own error and
-/// each good row is stored once.
+/// under a SAVEPOINT. If the database refuses that, it is rolled back to the savepoint; for a
+/// plain INSERT the rows `plan.check` finds duplicate keys for are held back and the rest sent
+/// in bulk again; if that too is refused, the rows are sent one statement each, so that each
+/// bad row gets the database's own error and each good row is stored once.
 [[nodiscard]] auto insert_checked_rows(connection& c, const sink_plan& plan, std::span<const record> rows,
                                        const std::stop_token& stop) -> result<std::vector<rejected_record>>;
 [[nodiscard]] auto write_rows_with_checkpoint(connection& c, const sink_plan& plan, std::span<const record> records,

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -119,7 +120,7 @@ auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options)
   }
   return sink_plan{std::move(sql),          std::move(table), options.table, options.columns,
                    options.rows_per_statement, d.quote(options.checkpoint_table), options.checkpoint_table,
-                   nullptr};
+                   nullptr, options.mode == write_mode::insert};
 }
 
 auto open_sink(connection& c, const table_sink_options& options, sink_plan& plan) -> result<void> {
@@ -144,51 +145,105 @@ auto write_rows_each(connection& c, const sink_plan& plan, std::span<const recor
   return in_transaction(c, [&] { return c.insert_each(plan, records, stop); });
 }
 
-auto insert_checked_rows(connection& c, const sink_plan& plan, std::span<const record> rows,
-                         const std::stop_token& stop) -> result<std::vector<rejected_record>> {
-  auto refused = plan.check != nullptr ? plan.check->refused(plan, rows) : std::vector<rejected_record>{};
-  // The rows sent, and where each stands in `rows`; copied only when some are held back.
-  std::vector<record> kept;
-  std::vector<std::size_t> origin;
-  auto sent = rows;
-  if (!refused.empty()) {
-    auto next = refused.begin();
+namespace {
+
+// `rows` less the ones `held` names (in index order), and where each kept row stands in
+// `rows`; copied only when some are held.
+class kept_rows {
+ public:
+  kept_rows(std::span<const record> rows, const std::vector<rejected_record>& held) : rows_(rows) {
+    if (held.empty()) return;
+    auto next = held.begin();
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      if (next != refused.end() && next->index == i) {
+      if (next != held.end() && next->index == i) {
         ++next;
         continue;
       }
-      kept.push_back(rows[i]);
-      origin.push_back(i);
+      kept_.push_back(rows[i]);
+      origin_.push_back(i);
     }
-    sent = kept;
+    rows_ = kept_;
   }
-  const auto index_of = [&](std::size_t i) { return origin.empty() ? i : origin[i]; };
-  if (sent.empty()) return refused;
-  if (auto marked = c.execute("SAVEPOINT pipeline_rows"); !marked) return std::move(marked).error();
-  auto bulk = c.insert_rows(plan, sent, stop);
-  if (bulk) return refused;
-  if (!is_bad_data(bulk.error())) return std::move(bulk).error();
-  // Something the check could not see (a duplicate key, a foreign key, a trigger): undo the
-  // bulk statement and send each row alone. A failed statement is undone by itself (InnoDB's
-  // statement rollback), so the good rows before it stay, and no row is sent a third time.
-  if (auto back = c.execute("ROLLBACK TO SAVEPOINT pipeline_rows"); !back) return std::move(back).error();
-  std::vector<rejected_record> by_database;
-  for (std::size_t i = 0; i < sent.size(); ++i) {
+  [[nodiscard]] auto rows() const noexcept -> std::span<const record> { return rows_; }
+  [[nodiscard]] auto origin(std::size_t i) const noexcept -> std::size_t { return origin_.empty() ? i : origin_[i]; }
+
+ private:
+  std::span<const record> rows_;
+  std::vector<record> kept_;
+  std::vector<std::size_t> origin_;
+};
+
+// Both lists in index order, as one.
+auto merged(std::vector<rejected_record> a, std::vector<rejected_record> b) -> std::vector<rejected_record> {
+  std::vector<rejected_record> all;
+  all.reserve(a.size() + b.size());
+  std::merge(std::make_move_iterator(a.begin()), std::make_move_iterator(a.end()), std::make_move_iterator(b.begin()),
+             std::make_move_iterator(b.end()), std::back_inserter(all),
+             [](const auto& x, const auto& y) { return x.index < y.index; });
+  return all;
+}
+
+// The rows of `sent` that the database refuses found one statement each, by index in `rows`.
+auto insert_one_by_one(connection& c, const sink_plan& plan, const kept_rows& sent, std::size_t total,
+                       const std::stop_token& stop) -> result<std::vector<rejected_record>> {
+  std::vector<rejected_record> refused;
+  for (std::size_t i = 0; i < sent.rows().size(); ++i) {
     if (stop.stop_requested()) return stopped_error();
-    auto one = c.insert_rows(plan, sent.subspan(i, 1), stop);
+    auto one = c.insert_rows(plan, sent.rows().subspan(i, 1), stop);
     if (one) continue;
     auto e = std::move(one).error();
     if (!is_bad_data(e)) return e;
-    e.message = fmt::format("row {} of {}: {}", index_of(i), rows.size(), e.message);
-    by_database.push_back({index_of(i), std::move(e)});
+    e.message = fmt::format("row {} of {}: {}", sent.origin(i), total, e.message);
+    refused.push_back({sent.origin(i), std::move(e)});
   }
-  std::vector<rejected_record> all;
-  all.reserve(refused.size() + by_database.size());
-  std::merge(std::make_move_iterator(refused.begin()), std::make_move_iterator(refused.end()),
-             std::make_move_iterator(by_database.begin()), std::make_move_iterator(by_database.end()),
-             std::back_inserter(all), [](const auto& a, const auto& b) { return a.index < b.index; });
-  return all;
+  return refused;
+}
+
+}  // namespace
+
+auto insert_checked_rows(connection& c, const sink_plan& plan, std::span<const record> rows,
+                         const std::stop_token& stop) -> result<std::vector<rejected_record>> {
+  auto held = plan.check != nullptr ? plan.check->refused(plan, rows) : std::vector<rejected_record>{};
+  std::optional<kept_rows> sent;  // in place: it may point into itself
+  sent.emplace(rows, held);
+  if (sent->rows().empty()) return held;
+  if (auto marked = c.execute("SAVEPOINT pipeline_rows"); !marked) return std::move(marked).error();
+  // Sends what is left in bulk: true when the database took it, false when it refused some
+  // row (and the savepoint undid the statement).
+  const auto bulk_taken = [&]() -> result<bool> {
+    auto bulk = c.insert_rows(plan, sent->rows(), stop);
+    if (bulk) return true;
+    if (!is_bad_data(bulk.error())) return std::move(bulk).error();
+    if (auto back = c.execute("ROLLBACK TO SAVEPOINT pipeline_rows"); !back) return std::move(back).error();
+    return false;
+  };
+  auto taken = bulk_taken();
+  if (!taken) return std::move(taken).error();
+  if (*taken) return held;
+  // A plain INSERT is most often refused for a duplicate key: one query finds those rows,
+  // and the rest goes in bulk once more.
+  if (plan.refuses_duplicates && plan.check != nullptr) {
+    auto duplicates = plan.check->duplicates(c, plan, sent->rows());
+    if (!duplicates) return std::move(duplicates).error();
+    if (!duplicates->empty()) {
+      for (auto& d : *duplicates) {
+        d.index = sent->origin(d.index);
+        d.reason.message = fmt::format("row {} of {}: {}", d.index, rows.size(), d.reason.message);
+      }
+      held = merged(std::move(held), std::move(*duplicates));
+      sent.emplace(rows, held);
+      if (sent->rows().empty()) return held;
+      taken = bulk_taken();
+      if (!taken) return std::move(taken).error();
+      if (*taken) return held;
+    }
+  }
+  // Something else the check could not see (a foreign key, a trigger): each row alone. A
+  // failed statement is undone by itself (InnoDB's statement rollback), so the good rows
+  // before it stay, and no row is sent more than three times.
+  auto by_database = insert_one_by_one(c, plan, *sent, rows.size(), stop);
+  if (!by_database) return std::move(by_database).error();
+  return merged(std::move(held), std::move(*by_database));
 }
 
 auto write_rows_with_checkpoint(connection& c, const sink_plan& plan, std::span<const record> records,

@@ -69,6 +69,30 @@ const sqlite_dialect the_dialect;
 using sqlite_statement = statement;  // inside the class below, `statement` is its base
 
 // A cached statement of the session: `execute` runs it to its first row, `next_row` on.
+// Binds `v` as parameter `index`, or says why sqlite would not keep it as it is.
+auto bind_value(statement& st, int index, const value& v) -> std::optional<std::string_view> {
+  switch (v.kind()) {
+    case value_kind::null: st.bind_null(index); break;
+    case value_kind::boolean: st.bind_int64(index, *v.get_if<bool>() ? 1 : 0); break;
+    case value_kind::int64: st.bind_int64(index, *v.get_if<std::int64_t>()); break;
+    case value_kind::float64: {
+      const double d = *v.get_if<double>();
+      if (std::isnan(d)) return "is NaN, which sqlite would store as NULL";
+      st.bind_double(index, d);
+      break;
+    }
+    case value_kind::string: st.bind_text(index, *v.get_if<std::string>()); break;
+    case value_kind::binary: st.bind_blob(index, std::span<const std::byte>{*v.get_if<bytes>()}); break;
+    case value_kind::datetime: {
+      auto text = pipeline::detail::format_iso_time(*v.get_if<timestamp>());
+      if (!text) return "is a time outside the years 0000-9999 that ISO-8601 text holds";
+      st.bind_text(index, *text);
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
 class relational_statement final : public relational::statement {
  public:
   relational_statement(sqlite_statement st, session& s) noexcept : st_(std::move(st)), session_(&s) {}
@@ -80,10 +104,19 @@ class relational_statement final : public relational::statement {
   void bind_time(int index, std::chrono::system_clock::time_point t) override {
     st_.bind_text(index, pipeline::detail::format_iso_time(t));
   }
+  void bind_value(int index, const value& v) override {
+    if (auto problem = pipeline::sqlite::detail::bind_value(st_, index, v)) {
+      bind_problem_ = fmt::format("parameter {} {}", index, *problem);
+    }
+  }
 
   // sqlite binds only a statement that is reset: one is reset once its last row is read.
   [[nodiscard]] auto execute(std::string_view context) -> result<void> override {
     context_ = context;
+    if (!bind_problem_.empty()) {
+      st_.reset();
+      return invalid_input_error(fmt::format("{}: {}", context, std::exchange(bind_problem_, {})));
+    }
     auto row = st_.step(context_);
     if (!row) return std::move(row).error();
     has_row_ = *row;
@@ -124,31 +157,8 @@ class relational_statement final : public relational::statement {
   std::string context_;
   bool has_row_ = false;
   bool unread_ = false;  // `execute` stepped to a row that `next_row` has not handed out yet
+  std::string bind_problem_;  // why a value was not bound, for `execute` to report
 };
-
-// Binds `v` as parameter `index`, or says why sqlite would not keep it as it is.
-auto bind_value(statement& st, int index, const value& v) -> std::optional<std::string_view> {
-  switch (v.kind()) {
-    case value_kind::null: st.bind_null(index); break;
-    case value_kind::boolean: st.bind_int64(index, *v.get_if<bool>() ? 1 : 0); break;
-    case value_kind::int64: st.bind_int64(index, *v.get_if<std::int64_t>()); break;
-    case value_kind::float64: {
-      const double d = *v.get_if<double>();
-      if (std::isnan(d)) return "is NaN, which sqlite would store as NULL";
-      st.bind_double(index, d);
-      break;
-    }
-    case value_kind::string: st.bind_text(index, *v.get_if<std::string>()); break;
-    case value_kind::binary: st.bind_blob(index, std::span<const std::byte>{*v.get_if<bytes>()}); break;
-    case value_kind::datetime: {
-      auto text = pipeline::detail::format_iso_time(*v.get_if<timestamp>());
-      if (!text) return "is a time outside the years 0000-9999 that ISO-8601 text holds";
-      st.bind_text(index, *text);
-      break;
-    }
-  }
-  return std::nullopt;
-}
 
 // The database's one connection, locked for the life of this object.
 class relational_connection final : public relational::connection {

@@ -45,9 +45,8 @@ class mysql_table_sink_each : public ::testing::Test {
                                        "code VARCHAR(8), UNIQUE KEY (code)) ENGINE=InnoDB",
                                        table_));
   }
-  auto open(write_mode mode = write_mode::insert) -> table_sink {
-    return table_sink::open(db_, {.table = table_, .columns = {"id", "name", "small", "price", "color", "code"},
-                                  .mode = mode})
+  auto open() -> table_sink {
+    return table_sink::open(db_, {.table = table_, .columns = {"id", "name", "small", "price", "color", "code"}})
         .value();
   }
   auto stored_ids() -> std::vector<std::int64_t> {
@@ -136,6 +135,56 @@ TEST_F(mysql_table_sink_each, each_refusal_of_the_check_is_the_servers_own_code)
     EXPECT_EQ(refused->front().reason.native_code, server.error().native_code) << server.error().message;
   }
   EXPECT_TRUE(stored_ids().empty());
+}
+
+// Duplicate keys are found by one lookup and the rest is sent in bulk again: the reason says
+// so. A duplicate only the collation sees ('C7' and 'c7' under a case-insensitive one) is
+// left to the row-by-row fallback, which gets the server's own message.
+TEST_F(mysql_table_sink_each, duplicate_keys_are_found_by_a_lookup_and_collation_twins_by_the_server) {
+  auto sink = open();
+  ASSERT_TRUE(sink.write(std::vector{good(1), good(2)}, {}));
+  const std::vector rows{good(3), good(1), with(good(4), "code", "c3"), with(good(5), "code", "C2"), good(6)};
+  auto refused = sink.write_each(rows, {});
+  ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
+  ASSERT_EQ(refused->size(), 3u);
+  EXPECT_EQ(refused->at(0).index, 1u);
+  EXPECT_THAT(refused->at(0).reason.message, HasSubstr("Duplicate entry 'c1' for key 'code'"));
+  EXPECT_THAT(refused->at(0).reason.message, HasSubstr("stored already"));
+  EXPECT_EQ(refused->at(1).index, 2u);
+  EXPECT_THAT(refused->at(1).reason.message, HasSubstr("row 0 has it too"));
+  // 'C2' equals the stored 'c2' under the column's collation, and the lookup asks the server.
+  EXPECT_EQ(refused->at(2).index, 3u);
+  EXPECT_THAT(refused->at(2).reason.message, HasSubstr("stored already"));
+  for (const auto& r : *refused) {
+    EXPECT_EQ(r.reason.native_code, 1062);
+    EXPECT_EQ(r.reason.kind, pipeline::error_kind::permanent);
+  }
+  EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{1, 2, 3, 6}));
+
+  // Twins within the batch that only the collation makes equal: found row by row.
+  refused = sink.write_each(std::vector{with(good(7), "code", "k7"), with(good(8), "code", "K7"), good(9)}, {});
+  ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
+  ASSERT_EQ(refused->size(), 1u);
+  EXPECT_EQ(refused->at(0).index, 1u);
+  EXPECT_EQ(refused->at(0).reason.native_code, 1062);
+  EXPECT_THAT(refused->at(0).reason.message, ::testing::Not(HasSubstr("found before sending")));
+  EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{1, 2, 3, 6, 7, 9}));
+}
+
+// Under upsert a stored key is an update, never a duplicate.
+TEST_F(mysql_table_sink_each, upsert_takes_stored_keys) {
+  auto sink = table_sink::open(db_, {.table = table_,
+                                     .columns = {"id", "name", "small", "price", "color", "code"},
+                                     .mode = write_mode::upsert,
+                                     .key_columns = {"code"},
+                                     .update_columns = {"id"}})
+                  .value();
+  ASSERT_TRUE(sink.write(std::vector{good(1)}, {}));
+  auto refused = sink.write_each(std::vector{with(good(2), "code", "c1"), with(good(3), "name", nullptr)}, {});
+  ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
+  ASSERT_EQ(refused->size(), 1u);
+  EXPECT_EQ(refused->at(0).index, 1u);
+  EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{2}));
 }
 
 TEST_F(mysql_table_sink_each, a_clean_batch_refuses_nothing) {

@@ -71,6 +71,7 @@ struct sink_plan {
   std::string checkpoint_table;    ///< quoted
   std::string checkpoint_name;     ///< the same, bare
   std::shared_ptr<const row_check> check;  ///< null: the dialect checks nothing before sending
+  bool refuses_duplicates{false};          ///< a plain INSERT (write_mode::insert)
 };
 
 /// The table sink of every SQL adapter, written once over the adapter's dialect
