@@ -51,9 +51,12 @@ chaos_pause() {
 
 chaos_kill() {
   local landed=1
-  # kill -0 first: a process that already ended is a zombie until reaped, and kill -9 on a
-  # zombie succeeds, which would count a kill that did not interrupt anything.
-  if kill -0 "$1" 2>/dev/null && [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]] && kill -9 "$1" 2>/dev/null; then
+  # A process that already ended is a zombie until reaped, and kill -9 on a zombie succeeds,
+  # which would count a kill that interrupted nothing: look at its state (after the ')' that
+  # ends its name in /proc/PID/stat) first.
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || true
+  if [[ -n $state && $state != Z ]] && kill -9 "$1" 2>/dev/null; then
     chaos_landed=$((chaos_landed + 1))
     landed=0
   fi
