@@ -6,11 +6,11 @@
 # the DLQ every bad row exactly once. The changing batch size is the point of the restarts:
 # a restart re-reads what the killed run had not checkpointed in differently cut batches, and
 # a letter stored before the kill must not be stored again. Needs PIPELINE_MYSQL_TEST_URI.
-#   mysql_copy_kill_and_resume.sh <mysql_copy binary> [kills (12)] [rows (120000)]
+#   mysql_copy_kill_and_resume.sh <mysql_copy binary> [kills (12)] [rows (160000)]
 set -euo pipefail
 bin=$(realpath "$1")
 kills=${2:-12}
-rows=${3:-120000}
+rows=${3:-160000}
 : "${PIPELINE_MYSQL_TEST_URI:?PIPELINE_MYSQL_TEST_URI is not set (scripts/services.sh --only mysql -- ...)}"
 source "$(dirname "$(realpath "$0")")/chaos.sh"
 dir=$(mktemp -d)
@@ -29,7 +29,7 @@ batches=(500 200 1000 350)
 start() {
   exec "$bin" "${args[@]}" --batch "${batches[$(($1 % ${#batches[@]}))]}"
 }
-# 120,000 rows take about 10 s to copy in the Debug build, a restart 0.2 s to start. The
+# 160,000 rows take about 13 s to copy in the Debug build, a restart 0.2 s to start. The
 # checkpoint is saved once a second, so kills after 0.3 to 1.8 s both lose work (redone in
 # other batches by the next run: the DLQ's dedupe at work) and keep some (the kills land
 # further and further into the copy); the first ones land while the source is generated.
