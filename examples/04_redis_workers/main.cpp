@@ -38,7 +38,7 @@ constexpr const char* usage = R"(usage: redis_workers [options]
   --role R      producer: read the orders and queue them; worker: process queued orders until
                 the producer is done and the queue is drained; both: a producer and a worker in
                 this process; check: verify that the sink holds exactly the good orders and the
-                dead-letter stream exactly the bad ones, each once (both)
+                dead-letter stream exactly the bad ones, each once
   --redis URI   redis://[user:password@]host:port/db ($PIPELINE_REDIS_TEST_URI, else
                 redis://127.0.0.1:6379/0)
   --workers N   worker threads in this process (2)
