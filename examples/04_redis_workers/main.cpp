@@ -4,18 +4,23 @@
 // run.sh starts one producer and N workers and checks that every order arrived exactly once.
 //
 //   redis_workers --role producer|worker|both|check [--redis URI] [--workers N] [--records N] [--queue NAME]
+//                 [--visibility-ms N]
 #include <pipeline/pipeline.hpp>
 #include <pipeline/redis/redis.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace {
 
@@ -26,17 +31,21 @@ struct options {
   std::size_t workers = 2;
   std::int64_t records = 100'000;
   std::string queue = "orders";
+  std::chrono::milliseconds visibility{30'000};
 };
 
 constexpr const char* usage = R"(usage: redis_workers [options]
   --role R      producer: read the orders and queue them; worker: process queued orders until
                 the producer is done and the queue is drained; both: a producer and a worker in
-                this process; check: verify every order is in the sink or the DLQ once (both)
+                this process; check: verify that the sink holds exactly the good orders and the
+                dead-letter stream exactly the bad ones, each once
   --redis URI   redis://[user:password@]host:port/db ($PIPELINE_REDIS_TEST_URI, else
                 redis://127.0.0.1:6379/0)
   --workers N   worker threads in this process (2)
   --records N   orders the producer generates (100000); every 1000th is bad
   --queue NAME  the queue's name; its keys are {NAME}:... (orders)
+  --visibility-ms N  a worker reclaims an entry another worker left pending this long (30000);
+                the crash test shortens it so that a killed worker's entries come back soon
 )";
 
 auto parse(int argc, char** argv) -> std::optional<options> {
@@ -55,6 +64,7 @@ auto parse(int argc, char** argv) -> std::optional<options> {
     else if (arg == "--workers") o.workers = std::stoul(*v);
     else if (arg == "--records") o.records = std::stoll(*v);
     else if (arg == "--queue") o.queue = *v;
+    else if (arg == "--visibility-ms") o.visibility = std::chrono::milliseconds{std::stoll(*v)};
     else return std::nullopt;
   }
   if (o.role != "producer" && o.role != "worker" && o.role != "both" && o.role != "check") return std::nullopt;
@@ -153,7 +163,8 @@ auto producer(const options& o, const pipeline::redis::connection_options& conn,
 
 auto worker(const options& o, const pipeline::redis::connection_options& conn, std::stop_token stop) -> int {
   const keys k{o.queue};
-  auto consumer = pipeline::redis::stream_consumer::open(conn, {.stream = k.stream, .log = conn.log}).value();
+  auto consumer = pipeline::redis::stream_consumer::open(
+      conn, {.stream = k.stream, .visibility_timeout = o.visibility, .log = conn.log}).value();
   auto c = pipeline::redis::client::connect(conn).value();
   order_sink sink{c, k.sink};
   pipeline::redis::dead_letter_stream dlq{c, {.stream = k.dlq}};
@@ -166,15 +177,81 @@ auto worker(const options& o, const pipeline::redis::connection_options& conn, s
   return report.status == pipeline::run_status::completed ? 0 : 1;
 }
 
+// The id an order's dead letter holds: its payload is the order as `{id: 7, customer: ...}`.
+auto order_id(const std::string& payload) -> std::optional<std::int64_t> {
+  constexpr std::string_view prefix = "{id: ";
+  if (payload.rfind(prefix, 0) != 0) return std::nullopt;
+  std::int64_t id = 0;
+  const auto* first = payload.data() + prefix.size();
+  const auto [end, ec] = std::from_chars(first, payload.data() + payload.size(), id);
+  if (ec != std::errc{} || end == first) return std::nullopt;
+  return id;
+}
+
+// Up to 10 of `ids`, for a message.
+auto some(const std::vector<std::int64_t>& ids) -> std::string {
+  const auto n = std::min<std::size_t>(ids.size(), 10);
+  return fmt::format("{}{}", fmt::join(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), " "),
+                     ids.size() > n ? " ..." : "");
+}
+
+// Set equality, not counts: a duplicate of one order and a loss of another would leave the
+// counts right. The sink is a hash keyed by order id (it cannot hold one twice), so it must
+// hold exactly the good ids; the DLQ must hold one entry per bad id and nothing else.
 auto check(const options& o, const pipeline::redis::connection_options& conn) -> int {
   const keys k{o.queue};
   auto c = pipeline::redis::client::connect(conn).value();
-  const auto written = c->command({"HLEN", k.sink}).value().integer;
-  const auto dead = c->command({"XLEN", k.dlq}).value().integer;
+  std::vector<std::int64_t> missing_good, unexpected_in_sink, missing_bad, unexpected_in_dlq, twice_in_dlq;
+  std::set<std::int64_t> in_sink;
+  const auto fields = c->command({"HKEYS", k.sink}).value();
+  for (const auto& field : fields.elements) in_sink.insert(std::stoll(field.str));
+  std::map<std::int64_t, std::size_t> in_dlq;  // id -> entries
+  std::size_t entries = 0, unreadable = 0;
+  pipeline::redis::dead_letter_stream dlq{c, {.stream = k.dlq}};
+  for (std::string after = "0-0";;) {
+    const auto page = dlq.read(after, 1000).value();
+    if (page.empty()) break;
+    for (const auto& [id, letter] : page) {
+      ++entries;
+      if (const auto order = order_id(letter.payload)) ++in_dlq[*order];
+      else ++unreadable;
+    }
+    after = page.back().first;
+  }
+  for (std::int64_t id = 0; id < o.records; ++id) {
+    const bool bad = id % 1000 == 999;  // order_source's rule
+    if (!bad && !in_sink.contains(id)) missing_good.push_back(id);
+    if (bad && !in_dlq.contains(id)) missing_bad.push_back(id);
+  }
+  for (const auto id : in_sink) {
+    if (id < 0 || id >= o.records || id % 1000 == 999) unexpected_in_sink.push_back(id);
+  }
+  for (const auto& [id, n] : in_dlq) {
+    if (id < 0 || id >= o.records || id % 1000 != 999) unexpected_in_dlq.push_back(id);
+    else if (n > 1) twice_in_dlq.push_back(id);
+  }
   const auto bad = o.records / 1000;
-  const bool good = written == o.records - bad && dead == bad;
-  fmt::print("check: {} orders in the sink, {} dead-lettered, of {}: {}\n", written, dead, o.records,
-             good ? "every order exactly once" : "MISMATCH");
+  const bool sink_ok = missing_good.empty() && unexpected_in_sink.empty();
+  const bool dlq_ok = missing_bad.empty() && unexpected_in_dlq.empty() && twice_in_dlq.empty() && unreadable == 0;
+  fmt::print("check: sink {} orders, expected {} -> {}; DLQ {} entries for {} orders, expected {} -> {}\n",
+             in_sink.size(), o.records - bad, sink_ok ? "ok" : "WRONG", entries, in_dlq.size(), bad,
+             dlq_ok ? "ok" : "WRONG");
+  const auto list = [](std::string_view what, const std::vector<std::int64_t>& ids) {
+    if (!ids.empty()) fmt::print("check: {} {}: {}\n", ids.size(), what, some(ids));
+  };
+  list("good orders missing from the sink", missing_good);
+  list("bad orders in the sink", unexpected_in_sink);
+  list("bad orders missing from the DLQ", missing_bad);
+  list("good or unknown orders in the DLQ", unexpected_in_dlq);
+  list("bad orders in the DLQ more than once", twice_in_dlq);
+  if (unreadable > 0) fmt::print("check: {} DLQ entries without an order id\n", unreadable);
+  if (!twice_in_dlq.empty()) {
+    std::size_t extra = 0;
+    for (const auto id : twice_in_dlq) extra += in_dlq[id] - 1;
+    fmt::print("check: {} duplicate DLQ entries\n", extra);
+  }
+  const bool good = sink_ok && dlq_ok;
+  fmt::print("check: {} orders: {}\n", o.records, good ? "every order exactly once" : "MISMATCH");
   return good ? 0 : 1;
 }
 

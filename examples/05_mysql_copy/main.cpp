@@ -181,12 +181,36 @@ int main(int argc, char** argv) {
     const auto good_ids = count(fmt::format("SELECT COUNT(*) FROM `{}` t JOIN `{}` s USING (id) WHERE s.age >= 0 "
                                             "AND LENGTH(s.email) <= 32 AND t.email = LOWER(s.email)",
                                             target_table, source_table));
+    // The DLQ by set equality, not a count (a row stored twice and another lost would leave
+    // the count right): each letter's payload is the row as `{id: 7, name: ...}`, so its id
+    // is the number after "{id: ". Bad rows are the source rows the target refuses.
+    const auto letter_ids = fmt::format("SELECT CAST(SUBSTRING_INDEX(SUBSTRING(payload, 6), ',', 1) AS SIGNED) AS id "
+                                        "FROM `{}` WHERE payload LIKE '{{id: %'",
+                                        dlq_table);
+    const auto bad_source = fmt::format("SELECT id FROM `{}` WHERE age < 0 OR LENGTH(email) > 32", source_table);
     const auto letters = count(fmt::format("SELECT COUNT(*) FROM `{}`", dlq_table));
+    const auto with_id = count(fmt::format("SELECT COUNT(*) FROM ({}) l", letter_ids));
+    const auto distinct_ids = count(fmt::format("SELECT COUNT(DISTINCT id) FROM ({}) l", letter_ids));
+    const auto of_bad_rows = count(fmt::format("SELECT COUNT(DISTINCT l.id) FROM ({}) l JOIN ({}) b USING (id)",
+                                               letter_ids, bad_source));
     const bool target_ok = target == o->rows - bad && good_ids == target;
-    const bool dlq_ok = letters == bad;
-    std::printf("target %lld rows (expected %lld) -> %s; DLQ %lld (expected %lld) -> %s\n",
+    const bool dlq_ok = letters == bad && with_id == letters && distinct_ids == letters && of_bad_rows == bad;
+    std::printf("target %lld rows (expected %lld) -> %s; DLQ %lld entries for %lld rows, %lld of them bad "
+                "(expected %lld) -> %s\n",
                 static_cast<long long>(target), static_cast<long long>(o->rows - bad), target_ok ? "ok" : "WRONG",
-                static_cast<long long>(letters), static_cast<long long>(bad), dlq_ok ? "ok" : "WRONG");
+                static_cast<long long>(letters), static_cast<long long>(distinct_ids),
+                static_cast<long long>(of_bad_rows), static_cast<long long>(bad), dlq_ok ? "ok" : "WRONG");
+    if (!dlq_ok) {
+      // Which rows: the first missing and the first stored twice, to start looking from.
+      const auto missing = count(fmt::format("SELECT MIN(b.id) FROM ({}) b LEFT JOIN ({}) l USING (id) WHERE l.id IS NULL",
+                                             bad_source, letter_ids));
+      const auto twice = count(fmt::format("SELECT MIN(id) FROM (SELECT id FROM ({}) l GROUP BY id HAVING COUNT(*) > 1) d",
+                                           letter_ids));
+      std::printf("DLQ: %lld duplicate entries (first row: %lld), first bad row missing: %lld, entries without an "
+                  "id: %lld (-1: none)\n",
+                  static_cast<long long>(letters - distinct_ids), static_cast<long long>(twice),
+                  static_cast<long long>(missing), static_cast<long long>(letters - with_id));
+    }
     if (!target_ok || !dlq_ok) status = 1;
   }
   if (o->drop) {

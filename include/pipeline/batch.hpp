@@ -28,6 +28,8 @@ struct batch {
   /// Each record's own position, when the source can tell: `positions[i]` is where a fresh
   /// source must `seek` to read `records[i]` next (a line's byte offset, the key before it, the
   /// stream id before it). Empty when the source cannot say; then dead letters carry `end`.
+  /// A queue that never seeks (`redis::stream_source`) names each record's origin here
+  /// instead, so that its dead letter keeps one identity when the record is redelivered.
   std::vector<position> positions;
 
   [[nodiscard]] auto size() const noexcept -> std::size_t { return records.size(); }

@@ -28,8 +28,15 @@ auto to_entries(const std::vector<reply>& list) -> std::vector<stream_entry> {
     if (e.elements.size() != 2) continue;  // an entry deleted while pending comes back nil
     stream_entry entry;
     entry.id = e.elements[0].str;
-    if (const auto* b = detail::field(e.elements[1].elements, "b")) entry.frame = *b;
+    const auto& fields = e.elements[1].elements;
+    if (const auto* b = detail::field(fields, "b")) entry.frame = *b;
     else entry.framed = false;
+    // A split entry says where its record came from (see stream_consumer::split).
+    const auto* origin = detail::field(fields, "o");
+    const auto* index = detail::field(fields, "i");
+    const auto at = index != nullptr ? detail::to_int<std::size_t>(*index) : std::nullopt;
+    entry.origin = origin != nullptr && at ? *origin : entry.id;
+    entry.origin_index = origin != nullptr && at ? *at : 0;
     out.push_back(std::move(entry));
   }
   return out;
@@ -114,20 +121,23 @@ auto stream_consumer::claim(std::stop_token stop) -> result<std::optional<stream
 
 auto stream_consumer::split(const stream_entry& e) -> result<bool> {
   // Acknowledged only if still pending: an entry another worker finished meanwhile is not
-  // added again.
+  // added again. Each new entry keeps its record's origin (o: the producer's entry, i: the
+  // index there), so that a record has one position, and its dead letter one identity in
+  // the DLQ, whether it was handled before the crash, after it, or both.
   static constexpr std::string_view script = R"(
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-for i = 3, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
-return #ARGV - 2)";
+local first = tonumber(ARGV[4])
+for i = 5, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i], 'o', ARGV[3], 'i', tostring(first + i - 5)) end
+return #ARGV - 4)";
   if (!e.framed) return false;
-  std::vector<std::string> args{options_.group, e.id};
+  std::vector<std::string> args{options_.group, e.id, e.origin, std::to_string(e.origin_index)};
   detail::frame_reader reader{e.frame};
   while (auto bytes = reader.next()) {
     std::string single;
     detail::frame_append(single, *bytes);
     args.push_back(std::move(single));
   }
-  if (reader.bad() || args.size() < 4) return false;  // one record, or a frame stream_source rejects
+  if (reader.bad() || args.size() < 6) return false;  // one record, or a frame stream_source rejects
   const std::vector<std::string> keys{options_.stream};
   auto r = reader_->eval(script, keys, args);
   if (!r) return std::move(r).error();

@@ -1,5 +1,6 @@
 // The distributed queue end to end on real servers: producer and worker roles in threads and
 // in processes, bad entries, poison batches, a worker killed mid-batch and a server restart.
+#include <pipeline/memory/memory_checkpoint_store.hpp>
 #include <pipeline/memory/memory_dlq.hpp>
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/redis/redis.hpp>
@@ -188,6 +189,54 @@ TEST(redis_queue, a_reclaimed_entry_of_several_records_is_split_into_one_entry_p
   auto pending = c->command({"XPENDING", names.stream, "workers", "-", "+", "10"}).value();
   ASSERT_EQ(pending.elements.size(), 3u) << "the original is acknowledged, its records pending as new entries";
   for (const auto& row : pending.elements) EXPECT_NE(row.elements[0].str, original);
+}
+
+// A worker that dead-lettered a record and died before acknowledging its entry: the entry
+// is reclaimed, split into one entry per record, and the record dead-lettered again by
+// another worker. Its letter must have one identity both times, or the DLQ stores it twice
+// (the redis_workers chaos test found 303 entries for 300 bad orders).
+TEST(redis_queue, a_record_dead_lettered_before_a_crash_and_after_the_reclaim_is_stored_once) {
+  hand_fed_queue q;
+  auto& [names, uri, c, producer, to_queue] = q;
+  ASSERT_TRUE(to_queue.write(records(3), {}));  // one entry of records 0, 1, 2
+  ASSERT_TRUE(producer.close());
+  const stream_options options{.stream = names.stream, .block = 50ms, .visibility_timeout = 100ms};
+  const auto reject_1 = [](const record& r) -> pipeline::result<record> {
+    if (r.find("id")->get<std::int64_t>() == 1) return pipeline::invalid_input_error("record 1 is bad");
+    return r;
+  };
+  redis_test::hash_sink sink{c, names.sink};
+  dead_letter_stream dlq{c, {.stream = names.dlq}};
+  {
+    // The first worker writes the batch and its letter, then dies before its checkpoint
+    // acknowledges the entry: a checkpoint store that acknowledges nothing, and a stop.
+    auto crashing = stream_consumer::open({.uri = uri}, options).value();
+    stream_source<record> source{*crashing};
+    pipeline::memory_checkpoint_store never_acknowledges;
+    std::stop_source stop;
+    struct stop_after_write {
+      dead_letter_stream& dlq;
+      std::stop_source& stop;
+      auto write(std::span<const pipeline::dead_letter> letters, std::stop_token token) -> pipeline::result<void> {
+        auto written = dlq.write(letters, token);
+        stop.request_stop();
+        return written;
+      }
+    } dies{dlq, stop};
+    auto report = pipeline::run(source, reject_1, sink, dies, never_acknowledges, {.name = "w", .workers = 1},
+                                stop.get_token());
+    ASSERT_EQ(report.status, pipeline::run_status::stopped);
+    ASSERT_EQ(dlq.size().value(), 1u);
+  }
+  std::this_thread::sleep_for(150ms);
+  auto consumer = stream_consumer::open({.uri = uri}, options).value();
+  auto report = run_worker<record>(*consumer, reject_1, sink, dlq, {.name = "w", .workers = 1});
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(report.dead_lettered, 1u) << "the record was dead-lettered again after the reclaim";
+  EXPECT_EQ(sorted(sink.ids()), (std::vector<std::int64_t>{0, 2}));
+  auto letters = dlq.read("0-0", 10).value();
+  ASSERT_EQ(letters.size(), 1u) << "the letter written again after the crash is the same letter";
+  EXPECT_TRUE(letters[0].second.pos.bytes().ends_with("#1")) << "the record's origin: " << letters[0].second.pos.bytes();
 }
 
 TEST(redis_queue, a_reclaimed_entry_is_handled_alone) {

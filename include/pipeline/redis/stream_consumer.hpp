@@ -26,6 +26,12 @@ struct stream_entry {
   std::string frame;            ///< the batch as the producer framed it
   std::uint64_t deliveries = 1;  ///< how often it was delivered, this time included
   bool framed = true;           ///< false: the entry has no batch field (not written by a producer)
+  /// Where the entry's first record was first added: the id of the producer's entry and the
+  /// record's index in it. The id and 0 for an entry as the producer wrote it; for the
+  /// one-record entries a reclaimed entry is split into, the original's id and the index the
+  /// record had there. Stays the same however often the record is redelivered or split.
+  std::string origin;
+  std::size_t origin_index = 0;
 };
 
 /// The worker side of a distributed queue: reads entries in a consumer group, reclaims the
@@ -41,7 +47,7 @@ struct stream_entry {
 /// record takes nothing else down with it:
 /// - a reclaimed entry of several records is split: its records are added again as one entry
 ///   each and the original is acknowledged, in one step (a Lua script), so delivery counts
-///   become per record;
+///   become per record (each new entry keeps its record's `origin`, fields o and i);
 /// - a reclaimed entry of one record is handled alone: `read` claims it only once every entry
 ///   this consumer read before is acknowledged, and reads nothing more until it is. A crash
 ///   while it is in flight then counts against it only, and a record dead-lettered for too

@@ -27,13 +27,14 @@ namespace pipeline::redis {
 /// are split into one entry per record, see `stream_consumer`), become the batch's rejected
 /// dead letters: the runner stores them in its DLQ and then, as for any batch, the
 /// checkpoint (`stream_acks`) acknowledges the entry. A batch's `end` is
-/// "<tracking number>/<last entry id>", so a dead letter says which entry it came from.
+/// "<tracking number>/<last entry id>"; the tracking number is this consumer's own.
 /// `seek` accepts only the empty position: a worker never resumes from a position, the group
-/// redelivers what was not acknowledged. So `batch::positions` stays empty: no position
-/// seeks to a record. The records the runner dead-letters carry the batch's `end`, whose
-/// tracking number is this consumer's own, so a redelivered entry's letters get another
-/// position (and DLQ identity) than the first time; the rejected ones above carry their
-/// entry's id, which stays.
+/// redelivers what was not acknowledged. So `batch::positions` names records rather than
+/// places to seek to: `positions[i]` is "<entry id>#<index>", where `records[i]` was first
+/// added (`stream_entry::origin`), and the rejected letters above carry the same. It stays
+/// the same when the entry is redelivered to another worker or split after a crash, so a
+/// record dead-lettered before a crash and again after it has one identity, and a DLQ that
+/// stores each letter once (`redis::dead_letter_stream`, the DLQ tables) keeps one entry.
 ///
 /// Contract: models `pipeline::seekable_source`; one thread at a time (the runner's reader).
 template <class T, class Codec = record_codec>
@@ -54,25 +55,34 @@ class stream_source {
     const auto max = consumer_.options().max_deliveries;
     for (auto& e : **entries) {
       const position from{e.id};
-      const auto letter = [&](std::string_view bytes, error reason) {
-        b.rejected.push_back({std::string(bytes), std::move(reason), static_cast<std::uint32_t>(e.deliveries), from, 0, now});
+      std::size_t index = e.origin_index;  // of the next record in the entry
+      const auto here = [&] { return position{fmt::format("{}#{}", e.origin, index)}; };
+      const auto letter = [&](std::string_view bytes, error reason, position at) {
+        b.rejected.push_back({std::string(bytes), std::move(reason), static_cast<std::uint32_t>(e.deliveries),
+                              std::move(at), 0, now});
       };
       detail::frame_reader reader{e.frame};
       if (!e.framed) {
-        letter("", invalid_input_error(fmt::format("stream entry {} has no batch field 'b'", e.id)));
+        letter("", invalid_input_error(fmt::format("stream entry {} has no batch field 'b'", e.id)), from);
       } else if (e.deliveries > max) {
         const auto why = fmt::format("stream entry {} was delivered {} times without being acknowledged (more than "
                                      "max_deliveries {}): a worker crashed or timed out on it each time",
                                      e.id, e.deliveries, max);
-        while (auto bytes = reader.next()) letter(*bytes, permanent_error(why));
+        for (; auto bytes = reader.next(); ++index) letter(*bytes, permanent_error(why), here());
       } else {
-        while (auto bytes = reader.next()) {
+        for (; auto bytes = reader.next(); ++index) {
           auto r = codec_.decode(*bytes);
-          if (r) b.records.push_back(std::move(*r));
-          else letter(*bytes, r.error());
+          if (r) {
+            b.records.push_back(std::move(*r));
+            b.positions.push_back(here());
+          } else {
+            letter(*bytes, r.error(), here());
+          }
         }
       }
-      if (reader.bad()) letter(e.frame, invalid_input_error(fmt::format("stream entry {} is not a framed batch", e.id)));
+      if (reader.bad()) {
+        letter(e.frame, invalid_input_error(fmt::format("stream entry {} is not a framed batch", e.id)), from);
+      }
       ids.push_back(std::move(e.id));
     }
     const auto last = ids.empty() ? std::string{} : ids.back();

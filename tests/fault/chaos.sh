@@ -1,0 +1,86 @@
+# Shared by the crash tests in tests/fault/ (sourced, not run): random pauses, SIGKILL at
+# random moments, and the bookkeeping that makes a crash test fail when its kills did not land.
+#
+#   source "$(dirname "$0")/chaos.sh"
+#   chaos_spawn cmd args...         starts cmd in the background, logged to chaos-<n>.log; the
+#                                   child's pid is in $chaos_pid, and every child is killed
+#                                   (SIGKILL) and waited for when the script exits, on any path
+#   chaos_pause MIN MAX             sleeps a random time between MIN and MAX seconds
+#   chaos_kill PID                  SIGKILLs PID and reaps it; counts the kill in $chaos_landed
+#                                   when the process was still running (returns 1 otherwise)
+#   chaos_kill_and_resume N MIN MAX START
+#                                   N times: `START i` (a function that runs the program in the
+#                                   foreground; it is started in the background here), kill it
+#                                   after MIN..MAX s, reap it
+#   chaos_require_landed N          fails the test unless at least N kills landed
+#
+# The caller sets `set -euo pipefail`. Logs go to the current directory (make it a temporary one).
+
+chaos_landed=0
+chaos_pids=()
+chaos_logs=0
+
+chaos_cleanup() {
+  local p
+  for p in "${chaos_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${chaos_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  chaos_pids=()
+}
+# ctest's timeout and ^C send TERM or INT: exit so that the EXIT trap (the caller's, which must
+# call chaos_cleanup) runs and no child outlives the test.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+chaos_spawn() {
+  chaos_logs=$((chaos_logs + 1))
+  "$@" >"chaos-$chaos_logs.log" 2>&1 &
+  chaos_pid=$!
+  chaos_pids+=("$chaos_pid")
+}
+
+# Forgets a child that was reaped, so that cleanup does not signal a recycled pid.
+chaos_forget() {
+  local p kept=()
+  for p in "${chaos_pids[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
+  chaos_pids=("${kept[@]}")
+}
+
+chaos_pause() {
+  sleep "$(awk -v seed="$RANDOM$RANDOM" -v lo="$1" -v hi="$2" 'BEGIN { srand(seed); printf "%.3f", lo + rand() * (hi - lo) }')"
+}
+
+chaos_kill() {
+  local landed=1
+  # A process that already ended is a zombie until reaped, and kill -9 on a zombie succeeds,
+  # which would count a kill that interrupted nothing: look at its state (after the ')' that
+  # ends its name in /proc/PID/stat) first.
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || true
+  if [[ -n $state && $state != Z ]] && kill -9 "$1" 2>/dev/null; then
+    chaos_landed=$((chaos_landed + 1))
+    landed=0
+  fi
+  wait "$1" 2>/dev/null || true
+  chaos_forget "$1"
+  return "$landed"
+}
+
+chaos_kill_and_resume() {
+  local kills=$1 lo=$2 hi=$3 start=$4 i
+  for ((i = 1; i <= kills; i++)); do
+    chaos_spawn "$start" "$i"
+    chaos_pause "$lo" "$hi"
+    if ! chaos_kill "$chaos_pid"; then
+      echo "start $i ended before the kill:"
+      tail -n 3 "chaos-$chaos_logs.log"
+    fi
+  done
+}
+
+chaos_require_landed() {
+  echo "chaos: $chaos_landed kills landed"
+  if ((chaos_landed < $1)); then
+    echo "FAIL: fewer than $1 kills landed (the runs finished too fast): give them more work" >&2
+    exit 1
+  fi
+}
