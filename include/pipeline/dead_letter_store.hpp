@@ -56,10 +56,11 @@ struct failed_replay {
 /// A DLQ that can also be read back, for replay (`pipeline::replay`) and clean-up:
 ///
 /// - `read(filter, after_id, limit, stop)`: up to `limit` pending letters that match, with an
-///   id above `after_id` (all when nullopt), by increasing id. An id from another store, or
-///   one the store cannot parse, is an `invalid_input` error.
+///   id above `after_id` (all when nullopt), by increasing id. An id the store cannot parse
+///   is an error (`invalid_input`, or the server's own for a Redis stream id).
 /// - `resolve(ids, stop)`: those letters are no longer pending (removed, or marked resolved)
-///   and no later `read` returns them; unknown ids are ignored.
+///   and no later `read` returns them; unknown ids are ignored, one the store cannot parse is
+///   an error as for `read`.
 /// - `record_failure(failures, stop)`: each letter's attempts grow by one and its reason is
 ///   replaced; it stays pending.
 /// - `purge(filter, stop)`: removes every letter that matches and says how many it removed

@@ -109,7 +109,8 @@ auto replay_write(Sink& sink, std::span<const sink_value_t<Sink>> outputs, const
 /// `options.retry` returns that error; what was resolved before stays resolved. A stop
 /// requested ends the replay between pages (`report.stopped`).
 ///
-/// Blocking, on the calling thread. Payloads must be what `decode` reads: the runner stores
+/// Blocking, on the calling thread; holds `store`, `transform` and `sink` only for the call,
+/// and one page of letters and outputs in memory. Payloads must be what `decode` reads: the runner stores
 /// the *input* record of a transform failure but the *output* record of a sink failure
 /// (docs/replay.md), so replay the two with a filter each when both happened.
 ///

@@ -91,10 +91,14 @@ class memory_dlq {
 
   [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void> {
     if (stop.stop_requested()) return stopped_error();
-    std::scoped_lock lock{mutex_};
+    std::vector<std::uint64_t> numbers;  // all parsed first: an id that is not one changes nothing
     for (const auto& id : ids) {
-      if (auto parsed = parse_id(id)) entries_.erase(*parsed);
+      auto parsed = parse_id(id);
+      if (!parsed) return std::move(parsed).error();
+      numbers.push_back(*parsed);
     }
+    std::scoped_lock lock{mutex_};
+    for (const auto n : numbers) entries_.erase(n);
     return ok();
   }
 
@@ -103,7 +107,7 @@ class memory_dlq {
     std::scoped_lock lock{mutex_};
     for (const auto& f : failures) {
       auto parsed = parse_id(f.id);
-      if (!parsed) continue;
+      if (!parsed) return std::move(parsed).error();
       if (auto it = entries_.find(*parsed); it != entries_.end()) {
         it->second.attempts += 1;
         it->second.reason = f.reason;
