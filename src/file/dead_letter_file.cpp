@@ -72,7 +72,7 @@ struct dead_letter_file::impl {
     snapshot s;
     auto content = detail::read_whole_file(path);
     if (!content) return std::move(content).error();
-    s.content = std::move(content->value_or(std::string{}));
+    s.content = std::move(*content).value_or(std::string{});
     s.lines = split_lines(s.content);
     auto resolved = detail::read_whole_file(resolved_path());
     if (!resolved) return std::move(resolved).error();
