@@ -170,6 +170,49 @@ TEST(replay, a_sink_outage_returns_the_error_and_resolves_nothing) {
   EXPECT_EQ(dlq.entries()[0].attempts, 1u);  // an outage is not the letter's failure
 }
 
+// A memory_dlq whose resolve fails until told otherwise: a crash between write and resolve.
+class dlq_that_cannot_resolve {
+ public:
+  auto write(std::span<const dead_letter> letters, std::stop_token stop) -> pipeline::result<void> {
+    return dlq.write(letters, stop);
+  }
+  auto read(const pipeline::dead_letter_filter& filter, const std::optional<std::string>& after, std::size_t limit,
+            std::stop_token stop) -> pipeline::result<std::vector<pipeline::stored_dead_letter>> {
+    return dlq.read(filter, after, limit, stop);
+  }
+  auto resolve(std::span<const std::string> ids, std::stop_token stop) -> pipeline::result<void> {
+    if (broken) return pipeline::permanent_error("the store went away");
+    return dlq.resolve(ids, stop);
+  }
+  auto record_failure(std::span<const pipeline::failed_replay> failures, std::stop_token stop)
+      -> pipeline::result<void> {
+    return dlq.record_failure(failures, stop);
+  }
+  auto purge(const pipeline::dead_letter_filter& filter, std::stop_token stop) -> pipeline::result<std::size_t> {
+    return dlq.purge(filter, stop);
+  }
+  pipeline::memory_dlq dlq;
+  bool broken = true;
+};
+static_assert(pipeline::dead_letter_store<dlq_that_cannot_resolve>);
+
+TEST(replay, a_failed_resolve_replays_the_page_again_at_least_once) {
+  dlq_that_cannot_resolve store;
+  std::vector<dead_letter> letters{letter("1"), letter("2")};
+  ASSERT_TRUE(store.write(std::span{std::as_const(letters)}, {}));
+  pipeline::memory_sink<int> sink;
+  auto first = pipeline::replay(store, {}, times_ten, sink, options());
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().message, "the store went away");
+  EXPECT_EQ(store.dlq.entries().size(), 2u);  // still pending
+  store.broken = false;
+  auto second = pipeline::replay(store, {}, times_ten, sink, options());
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->resolved, 2u);
+  EXPECT_TRUE(store.dlq.entries().empty());
+  EXPECT_EQ(sink.records(), (std::vector<int>{10, 20, 10, 20}));  // written twice: a sink without keys sees both
+}
+
 TEST(replay, a_stop_ends_it_before_the_next_page) {
   pipeline::memory_dlq dlq;
   fill(dlq, {letter("1"), letter("2")});
