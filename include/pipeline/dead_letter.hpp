@@ -18,6 +18,9 @@ namespace pipeline {
 /// The payload is bytes, not `T`: a line that failed to parse never became a `T`, and a DLQ
 /// table or stream must hold entries of any pipeline. Records that did become a `T` are
 /// encoded by the runner (with a codec, or as text). A value type.
+///
+/// `job` comes last so that older code that builds a letter field by field still compiles;
+/// letters built without it (a source's rejects) get the job's name from the runner.
 struct dead_letter {
   std::string payload;         ///< the record's bytes (raw line, encoded record, JSON…)
   error reason;                ///< kind, message and native code of the last failure
@@ -25,6 +28,7 @@ struct dead_letter {
   position pos;                ///< where it came from (line number, key, offset…)
   std::uint32_t partition = 0;
   std::chrono::system_clock::time_point time{};  ///< when it was dead-lettered
+  std::string job{};           ///< the job that dead-lettered it (`runner_options::name`); empty if unknown
 
   friend auto operator==(const dead_letter&, const dead_letter&) -> bool = default;
 };

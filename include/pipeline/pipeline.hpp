@@ -18,6 +18,7 @@
 #include <pipeline/clock.hpp>
 #include <pipeline/codec.hpp>
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/dead_letter_store.hpp>
 #include <pipeline/error.hpp>
 #include <pipeline/generator.hpp>
 #include <pipeline/job_log.hpp>
@@ -40,6 +41,7 @@
 #include <pipeline/rate_limiter.hpp>
 #include <pipeline/record.hpp>
 #include <pipeline/record_mapping.hpp>
+#include <pipeline/replay.hpp>
 #include <pipeline/result.hpp>
 #include <pipeline/run_partitions.hpp>
 #include <pipeline/retry.hpp>

@@ -19,7 +19,7 @@ namespace {
 
 using json = nlohmann::ordered_json;  // for writing: members in the documented order
 
-// An entry is one flat object of nine members: read with the JSONL reader (linear, no tree),
+// An entry is one flat object of ten members: read with the JSONL reader (linear, no tree),
 // refusing nesting and more members than an entry could sensibly carry.
 constexpr json_read_limits entry_limits{.max_members = 64, .max_depth = 1, .numbers = out_of_range::reject};
 
@@ -80,6 +80,7 @@ void append_dead_letter_json(const dead_letter& letter, std::string& out) {
       {"position", base64_encode(letter.pos.bytes())},
       {"partition", letter.partition},
       {"time", pipeline::detail::format_iso_time(letter.time)},
+      {"job", letter.job},
   };
   out += entry.dump(-1, ' ', false, json::error_handler_t::replace);
   out += '\n';
@@ -106,12 +107,20 @@ auto parse_dead_letter_json(std::string_view text) -> result<dead_letter> {
                          time ? nullptr : &time.error()}) {
     if (e != nullptr) return *e;
   }
+  // Optional: files written before letters had a job have none.
+  std::string job;
+  if (doc.contains("job")) {
+    auto member = text_member(doc, "job");
+    if (!member) return std::move(member).error();
+    job = std::move(*member);
+  }
   return dead_letter{std::move(*payload),
                      error{*kind, std::move(*message), *native_code, std::move(*backend)},
                      *attempts,
                      position{std::move(*pos)},
                      *partition,
-                     *time};
+                     *time,
+                     std::move(job)};
 }
 
 }  // namespace pipeline::file::detail

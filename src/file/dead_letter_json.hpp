@@ -4,7 +4,8 @@
 // dead_letter_file_source.
 //
 //   {"payload":"<base64>","kind":"permanent","message":"…","native_code":1366,"backend":"mysql",
-//    "attempts":3,"position":"<base64>","partition":0,"time":"2026-09-21T13:46:40.000123Z"}
+//    "attempts":3,"position":"<base64>","partition":0,"time":"2026-09-21T13:46:40.000123Z",
+//    "job":"listings"}   (job may be missing: files from before letters had one)
 
 #include <string>
 #include <string_view>

@@ -45,7 +45,57 @@ auto read_letter(const bson_t& doc) -> std::optional<dead_letter> {
   letter.partition = static_cast<std::uint32_t>(*partition);
   letter.time = std::chrono::system_clock::time_point{
       std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds{*time_us})};
+  letter.job = detail::text_field(doc, "job").value_or("");  // none in documents from before jobs
   return letter;
+}
+
+auto micros(std::chrono::system_clock::time_point t) -> std::int64_t {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+// The fields of an entry after `_id` and `identity`, as `write` inserts them and a failed
+// replay replaces them.
+void append_letter(bson_t* doc, const dead_letter& l) {
+  detail::append_binary(doc, "payload", l.payload);
+  detail::append_text(doc, "kind", to_string(l.reason.kind));
+  detail::append_text(doc, "message", l.reason.message);
+  BSON_APPEND_INT64(doc, "native_code", l.reason.native_code);
+  detail::append_text(doc, "backend", l.reason.backend);
+  BSON_APPEND_INT64(doc, "attempts", l.attempts);
+  detail::append_binary(doc, "position", l.pos.bytes());
+  BSON_APPEND_INT64(doc, "partition", l.partition);
+  BSON_APPEND_DATE_TIME(doc, "time", detail::to_millis(l.time));
+  BSON_APPEND_INT64(doc, "time_us", micros(l.time));
+  detail::append_text(doc, "job", l.job);
+}
+
+auto parse_oid(const std::string& id) -> result<bson_oid_t> {
+  if (id.size() != 24 || !bson_oid_is_valid(id.c_str(), id.size())) {
+    return invalid_input_error(fmt::format("dead letter id \"{}\" is not 24 hex digits", id));
+  }
+  bson_oid_t oid;
+  bson_oid_init_from_string(&oid, id.c_str());
+  return oid;
+}
+
+// The query of `filter` (and of ids above `after`) into `query`.
+auto append_filter(bson_t* query, const dead_letter_filter& filter, const std::optional<bson_oid_t>& after) {
+  if (after) {
+    bson_t range;
+    BSON_APPEND_DOCUMENT_BEGIN(query, "_id", &range);
+    BSON_APPEND_OID(&range, "$gt", &*after);
+    bson_append_document_end(query, &range);
+  }
+  if (filter.kind) detail::append_text(query, "kind", to_string(*filter.kind));
+  if (filter.partition) BSON_APPEND_INT64(query, "partition", *filter.partition);
+  if (filter.from || filter.to) {
+    bson_t range;
+    BSON_APPEND_DOCUMENT_BEGIN(query, "time_us", &range);
+    if (filter.from) BSON_APPEND_INT64(&range, "$gte", micros(*filter.from));
+    if (filter.to) BSON_APPEND_INT64(&range, "$lt", micros(*filter.to));
+    bson_append_document_end(query, &range);
+  }
+  if (filter.job) detail::append_text(query, "job", *filter.job);
 }
 
 // What identifies a letter, as text: partition, position (hex, as it may be any bytes) and
@@ -172,17 +222,7 @@ auto dead_letter_collection::write(std::span<const dead_letter> letters, std::st
     bson_oid_init(&oid, nullptr);
     BSON_APPEND_OID(doc.get(), "_id", &oid);
     detail::append_text(doc.get(), "identity", identities[i]);
-    detail::append_binary(doc.get(), "payload", l.payload);
-    detail::append_text(doc.get(), "kind", to_string(l.reason.kind));
-    detail::append_text(doc.get(), "message", l.reason.message);
-    BSON_APPEND_INT64(doc.get(), "native_code", l.reason.native_code);
-    detail::append_text(doc.get(), "backend", l.reason.backend);
-    BSON_APPEND_INT64(doc.get(), "attempts", l.attempts);
-    detail::append_binary(doc.get(), "position", l.pos.bytes());
-    BSON_APPEND_INT64(doc.get(), "partition", l.partition);
-    BSON_APPEND_DATE_TIME(doc.get(), "time", detail::to_millis(l.time));
-    BSON_APPEND_INT64(doc.get(), "time_us",
-                      std::chrono::duration_cast<std::chrono::microseconds>(l.time.time_since_epoch()).count());
+    append_letter(doc.get(), l);
     if (!mongoc_bulk_operation_insert_with_opts(bulk.get(), doc.get(), nullptr, &e)) {
       return detail::to_error(e, "encode a dead letter");
     }
@@ -201,20 +241,27 @@ auto dead_letter_collection::write(std::span<const dead_letter> letters, std::st
 
 auto dead_letter_collection::read(const std::string& after_id, std::size_t limit)
     -> result<std::vector<std::pair<std::string, dead_letter>>> {
+  auto found = read({}, after_id.empty() ? std::nullopt : std::optional{after_id}, limit, {});
+  if (!found) return std::move(found).error();
   std::vector<std::pair<std::string, dead_letter>> out;
+  out.reserve(found->size());
+  for (auto& f : *found) out.emplace_back(std::move(f.id), std::move(f.letter));
+  return out;
+}
+
+auto dead_letter_collection::read(const dead_letter_filter& letters, const std::optional<std::string>& after_id,
+                                  std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>> {
+  if (stop.stop_requested()) return stopped_error();
+  std::vector<stored_dead_letter> out;
   if (limit == 0) return out;
-  scoped_bson filter;
-  if (!after_id.empty()) {
-    if (after_id.size() != 24 || !bson_oid_is_valid(after_id.c_str(), after_id.size())) {
-      return invalid_input_error(fmt::format("dead letter id \"{}\" is not 24 hex digits", after_id));
-    }
-    bson_oid_t oid;
-    bson_oid_init_from_string(&oid, after_id.c_str());
-    bson_t range;
-    BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &range);
-    BSON_APPEND_OID(&range, "$gt", &oid);
-    bson_append_document_end(filter.get(), &range);
+  std::optional<bson_oid_t> after;
+  if (after_id) {
+    auto oid = parse_oid(*after_id);
+    if (!oid) return std::move(oid).error();
+    after = *oid;
   }
+  scoped_bson filter;
+  append_filter(filter.get(), letters, after);
   scoped_bson opts;
   bson_t sort;
   BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
@@ -234,13 +281,109 @@ auto dead_letter_collection::read(const std::string& after_id, std::size_t limit
     if (!letter) {
       return permanent_error(fmt::format("dead letter {} in {}.{} is malformed", hex, options_.database, options_.collection));
     }
-    out.emplace_back(std::string(hex), std::move(*letter));
+    out.push_back({std::string(hex), std::move(*letter)});
   }
   bson_error_t e;
   if (mongoc_cursor_error(cursor.get(), &e)) {
     return detail::to_error(e, fmt::format("read dead letters from {}.{}", options_.database, options_.collection));
   }
   return out;
+}
+
+auto dead_letter_collection::resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  if (ids.empty()) return ok();
+  scoped_bson filter;
+  bson_t clause;
+  bson_t in;
+  BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &clause);
+  BSON_APPEND_ARRAY_BEGIN(&clause, "$in", &in);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto oid = parse_oid(ids[i]);
+    if (!oid) return std::move(oid).error();
+    const auto key = std::to_string(i);
+    bson_append_oid(&in, key.c_str(), static_cast<int>(key.size()), &*oid);
+  }
+  bson_append_array_end(&clause, &in);
+  bson_append_document_end(filter.get(), &clause);
+  detail::collection_handle coll{*client_, options_.database, options_.collection};
+  bson_error_t e;
+  if (!mongoc_collection_delete_many(coll.get(), filter.get(), nullptr, nullptr, &e)) {
+    return detail::to_error(e, fmt::format("resolve {} dead letters in {}.{}", ids.size(), options_.database,
+                                           options_.collection));
+  }
+  return ok();
+}
+
+auto dead_letter_collection::record_failure(std::span<const failed_replay> failures, std::stop_token stop)
+    -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  detail::collection_handle coll{*client_, options_.database, options_.collection};
+  for (const auto& f : failures) {
+    auto oid = parse_oid(f.id);
+    if (!oid) return std::move(oid).error();
+    // A replacement, compared on the attempts read: CongoDB's $set and $inc would mangle the
+    // binary fields. A concurrent failure of the same letter makes it read again.
+    for (int tries = 0;; ++tries) {
+      scoped_bson by_id;
+      BSON_APPEND_OID(by_id.get(), "_id", &*oid);
+      bson_error_t e;
+      bool found = false;
+      std::optional<dead_letter> letter;
+      std::optional<std::string> identity;
+      {
+        const detail::cursor_ptr cursor{mongoc_collection_find_with_opts(coll.get(), by_id.get(), nullptr, nullptr)};
+        const bson_t* got = nullptr;
+        if (mongoc_cursor_next(cursor.get(), &got)) {
+          found = true;
+          letter = read_letter(*got);
+          identity = detail::text_field(*got, "identity");
+        }
+        if (mongoc_cursor_error(cursor.get(), &e)) {
+          return detail::to_error(e, fmt::format("read dead letter {} in {}.{}", f.id, options_.database,
+                                                 options_.collection));
+        }
+      }
+      if (!found) break;  // resolved or purged meanwhile: nothing to record
+      if (!letter) {
+        return permanent_error(fmt::format("dead letter {} in {}.{} is malformed", f.id, options_.database,
+                                           options_.collection));
+      }
+      scoped_bson expected;
+      BSON_APPEND_OID(expected.get(), "_id", &*oid);
+      BSON_APPEND_INT64(expected.get(), "attempts", letter->attempts);
+      letter->attempts += 1;
+      letter->reason = f.reason;
+      scoped_bson replacement;
+      BSON_APPEND_OID(replacement.get(), "_id", &*oid);
+      if (identity) detail::append_text(replacement.get(), "identity", *identity);
+      append_letter(replacement.get(), *letter);
+      scoped_bson reply;
+      if (!mongoc_collection_replace_one(coll.get(), expected.get(), replacement.get(), nullptr, reply.get(), &e)) {
+        return detail::to_error(e, fmt::format("record a failed replay of dead letter {} in {}.{}", f.id,
+                                               options_.database, options_.collection));
+      }
+      if (detail::integer_field(*reply.get(), "matchedCount").value_or(0) == 1) break;
+      if (tries == 4) {
+        return transient_error(fmt::format("dead letter {} in {}.{} kept changing while a failed replay was recorded",
+                                           f.id, options_.database, options_.collection));
+      }
+    }
+  }
+  return ok();
+}
+
+auto dead_letter_collection::purge(const dead_letter_filter& letters, std::stop_token stop) -> result<std::size_t> {
+  if (stop.stop_requested()) return stopped_error();
+  scoped_bson filter;
+  append_filter(filter.get(), letters, std::nullopt);
+  detail::collection_handle coll{*client_, options_.database, options_.collection};
+  scoped_bson reply;
+  bson_error_t e;
+  if (!mongoc_collection_delete_many(coll.get(), filter.get(), nullptr, reply.get(), &e)) {
+    return detail::to_error(e, fmt::format("purge dead letters from {}.{}", options_.database, options_.collection));
+  }
+  return static_cast<std::size_t>(detail::integer_field(*reply.get(), "deletedCount").value_or(0));
 }
 
 }  // namespace pipeline::mongodb

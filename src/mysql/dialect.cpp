@@ -45,8 +45,8 @@ auto table_definition(relational::store_table which) -> std::string_view {
       return "CREATE TABLE IF NOT EXISTS {} (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `payload` LONGBLOB, "
              "`kind` VARCHAR(32) NOT NULL, `message` BLOB, `native_code` BIGINT NOT NULL, `backend` VARBINARY(64), "
              "`attempts` BIGINT NOT NULL, `position` BLOB, `partition` BIGINT NOT NULL, "
-             "`time` DATETIME(6) NOT NULL, `entry` VARBINARY(80) NOT NULL, UNIQUE KEY `entry` (`entry`)) "
-             "ENGINE=InnoDB";
+             "`time` DATETIME(6) NOT NULL, `entry` VARBINARY(80) NOT NULL, "
+             "`job` VARBINARY(255) NOT NULL DEFAULT '', UNIQUE KEY `entry` (`entry`)) ENGINE=InnoDB";
     case relational::store_table::job_runs: break;
   }
   return "CREATE TABLE IF NOT EXISTS {} (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
@@ -89,7 +89,10 @@ class mysql_dialect final : public relational::dialect {
   [[nodiscard]] auto create_store_table(relational::connection& c, relational::store_table which,
                                         std::string_view /*table*/, std::string_view quoted) const
       -> result<void> override {
-    return c.execute(fmt::format(fmt::runtime(table_definition(which)), quoted));
+    auto created = c.execute(fmt::format(fmt::runtime(table_definition(which)), quoted));
+    if (!created || which != relational::store_table::dead_letters) return created;
+    // A table made before letters had a job gets the column; its old rows read back with none.
+    return relational::add_column_if_missing(c, quoted, "job", "VARBINARY(255) NOT NULL DEFAULT ''");
   }
 
   // A position may be longer than an index takes: the identity is the partition, the

@@ -1,6 +1,8 @@
 #include <pipeline/redis/dead_letter_stream.hpp>
 
+#include <algorithm>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 
@@ -21,7 +23,8 @@ auto to_letter(const std::string& id, const std::vector<reply>& f) -> result<dea
   };
   const auto *payload = field(f, "payload"), *kind = field(f, "kind"), *message = field(f, "message"),
              *code = field(f, "code"), *backend = field(f, "backend"), *attempts = field(f, "attempts"),
-             *pos = field(f, "pos"), *partition = field(f, "partition"), *time = field(f, "time");
+             *pos = field(f, "pos"), *partition = field(f, "partition"), *time = field(f, "time"),
+             *job = field(f, "job");
   if (!payload || !kind || !message || !code || !backend || !attempts || !pos || !partition || !time) {
     return bad("a field is missing");
   }
@@ -42,20 +45,84 @@ auto to_letter(const std::string& id, const std::vector<reply>& f) -> result<dea
   l.partition = *p;
   l.time = *t;
   l.pos = position{*pos};
+  if (job != nullptr) l.job = *job;  // entries from before letters had a job have none
   return l;
 }
 
-// Per letter, ARGV holds its identity and then its 9 field values. Atomic (one script), so
+// A failed replay's record in the replays hash: "<attempts> <kind> <code> <backend length>:<backend><message>",
+// so that the message may hold any byte. Written by `record_failures` below.
+auto apply_replay_record(std::string_view id, std::string_view text, dead_letter& l) -> result<void> {
+  const auto bad = [&] {
+    return permanent_error(fmt::format("dead-letter stream: the replay record of entry {} does not parse", id));
+  };
+  const auto word = [&]() -> std::optional<std::string_view> {
+    const auto end = text.find(' ');
+    if (end == std::string_view::npos) return std::nullopt;
+    const auto w = text.substr(0, end);
+    text.remove_prefix(end + 1);
+    return w;
+  };
+  const auto attempts = word();
+  const auto kind = word();
+  const auto code = word();
+  const auto colon = text.find(':');
+  if (!attempts || !kind || !code || colon == std::string_view::npos) return bad();
+  const auto a = detail::to_int<std::uint32_t>(*attempts);
+  const auto k = parse_error_kind(*kind);
+  const auto c = detail::to_int<std::int64_t>(*code);
+  const auto backend_size = detail::to_int<std::size_t>(text.substr(0, colon));
+  text.remove_prefix(colon + 1);
+  if (!a || !k || !c || !backend_size || *backend_size > text.size()) return bad();
+  l.attempts = *a;
+  l.reason = error{*k, std::string(text.substr(*backend_size)), *c, std::string(text.substr(0, *backend_size))};
+  return ok();
+}
+
+// KEYS: the stream and the replays hash; ARGV, per failure: id, kind, code, backend, message.
+// Atomic, so that two replays recording a failure of one entry raise its attempts twice.
+// Attempts start from the last replay record, else from the entry's own field.
+constexpr std::string_view record_failures = R"lua(
+for i = 1, #ARGV, 5 do
+  local entry = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
+  if #entry == 1 then
+    local attempts = 0
+    local prior = redis.call('HGET', KEYS[2], ARGV[i])
+    if prior then
+      attempts = tonumber(string.match(prior, '^(%d+)'))
+    else
+      local f = entry[1][2]
+      for j = 1, #f, 2 do
+        if f[j] == 'attempts' then attempts = tonumber(f[j + 1]) end
+      end
+    end
+    redis.call('HSET', KEYS[2], ARGV[i], string.format('%d %s %s %d:', attempts + 1, ARGV[i + 1], ARGV[i + 2],
+               #ARGV[i + 3]) .. ARGV[i + 3] .. ARGV[i + 4])
+  end
+end
+return 0
+)lua";
+
+// KEYS: the stream and the replays hash; ARGV: entry ids. The identities stay in their set,
+// so a letter dead-lettered again after it was resolved is not added back.
+constexpr std::string_view delete_entries = R"lua(
+for i = 1, #ARGV do
+  redis.call('XDEL', KEYS[1], ARGV[i])
+  redis.call('HDEL', KEYS[2], ARGV[i])
+end
+return 0
+)lua";
+
+// Per letter, ARGV holds its identity and then its 10 field values. Atomic (one script), so
 // of writers racing with one letter, in any processes, exactly one adds it. XADD comes before
 // SADD: should XADD fail, the identity is not kept and a retry adds the letter; should SADD
 // fail after it, a retry adds it twice (at least once, never lost).
 constexpr std::string_view add_new_letters = R"lua(
 local added = 0
-for i = 1, #ARGV, 10 do
+for i = 1, #ARGV, 11 do
   if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then
     redis.call('XADD', KEYS[1], '*', 'payload', ARGV[i + 1], 'kind', ARGV[i + 2], 'message', ARGV[i + 3],
                'code', ARGV[i + 4], 'backend', ARGV[i + 5], 'attempts', ARGV[i + 6], 'pos', ARGV[i + 7],
-               'partition', ARGV[i + 8], 'time', ARGV[i + 9])
+               'partition', ARGV[i + 8], 'time', ARGV[i + 9], 'job', ARGV[i + 10])
     redis.call('SADD', KEYS[2], ARGV[i])
     added = added + 1
   end
@@ -63,9 +130,11 @@ end
 return added
 )lua";
 
-// The identity set's key: in the stream's cluster slot, so that one script can use both.
-auto identities_key(const std::string& stream) -> std::string {
-  auto key = detail::hash_tag(stream) != stream ? stream + ":ids" : "{" + stream + "}:ids";
+// A key beside the stream ("<stream>:<suffix>", the stream in braces when it has no hash tag):
+// in the stream's cluster slot, so that one script can use both.
+auto companion_key(const std::string& stream, std::string_view suffix) -> std::string {
+  auto key = detail::hash_tag(stream) != stream ? fmt::format("{}:{}", stream, suffix)
+                                                : fmt::format("{{{}}}:{}", stream, suffix);
   if (detail::key_slot(key) != detail::key_slot(stream)) {
     throw std::invalid_argument(fmt::format(
         "pipeline::redis::dead_letter_stream: no identity set key shares the slot of stream '{}'; "
@@ -80,7 +149,8 @@ dead_letter_stream::dead_letter_stream(std::shared_ptr<client> c, dead_letter_st
     : client_(std::move(c)), stream_(std::move(options.stream)) {
   if (!client_) throw std::invalid_argument("pipeline::redis::dead_letter_stream: client is null");
   if (stream_.empty()) throw std::invalid_argument("pipeline::redis::dead_letter_stream: stream is empty");
-  identities_ = identities_key(stream_);
+  identities_ = companion_key(stream_, "ids");
+  replays_ = companion_key(stream_, "replays");
 }
 
 auto dead_letter_stream::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {
@@ -88,14 +158,14 @@ auto dead_letter_stream::write(std::span<const dead_letter> letters, std::stop_t
   if (letters.empty()) return ok();
   const auto fingerprints = pipeline::detail::dead_letter_fingerprints(letters);
   std::vector<std::string> args;
-  args.reserve(letters.size() * 10);
+  args.reserve(letters.size() * 11);
   for (std::size_t i = 0; i < letters.size(); ++i) {
     const auto& l = letters[i];
     // Length-prefixed position, since it may hold any byte.
     args.push_back(fmt::format("{}:{}:{}:{}", l.partition, l.pos.bytes().size(), l.pos.bytes(), fingerprints[i]));
     args.insert(args.end(), {l.payload, std::string(to_string(l.reason.kind)), l.reason.message,
                              std::to_string(l.reason.native_code), l.reason.backend, std::to_string(l.attempts),
-                             l.pos.bytes(), std::to_string(l.partition), detail::time_text(l.time)});
+                             l.pos.bytes(), std::to_string(l.partition), detail::time_text(l.time), l.job});
   }
   const std::vector<std::string> keys{stream_, identities_};
   auto added = client_->eval(add_new_letters, keys, args);
@@ -118,6 +188,78 @@ auto dead_letter_stream::read(const std::string& after_id, std::size_t limit)
     out.emplace_back(entry.elements[0].str, std::move(*l));
   }
   return out;
+}
+
+auto dead_letter_stream::read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
+                              std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>> {
+  std::vector<stored_dead_letter> out;
+  std::string after = after_id.value_or("0-0");
+  // The filter is applied here, on pages of the stream: a stream has no index on its fields.
+  const std::size_t page = std::max<std::size_t>(limit, 100);
+  while (out.size() < limit) {
+    if (stop.stop_requested()) return stopped_error();
+    auto entries = read(after, page);
+    if (!entries) return std::move(entries).error();
+    if (entries->empty()) break;
+    after = entries->back().first;
+    std::vector<std::string> ids;
+    for (const auto& e : *entries) ids.push_back(e.first);
+    // The replay records of the page, in one HMGET.
+    std::vector<std::string> args{"HMGET", replays_};
+    args.insert(args.end(), ids.begin(), ids.end());
+    auto records = client_->command(args);
+    if (!records) return std::move(records).error();
+    for (std::size_t i = 0; i < entries->size() && out.size() < limit; ++i) {
+      auto& [id, letter] = (*entries)[i];
+      if (i < records->elements.size() && !records->elements[i].is_nil()) {
+        if (auto applied = apply_replay_record(id, records->elements[i].str, letter); !applied) {
+          return std::move(applied).error();
+        }
+      }
+      if (filter.matches(letter)) out.push_back({std::move(id), std::move(letter)});
+    }
+  }
+  return out;
+}
+
+auto dead_letter_stream::resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  if (ids.empty()) return ok();
+  const std::vector<std::string> keys{stream_, replays_};
+  auto done = client_->eval(delete_entries, keys, ids);
+  if (!done) return std::move(done).error();
+  return ok();
+}
+
+auto dead_letter_stream::record_failure(std::span<const failed_replay> failures, std::stop_token stop)
+    -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  if (failures.empty()) return ok();
+  std::vector<std::string> args;
+  args.reserve(failures.size() * 5);
+  for (const auto& f : failures) {
+    args.insert(args.end(), {f.id, std::string(to_string(f.reason.kind)), std::to_string(f.reason.native_code),
+                             f.reason.backend, f.reason.message});
+  }
+  const std::vector<std::string> keys{stream_, replays_};
+  auto done = client_->eval(record_failures, keys, args);
+  if (!done) return std::move(done).error();
+  return ok();
+}
+
+auto dead_letter_stream::purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t> {
+  std::size_t removed = 0;
+  std::optional<std::string> after;
+  for (;;) {
+    auto matching = read(filter, after, 500, stop);
+    if (!matching) return std::move(matching).error();
+    if (matching->empty()) return removed;
+    std::vector<std::string> ids;
+    for (const auto& m : *matching) ids.push_back(m.id);
+    if (auto deleted = resolve(ids, {}); !deleted) return std::move(deleted).error();
+    removed += ids.size();
+    after = ids.back();
+  }
 }
 
 auto dead_letter_stream::size() -> result<std::size_t> {

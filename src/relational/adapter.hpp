@@ -99,6 +99,39 @@ auto dead_letter_table<Database>::read(std::int64_t after_id, std::size_t limit)
 }
 
 template <class Database>
+auto dead_letter_table<Database>::read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
+                                       std::size_t limit, std::stop_token stop)
+    -> result<std::vector<stored_dead_letter>> {
+  if (stop.stop_requested()) return stopped_error();
+  return with_connection(*db_, [&](connection& c) { return select_dead_letters(c, table_, filter, after_id, limit); });
+}
+
+template <class Database>
+auto dead_letter_table<Database>::resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  if (ids.empty()) return ok();
+  return with_connection(*db_, [&](connection& c) {
+    return in_transaction(c, [&] { return delete_dead_letters(c, table_, ids); });
+  });
+}
+
+template <class Database>
+auto dead_letter_table<Database>::record_failure(std::span<const failed_replay> failures, std::stop_token stop)
+    -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  if (failures.empty()) return ok();
+  return with_connection(*db_, [&](connection& c) {
+    return in_transaction(c, [&] { return record_dead_letter_failures(c, table_, failures); });
+  });
+}
+
+template <class Database>
+auto dead_letter_table<Database>::purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t> {
+  if (stop.stop_requested()) return stopped_error();
+  return with_connection(*db_, [&](connection& c) { return purge_dead_letters(c, table_, filter); });
+}
+
+template <class Database>
 auto job_log<Database>::open(std::shared_ptr<Database> db, const job_log_options& options) -> result<job_log> {
   auto table = open_store_table(db, "job_log", store_table::job_runs, options.table);
   if (!table) return std::move(table).error();

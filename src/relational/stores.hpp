@@ -17,6 +17,7 @@
 
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/dead_letter_store.hpp>
 #include <pipeline/detail/relational/table_sink.hpp>
 #include <pipeline/job_run.hpp>
 #include <pipeline/position.hpp>
@@ -58,6 +59,21 @@ struct saved_checkpoint {
     -> result<void>;
 [[nodiscard]] auto select_dead_letters(connection& c, std::string_view table, std::int64_t after_id, std::size_t limit)
     -> result<std::vector<std::pair<std::int64_t, dead_letter>>>;
+/// The dead_letter_store members (see relational::dead_letter_table); ids are the `id` column
+/// in decimal, and one that is not is `invalid_input`.
+[[nodiscard]] auto select_dead_letters(connection& c, std::string_view table, const dead_letter_filter& filter,
+                                       const std::optional<std::string>& after_id, std::size_t limit)
+    -> result<std::vector<stored_dead_letter>>;
+[[nodiscard]] auto delete_dead_letters(connection& c, std::string_view table, std::span<const std::string> ids)
+    -> result<void>;
+[[nodiscard]] auto record_dead_letter_failures(connection& c, std::string_view table,
+                                               std::span<const failed_replay> failures) -> result<void>;
+[[nodiscard]] auto purge_dead_letters(connection& c, std::string_view table, const dead_letter_filter& filter)
+    -> result<std::size_t>;
+/// Adds `column` (`definition`: its type and default) to a table an older version created
+/// without it; nothing when it is there. For a dialect's `create_store_table`.
+[[nodiscard]] auto add_column_if_missing(connection& c, std::string_view quoted_table, std::string_view column,
+                                         std::string_view definition) -> result<void>;
 
 [[nodiscard]] auto insert_run(connection& c, std::string_view table, const job_run& run) -> result<std::uint64_t>;
 /// `not_found` for an id that is not in the table; call it inside a transaction.

@@ -270,7 +270,7 @@ auto sqlite_dialect::create_store_table(relational::connection& c, relational::s
   if (auto created = c.execute(fmt::format(
           R"(CREATE TABLE IF NOT EXISTS {} ("id" INTEGER PRIMARY KEY, "payload" BLOB, "kind" TEXT, )"
           R"("message" TEXT, "native_code" INTEGER, "backend" TEXT, "attempts" INTEGER, "position" BLOB, )"
-          R"("partition" INTEGER, "time" TEXT, "fingerprint" TEXT))",
+          R"("partition" INTEGER, "time" TEXT, "fingerprint" TEXT, "job" TEXT NOT NULL DEFAULT ''))",
           quoted));
       !created) {
     return created;
@@ -285,6 +285,10 @@ auto sqlite_dialect::create_store_table(relational::connection& c, relational::s
     if (auto added = c.execute(fmt::format(R"(ALTER TABLE {} ADD COLUMN "fingerprint" TEXT)", quoted)); !added) {
       return added;
     }
+  }
+  // A table made before letters had a job gets the column; its old rows read back with none.
+  if (auto added = relational::add_column_if_missing(c, quoted, "job", "TEXT NOT NULL DEFAULT ''"); !added) {
+    return added;
   }
   const auto index = fmt::format("{}_entry", table);
   pipeline::detail::require_identifier(index, "sqlite::dead_letter_table::open: index");

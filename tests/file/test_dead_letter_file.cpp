@@ -62,8 +62,47 @@ TEST(dead_letter_file, each_entry_is_one_json_line_with_the_documented_members) 
   ASSERT_TRUE(write(dlq, {letter(3)}));
   EXPECT_EQ(file_test::read_file(dir / "dlq.jsonl"),
             R"({"payload":"cGF5bG9hZCAz","kind":"transient","message":"timeout","native_code":110,"backend":"errno",)"
-            R"("attempts":3,"position":"Mw==","partition":2,"time":"2023-11-14T22:13:20.000003Z"})"
+            R"("attempts":3,"position":"Mw==","partition":2,"time":"2023-11-14T22:13:20.000003Z","job":""})"
             "\n");
+}
+
+TEST(dead_letter_file, a_line_from_before_jobs_reads_back_with_no_job) {
+  file_test::scratch_dir dir;
+  file_test::write_file(dir / "dlq.jsonl",
+                        R"({"payload":"cGF5bG9hZCAz","kind":"transient","message":"timeout","native_code":110,)"
+                        R"("backend":"errno","attempts":3,"position":"Mw==","partition":2,)"
+                        R"("time":"2023-11-14T22:13:20.000003Z"})"
+                        "\n");
+  file::dead_letter_file dlq{dir / "dlq.jsonl"};
+  auto all = dlq.read({}, std::nullopt, 10, {});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].letter, letter(3));
+}
+
+TEST(dead_letter_file, resolved_lines_are_kept_in_the_sidecar_and_a_purge_drops_them_and_numbers_anew) {
+  file_test::scratch_dir dir;
+  {
+    file::dead_letter_file dlq{dir / "dlq.jsonl"};
+    ASSERT_TRUE(write(dlq, {letter(0), letter(1), letter(2), letter(3)}));
+    const std::vector<std::string> ids{"2"};
+    ASSERT_TRUE(dlq.resolve(std::span{ids}, {}));
+  }
+  EXPECT_EQ(file_test::read_file(dir / "dlq.jsonl.resolved"), "2\n");
+  file::dead_letter_file dlq{dir / "dlq.jsonl"};  // a new process sees what was resolved
+  auto pending = dlq.read({}, std::nullopt, 10, {}).value();
+  ASSERT_EQ(pending.size(), 3u);
+  EXPECT_EQ(pending[1].id, "3");
+  auto purged = dlq.purge({.partition = 99u}, {});  // matches nothing, compacts the resolved line
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 0u);
+  EXPECT_EQ(file_test::read_file(dir / "dlq.jsonl.resolved"), "");
+  auto after = dlq.read({}, std::nullopt, 10, {}).value();
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[1].id, "2");
+  EXPECT_EQ(after[1].letter, letter(2));
+  ASSERT_TRUE(write(dlq, {letter(2), letter(4)}));  // the rewritten file is appended to; 2 is known
+  EXPECT_EQ(dlq.read({}, std::nullopt, 10, {}).value().size(), 4u);
 }
 
 TEST(dead_letter_file, time_is_kept_to_the_microsecond) {

@@ -137,4 +137,5 @@ INSTANTIATE_TYPED_TEST_SUITE_P(file_checkpoint_store, checkpoint_store_contract,
                                ::testing::Types<checkpoint_store_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(file_job_log, job_log_store_contract, ::testing::Types<job_log_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(dead_letter_file, dead_letter_sink_contract, ::testing::Types<dead_letter_file_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(dead_letter_file, dead_letter_store_contract, ::testing::Types<dead_letter_file_factory>);
 }  // namespace pipeline::testing

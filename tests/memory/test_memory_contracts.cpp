@@ -76,5 +76,6 @@ INSTANTIATE_TYPED_TEST_SUITE_P(memory_sink, per_record_sink_contract, ::testing:
 INSTANTIATE_TYPED_TEST_SUITE_P(memory_checkpoint_store, checkpoint_store_contract,
                                ::testing::Types<memory_checkpoint_store_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(memory_dlq, dead_letter_sink_contract, ::testing::Types<memory_dlq_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(memory_dlq, dead_letter_store_contract, ::testing::Types<memory_dlq_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(memory_job_log, job_log_store_contract, ::testing::Types<memory_job_log_factory>);
 }  // namespace pipeline::testing

@@ -124,5 +124,6 @@ INSTANTIATE_TYPED_TEST_SUITE_P(mongodb_collection_sink, per_record_sink_contract
 INSTANTIATE_TYPED_TEST_SUITE_P(mongodb_collection_source, source_contract, collection_sources);
 INSTANTIATE_TYPED_TEST_SUITE_P(mongodb_checkpoint_store, checkpoint_store_contract, checkpoint_stores);
 INSTANTIATE_TYPED_TEST_SUITE_P(mongodb_dead_letter_collection, dead_letter_sink_contract, dead_letter_collections);
+INSTANTIATE_TYPED_TEST_SUITE_P(mongodb_dead_letter_collection, dead_letter_store_contract, dead_letter_collections);
 INSTANTIATE_TYPED_TEST_SUITE_P(mongodb_job_log, job_log_store_contract, job_logs);
 }  // namespace pipeline::testing

@@ -89,5 +89,6 @@ namespace pipeline::testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_table_sink, sink_contract, table_sinks);
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_checkpoint_store, checkpoint_store_contract, checkpoint_stores);
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_dead_letter_table, dead_letter_sink_contract, dead_letter_tables);
+INSTANTIATE_TYPED_TEST_SUITE_P(mysql_dead_letter_table, dead_letter_store_contract, dead_letter_tables);
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_job_log, job_log_store_contract, job_logs);
 }  // namespace pipeline::testing

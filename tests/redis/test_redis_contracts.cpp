@@ -57,4 +57,6 @@ INSTANTIATE_TYPED_TEST_SUITE_P(redis_checkpoint_store, checkpoint_store_contract
 INSTANTIATE_TYPED_TEST_SUITE_P(redis_job_log, job_log_store_contract, ::testing::Types<job_log_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(redis_dead_letter_stream, dead_letter_sink_contract,
                                ::testing::Types<dead_letter_stream_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(redis_dead_letter_stream, dead_letter_store_contract,
+                               ::testing::Types<dead_letter_stream_factory>);
 }  // namespace pipeline::testing

@@ -52,7 +52,7 @@ TEST_F(sqlite_stores, each_store_creates_its_table_with_the_documented_columns) 
   EXPECT_THAT(columns_of("pipeline_checkpoints"), ::testing::ElementsAre("key", "position", "version", "updated_at"));
   EXPECT_THAT(columns_of("pipeline_dead_letters"),
               ::testing::ElementsAre("id", "payload", "kind", "message", "native_code", "backend", "attempts",
-                                     "position", "partition", "time", "fingerprint"));
+                                     "position", "partition", "time", "fingerprint", "job"));
   EXPECT_THAT(columns_of("pipeline_job_runs"),
               ::testing::ElementsAre("id", "job", "state", "owner", "read", "written", "dead_lettered", "retried",
                                      "created", "updated", "lease_until", "message"));
@@ -115,13 +115,28 @@ TEST_F(sqlite_stores, a_dead_letter_table_from_before_fingerprints_gets_the_colu
   raw_.exec(R"(INSERT INTO pipeline_dead_letters VALUES (1, 'old', 'permanent', 'm', 0, '', 1, '', 0,
                '2024-01-01T00:00:00.000000Z'))");
   auto dlq = dead_letter_table::open(db_).value();
-  EXPECT_EQ(columns_of("pipeline_dead_letters").back(), "fingerprint");
+  EXPECT_THAT(columns_of("pipeline_dead_letters"), ::testing::Contains("fingerprint"));
   const std::vector<pipeline::dead_letter> one{letter("new")};
   ASSERT_TRUE(dlq.write(std::span{one}, {}));
   auto all = dlq.read(0, 10).value();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].second.payload, "old");
   EXPECT_EQ(all[1].second.payload, "new");
+}
+
+TEST_F(sqlite_stores, a_dead_letter_table_from_before_jobs_gets_the_column_and_its_rows_read_back_with_no_job) {
+  raw_.exec(R"(CREATE TABLE pipeline_dead_letters ("id" INTEGER PRIMARY KEY, "payload" BLOB, "kind" TEXT,
+               "message" TEXT, "native_code" INTEGER, "backend" TEXT, "attempts" INTEGER, "position" BLOB,
+               "partition" INTEGER, "time" TEXT, "fingerprint" TEXT))");
+  raw_.exec(R"(INSERT INTO pipeline_dead_letters VALUES (1, 'old', 'permanent', 'm', 0, '', 1, '', 0,
+               '2024-01-01T00:00:00.000000Z', 'f/0'))");
+  auto dlq = dead_letter_table::open(db_).value();
+  EXPECT_EQ(columns_of("pipeline_dead_letters").back(), "job");
+  auto all = dlq.read(pipeline::dead_letter_filter{}, std::nullopt, 10, {}).value();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].letter.payload, "old");
+  EXPECT_EQ(all[0].letter.job, "");
+  EXPECT_EQ(dlq.read(pipeline::dead_letter_filter{.job = ""}, std::nullopt, 10, {}).value().size(), 1u);
 }
 
 TEST_F(sqlite_stores, a_dead_letter_edited_into_an_unknown_kind_is_a_permanent_error_naming_it) {

@@ -34,7 +34,7 @@ class dead_letter_fingerprinter {
   std::map<std::tuple<std::uint32_t, std::string, std::uint64_t>, std::size_t> seen_;
 };
 
-/// One fingerprint per letter, "<payload hash, 16 hex>/<repeat>": with the partition and
+/// One fingerprint per letter, "<hash of payload (and job, when set), 16 hex>/<repeat>": with the partition and
 /// position (the batch's end) it identifies the entry; `repeat` counts equal payloads at the
 /// same partition and position earlier in the call, so that two equal records of one batch
 /// stay two entries. A hash collision would have to happen inside one batch's letters to

@@ -1,11 +1,16 @@
 #pragma once
 
 #include <filesystem>
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stop_token>
+#include <string>
+#include <vector>
 
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/dead_letter_store.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::file {
@@ -17,11 +22,21 @@ namespace pipeline::file {
 ///
 ///     {"payload":"<base64>","kind":"permanent","message":"bad value for column 'price'",
 ///      "native_code":1366,"backend":"mysql","attempts":3,"position":"<base64>","partition":0,
-///      "time":"2026-09-21T13:46:40.000123Z"}
+///      "time":"2026-09-21T13:46:40.000123Z","job":"listings"}
 ///
 /// payload and position are base64 (RFC 4648, padded), since either may be binary; kind is the
 /// `to_string` name of the error kind; bytes of the message or backend that are not UTF-8 are
-/// written as U+FFFD; time is ISO-8601 UTC with microseconds.
+/// written as U+FFFD; time is ISO-8601 UTC with microseconds; job may be missing (files from
+/// before letters had one read back with an empty job).
+///
+/// A `dead_letter_store` for replay: an entry's id is its line number (from 1). The file stays
+/// append-only for `write` and `resolve`: resolved line numbers are appended (synced) to the
+/// sidecar `<path>.resolved`, one a line. `record_failure` rewrites the file atomically (temp +
+/// rename) with the same lines, so ids stay valid; `purge` rewrites it without the matching
+/// entries *and* without the resolved ones, empties the sidecar, and so numbers the lines anew:
+/// do not purge while a replay of the same file runs. Every `read`, `record_failure` and `purge`
+/// reads the whole file (and the sidecar): meant for DLQ files of modest size. Lines that are
+/// not entries are never returned; `purge` keeps them.
 ///
 /// Stores each letter once: a letter already in the file (the runner dead-letters a batch
 /// again after a crash, whatever its batch boundaries) is not appended again. The identity is
@@ -56,11 +71,18 @@ class dead_letter_file {
   /// written) when a stop was requested.
   [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
 
+  /// The `dead_letter_store` members (pipeline/dead_letter_store.hpp); ids are line numbers.
+  [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
+                          std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
+  [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
+  [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
 
-static_assert(dead_letter_sink<dead_letter_file>);
+static_assert(dead_letter_store<dead_letter_file>);
 
 }  // namespace pipeline::file

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/dead_letter_store.hpp>
 #include <pipeline/mongodb/client.hpp>
 #include <pipeline/result.hpp>
 
@@ -18,7 +20,9 @@ namespace pipeline::mongodb {
 struct dead_letter_collection_options {
   std::string database{};
   /// One document per entry: `{identity, payload: binary, kind, message, native_code: int64,
-  /// backend, attempts, position: binary, partition, time: date, time_us: int64}`.
+  /// backend, attempts, position: binary, partition, time: date, time_us: int64, job}`.
+  /// Documents from before letters had a job have no `job`: they read back with an empty job
+  /// and match no `job` filter.
   std::string collection{"pipeline_dead_letters"};
 };
 
@@ -38,6 +42,12 @@ struct dead_letter_collection_options {
 /// writers racing with one letter store it once (the loser's duplicate key counts as stored).
 /// CongoDB enforces no unique secondary index: there a letter written again is skipped, but
 /// two writers racing with the same letter at the same moment can both store it.
+///
+/// A `dead_letter_store` for replay: ids are `_id`s (24 hex digits). `read` with a filter is
+/// one find (`kind`, `partition`, `time_us` range, `job`) sorted by `_id`; `resolve` and
+/// `purge` are one deleteMany each; `record_failure` replaces each document, compared on the
+/// attempts it read (not $set/$inc, which CongoDB applies to binary fields wrongly). `_id`s
+/// are made by the writing client: in write order within one process.
 ///
 /// Contract: models `pipeline::dead_letter_sink`; concurrent writes from many workers are
 /// fine (pooled connections). A write that fails half-way (a payload over 16 MiB, a lost
@@ -65,6 +75,13 @@ class dead_letter_collection {
   [[nodiscard]] auto read(const std::string& after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::string, dead_letter>>>;
 
+  /// The `dead_letter_store` members (pipeline/dead_letter_store.hpp).
+  [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
+                          std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
+  [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
+  [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
+
  private:
   dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options) noexcept;
 
@@ -73,6 +90,6 @@ class dead_letter_collection {
   std::shared_ptr<std::atomic<bool>> indexed_;  // whether the identity index is made (shared with copies)
 };
 
-static_assert(pipeline::dead_letter_sink<dead_letter_collection>);
+static_assert(pipeline::dead_letter_store<dead_letter_collection>);
 
 }  // namespace pipeline::mongodb

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/dead_letter_store.hpp>
 #include <pipeline/redis/client.hpp>
 #include <pipeline/result.hpp>
 
@@ -21,8 +23,18 @@ struct dead_letter_stream_options {
 /// A dead-letter queue on a Redis stream, one entry per dead letter, read back for replay.
 ///
 /// Each entry has the fields payload, kind (as `to_string` names it), message, code, backend,
-/// attempts, pos, partition and time (nanoseconds since the epoch); payload and position are
+/// attempts, pos, partition, time (nanoseconds since the epoch) and job (missing in entries
+/// from before letters had one: they read back with an empty job); payload and position are
 /// kept byte for byte.
+///
+/// A `dead_letter_store` for replay: ids are stream entry ids. `read` with a filter pages the
+/// stream with XRANGE and filters here (a stream has no index on its fields, so a narrow
+/// filter over a long stream reads all of it). `resolve` XDELs the entries. Entries cannot be
+/// changed, so `record_failure` keeps a failed replay's attempts and reason in the hash
+/// "<stream>:replays" (same slot rule as the identity set), keyed by entry id, which `read`
+/// applies over the entry's own fields; both are one Lua script each. `purge` reads the
+/// matching entries and deletes them, a page at a time (not atomic: entries added meanwhile
+/// may be left).
 ///
 /// Stores each letter once: a letter written again (the runner dead-letters a batch again
 /// after a crash, whatever its batch boundaries) adds no entry. The identity is every DLQ's
@@ -58,6 +70,13 @@ class dead_letter_stream {
   [[nodiscard]] auto read(const std::string& after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::string, dead_letter>>>;
 
+  /// The `dead_letter_store` members (pipeline/dead_letter_store.hpp).
+  [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
+                          std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
+  [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
+  [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
+
   /// How many entries the stream holds.
   [[nodiscard]] auto size() -> result<std::size_t>;
 
@@ -65,8 +84,9 @@ class dead_letter_stream {
   std::shared_ptr<client> client_;
   std::string stream_;
   std::string identities_;  // the set of the identities of the letters stored
+  std::string replays_;     // the hash of failed replays' attempts and reasons, by entry id
 };
 
-static_assert(pipeline::dead_letter_sink<dead_letter_stream>);
+static_assert(pipeline::dead_letter_store<dead_letter_stream>);
 
 }  // namespace pipeline::redis

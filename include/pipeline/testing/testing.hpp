@@ -6,6 +6,7 @@
 
 #include <pipeline/testing/checkpoint_store_contract.hpp>
 #include <pipeline/testing/dead_letter_sink_contract.hpp>
+#include <pipeline/testing/dead_letter_store_contract.hpp>
 #include <pipeline/testing/job_log_store_contract.hpp>
 #include <pipeline/testing/sink_contract.hpp>
 #include <pipeline/testing/source_contract.hpp>

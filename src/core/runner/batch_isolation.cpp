@@ -205,7 +205,8 @@ auto batch_isolation::failed_for_good(work& w, std::size_t index, bool output, e
     return false;
   }
   auto payload = output ? stages_.output_payload(w.b, index) : stages_.input_payload(w.b, index);
-  w.letters.push_back({std::move(payload), std::move(e), attempts, pos, w.b.partition, std::chrono::system_clock::now()});
+  w.letters.push_back({std::move(payload), std::move(e), attempts, pos, w.b.partition, std::chrono::system_clock::now(),
+                       options.name});
   return true;
 }
 

@@ -114,7 +114,10 @@ class engine {
       auto& b = **next;
       b.sequence = sequence++;
       b.partition = run_.options().partition;
-      for (auto& letter : b.rejected) letter.partition = b.partition;
+      for (auto& letter : b.rejected) {
+        letter.partition = b.partition;
+        letter.job = run_.options().name;
+      }
       run_.counters.read->inc(b.size + b.rejected.size());
       checkpoints_.issue(b.sequence, b.end, b.size + b.rejected.size());
       wait_for_room(stop);

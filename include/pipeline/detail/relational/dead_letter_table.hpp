@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/dead_letter_store.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::detail::relational {
@@ -25,13 +27,21 @@ struct dead_letter_table_options {
 ///
 /// One row per entry, read back in order for replay: its payload and position byte for byte,
 /// the error's kind (as `to_string` names it), message, native code and backend, the attempt
-/// count, the partition and the time (UTC, to the microsecond). Ids increase in write order.
+/// count, the partition, the time (UTC, to the microsecond) and the job. Ids increase in write
+/// order. A table an older version made without the `job` column gets it when opened (its old
+/// rows read back with an empty job).
 ///
 /// Idempotent for replayed batches: after a crash (or a lost COMMIT reply) the runner
 /// dead-letters a batch again, with the same letters in the same order; an entry whose
 /// partition, position, payload hash and repeat count within its `write` call are stored
 /// already is skipped, so the table holds each rejected record once. Two equal payloads in one
 /// call stay two entries.
+///
+/// A `pipeline::dead_letter_store` for replay: `read` with a filter is one SELECT … WHERE …
+/// ORDER BY id LIMIT n (ids are the `id` column in decimal); `resolve` DELETEs the rows (a
+/// resolved letter is gone, not kept as history); `record_failure` UPDATEs attempts and reason;
+/// `purge` is one DELETE … WHERE. Each of `write`, `resolve` and `record_failure` is one
+/// transaction.
 ///
 /// Contract: models `pipeline::dead_letter_sink`; one transaction per `write` (all entries or
 /// none). Thread-safe (through the shared `Database`); blocking. A row that does not read back
@@ -50,6 +60,13 @@ class dead_letter_table {
   [[nodiscard]] auto read(std::int64_t after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::int64_t, dead_letter>>>;
 
+  /// The `dead_letter_store` members (pipeline/dead_letter_store.hpp).
+  [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
+                          std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
+  [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
+  [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
+
  private:
   dead_letter_table(std::shared_ptr<Database> db, std::string table) noexcept
       : db_(std::move(db)), table_(std::move(table)) {}
@@ -61,6 +78,6 @@ class dead_letter_table {
 /// Stands for each adapter's database in the check below: the concept holds whatever the
 /// database is, since only the members' declarations are read.
 struct any_database;
-static_assert(pipeline::dead_letter_sink<dead_letter_table<any_database>>);
+static_assert(pipeline::dead_letter_store<dead_letter_table<any_database>>);
 
 }  // namespace pipeline::detail::relational
