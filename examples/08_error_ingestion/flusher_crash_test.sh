@@ -36,6 +36,15 @@ send() {  # n requests over 10 distinct errors
   codes=$(curl -s --config - <<<"$config")
   (($(grep -c '^202$' <<<"$codes") == $1)) || fail "not every request was accepted: $(sort <<<"$codes" | uniq -c)"
 }
+# Waits until a MySQL session waits on the LOCK TABLES below (the flusher's INSERT): a fixed
+# sleep is not enough on a loaded machine, where the lock itself may come late.
+await_lock_waiter() {
+  for ((i = 0; i < 200; i++)); do
+    (($("${sql[@]}" -e "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for table%lock'") > 0)) && return
+    sleep 0.05
+  done
+  fail "$1: the flusher did not wait on the locked table"
+}
 total() { "${sql[@]}" -e "SELECT COALESCE(SUM(\`count\`), 0) FROM \`${prefix}_counts\`"; }
 flushing() { "${redis[@]}" EXISTS "{$prefix}:counts:flushing"; }
 # Starts a flusher (a flush every second) and waits until it is set up (its tables are made),
@@ -52,7 +61,7 @@ flusher() {
 send 100
 flusher
 "${sql[@]}" -e "LOCK TABLES \`${prefix}_counts\` WRITE; SELECT SLEEP(4)" >/dev/null & locker=$!; pids+=("$locker")
-sleep 2.5  # the flush has begun (within 1 s) and waits on the lock
+await_lock_waiter 1  # the flush has begun and waits on the lock
 kill -9 "$flusher_pid"
 wait "$locker" || true
 [[ $(flushing) == 1 && $(total) == 0 ]] || fail "1: expected a pending flush in Redis and nothing in MySQL"
@@ -62,10 +71,11 @@ echo "1: flusher killed after begin_flush, before MySQL: pending flush in Redis,
 send 50
 flusher
 "${sql[@]}" -e "LOCK TABLES \`${prefix}_counts\` WRITE; SELECT SLEEP(3)" >/dev/null & locker=$!; pids+=("$locker")
-sleep 2  # the flusher has found the pending flush of 100 and waits on the lock
+await_lock_waiter 2  # the flusher has found the pending flush of 100 and waits on the lock
 "${redis[@]}" CLIENT PAUSE 10000 WRITE >/dev/null  # its confirm (a DEL) will wait
 wait "$locker" || true
-sleep 1.5  # the flush of 100 is committed in MySQL; its confirm waits
+# The flush of 100 gets committed in MySQL; its confirm waits.
+for ((i = 0; i < 100; i++)); do [[ $(total) == 100 ]] && break; sleep 0.05; done
 kill -9 "$flusher_pid"
 "${redis[@]}" CLIENT UNPAUSE >/dev/null
 [[ $(flushing) == 1 && $(total) == 100 ]] || fail "2: expected the flush of 100 in MySQL and still pending in Redis, found $(total) and $(flushing)"
