@@ -130,9 +130,10 @@ auto connection::open(const endpoint& where, const database_options& options) ->
     return e;
   }
   // UTC for TIMESTAMP columns; strict mode so that a value that does not fit fails its row
-  // (and reaches the DLQ) instead of being cut or zeroed with a warning.
+  // (and reaches the DLQ) instead of being cut or zeroed with a warning; every warning of a
+  // statement kept (the table sink reads which rows an INSERT IGNORE skipped from them).
   if (auto set = c->execute("SET time_zone = '+00:00', "
-                            "sql_mode = CONCAT_WS(',', @@sql_mode, 'STRICT_ALL_TABLES')");
+                            "sql_mode = CONCAT_WS(',', @@sql_mode, 'STRICT_ALL_TABLES'), max_error_count = 65535");
       !set) {
     return std::move(set).error();
   }

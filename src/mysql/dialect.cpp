@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -246,10 +248,13 @@ auto bind_column(std::span<const record> rows, const std::string& name, column_a
 }
 
 // The rows in chunks of `rows_per_statement`, each sent as one array-bound execution
-// (STMT_ATTR_ARRAY_SIZE) of the prepared INSERT.
-auto insert_chunks(connection& c, const relational::sink_plan& plan, std::span<const record> records,
-                   const std::stop_token& stop) -> result<void> {
-  auto st = c.prepare(plan.sql);
+// (STMT_ATTR_ARRAY_SIZE) of `sql`, a prepared INSERT of `plan`'s columns; `after_chunk(st)`
+// (returning a `result<void>`) follows each execution.
+template <class AfterChunk>
+auto insert_chunks(connection& c, std::string_view sql, const relational::sink_plan& plan,
+                   std::span<const record> records, const std::stop_token& stop, AfterChunk&& after_chunk)
+    -> result<void> {
+  auto st = c.prepare(sql);
   if (!st) return std::move(st).error();
   std::vector<column_array> columns(plan.columns.size());
   std::vector<MYSQL_BIND> binds(plan.columns.size());
@@ -270,6 +275,7 @@ auto insert_chunks(connection& c, const relational::sink_plan& plan, std::span<c
     const auto context = fmt::format("inserting rows {}-{} of {} into {}", first, first + chunk.size() - 1,
                                      records.size(), plan.table);
     if (auto done = st->execute(binds.data(), context); !done) return done;
+    if (auto done = after_chunk(*st); !done) return done;
   }
   return ok();
 }
@@ -366,7 +372,33 @@ class relational_connection final : public relational::connection {
   }
   [[nodiscard]] auto insert_rows(const relational::sink_plan& plan, std::span<const record> rows,
                                  const std::stop_token& stop) -> result<void> override {
-    return insert_chunks(*c_, plan, rows, stop);
+    return insert_chunks(*c_, plan.sql, plan, rows, stop, [](const mysql_statement&) { return ok(); });
+  }
+  // INSERT IGNORE, then the warnings of each chunk (the server keeps only the last
+  // statement's): the rows skipped, when every warning is a duplicate key the row check can
+  // pin on one row. Connections keep up to 65,535 warnings (max_error_count).
+  [[nodiscard]] auto insert_skipping_duplicates(const relational::sink_plan& plan, std::span<const record> rows,
+                                                const std::stop_token& stop)
+      -> result<std::optional<std::vector<rejected_record>>> override {
+    std::uint64_t inserted = 0;
+    std::vector<record> warnings;
+    bool all_warnings_read = true;
+    const auto read_warnings = [&](const mysql_statement& st) -> result<void> {
+      inserted += st.affected_rows();
+      const auto raised = static_cast<std::size_t>(mysql_stmt_warning_count(st.get()));
+      if (raised == 0) return ok();
+      auto shown = query_records(*c_, "SHOW WARNINGS", 0);
+      if (!shown) return std::move(shown).error();
+      all_warnings_read = all_warnings_read && shown->size() == raised;
+      std::move(shown->begin(), shown->end(), std::back_inserter(warnings));
+      return ok();
+    };
+    if (auto sent = insert_chunks(*c_, plan.skip_duplicates_sql, plan, rows, stop, read_warnings); !sent) {
+      return std::move(sent).error();
+    }
+    if (warnings.empty() && inserted == rows.size()) return std::optional{std::vector<rejected_record>{}};
+    if (plan.check == nullptr || !all_warnings_read) return std::optional<std::vector<rejected_record>>{};
+    return skipped_duplicates(*plan.check, plan, rows, warnings, inserted);
   }
   [[nodiscard]] auto read_row_check(const relational::sink_plan& plan)
       -> result<std::shared_ptr<const relational::row_check>> override {

@@ -261,6 +261,36 @@ auto shown(const value& v) -> std::string {
   return fmt::format("{}", v);
 }
 
+// The values of `key` in `row` as a duplicate-key message shows them ("a-b"); nullopt when
+// one is NULL (NULLs never collide).
+auto shown_key(const relational::sink_plan& plan, const unique_key& key, const record& row)
+    -> std::optional<std::string> {
+  std::vector<std::string> values;
+  for (std::size_t column : key.columns) {
+    const value* v = row.find(plan.columns[column]);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    values.push_back(shown(*v));
+  }
+  return fmt::format("{}", fmt::join(values, "-"));
+}
+
+// "Duplicate entry '<entry>' for key '<key>'" split; nullopt for any other message. MySQL 8
+// names the key "<table>.<key>".
+struct duplicate_entry {
+  std::string entry;
+  std::string key;
+};
+auto parse_duplicate_entry(std::string_view message) -> std::optional<duplicate_entry> {
+  constexpr std::string_view head = "Duplicate entry '";
+  constexpr std::string_view middle = "' for key '";
+  if (!message.starts_with(head) || !message.ends_with('\'')) return std::nullopt;
+  const auto at = message.rfind(middle);
+  if (at == std::string_view::npos || at < head.size()) return std::nullopt;
+  auto key = message.substr(at + middle.size(), message.size() - at - middle.size() - 1);
+  if (const auto dot = key.rfind('.'); dot != std::string_view::npos) key.remove_prefix(dot + 1);
+  return duplicate_entry{std::string(message.substr(head.size(), at - head.size())), std::string(key)};
+}
+
 class column_check final : public relational::row_check {
  public:
   column_check(std::vector<std::optional<column_rule>> rules, std::vector<unique_key> keys) noexcept
@@ -318,13 +348,15 @@ class column_check final : public relational::row_check {
     return out;
   }
 
+  [[nodiscard]] auto skipped(const relational::sink_plan& plan, std::span<const record> rows,
+                             std::span<const record> warnings, std::uint64_t inserted) const
+      -> std::optional<std::vector<rejected_record>>;
+
  private:
   static auto message(const relational::sink_plan& plan, const unique_key& key, const record& row,
                       std::string_view where) -> std::string {
-    std::vector<std::string> values;
-    for (std::size_t column : key.columns) values.push_back(shown(*row.find(plan.columns[column])));
     return fmt::format("Duplicate entry '{}' for key '{}' into {} (found before sending again: {})",
-                       fmt::join(values, "-"), key.name, plan.table, where);
+                       shown_key(plan, key, row).value_or(""), key.name, plan.table, where);
   }
 
   // Of `candidates` (indexes into `rows`), those whose `key` is in the table: one query per
@@ -368,6 +400,63 @@ class column_check final : public relational::row_check {
   std::vector<std::optional<column_rule>> rules_;  // by the plan's column order; none: not in the table
   std::vector<unique_key> keys_;
 };
+
+// The rows an INSERT IGNORE skipped for a key whose entry is shown as
+// `e`, of the rows showing `e` for that key, are the last ones: the first such row was stored
+// unless the entry was stored already, and then all were skipped. That holds while no row
+// shows a skipped entry of two keys, which is checked; anything else is left undecided.
+auto column_check::skipped(const relational::sink_plan& plan, std::span<const record> rows,
+                           std::span<const record> warnings, std::uint64_t inserted) const
+    -> std::optional<std::vector<rejected_record>> {
+  if (inserted + warnings.size() != rows.size()) return std::nullopt;  // a warning without a skipped row
+  struct skipped_entry {
+    std::size_t key;
+    std::string entry;
+    std::vector<std::string> messages;  // one per skipped row, in order
+    std::vector<std::size_t> rows;      // the rows showing `entry` for `key`
+  };
+  std::vector<skipped_entry> entries;
+  for (const auto& w : warnings) {
+    if (int_of(w, "Code") != ER_DUP_ENTRY) return std::nullopt;
+    auto message = text_of(w, "Message");
+    auto parsed = parse_duplicate_entry(message);
+    if (!parsed || parsed->entry.size() >= 64) return std::nullopt;  // a longer entry may be cut
+    const auto key = std::find_if(keys_.begin(), keys_.end(), [&](const unique_key& k) { return k.name == parsed->key; });
+    if (key == keys_.end()) return std::nullopt;
+    const auto k = static_cast<std::size_t>(key - keys_.begin());
+    auto same = std::find_if(entries.begin(), entries.end(),
+                             [&](const skipped_entry& e) { return e.key == k && e.entry == parsed->entry; });
+    if (same == entries.end()) same = entries.insert(entries.end(), skipped_entry{k, std::move(parsed->entry), {}, {}});
+    same->messages.push_back(std::move(message));
+  }
+  // Each row's entry for each key a warning names, made once.
+  std::vector<std::vector<std::optional<std::string>>> shown_by_key(keys_.size());
+  for (const auto& e : entries) {
+    auto& shown = shown_by_key[e.key];
+    if (!shown.empty()) continue;
+    shown.reserve(rows.size());
+    for (const auto& row : rows) shown.push_back(shown_key(plan, keys_[e.key], row));
+  }
+  std::vector<bool> involved(rows.size());
+  std::vector<rejected_record> out;
+  for (auto& e : entries) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (shown_by_key[e.key][i] != e.entry) continue;
+      if (involved[i]) return std::nullopt;
+      involved[i] = true;
+      e.rows.push_back(i);
+    }
+    if (e.rows.size() < e.messages.size()) return std::nullopt;
+    const auto first_skipped = e.rows.size() - e.messages.size();
+    for (std::size_t j = 0; j < e.messages.size(); ++j) {
+      out.push_back({e.rows[first_skipped + j],
+                     error{error_kind::permanent, fmt::format("{} into {}", e.messages[j], plan.table), ER_DUP_ENTRY,
+                           "mysql"}});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+  return out;
+}
 
 // Where `name` stands in the plan's columns; column names compare without case in MySQL.
 auto column_index(const relational::sink_plan& plan, std::string_view name) -> std::optional<std::size_t> {
@@ -476,6 +565,14 @@ auto read_row_check(connection& c, const relational::sink_plan& plan)
   auto keys = read_unique_keys(c, plan);
   if (!keys) return std::move(keys).error();
   return std::make_shared<const column_check>(std::move(rules), std::move(*keys));
+}
+
+auto skipped_duplicates(const relational::row_check& check, const relational::sink_plan& plan,
+                        std::span<const record> rows, std::span<const record> warnings, std::uint64_t inserted)
+    -> std::optional<std::vector<rejected_record>> {
+  const auto* columns = dynamic_cast<const column_check*>(&check);
+  if (columns == nullptr) return std::nullopt;
+  return columns->skipped(plan, rows, warnings, inserted);
 }
 
 }  // namespace pipeline::mysql::detail

@@ -4,8 +4,12 @@
 // MySQL/MariaDB table refuses under strict mode for their values alone, found from the
 // table's column metadata (information_schema.COLUMNS), read once when the sink opens.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include <pipeline/result.hpp>
 
@@ -22,5 +26,16 @@ namespace pipeline::mysql::detail {
 /// the server.
 [[nodiscard]] auto read_row_check(connection& c, const pipeline::detail::relational::sink_plan& plan)
     -> result<std::shared_ptr<const pipeline::detail::relational::row_check>>;
+
+/// Of `rows`, sent by one INSERT IGNORE (or several, in order) that stored `inserted` of them
+/// and raised `warnings` (SHOW WARNINGS rows: Level, Code, Message): the rows it skipped, in
+/// index order, each with the server's duplicate-key message (`permanent`, 1062). nullopt when
+/// that cannot be vouched for: a warning other than a duplicate key (a value changed, a foreign
+/// key), a key the check does not know, an entry that may be cut, or skipped rows that cannot
+/// be told apart. `check` is what `read_row_check` returned for `plan`.
+[[nodiscard]] auto skipped_duplicates(const pipeline::detail::relational::row_check& check,
+                                      const pipeline::detail::relational::sink_plan& plan,
+                                      std::span<const record> rows, std::span<const record> warnings,
+                                      std::uint64_t inserted) -> std::optional<std::vector<rejected_record>>;
 
 }  // namespace pipeline::mysql::detail

@@ -165,6 +165,21 @@ class connection {
   /// open); null when the dialect checks nothing.
   [[nodiscard]] virtual auto read_row_check(const sink_plan& plan) -> result<std::shared_ptr<const row_check>> = 0;
 
+  /// For a plain INSERT, inside the caller's transaction: sends `rows` by
+  /// `plan.skip_duplicates_sql`, so that a row whose unique key is taken is skipped instead of
+  /// failing the statement, and returns the skipped rows, in index order, with the database's
+  /// reason. nullopt when the outcome cannot be vouched for (a row skipped or changed for
+  /// another reason, skipped rows that cannot be told apart): the caller undoes what was sent
+  /// (ROLLBACK TO SAVEPOINT) and finds the refused rows another way; so it does after an
+  /// error. A dialect that cannot skip keeps this default: the rows sent as they are, all
+  /// taken (none skipped) or refused (the error).
+  [[nodiscard]] virtual auto insert_skipping_duplicates(const sink_plan& plan, std::span<const record> rows,
+                                                        const std::stop_token& stop)
+      -> result<std::optional<std::vector<rejected_record>>> {
+    if (auto sent = insert_rows(plan, rows, stop); !sent) return std::move(sent).error();
+    return std::optional{std::vector<rejected_record>{}};
+  }
+
   /// The per-record path, inside the caller's transaction: inserts the rows the database
   /// accepts and returns the others, in index order, with their reasons (bad data only:
   /// `invalid_input` or `permanent`). An error means the transaction must be rolled back.

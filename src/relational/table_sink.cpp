@@ -99,9 +99,11 @@ auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options)
   const auto adds = quoted_names(d, who, options.add_columns, "add_columns", &options.columns);
   check_column_types(options, who);
 
-  auto sql = fmt::format("{} INTO {} ({}) VALUES ({})",
-                         options.mode == write_mode::insert_ignore ? d.insert_ignore() : "INSERT", table,
-                         fmt::join(columns, ", "), placeholders(d, 1, columns.size()));
+  const auto insert_sql = [&](std::string_view verb) {
+    return fmt::format("{} INTO {} ({}) VALUES ({})", verb, table, fmt::join(columns, ", "),
+                       placeholders(d, 1, columns.size()));
+  };
+  auto sql = insert_sql(options.mode == write_mode::insert_ignore ? d.insert_ignore() : "INSERT");
   if (options.mode != write_mode::upsert) {
     if (!updates.empty() || !adds.empty() || (!keys.empty() && !options.create_table)) {
       throw std::invalid_argument(fmt::format(
@@ -118,17 +120,28 @@ auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options)
     require_apart(options.update_columns, "update_columns", options.add_columns, "add_columns", who);
     sql += d.upsert_clause(columns, keys, updates, adds);
   }
-  return sink_plan{std::move(sql),          std::move(table), options.table, options.columns,
-                   options.rows_per_statement, d.quote(options.checkpoint_table), options.checkpoint_table,
-                   nullptr, options.mode == write_mode::insert};
+  const bool plain_insert = options.mode == write_mode::insert;
+  auto skip_duplicates_sql = plain_insert ? insert_sql(d.insert_ignore()) : std::string{};
+  return sink_plan{std::move(sql),
+                   std::move(table),
+                   options.table,
+                   options.columns,
+                   options.rows_per_statement,
+                   d.quote(options.checkpoint_table),
+                   options.checkpoint_table,
+                   nullptr,
+                   plain_insert,
+                   std::move(skip_duplicates_sql)};
 }
 
 auto open_sink(connection& c, const table_sink_options& options, sink_plan& plan) -> result<void> {
   if (options.create_table) {
     if (auto created = c.execute(create_table_sql(c.sql_dialect(), options, plan.table)); !created) return created;
   }
-  auto prepared = c.prepare(plan.sql);
-  if (!prepared) return std::move(prepared).error();
+  for (const auto& sql : {plan.sql, plan.skip_duplicates_sql}) {
+    if (sql.empty()) continue;
+    if (auto prepared = c.prepare(sql); !prepared) return std::move(prepared).error();
+  }
   auto check = c.read_row_check(plan);
   if (!check) return std::move(check).error();
   plan.check = std::move(*check);
@@ -208,32 +221,45 @@ auto insert_checked_rows(connection& c, const sink_plan& plan, std::span<const r
   sent.emplace(rows, held);
   if (sent->rows().empty()) return held;
   if (auto marked = c.execute("SAVEPOINT pipeline_rows"); !marked) return std::move(marked).error();
+  const auto undo = [&] { return c.execute("ROLLBACK TO SAVEPOINT pipeline_rows"); };
+  // Rows given back as refused, renumbered from `sent` to `rows` and named by that number.
+  const auto refused_of_sent = [&](std::vector<rejected_record> refused) {
+    for (auto& r : refused) {
+      r.index = sent->origin(r.index);
+      r.reason.message = fmt::format("row {} of {}: {}", r.index, rows.size(), r.reason.message);
+    }
+    return refused;
+  };
   // Sends what is left in bulk: true when the database took it, false when it refused some
   // row (and the savepoint undid the statement).
   const auto bulk_taken = [&]() -> result<bool> {
     auto bulk = c.insert_rows(plan, sent->rows(), stop);
     if (bulk) return true;
     if (!is_bad_data(bulk.error())) return std::move(bulk).error();
-    if (auto back = c.execute("ROLLBACK TO SAVEPOINT pipeline_rows"); !back) return std::move(back).error();
+    if (auto back = undo(); !back) return std::move(back).error();
     return false;
   };
-  auto taken = bulk_taken();
-  if (!taken) return std::move(taken).error();
-  if (*taken) return held;
-  // A plain INSERT is most often refused for a duplicate key: one query finds those rows,
-  // and the rest goes in bulk once more.
+  // A plain INSERT is most often refused for a duplicate key: where the database can skip
+  // those and say which it skipped, one statement does it all, and a clean batch costs what
+  // a plain bulk does.
+  if (plan.refuses_duplicates) {
+    auto skipped = c.insert_skipping_duplicates(plan, sent->rows(), stop);
+    if (skipped && *skipped) return merged(std::move(held), refused_of_sent(std::move(**skipped)));
+    if (!skipped && !is_bad_data(skipped.error())) return std::move(skipped).error();
+    if (auto back = undo(); !back) return std::move(back).error();
+  } else if (auto taken = bulk_taken(); !taken || *taken) {
+    if (!taken) return std::move(taken).error();
+    return held;
+  }
+  // Otherwise one query finds the duplicate keys, and the rest goes in bulk once more.
   if (plan.refuses_duplicates && plan.check != nullptr) {
     auto duplicates = plan.check->duplicates(c, plan, sent->rows());
     if (!duplicates) return std::move(duplicates).error();
     if (!duplicates->empty()) {
-      for (auto& d : *duplicates) {
-        d.index = sent->origin(d.index);
-        d.reason.message = fmt::format("row {} of {}: {}", d.index, rows.size(), d.reason.message);
-      }
-      held = merged(std::move(held), std::move(*duplicates));
+      held = merged(std::move(held), refused_of_sent(std::move(*duplicates)));
       sent.emplace(rows, held);
       if (sent->rows().empty()) return held;
-      taken = bulk_taken();
+      auto taken = bulk_taken();
       if (!taken) return std::move(taken).error();
       if (*taken) return held;
     }

@@ -1,7 +1,8 @@
 // pipeline::mysql::table_sink answering per record (write_each) on MariaDB: rows the column
-// metadata refuses are never sent, refusals only the server sees (duplicate keys) found row
-// by row in the same transaction, good rows stored once, and the runner dead-lettering
-// exactly the bad rows with one write_each per batch.
+// metadata refuses are never sent, duplicate keys skipped by the server in one statement,
+// other refusals only the server sees found by a lookup and row by row in the same
+// transaction, good rows stored once, and the runner dead-lettering exactly the bad rows
+// with one write_each per batch.
 #include <pipeline/mysql/mysql.hpp>
 
 #include <cstdint>
@@ -137,10 +138,10 @@ TEST_F(mysql_table_sink_each, each_refusal_of_the_check_is_the_servers_own_code)
   EXPECT_TRUE(stored_ids().empty());
 }
 
-// Duplicate keys are found by one lookup and the rest is sent in bulk again: the reason says
-// so. A duplicate only the collation sees ('C7' and 'c7' under a case-insensitive one) is
-// left to the row-by-row fallback, which gets the server's own message.
-TEST_F(mysql_table_sink_each, duplicate_keys_are_found_by_a_lookup_and_collation_twins_by_the_server) {
+// Duplicate keys are skipped by the server in the one statement (INSERT IGNORE): each
+// skipped row gets the server's own message, twins only the collation makes equal ('C2' and
+// 'c2' under a case-insensitive one) included, and every other row is stored once.
+TEST_F(mysql_table_sink_each, duplicate_keys_are_skipped_by_the_server_in_one_statement) {
   auto sink = open();
   ASSERT_TRUE(sink.write(std::vector{good(1), good(2)}, {}));
   const std::vector rows{good(3), good(1), with(good(4), "code", "c3"), with(good(5), "code", "C2"), good(6)};
@@ -148,27 +149,75 @@ TEST_F(mysql_table_sink_each, duplicate_keys_are_found_by_a_lookup_and_collation
   ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
   ASSERT_EQ(refused->size(), 3u);
   EXPECT_EQ(refused->at(0).index, 1u);
-  EXPECT_THAT(refused->at(0).reason.message, HasSubstr("Duplicate entry 'c1' for key 'code'"));
-  EXPECT_THAT(refused->at(0).reason.message, HasSubstr("stored already"));
+  EXPECT_THAT(refused->at(0).reason.message, HasSubstr("row 1 of 5: Duplicate entry 'c1' for key 'code' into `"));
   EXPECT_EQ(refused->at(1).index, 2u);
-  EXPECT_THAT(refused->at(1).reason.message, HasSubstr("row 0 has it too"));
-  // 'C2' equals the stored 'c2' under the column's collation, and the lookup asks the server.
+  EXPECT_THAT(refused->at(1).reason.message, HasSubstr("Duplicate entry 'c3' for key 'code'"));
   EXPECT_EQ(refused->at(2).index, 3u);
-  EXPECT_THAT(refused->at(2).reason.message, HasSubstr("stored already"));
+  EXPECT_THAT(refused->at(2).reason.message, HasSubstr("Duplicate entry 'C2' for key 'code'"));
   for (const auto& r : *refused) {
     EXPECT_EQ(r.reason.native_code, 1062);
     EXPECT_EQ(r.reason.kind, pipeline::error_kind::permanent);
+    EXPECT_THAT(r.reason.message, ::testing::Not(HasSubstr("found before sending")));
   }
   EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{1, 2, 3, 6}));
 
-  // Twins within the batch that only the collation makes equal: found row by row.
-  refused = sink.write_each(std::vector{with(good(7), "code", "k7"), with(good(8), "code", "K7"), good(9)}, {});
+  // Twins within the batch that only the collation makes equal, and three of one key: the
+  // first of each is stored, the later ones are skipped.
+  refused = sink.write_each(std::vector{with(good(7), "code", "k7"), with(good(8), "code", "K7"), good(9),
+                                        with(good(10), "code", "k10"), with(good(11), "code", "k10"),
+                                        with(good(12), "code", "k10")},
+                            {});
   ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
-  ASSERT_EQ(refused->size(), 1u);
+  std::vector<std::size_t> indexes;
+  for (const auto& r : *refused) indexes.push_back(r.index);
+  EXPECT_EQ(indexes, (std::vector<std::size_t>{1, 4, 5}));
+  EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{1, 2, 3, 6, 7, 9, 10}));
+}
+
+// More duplicates than a server keeps warnings by default (64), over statements of 128 rows
+// (the warnings of each read before the next): every one is named by the server.
+TEST_F(mysql_table_sink_each, a_batch_stored_before_is_skipped_whole) {
+  auto sink = table_sink::open(db_, {.table = table_,
+                                     .columns = {"id", "name", "small", "price", "color", "code"},
+                                     .rows_per_statement = 128})
+                  .value();
+  std::vector<record> rows;
+  for (std::int64_t id = 1; id <= 300; ++id) rows.push_back(good(id));
+  ASSERT_TRUE(sink.write(rows, {}));
+  rows.push_back(good(301));
+  auto refused = sink.write_each(rows, {});
+  ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
+  ASSERT_EQ(refused->size(), 300u);
+  for (std::size_t i = 0; i < 300; ++i) {
+    EXPECT_EQ(refused->at(i).index, i);
+    EXPECT_THAT(refused->at(i).reason.message, HasSubstr(fmt::format("Duplicate entry 'c{}'", i + 1)));
+    EXPECT_THAT(refused->at(i).reason.message, ::testing::Not(HasSubstr("found before sending")));
+  }
+  EXPECT_EQ(stored_ids().size(), 301u);
+}
+
+// When the server skips a row for something else (here a foreign key), the statement is
+// undone: one lookup finds the duplicate keys, the rest goes in bulk, and what that still
+// refuses is found row by row with the server's own error. Each good row is stored once.
+TEST_F(mysql_table_sink_each, a_row_skipped_for_another_reason_falls_back_to_the_lookup_and_row_by_row) {
+  const auto parent = mysql_test::table_name("parent");
+  cleanup_.names.push_back(parent);  // dropped after the child
+  mysql_test::exec(*db_, fmt::format("CREATE TABLE `{}` (color VARCHAR(8) PRIMARY KEY) ENGINE=InnoDB", parent));
+  mysql_test::exec(*db_, fmt::format("INSERT INTO `{}` VALUES ('n1'), ('n2'), ('n3'), ('n5'), ('n6')", parent));
+  mysql_test::exec(*db_, fmt::format("ALTER TABLE `{}` ADD FOREIGN KEY (name) REFERENCES `{}` (color)", table_, parent));
+  auto sink = open();
+  ASSERT_TRUE(sink.write(std::vector{good(1)}, {}));
+  const std::vector rows{good(2), good(1), with(good(3), "code", "c2"), good(4), good(5), good(6)};
+  auto refused = sink.write_each(rows, {});
+  ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
+  ASSERT_EQ(refused->size(), 3u);
   EXPECT_EQ(refused->at(0).index, 1u);
-  EXPECT_EQ(refused->at(0).reason.native_code, 1062);
-  EXPECT_THAT(refused->at(0).reason.message, ::testing::Not(HasSubstr("found before sending")));
-  EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{1, 2, 3, 6, 7, 9}));
+  EXPECT_THAT(refused->at(0).reason.message, HasSubstr("stored already"));
+  EXPECT_EQ(refused->at(1).index, 2u);
+  EXPECT_THAT(refused->at(1).reason.message, HasSubstr("row 0 has it too"));
+  EXPECT_EQ(refused->at(2).index, 3u);  // name 'n4' has no parent
+  EXPECT_EQ(refused->at(2).reason.native_code, 1452) << refused->at(2).reason.message;
+  EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{1, 2, 5, 6}));
 }
 
 // Under upsert a stored key is an update, never a duplicate.

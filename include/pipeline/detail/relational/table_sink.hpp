@@ -72,6 +72,9 @@ struct sink_plan {
   std::string checkpoint_name;     ///< the same, bare
   std::shared_ptr<const row_check> check;  ///< null: the dialect checks nothing before sending
   bool refuses_duplicates{false};          ///< a plain INSERT (write_mode::insert)
+  /// `sql` as a statement that skips a row whose unique key is taken instead of failing
+  /// (INSERT IGNORE); set with `refuses_duplicates` only.
+  std::string skip_duplicates_sql;
 };
 
 /// The table sink of every SQL adapter, written once over the adapter's dialect
