@@ -144,7 +144,9 @@ TEST_F(mysql_table_sink_each, each_refusal_of_the_check_is_the_servers_own_code)
 TEST_F(mysql_table_sink_each, duplicate_keys_are_skipped_by_the_server_in_one_statement) {
   auto sink = open();
   ASSERT_TRUE(sink.write(std::vector{good(1), good(2)}, {}));
-  const std::vector rows{good(3), good(1), with(good(4), "code", "c3"), with(good(5), "code", "C2"), good(6)};
+  // Row 4's price is rounded (a note, as under a plain INSERT): it is stored.
+  const std::vector rows{good(3), good(1), with(good(4), "code", "c3"), with(good(5), "code", "C2"),
+                         with(good(6), "price", 1.005)};
   auto refused = sink.write_each(rows, {});
   ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
   ASSERT_EQ(refused->size(), 3u);
