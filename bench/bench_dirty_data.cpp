@@ -192,7 +192,7 @@ auto mongodb_bench(std::int64_t rows) -> sink_bench {
   auto client = pipeline::mongodb::client::open(env("PIPELINE_MONGODB_TEST_URI"));
   const auto database = fmt::format("bench_dirty_{}", ::getpid());
   const auto options = pipeline::mongodb::collection_sink_options{.database = database, .collection = "dirty"};
-  return {"mongodb::collection_sink (bisected)", rows, true,
+  return {"mongodb::collection_sink", rows, true,
           [client, database, options] {
             (void)client->drop_database(database);
             auto sink = pipeline::mongodb::collection_sink::open(client, options);
