@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "binding.hpp"
+#include "check_constraint.hpp"
 #include "row_reader.hpp"
 
 namespace pipeline::mysql::detail {
@@ -291,24 +292,32 @@ auto parse_duplicate_entry(std::string_view message) -> std::optional<duplicate_
   return duplicate_entry{std::string(message.substr(head.size(), at - head.size())), std::string(key)};
 }
 
+// Where `name` stands in the plan's columns; column names compare without case in MySQL.
+auto column_index(const relational::sink_plan& plan, std::string_view name) -> std::optional<std::size_t> {
+  const auto same = [&](const std::string& column) {
+    return std::equal(column.begin(), column.end(), name.begin(), name.end(),
+                      [](char a, char b) { return (a | 0x20) == (b | 0x20); });
+  };
+  const auto at = std::find_if(plan.columns.begin(), plan.columns.end(), same);
+  if (at == plan.columns.end()) return std::nullopt;
+  return static_cast<std::size_t>(at - plan.columns.begin());
+}
+
 class column_check final : public relational::row_check {
  public:
-  column_check(std::vector<std::optional<column_rule>> rules, std::vector<unique_key> keys) noexcept
-      : rules_(std::move(rules)), keys_(std::move(keys)) {}
+  column_check(std::vector<std::optional<column_rule>> rules, std::vector<unique_key> keys,
+               std::vector<check_constraint> checks) noexcept
+      : rules_(std::move(rules)), keys_(std::move(keys)), checks_(std::move(checks)) {}
 
   [[nodiscard]] auto refused(const relational::sink_plan& plan, std::span<const record> rows) const
       -> std::vector<rejected_record> override {
     std::vector<rejected_record> out;
     for (std::size_t row = 0; row < rows.size(); ++row) {
-      for (std::size_t c = 0; c < rules_.size(); ++c) {
-        if (!rules_[c]) continue;
-        auto found = check_value(*rules_[c], rows[row].find(plan.columns[c]));
-        if (!found) continue;
-        out.push_back({row, error{error_kind::invalid_input,
-                                  fmt::format("row {} of {} into {}: {}", row, rows.size(), plan.table, found->message),
-                                  static_cast<std::int64_t>(found->code), "mysql"}});
-        break;
-      }
+      auto found = refusal_of(plan, rows[row]);
+      if (!found) continue;
+      out.push_back({row, error{error_kind::invalid_input,
+                                fmt::format("row {} of {} into {}: {}", row, rows.size(), plan.table, found->message),
+                                static_cast<std::int64_t>(found->code), "mysql"}});
     }
     return out;
   }
@@ -353,6 +362,29 @@ class column_check final : public relational::row_check {
       -> std::optional<std::vector<rejected_record>>;
 
  private:
+  // The server's first refusal of `row`: its values against their columns, then the CHECK
+  // constraints (a bound on a column the sink gives an integer for, into an integer or
+  // DECIMAL column; anything else is left to the server).
+  [[nodiscard]] auto refusal_of(const relational::sink_plan& plan, const record& row) const -> std::optional<refusal> {
+    for (std::size_t c = 0; c < rules_.size(); ++c) {
+      if (!rules_[c]) continue;
+      if (auto found = check_value(*rules_[c], row.find(plan.columns[c]))) return found;
+    }
+    for (const auto& check : checks_) {
+      const auto broken = std::ranges::any_of(check.bounds, [&](const column_bound& b) {
+        const auto c = column_index(plan, b.column);
+        if (!c || !rules_[*c] || (rules_[*c]->what != column_class::integer && rules_[*c]->what != column_class::decimal)) {
+          return false;
+        }
+        const value* v = row.find(plan.columns[*c]);
+        const auto* i = v != nullptr ? v->get_if<std::int64_t>() : nullptr;
+        return i != nullptr && !b.holds(static_cast<long double>(*i));
+      });
+      if (broken) return refusal{ER_CONSTRAINT_FAILED, fmt::format("CONSTRAINT `{}` failed for {}", check.name, plan.table)};
+    }
+    return std::nullopt;
+  }
+
   static auto message(const relational::sink_plan& plan, const unique_key& key, const record& row,
                       std::string_view where) -> std::string {
     return fmt::format("Duplicate entry '{}' for key '{}' into {} (found before sending again: {})",
@@ -399,6 +431,7 @@ class column_check final : public relational::row_check {
 
   std::vector<std::optional<column_rule>> rules_;  // by the plan's column order; none: not in the table
   std::vector<unique_key> keys_;
+  std::vector<check_constraint> checks_;
 };
 
 // The rows an INSERT IGNORE skipped for a key whose entry is shown as
@@ -461,16 +494,6 @@ auto column_check::skipped(const relational::sink_plan& plan, std::span<const re
   return out;
 }
 
-// Where `name` stands in the plan's columns; column names compare without case in MySQL.
-auto column_index(const relational::sink_plan& plan, std::string_view name) -> std::optional<std::size_t> {
-  const auto same = [&](const std::string& column) {
-    return std::equal(column.begin(), column.end(), name.begin(), name.end(),
-                      [](char a, char b) { return (a | 0x20) == (b | 0x20); });
-  };
-  const auto at = std::find_if(plan.columns.begin(), plan.columns.end(), same);
-  if (at == plan.columns.end()) return std::nullopt;
-  return static_cast<std::size_t>(at - plan.columns.begin());
-}
 
 // Runs a query on the information schema about `plan`'s table (its one parameter).
 auto schema_rows(connection& c, const relational::sink_plan& plan, std::string_view sql, std::string_view context)
@@ -508,6 +531,32 @@ auto read_unique_keys(connection& c, const relational::sink_plan& plan) -> resul
   }
   if (!keys.empty() && !usable) keys.pop_back();
   return keys;
+}
+
+// The table's CHECK constraints the row check can judge (check_constraint.hpp). A server
+// without information_schema.CHECK_CONSTRAINTS or its MariaDB columns (MySQL 8 has no
+// TABLE_NAME there) gives none: the server judges them all.
+auto read_check_constraints(connection& c, const relational::sink_plan& plan) -> result<std::vector<check_constraint>> {
+  auto rows = schema_rows(c, plan,
+                          "SELECT CONSTRAINT_NAME AS name, LEVEL AS level, CHECK_CLAUSE AS clause "
+                          "FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() "
+                          "AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME",
+                          fmt::format("reading the CHECK constraints of {}", plan.table));
+  if (!rows) {
+    const auto code = rows.error().native_code;
+    if (code == ER_BAD_FIELD_ERROR || code == ER_UNKNOWN_TABLE || code == ER_NO_SUCH_TABLE) {
+      return std::vector<check_constraint>{};
+    }
+    return std::move(rows).error();
+  }
+  std::vector<check_constraint> checks;
+  for (const auto& r : *rows) {
+    // A column's own constraint is named after the column; the server's message adds the table.
+    auto name = text_of(r, "name");
+    if (text_of(r, "level") == "Column") name = fmt::format("{}.{}", plan.table_name, name);
+    if (auto parsed = parse_check_clause(std::move(name), text_of(r, "clause"))) checks.push_back(std::move(*parsed));
+  }
+  return checks;
 }
 
 auto rule_of(const record& r) -> column_rule {
@@ -567,7 +616,9 @@ auto read_row_check(connection& c, const relational::sink_plan& plan)
   }
   auto keys = read_unique_keys(c, plan);
   if (!keys) return std::move(keys).error();
-  return std::make_shared<const column_check>(std::move(rules), std::move(*keys));
+  auto checks = read_check_constraints(c, plan);
+  if (!checks) return std::move(checks).error();
+  return std::make_shared<const column_check>(std::move(rules), std::move(*keys), std::move(*checks));
 }
 
 auto skipped_duplicates(const relational::row_check& check, const relational::sink_plan& plan,

@@ -2,7 +2,8 @@
 
 // The table sink's check of rows before they are sent (relational::row_check): the rows a
 // MySQL/MariaDB table refuses under strict mode for their values alone, found from the
-// table's column metadata (information_schema.COLUMNS), read once when the sink opens.
+// table's column metadata (information_schema.COLUMNS) and the CHECK constraints it can judge
+// (information_schema.CHECK_CONSTRAINTS, check_constraint.hpp), read once when the sink opens.
 
 #include <cstdint>
 #include <memory>
@@ -22,7 +23,8 @@ namespace pipeline::mysql::detail {
 /// refusals the server is sure to make: NULL into NOT NULL (1048), a string longer than its
 /// column (1406: characters for CHAR/VARCHAR, bytes for TEXT and binary types), an integer or
 /// DECIMAL out of range (1264), text that is no number into an integer or DECIMAL column
-/// (1366), a value that is no member of an ENUM (1265). Anything it is unsure of is left to
+/// (1366), a value that is no member of an ENUM (1265), an integer that breaks a CHECK made of
+/// bounds on its column (4025). Anything it is unsure of is left to
 /// the server.
 [[nodiscard]] auto read_row_check(connection& c, const pipeline::detail::relational::sink_plan& plan)
     -> result<std::shared_ptr<const pipeline::detail::relational::row_check>>;

@@ -222,6 +222,53 @@ TEST_F(mysql_table_sink_each, a_row_skipped_for_another_reason_falls_back_to_the
   EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{1, 2, 5, 6}));
 }
 
+// CHECK constraints made of bounds on a column are judged before sending, with the server's
+// code for the row alone; one the check cannot read (an OR) is left to the server, which
+// refuses its rows one statement each. Every good row is stored once.
+TEST_F(mysql_table_sink_each, check_constraints_of_bounds_are_judged_before_sending) {
+  const auto table = mysql_test::table_name("checks");
+  cleanup_.names.push_back(table);
+  mysql_test::exec(*db_, fmt::format("CREATE TABLE `{}` (id BIGINT NOT NULL, age INT CHECK (age >= 0), "
+                                     "grade DECIMAL(4,1), code INT, CONSTRAINT grade_range CHECK (grade BETWEEN 1 AND 6 "
+                                     "AND (grade <> 5)), CONSTRAINT either CHECK (code < 10 OR code > 20)) ENGINE=InnoDB",
+                                     table));
+  auto sink = table_sink::open(db_, {.table = table, .columns = {"id", "age", "grade", "code"}}).value();
+  const auto row = [](std::int64_t id, value age, value grade, value code) {
+    return record{{"id", id}, {"age", std::move(age)}, {"grade", std::move(grade)}, {"code", std::move(code)}};
+  };
+  const std::vector rows{
+      row(0, 0, 1, 1),              // good: bounds included
+      row(1, -1, 2, 1),             // age >= 0
+      row(2, 30, 7, 1),             // grade past 6
+      row(3, 30, 5, 1),             // grade <> 5
+      row(4, nullptr, nullptr, 1),  // good: NULL fails no CHECK
+      row(5, 30, 2, 15),            // the OR: the server's
+      row(6, 30, "5", 1),           // text: the server's (it converts)
+      row(7, 30, 6, 25),            // good
+  };
+  auto refused = sink.write_each(rows, {});
+  ASSERT_TRUE(refused) << fmt::format("{}", refused.error());
+  std::vector<std::size_t> indexes;
+  for (const auto& r : *refused) {
+    indexes.push_back(r.index);
+    EXPECT_EQ(r.reason.native_code, 4025) << r.reason.message;
+    auto server = sink.write(std::vector{rows[r.index]}, {});
+    ASSERT_FALSE(server) << r.index;
+    EXPECT_EQ(server.error().native_code, 4025);
+  }
+  EXPECT_EQ(indexes, (std::vector<std::size_t>{1, 2, 3, 5, 6}));
+  EXPECT_THAT(refused->at(0).reason.message, HasSubstr(fmt::format("CONSTRAINT `{}.age` failed for `{}`", table, table)));
+  // Judged before sending: the server's own message names the database too.
+  EXPECT_THAT(refused->at(1).reason.message, HasSubstr(fmt::format("CONSTRAINT `grade_range` failed for `{}`", table)));
+  EXPECT_THAT(refused->at(2).reason.message, HasSubstr(fmt::format("CONSTRAINT `grade_range` failed for `{}`", table)));
+  EXPECT_THAT(refused->at(3).reason.message, HasSubstr("CONSTRAINT `either` failed for `pipe`."));
+  std::vector<std::int64_t> ids;
+  for (const auto& r : mysql_test::rows(db_, fmt::format("SELECT id FROM `{}` ORDER BY id", table))) {
+    ids.push_back(r.find("id")->get<std::int64_t>());
+  }
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{0, 4, 7}));
+}
+
 // Under upsert a stored key is an update, never a duplicate.
 TEST_F(mysql_table_sink_each, upsert_takes_stored_keys) {
   auto sink = table_sink::open(db_, {.table = table_,
