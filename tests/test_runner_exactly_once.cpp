@@ -19,11 +19,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/crash_point.hpp"
 #include "support/ledger_sink.hpp"
 
 namespace {
 
 using pipeline::position;
+using test_support::crash_point;
 
 auto numbers(int n) -> std::vector<int> {
   std::vector<int> v(static_cast<std::size_t>(n));
@@ -35,84 +37,6 @@ auto sorted(std::vector<int> v) -> std::vector<int> {
   std::sort(v.begin(), v.end());
   return v;
 }
-
-// The moment of the crash: the commit that does not land, and everything after it.
-class crash_point {
- public:
-  explicit crash_point(long commits) : left_(commits) {}
-  auto commit_lands() -> bool {
-    if (crashed_) return false;
-    if (left_.fetch_sub(1) <= 0) crashed_ = true;
-    return !crashed_;
-  }
-  [[nodiscard]] auto crashed() const -> bool { return crashed_; }
-  static auto gone() -> pipeline::error { return pipeline::internal_error("the process is gone"); }
-
- private:
-  std::atomic<long> left_;
-  std::atomic<bool> crashed_{false};
-};
-
-// The ledger sink, the checkpoint store and the DLQ as a crashed process sees them.
-class crashing_sink {
- public:
-  using value_type = int;
-  crashing_sink(test_support::ledger_sink<int>& inner, crash_point& crash, bool refuses)
-      : inner_(inner), crash_(crash), refuses_(refuses) {}
-  auto write(std::span<const int> records, std::stop_token stop) -> pipeline::result<void> {
-    if (!crash_.commit_lands()) return crash_point::gone();
-    return inner_.write(records, stop);
-  }
-  auto write_committed(std::span<const int> records, const pipeline::committed_batch& entry, std::stop_token stop)
-      -> pipeline::result<void> {
-    if (refuses_ && std::any_of(records.begin(), records.end(), [](int v) { return v % 101 == 100; })) {
-      return pipeline::permanent_error("the table refuses it");  // bad data: found by splitting
-    }
-    if (!crash_.commit_lands()) return crash_point::gone();
-    return inner_.write_committed(records, entry, stop);
-  }
-  auto committed_batches(std::string_view job, std::stop_token stop)
-      -> pipeline::result<std::vector<pipeline::committed_batch>> {
-    return inner_.committed_batches(job, stop);
-  }
-  auto forget_batches(std::string_view job, std::uint64_t run, std::uint64_t sequence, std::stop_token stop)
-      -> pipeline::result<void> {
-    if (crash_.crashed()) return crash_point::gone();
-    return inner_.forget_batches(job, run, sequence, stop);
-  }
-
- private:
-  test_support::ledger_sink<int>& inner_;
-  crash_point& crash_;
-  bool refuses_;
-};
-
-class crashing_store {
- public:
-  crashing_store(pipeline::memory_checkpoint_store& inner, crash_point& crash) : inner_(inner), crash_(crash) {}
-  auto load(std::string_view key) -> pipeline::result<pipeline::checkpoint> { return inner_.load(key); }
-  auto save(std::string_view key, const position& pos, std::uint64_t version) -> pipeline::result<std::uint64_t> {
-    if (crash_.crashed()) return crash_point::gone();
-    return inner_.save(key, pos, version);
-  }
-
- private:
-  pipeline::memory_checkpoint_store& inner_;
-  crash_point& crash_;
-};
-
-class crashing_dlq {
- public:
-  crashing_dlq(pipeline::memory_dlq& inner, crash_point& crash) : inner_(inner), crash_(crash) {}
-  auto write(std::span<const pipeline::dead_letter> letters, std::stop_token stop) -> pipeline::result<void> {
-    if (crash_.crashed()) return crash_point::gone();
-    return inner_.write(letters, stop);
-  }
-
- private:
-  pipeline::memory_dlq& inner_;
-  crash_point& crash_;
-};
 
 // A source that cannot say where each record stands: batch ends only.
 class ends_only_source {
@@ -164,10 +88,11 @@ class exactly_once : public ::testing::Test {
 
   template <class Source, class Transform>
   auto run(const attempt& a, Transform&& transform, std::stop_token stop = {}) -> pipeline::run_report {
-    crash_point crash{a.commits < 0 ? std::numeric_limits<long>::max() : a.commits};
-    crashing_sink sink{ledger_, crash, refuses_};
-    crashing_store store{checkpoints_, crash};
-    crashing_dlq dlq{dlq_, crash};
+    test_support::crash_point crash{a.commits};
+    test_support::crashing_sink sink{ledger_, crash};
+    if (refuses_) sink.refuse([](const int& v) { return v % 101 == 100; });
+    test_support::crashing_store store{checkpoints_, crash};
+    test_support::crashing_dlq dlq{dlq_, crash};
     Source source{numbers(count_), a.batch_size};
     return pipeline::run(source, std::forward<Transform>(transform), sink, dlq, store, options(a.workers), stop);
   }

@@ -23,7 +23,9 @@ struct table_sink_factory {
     const auto key = Mode == write_mode::insert ? "" : " PRIMARY KEY";
     mysql_test::exec(*db_, fmt::format("CREATE TABLE `{}` (id BIGINT{}, name VARCHAR(64))", table_, key));
     cleanup_.names.push_back(table_);
+    cleanup_.names.push_back(table_ + "_batches");  // the ledger, when the test makes one
     table_sink_options options{.table = table_, .columns = {"id", "name"}, .mode = Mode};
+    options.batch_table = table_ + "_batches";
     if constexpr (Mode == write_mode::upsert) options.update_columns = {"name"};
     return std::make_unique<table_sink>(table_sink::open(db_, options).value());
   }
@@ -87,6 +89,9 @@ using job_logs = ::testing::Types<store_factory<job_log, job_log_options>>;
 
 namespace pipeline::testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_table_sink, sink_contract, table_sinks);
+// Exactly-once mode, in the write mode that needs it: a plain INSERT into a table with no key.
+INSTANTIATE_TYPED_TEST_SUITE_P(mysql_table_sink, transactional_sink_contract,
+                               ::testing::Types<table_sink_factory<write_mode::insert>>);
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_checkpoint_store, checkpoint_store_contract, checkpoint_stores);
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_dead_letter_table, dead_letter_sink_contract, dead_letter_tables);
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_dead_letter_table, dead_letter_store_contract, dead_letter_tables);
