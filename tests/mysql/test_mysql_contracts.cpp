@@ -23,9 +23,9 @@ struct table_sink_factory {
     const auto key = Mode == write_mode::insert ? "" : " PRIMARY KEY";
     mysql_test::exec(*db_, fmt::format("CREATE TABLE `{}` (id BIGINT{}, name VARCHAR(64))", table_, key));
     cleanup_.names.push_back(table_);
-    cleanup_.names.push_back(table_ + "_batches");  // the ledger, when the test makes one
+    cleanup_.names.push_back(ledger_);  // when a test makes it
     table_sink_options options{.table = table_, .columns = {"id", "name"}, .mode = Mode};
-    options.batch_table = table_ + "_batches";
+    options.batch_table = ledger_;
     if constexpr (Mode == write_mode::upsert) options.update_columns = {"name"};
     return std::make_unique<table_sink>(table_sink::open(db_, options).value());
   }
@@ -39,6 +39,7 @@ struct table_sink_factory {
  private:
   std::shared_ptr<database> db_ = mysql_test::open_db();
   std::string table_ = mysql_test::table_name("sink");
+  std::string ledger_ = mysql_test::table_name("ledger");
   mysql_test::dropped_tables cleanup_{db_, {}};
 };
 
