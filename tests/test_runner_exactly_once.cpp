@@ -2,6 +2,7 @@
 // commits each batch with its ledger entry, and a rerun after a crash or a stop skips what
 // earlier runs committed above the checkpoint, whatever its batch size and worker count.
 // A crash is modelled as a kill -9 is: from a chosen commit on, nothing reaches any store.
+#include <pipeline/any_sink.hpp>
 #include <pipeline/memory/memory_checkpoint_store.hpp>
 #include <pipeline/memory/memory_dlq.hpp>
 #include <pipeline/memory/vector_source.hpp>
@@ -234,6 +235,35 @@ TEST_F(exactly_once, entries_below_the_checkpoint_are_forgotten_while_the_run_go
   });
   ASSERT_EQ(report.status, pipeline::run_status::completed);
   EXPECT_EQ(largest, 0U) << "the ledger holds the batches above the checkpoint, not the whole run";
+}
+
+}  // namespace
+
+namespace {
+
+TEST(exactly_once_any_sink, an_any_sink_over_a_transactional_sink_is_written_exactly_once) {
+  test_support::ledger_sink<int> ledger;
+  pipeline::any_sink<int> sink{std::ref(ledger)};
+  EXPECT_TRUE(pipeline::is_transactional(sink));
+  pipeline::memory_checkpoint_store checkpoints;
+  pipeline::memory_dlq dlq;
+  pipeline::vector_source<int> source{numbers(500), 10};
+  pipeline::runner_options options;
+  options.name = "any";
+  const auto report = pipeline::run(source, pipeline::identity{}, sink, dlq, checkpoints, options);
+  ASSERT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sorted(ledger.records()), numbers(500));
+  EXPECT_EQ(ledger.ledger_size(), 0U) << "written through the ledger, then forgotten";
+}
+
+TEST(exactly_once_any_sink, an_any_sink_over_a_plain_sink_is_not_transactional) {
+  struct plain {
+    using value_type = int;
+    auto write(std::span<const int>, std::stop_token) -> pipeline::result<void> { return pipeline::ok(); }
+  };
+  pipeline::any_sink<int> sink{plain{}};
+  EXPECT_FALSE(pipeline::is_transactional(sink));
+  EXPECT_FALSE(sink.committed_batches("job", {}));
 }
 
 }  // namespace
