@@ -18,6 +18,14 @@ auto as_int64(std::uint64_t n) -> std::int64_t {
   return static_cast<std::int64_t>(std::min<std::uint64_t>(n, std::numeric_limits<std::int64_t>::max()));
 }
 
+// Binds the entry's identity (job, run, sequence, slice) as parameters 1 to 4.
+void bind_identity(statement& s, const committed_batch& entry) {
+  s.bind_text(1, entry.job);
+  s.bind_int64(2, as_int64(entry.run));
+  s.bind_int64(3, as_int64(entry.sequence));
+  s.bind_int64(4, as_int64(entry.slice));
+}
+
 // Whether the ledger holds `entry` already: its batch is committed.
 auto holds(connection& c, const sink_plan& plan, const committed_batch& entry) -> result<bool> {
   const auto& d = c.sql_dialect();
@@ -27,10 +35,7 @@ auto holds(connection& c, const sink_plan& plan, const committed_batch& entry) -
                                   d.placeholder(4)));
   if (!st) return std::move(st).error();
   auto& s = **st;
-  s.bind_text(1, entry.job);
-  s.bind_int64(2, as_int64(entry.run));
-  s.bind_int64(3, as_int64(entry.sequence));
-  s.bind_int64(4, as_int64(entry.slice));
+  bind_identity(s, entry);
   if (auto done = s.execute(fmt::format("looking for batch {} of run {} in {}", entry.sequence, entry.run,
                                         plan.batch_table));
       !done) {
@@ -64,10 +69,7 @@ auto write_rows_committed(connection& c, const sink_plan& plan, std::span<const 
                                     quoted_list(d, ledger_columns), placeholders(d, 1, ledger_columns.size())));
     if (!st) return std::move(st).error();
     auto& s = **st;
-    s.bind_text(1, entry.job);
-    s.bind_int64(2, as_int64(entry.run));
-    s.bind_int64(3, as_int64(entry.sequence));
-    s.bind_int64(4, as_int64(entry.slice));
+    bind_identity(s, entry);  // the first four columns
     s.bind_int64(5, static_cast<std::int64_t>(entry.partition));
     s.bind_bytes(6, entry.start.bytes());
     s.bind_bytes(7, entry.end.bytes());

@@ -141,26 +141,16 @@ auto batch_ledger::entry_for(const batch_in_flight& b, transform_shape shape, st
     if (!input || *input >= b.positions.size()) return std::nullopt;
     return b.positions[*input];
   };
-  if (begin > 0) {
-    auto p = position_of(begin);
-    if (!p) {
-      return invalid_input_error(
-          "exactly-once: a failing batch was split to find its bad records, and a slice of it cannot be given a "
-          "range to commit: the source gives no per-record positions, or a per-batch transform hides which input "
-          "made which output");
-    }
-    entry.start = std::move(*p);
+  auto start = begin > 0 ? position_of(begin) : std::optional<position>{b.start};
+  auto stop = end < outputs ? position_of(end) : std::optional<position>{b.end};
+  if (!start || !stop) {
+    return invalid_input_error(
+        "exactly-once: a failing batch was split to find its bad records, and a slice of it cannot be given a "
+        "range to commit: the source gives no per-record positions, or a per-batch transform hides which input "
+        "made which output");
   }
-  if (end < outputs) {
-    auto p = position_of(end);
-    if (!p) {
-      return invalid_input_error(
-          "exactly-once: a failing batch was split to find its bad records, and a slice of it cannot be given a "
-          "range to commit: the source gives no per-record positions, or a per-batch transform hides which input "
-          "made which output");
-    }
-    entry.end = std::move(*p);
-  }
+  entry.start = std::move(*start);
+  entry.end = std::move(*stop);
   return entry;
 }
 
