@@ -129,7 +129,8 @@ auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options)
                    d.quote(options.batch_table),
                    options.batch_table,
                    nullptr,
-                   options.mode == write_mode::insert};
+                   options.mode == write_mode::insert,
+                   options.mode == write_mode::insert || !options.add_columns.empty()};
 }
 
 auto open_sink(connection& c, const table_sink_options& options, sink_plan& plan) -> result<void> {

@@ -131,3 +131,24 @@ TEST_F(sqlite_exactly_once, a_stop_leaves_nothing_to_redo) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(sqlite_exactly_once, only_the_modes_that_would_add_again_use_the_ledger) {
+  using pipeline::sqlite::write_mode;
+  raw_.exec("CREATE TABLE counts (id INTEGER PRIMARY KEY, n INTEGER)");
+  const auto sink = [&](pipeline::sqlite::table_sink_options options) {
+    options.table = "counts";
+    options.columns = {"id", "n"};
+    return pipeline::sqlite::table_sink::open(db_, options).value();
+  };
+  EXPECT_TRUE(pipeline::is_transactional(sink({.mode = write_mode::insert})));
+  EXPECT_FALSE(pipeline::is_transactional(sink({.mode = write_mode::insert_ignore})));
+  EXPECT_FALSE(pipeline::is_transactional(
+      sink({.mode = write_mode::upsert, .key_columns = {"id"}, .update_columns = {"n"}})));
+  EXPECT_TRUE(pipeline::is_transactional(sink({.mode = write_mode::upsert, .key_columns = {"id"}, .add_columns = {"n"}})));
+  EXPECT_EQ(raw_.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'pipeline_batches'").get<std::int64_t>(), 0)
+      << "the ledger table is made at the first ledger call, not at open";
+}
+
+}  // namespace

@@ -81,6 +81,7 @@ struct sink_plan {
   std::string batch_name;           ///< the same, bare
   std::shared_ptr<const row_check> check;  ///< null: the dialect checks nothing before sending
   bool refuses_duplicates{false};          ///< a plain INSERT (write_mode::insert)
+  bool repeats_count{false};               ///< a rewritten batch adds again: a plain INSERT, or add columns
 };
 
 /// The table sink of every SQL adapter, written once over the adapter's dialect
@@ -131,6 +132,11 @@ class table_sink {
   [[nodiscard]] auto write_with_checkpoint(std::span<const record> records, std::string_view key,
                                            const position& pos, std::uint64_t expected_version,
                                            std::stop_token stop) -> result<std::uint64_t>;
+
+  /// Whether `pipeline::run` writes this sink through its batch ledger: for a plain INSERT and
+  /// for an upsert with add columns, where writing a batch again would add it again. An
+  /// idempotent sink (INSERT IGNORE, upsert without add columns) is exactly-once without it.
+  [[nodiscard]] auto is_transactional() const noexcept -> bool { return plan_.repeats_count; }
 
   /// Exactly-once mode (`pipeline::transactional_sink`): writes `records` and the ledger row of
   /// `entry` into `batch_table` in ONE transaction. An entry stored already commits nothing
