@@ -26,9 +26,9 @@ start() {
   local k=$(($1 % ${#batches[@]}))
   exec "$bin" --prefix "$prefix" --rows "$rows" --batch "${batches[$k]}" --workers "${workers[$k]}"
 }
-# 200,000 rows take about 16 s in the Debug build; 12 kills after 0.3 to 1.0 s each land before
+# 200,000 rows take about 16 s in the Debug build; 12 kills after 0.5 to 2.0 s each land before
 # the end. A kill lands anywhere in the run: a commit, a ledger read at the start, a checkpoint save,
 # a DLQ write, the compaction.
-chaos_kill_and_resume "$kills" 0.3 1.0 start
+chaos_kill_and_resume "$kills" 0.5 2.0 start
 chaos_require_landed 10
 "$bin" --prefix "$prefix" --rows "$rows" --batch 750 --workers 4 --verify --drop
