@@ -41,9 +41,10 @@ struct committed_batch {
 /// parallel (docs/runner.md, "Exactly-once").
 ///
 /// - `write_committed(records, entry, stop)`: stores all of `records` and `entry`, or nothing.
-///   An entry whose identity is stored already means the batch is in: it returns success and
-///   writes nothing (a retry after a COMMIT whose reply was lost). A stop requested before it
-///   returns `stopped` and writes nothing.
+///   An entry whose identity is stored already, with the same positions, means the batch is
+///   in: it returns success and writes nothing (a retry after a COMMIT whose reply was lost);
+///   with other positions it is a `conflict` (another runner of the job) and writes nothing.
+///   A stop requested before it returns `stopped` and writes nothing.
 /// - `committed_batches(job, stop)`: every entry stored for `job`, in any order. The runner,
 ///   not the sink, decides which lie above the checkpoint (positions are the source's).
 /// - `forget_batches(job, run, sequence, stop)`: deletes the entries of `job` at or below

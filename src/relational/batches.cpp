@@ -26,24 +26,29 @@ void bind_identity(statement& s, const committed_batch& entry) {
   s.bind_int64(4, as_int64(entry.slice));
 }
 
-// Whether the ledger holds `entry` already: its batch is committed.
+// Whether the ledger holds `entry` already: its batch is committed. The same identity with
+// other positions is a `conflict`: another runner of the job numbered its run alike.
 auto holds(connection& c, const sink_plan& plan, const committed_batch& entry) -> result<bool> {
   const auto& d = c.sql_dialect();
-  auto st = c.prepare(fmt::format("SELECT 1 FROM {} WHERE {} = {} AND {} = {} AND {} = {} AND {} = {}",
-                                  plan.batch_table, d.quote("job"), d.placeholder(1), d.quote("run"),
-                                  d.placeholder(2), d.quote("sequence"), d.placeholder(3), d.quote("slice"),
-                                  d.placeholder(4)));
+  auto st = c.prepare(fmt::format("SELECT {}, {} FROM {} WHERE {} = {} AND {} = {} AND {} = {} AND {} = {}",
+                                  d.quote("start_position"), d.quote("end_position"), plan.batch_table,
+                                  d.quote("job"), d.placeholder(1), d.quote("run"), d.placeholder(2),
+                                  d.quote("sequence"), d.placeholder(3), d.quote("slice"), d.placeholder(4)));
   if (!st) return std::move(st).error();
   auto& s = **st;
   bind_identity(s, entry);
-  if (auto done = s.execute(fmt::format("looking for batch {} of run {} in {}", entry.sequence, entry.run,
-                                        plan.batch_table));
-      !done) {
-    return std::move(done).error();
-  }
+  const auto context =
+      fmt::format("looking for batch {} of run {} of {} in {}", entry.sequence, entry.run, value{entry.job},
+                  plan.batch_table);
+  if (auto done = s.execute(context); !done) return std::move(done).error();
   auto row = s.next_row();
   if (!row) return std::move(row).error();
-  return *row;
+  if (!*row) return false;
+  if (s.text_at(0) != entry.start.bytes() || s.text_at(1) != entry.end.bytes()) {
+    return conflict_error(fmt::format("{}: it is there with other positions: another runner of this job is writing",
+                                      context));
+  }
+  return true;
 }
 
 }  // namespace

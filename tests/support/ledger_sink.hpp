@@ -44,7 +44,10 @@ class ledger_sink {
     const auto same = [&](const pipeline::committed_batch& e) {
       return e.job == entry.job && e.run == entry.run && e.sequence == entry.sequence && e.slice == entry.slice;
     };
-    if (std::any_of(ledger_.begin(), ledger_.end(), same)) return pipeline::ok();  // committed already
+    if (const auto found = std::find_if(ledger_.begin(), ledger_.end(), same); found != ledger_.end()) {
+      if (found->start == entry.start && found->end == entry.end) return pipeline::ok();  // committed already
+      return pipeline::conflict_error("another runner of this job committed this batch with other positions");
+    }
     records_.insert(records_.end(), records.begin(), records.end());
     ledger_.push_back(entry);
     return pipeline::ok();

@@ -89,6 +89,19 @@ TYPED_TEST_P(transactional_sink_contract, an_entry_committed_already_writes_noth
   EXPECT_THAT(TestFixture::marks(*sink, "job"), ::testing::ElementsAre("1/7/0"));
 }
 
+TYPED_TEST_P(transactional_sink_contract, the_same_identity_with_other_positions_is_a_conflict) {
+  auto sink = this->factory_.make_sink();
+  auto first = this->records(0, 5);
+  auto second = this->records(5, 5);
+  auto e = TestFixture::entry("job", 1, 2);
+  ASSERT_TRUE(sink->write_committed(std::span{std::as_const(first)}, e, {}));
+  e.end = position::from_integer(999'999'999);  // another runner's batch 2 of "its" run 1
+  auto r = sink->write_committed(std::span{std::as_const(second)}, e, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, error_kind::conflict) << fmt::format("{}", r.error());
+  EXPECT_THAT(this->factory_.stored(), ::testing::UnorderedElementsAreArray(first));
+}
+
 TYPED_TEST_P(transactional_sink_contract, slices_of_one_batch_are_entries_of_their_own) {
   auto sink = this->factory_.make_sink();
   auto first = this->records(0, 5);
@@ -167,7 +180,9 @@ TYPED_TEST_P(transactional_sink_contract, concurrent_writers_lose_nothing) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(transactional_sink_contract, commits_the_records_with_their_entry,
-                            an_entry_committed_already_writes_nothing, slices_of_one_batch_are_entries_of_their_own,
+                            an_entry_committed_already_writes_nothing,
+                            the_same_identity_with_other_positions_is_a_conflict,
+                            slices_of_one_batch_are_entries_of_their_own,
                             an_empty_batch_commits_its_entry, jobs_are_kept_apart,
                             forget_removes_the_entries_at_or_below_the_mark,
                             a_stopped_write_commits_nothing_or_everything, concurrent_writers_lose_nothing);
