@@ -64,6 +64,11 @@ auto ledger_gate::ensure(connection& c, const sink_plan& plan) -> result<void> {
 
 auto write_rows_committed(connection& c, const sink_plan& plan, std::span<const record> records,
                           const committed_batch& entry, const std::stop_token& stop) -> result<void> {
+  // A row the dialect's check refuses (MySQL: too long for its column) fails the call as it
+  // would fail write_each's row, before anything is sent; the runner splits the batch to it.
+  if (plan.check != nullptr) {
+    if (auto held = plan.check->refused(plan, records); !held.empty()) return std::move(held.front().reason);
+  }
   const auto& d = c.sql_dialect();
   return in_transaction(c, [&]() -> result<void> {
     // A retry of a write whose COMMIT landed unseen: its rows are in already.
