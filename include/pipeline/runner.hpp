@@ -35,6 +35,7 @@
 #include <pipeline/result.hpp>
 #include <pipeline/sink.hpp>
 #include <pipeline/source.hpp>
+#include <pipeline/transactional_sink.hpp>
 
 namespace pipeline {
 
@@ -77,6 +78,12 @@ struct runner_options {
   double max_dead_letter_share{1.0};
   std::uint64_t dead_letter_window{10'000};
   std::chrono::milliseconds checkpoint_interval{1000};  ///< at most one save per interval (0: every batch)
+  /// Exactly-once mode (docs/runner.md): each batch commits with its entry in the sink's batch
+  /// ledger, and a resumed run skips what earlier runs committed, so no record is written twice
+  /// even into a sink with no idempotent key. The sink must keep a ledger
+  /// (`pipeline::is_transactional`), or the run fails at once with `invalid_input`. Records
+  /// the sink refuses are then found by splitting batches, not by its per-record answers.
+  bool exactly_once{false};
   clock* time{nullptr};                    ///< nullptr: the real steady clock
   logger log{};
   metrics_registry* metrics{nullptr};      ///< where the run's counters are registered, if anywhere
@@ -108,6 +115,9 @@ struct run_report {
   std::chrono::nanoseconds duration{0};
   position checkpoint;             ///< the saved watermark: a rerun resumes after it
   std::uint64_t done_before{0};    ///< records done by earlier runs, below the checkpoint this run resumed from
+  /// Exactly-once mode: records read again above the checkpoint that an earlier run had
+  /// committed (its batch ledger says so), skipped rather than written twice; counted in `read`.
+  std::uint64_t skipped{0};
   std::optional<error> failure;    ///< why, when status is failed
   std::uint64_t job_run_id{0};     ///< the run's id in the job log, when there is one
 
@@ -288,6 +298,48 @@ class typed_stages final : public run_stages {
     } else {
       return ok();
     }
+  }
+
+  [[nodiscard]] auto transactional() const noexcept -> bool override { return pipeline::is_transactional(sink_); }
+  auto write_committed(batch_in_flight& b, std::size_t begin, std::size_t end, const committed_batch& entry,
+                       std::stop_token stop) -> result<void> override {
+    if constexpr (transactional_sink<Sink>) {
+      return call_user("the sink",
+                       [&] { return sink_.write_committed(outputs(b).subspan(begin, end - begin), entry, stop); });
+    } else {
+      return internal_error("write_committed: the sink keeps no batch ledger");
+    }
+  }
+  auto committed_batches(const std::string& job, std::stop_token stop)
+      -> result<std::vector<committed_batch>> override {
+    if constexpr (transactional_sink<Sink>) {
+      return call_user("the sink", [&] { return sink_.committed_batches(job, stop); });
+    } else {
+      return std::vector<committed_batch>{};
+    }
+  }
+  auto forget_batches(const std::string& job, std::uint64_t run, std::uint64_t sequence, std::stop_token stop)
+      -> result<void> override {
+    if constexpr (transactional_sink<Sink>) {
+      return call_user("the sink", [&] { return sink_.forget_batches(job, run, sequence, stop); });
+    } else {
+      return ok();
+    }
+  }
+  void drop_inputs(batch_in_flight& b, const std::vector<bool>& skip) override {
+    auto& inputs = of(b).inputs;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (skip[i]) continue;
+      if (kept != i) {
+        inputs[kept] = std::move(inputs[i]);
+        if (i < b.positions.size()) b.positions[kept] = std::move(b.positions[i]);
+      }
+      ++kept;
+    }
+    inputs.erase(inputs.begin() + static_cast<std::ptrdiff_t>(kept), inputs.end());
+    if (!b.positions.empty()) b.positions.resize(kept);
+    b.size = kept;
   }
 
   [[nodiscard]] auto input_payload(const batch_in_flight& b, std::size_t i) const -> std::string override {

@@ -49,6 +49,13 @@ auto table_definition(relational::store_table which) -> std::string_view {
              "`attempts` BIGINT NOT NULL, `position` BLOB, `partition` BIGINT NOT NULL, "
              "`time` DATETIME(6) NOT NULL, `entry` VARBINARY(80) NOT NULL, "
              "`job` VARBINARY(255) NOT NULL DEFAULT '', UNIQUE KEY `entry` (`entry`)) ENGINE=InnoDB";
+    // One row per committed batch above the checkpoint (exactly-once mode); the key stays
+    // within an index's 767 bytes.
+    case relational::store_table::batches:
+      return "CREATE TABLE IF NOT EXISTS {} (`job` VARBINARY(512) NOT NULL, `run` BIGINT NOT NULL, "
+             "`sequence` BIGINT NOT NULL, `slice` BIGINT NOT NULL, `partition` BIGINT NOT NULL, "
+             "`start_position` LONGBLOB NOT NULL, `end_position` LONGBLOB NOT NULL, "
+             "PRIMARY KEY (`job`, `run`, `sequence`, `slice`)) ENGINE=InnoDB";
     case relational::store_table::job_runs: break;
   }
   return "CREATE TABLE IF NOT EXISTS {} (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "

@@ -161,7 +161,7 @@ auto table_sink<Database>::open(std::shared_ptr<Database> db, const table_sink_o
   if (auto opened = with_connection(*db, [&](connection& c) { return open_sink(c, options, plan); }); !opened) {
     return std::move(opened).error();
   }
-  return table_sink{std::move(db), std::move(plan)};
+  return table_sink{std::move(db), std::move(plan), std::make_shared<ledger_gate>()};
 }
 
 template <class Database>
@@ -186,6 +186,36 @@ auto table_sink<Database>::write_with_checkpoint(std::span<const record> records
   if (stop.stop_requested()) return stopped_error();
   return with_connection(*db_, [&](connection& c) {
     return write_rows_with_checkpoint(c, plan_, records, key, pos, expected_version, stop);
+  });
+}
+
+template <class Database>
+auto table_sink<Database>::write_committed(std::span<const record> records, const committed_batch& entry,
+                                           std::stop_token stop) -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  return with_connection(*db_, [&](connection& c) -> result<void> {
+    if (auto ready = gate_->ensure(c, plan_); !ready) return ready;
+    return write_rows_committed(c, plan_, records, entry, stop);
+  });
+}
+
+template <class Database>
+auto table_sink<Database>::committed_batches(std::string_view job, std::stop_token stop)
+    -> result<std::vector<committed_batch>> {
+  if (stop.stop_requested()) return stopped_error();
+  return with_connection(*db_, [&](connection& c) -> result<std::vector<committed_batch>> {
+    if (auto ready = gate_->ensure(c, plan_); !ready) return std::move(ready).error();
+    return select_batches(c, plan_, job);
+  });
+}
+
+template <class Database>
+auto table_sink<Database>::forget_batches(std::string_view job, std::uint64_t run, std::uint64_t sequence,
+                                          std::stop_token stop) -> result<void> {
+  if (stop.stop_requested()) return stopped_error();
+  return with_connection(*db_, [&](connection& c) -> result<void> {
+    if (auto ready = gate_->ensure(c, plan_); !ready) return ready;
+    return delete_batches(c, plan_, job, run, sequence);
   });
 }
 

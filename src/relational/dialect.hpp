@@ -28,7 +28,7 @@ namespace pipeline::detail::relational {
 class connection;
 
 /// The tables of the stores the layer keeps.
-enum class store_table : std::uint8_t { checkpoints, dead_letters, job_runs };
+enum class store_table : std::uint8_t { checkpoints, dead_letters, job_runs, batches };
 
 /// How one SQL dialect spells what the shared layer asks of it. Stateless and immutable: one
 /// instance per adapter, shared by every thread.

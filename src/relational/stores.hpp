@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -104,6 +105,24 @@ struct saved_checkpoint {
                                               std::string_view key, const position& pos,
                                               std::uint64_t expected_version, const std::stop_token& stop)
     -> result<std::uint64_t>;
+
+/// Whether a sink's batch ledger table exists yet: `ensure` creates it (outside any
+/// transaction: DDL commits implicitly in MySQL) the first time, and only then.
+struct ledger_gate {
+  [[nodiscard]] auto ensure(connection& c, const sink_plan& plan) -> result<void>;
+
+ private:
+  std::mutex mutex_;
+  bool ready_ = false;
+};
+
+/// The batch ledger of a table sink (table_sink::write_committed and the two after it).
+[[nodiscard]] auto write_rows_committed(connection& c, const sink_plan& plan, std::span<const record> records,
+                                        const committed_batch& entry, const std::stop_token& stop) -> result<void>;
+[[nodiscard]] auto select_batches(connection& c, const sink_plan& plan, std::string_view job)
+    -> result<std::vector<committed_batch>>;
+[[nodiscard]] auto delete_batches(connection& c, const sink_plan& plan, std::string_view job, std::uint64_t run,
+                                  std::uint64_t sequence) -> result<void>;
 
 /// `n` as a LIMIT parameter: SQL integers stop at INT64_MAX.
 [[nodiscard]] auto limit_parameter(std::size_t n) noexcept -> std::int64_t;

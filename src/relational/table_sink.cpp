@@ -89,6 +89,7 @@ auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options)
   const auto who = fmt::format("{}::table_sink::open", d.name());
   auto table = checked_table(has_db, d, "table_sink", options.table);
   require_identifier(options.checkpoint_table, fmt::format("{}: options.checkpoint_table", who));
+  require_identifier(options.batch_table, fmt::format("{}: options.batch_table", who));
   if (options.columns.empty()) throw std::invalid_argument(fmt::format("{}: options.columns is empty", who));
   if (options.rows_per_statement == 0) {
     throw std::invalid_argument(fmt::format("{}: options.rows_per_statement is 0", who));
@@ -129,8 +130,11 @@ auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options)
                    options.rows_per_statement,
                    d.quote(options.checkpoint_table),
                    options.checkpoint_table,
+                   d.quote(options.batch_table),
+                   options.batch_table,
                    nullptr,
                    plain_insert,
+                   plain_insert || !options.add_columns.empty(),
                    std::move(skip_duplicates_sql)};
 }
 

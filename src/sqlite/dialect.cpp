@@ -265,6 +265,12 @@ auto sqlite_dialect::create_store_table(relational::connection& c, relational::s
       // The index is named after the table: "<table>_by_job".
       return c.execute(fmt::format(R"(CREATE INDEX IF NOT EXISTS "{}_by_job" ON {} ("job", "id"))", table, quoted));
     }
+    case relational::store_table::batches:
+      return c.execute(fmt::format(
+          R"(CREATE TABLE IF NOT EXISTS {} ("job" TEXT NOT NULL, "run" INTEGER NOT NULL, "sequence" INTEGER NOT NULL, )"
+          R"("slice" INTEGER NOT NULL, "partition" INTEGER NOT NULL, "start_position" BLOB NOT NULL, )"
+          R"("end_position" BLOB NOT NULL, PRIMARY KEY ("job", "run", "sequence", "slice")))",
+          quoted));
     case relational::store_table::dead_letters: break;
   }
   if (auto created = c.execute(fmt::format(

@@ -23,7 +23,9 @@ struct table_sink_factory {
     const auto key = Mode == write_mode::insert ? "" : " PRIMARY KEY";
     mysql_test::exec(*db_, fmt::format("CREATE TABLE `{}` (id BIGINT{}, name VARCHAR(64))", table_, key));
     cleanup_.names.push_back(table_);
+    cleanup_.names.push_back(ledger_);  // when a test makes it
     table_sink_options options{.table = table_, .columns = {"id", "name"}, .mode = Mode};
+    options.batch_table = ledger_;
     if constexpr (Mode == write_mode::upsert) options.update_columns = {"name"};
     return std::make_unique<table_sink>(table_sink::open(db_, options).value());
   }
@@ -37,6 +39,7 @@ struct table_sink_factory {
  private:
   std::shared_ptr<database> db_ = mysql_test::open_db();
   std::string table_ = mysql_test::table_name("sink");
+  std::string ledger_ = mysql_test::table_name("ledger");
   mysql_test::dropped_tables cleanup_{db_, {}};
 };
 
@@ -87,6 +90,9 @@ using job_logs = ::testing::Types<store_factory<job_log, job_log_options>>;
 
 namespace pipeline::testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_table_sink, sink_contract, table_sinks);
+// Exactly-once mode, in the write mode that needs it: a plain INSERT into a table with no key.
+INSTANTIATE_TYPED_TEST_SUITE_P(mysql_table_sink, transactional_sink_contract,
+                               ::testing::Types<table_sink_factory<write_mode::insert>>);
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_checkpoint_store, checkpoint_store_contract, checkpoint_stores);
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_dead_letter_table, dead_letter_sink_contract, dead_letter_tables);
 INSTANTIATE_TYPED_TEST_SUITE_P(mysql_dead_letter_table, dead_letter_store_contract, dead_letter_tables);

@@ -101,6 +101,9 @@ using job_logs = ::testing::Types<store_factory<job_log, place::file>, store_fac
 
 namespace pipeline::testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_table_sink, sink_contract, table_sinks);
+// Exactly-once mode, in the write mode that needs it: a plain INSERT into a table with no key.
+INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_table_sink, transactional_sink_contract,
+                               ::testing::Types<table_sink_factory<write_mode::insert>>);
 INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_checkpoint_store, checkpoint_store_contract, checkpoint_stores);
 INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_dead_letter_table, dead_letter_sink_contract, dead_letter_tables);
 INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_dead_letter_table, dead_letter_store_contract, dead_letter_tables);

@@ -21,6 +21,7 @@
 #include <pipeline/position.hpp>
 #include <pipeline/result.hpp>
 #include <pipeline/sink.hpp>
+#include <pipeline/transactional_sink.hpp>
 
 namespace pipeline {
 
@@ -43,6 +44,7 @@ struct batch_records {
 struct batch_in_flight {
   std::unique_ptr<batch_records> records;
   std::size_t size = 0;                ///< input records
+  position start;                      ///< exactly-once mode: where the source stood before it (the last batch's end)
   position end;
   std::vector<dead_letter> rejected;
   std::vector<position> positions;     ///< one per input record, or empty (see batch::positions)
@@ -97,6 +99,20 @@ class run_stages {
   virtual auto write_each(batch_in_flight& b, std::size_t begin, std::size_t end, std::stop_token stop)
       -> result<std::vector<rejected_record>> = 0;
   virtual auto flush(std::stop_token stop) -> result<void> = 0;
+
+  // Exactly-once (batch_ledger.hpp): whether the sink is a transactional_sink that keeps a
+  // ledger, and its three calls; the last three only when transactional().
+  [[nodiscard]] virtual auto transactional() const noexcept -> bool = 0;
+  // Writes outputs [begin, end) with `entry` in one transaction.
+  virtual auto write_committed(batch_in_flight& b, std::size_t begin, std::size_t end, const committed_batch& entry,
+                               std::stop_token stop) -> result<void> = 0;
+  virtual auto committed_batches(const std::string& job, std::stop_token stop)
+      -> result<std::vector<committed_batch>> = 0;
+  virtual auto forget_batches(const std::string& job, std::uint64_t run, std::uint64_t sequence, std::stop_token stop)
+      -> result<void> = 0;
+  // Removes the inputs that `skip` marks (one flag per input), and their positions, before the
+  // batch is transformed: an earlier run committed them.
+  virtual void drop_inputs(batch_in_flight& b, const std::vector<bool>& skip) = 0;
 
   // The bytes a dead letter keeps of an input or an output record.
   [[nodiscard]] virtual auto input_payload(const batch_in_flight& b, std::size_t i) const -> std::string = 0;

@@ -39,6 +39,8 @@ class watermark {
     return moved;
   }
 
+  // The sequence of the first batch not below the watermark: every one before it is finished.
+  [[nodiscard]] auto finished_below() const -> std::uint64_t { return first_; }
   // Batches issued but not finished (or finished above an unfinished one).
   [[nodiscard]] auto in_flight() const -> std::size_t { return pending_.size(); }
   // Records in the batches below the watermark, issued since this watermark was made.

@@ -10,3 +10,4 @@
 #include <pipeline/testing/job_log_store_contract.hpp>
 #include <pipeline/testing/sink_contract.hpp>
 #include <pipeline/testing/source_contract.hpp>
+#include <pipeline/testing/transactional_sink_contract.hpp>

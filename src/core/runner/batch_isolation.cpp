@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -13,6 +14,7 @@ struct batch_isolation::work {
   batch_in_flight& b;
   const std::stop_token& stop;
   std::vector<dead_letter> letters;
+  std::size_t letters_stored = 0;
 };
 
 namespace {
@@ -39,24 +41,46 @@ auto batch_isolation::process(batch_in_flight& b, const std::stop_token& stop) -
   work w{b, stop, std::move(b.rejected)};
   const auto records = b.size + w.letters.size();
   if (transform_all(w) == batch_outcome::abandoned) return batch_outcome::abandoned;
+  // Exactly-once: the ledger entry will cover the records dead-lettered so far, so they are
+  // stored first (a crash between the two stores them again; the DLQ skips what it holds).
+  if (ledger_.active() && store_letters(w) == batch_outcome::abandoned) return batch_outcome::abandoned;
   if (const auto outputs = stages_.output_count(b); outputs > 0) {
-    const auto wrote = stages_.answers_per_record() ? write_each_slice(w, 0, outputs) : write_slice(w, 0, outputs);
+    const auto wrote = stages_.answers_per_record() && !ledger_.active() ? write_each_slice(w, 0, outputs)
+                                                                          : write_slice(w, 0, outputs);
     if (wrote == batch_outcome::abandoned) return batch_outcome::abandoned;
   }
-  if (!w.letters.empty()) {
-    // DLQ before ack: a batch whose dead letters cannot be stored is not done.
-    auto stored = run_.with_retry([&] { return stages_.store_dead_letters(w.letters, stop); }, stop);
-    if (!stored) {
-      run_.fail_unless_stopped(stored.error());
-      return batch_outcome::abandoned;
-    }
-    run_.counters.dead_lettered->inc(w.letters.size());
-  }
+  // DLQ before ack: a batch whose dead letters cannot be stored is not done.
+  if (store_letters(w) == batch_outcome::abandoned) return batch_outcome::abandoned;
   if (auto spent = budget_.spend(records, w.letters.size(), run_.counters.dead_lettered->value())) {
     run_.fail(permanent_error(std::move(*spent)));
     return batch_outcome::abandoned;
   }
   return batch_outcome::done;
+}
+
+// Stores the dead letters not stored yet, in one call.
+auto batch_isolation::store_letters(work& w) -> batch_outcome {
+  if (w.letters_stored == w.letters.size()) return batch_outcome::done;
+  const auto fresh = std::span<const dead_letter>{w.letters}.subspan(w.letters_stored);
+  auto stored = run_.with_retry([&] { return stages_.store_dead_letters(fresh, w.stop); }, w.stop);
+  if (!stored) {
+    run_.fail_unless_stopped(stored.error());
+    return batch_outcome::abandoned;
+  }
+  run_.counters.dead_lettered->inc(fresh.size());
+  w.letters_stored = w.letters.size();
+  return batch_outcome::done;
+}
+
+// Writes outputs [begin, end) once: with their ledger entry in exactly-once mode.
+auto batch_isolation::write_once(work& w, std::size_t begin, std::size_t end) -> result<void> {
+  if (!ledger_.active()) return stages_.write(w.b, begin, end, w.stop);
+  auto entry = ledger_.entry_for(w.b, stages_.shape(), begin, end, stages_.output_count(w.b));
+  if (!entry) {
+    run_.fail(entry.error());
+    return stopped_error();
+  }
+  return stages_.write_committed(w.b, begin, end, *entry, w.stop);
 }
 
 auto batch_isolation::transform_all(work& w) -> batch_outcome {
@@ -110,7 +134,7 @@ auto batch_isolation::write_slice(work& w, std::size_t begin, std::size_t end) -
   auto r = run_.with_retry(
       [&](std::uint32_t n) {
         attempts = n;
-        return stages_.write(w.b, begin, end, w.stop);
+        return write_once(w, begin, end);
       },
       w.stop);
   if (r) {

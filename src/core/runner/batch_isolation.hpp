@@ -17,6 +17,7 @@
 #include <pipeline/dead_letter.hpp>
 #include <pipeline/detail/run_stages.hpp>
 
+#include "batch_ledger.hpp"
 #include "error_budget.hpp"
 #include "run_context.hpp"
 
@@ -26,7 +27,10 @@ enum class batch_outcome : std::uint8_t { done, abandoned };
 
 class batch_isolation {
  public:
-  batch_isolation(run_context& run, run_stages& stages) : run_(run), stages_(stages), budget_(run.options()) {}
+  // With an active `ledger`, each write commits its ledger entry with the records (and the
+  // dead letters of the source and the transform are stored before it: the entry covers them).
+  batch_isolation(run_context& run, run_stages& stages, const batch_ledger& ledger)
+      : run_(run), stages_(stages), ledger_(ledger), budget_(run.options()) {}
 
   auto process(batch_in_flight& b, const std::stop_token& stop) -> batch_outcome;
 
@@ -40,10 +44,13 @@ class batch_isolation {
   auto write_each_slice(work& w, std::size_t begin, std::size_t end) -> batch_outcome;
   auto split_or_letter(work& w, std::size_t begin, std::size_t end, const error& e, std::uint32_t attempts,
                        bool outputs, const slice_step& again) -> batch_outcome;
+  auto store_letters(work& w) -> batch_outcome;
+  auto write_once(work& w, std::size_t begin, std::size_t end) -> result<void>;
   auto failed_for_good(work& w, std::size_t index, bool output, error e, std::uint32_t attempts) -> bool;
 
   run_context& run_;
   run_stages& stages_;
+  const batch_ledger& ledger_;
   error_budget budget_;
 };
 

@@ -47,6 +47,7 @@ void checkpoint_keeper::finish(std::uint64_t sequence, const std::stop_token& st
   auto moved = watermark_.finish(sequence);
   if (!moved) return;
   pending_ = std::move(*moved);
+  pending_below_ = watermark_.finished_below();
   pending_records_ = done_before_ + watermark_.records_below();
   if (run_.time().now() - last_save_ >= run_.options().checkpoint_interval) save_locked(stop);
 }
@@ -85,6 +86,7 @@ void checkpoint_keeper::save_locked(const std::stop_token& stop) {
   pending_.reset();
   last_save_ = run_.time().now();
   save_count_locked(stop);
+  ledger_.forget(pending_below_, stop);
 }
 
 void checkpoint_keeper::save_count_locked(const std::stop_token& stop) {

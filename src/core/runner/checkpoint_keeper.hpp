@@ -20,13 +20,16 @@
 #include <pipeline/detail/watermark.hpp>
 #include <pipeline/position.hpp>
 
+#include "batch_ledger.hpp"
 #include "run_context.hpp"
 
 namespace pipeline::detail {
 
 class checkpoint_keeper {
  public:
-  checkpoint_keeper(run_context& run, run_stages& stages) : run_(run), stages_(stages) {}
+  // `ledger` forgets the committed batches each save covers (exactly-once mode).
+  checkpoint_keeper(run_context& run, run_stages& stages, batch_ledger& ledger)
+      : run_(run), stages_(stages), ledger_(ledger) {}
 
   // Loads the checkpoint and seeks the source after it. False when the run cannot start.
   auto resume() -> bool;
@@ -49,6 +52,8 @@ class checkpoint_keeper {
 
   run_context& run_;
   run_stages& stages_;
+  batch_ledger& ledger_;
+  std::uint64_t pending_below_ = 0;  // the sequences below `pending_`
   std::mutex mutex_;  // guards everything below
   watermark watermark_;
   std::optional<position> pending_;  // the watermark, not saved yet

@@ -21,6 +21,7 @@
 #include <pipeline/runner.hpp>
 
 #include "batch_isolation.hpp"
+#include "batch_ledger.hpp"
 #include "checkpoint_keeper.hpp"
 #include "job_recorder.hpp"
 #include "run_context.hpp"
@@ -42,8 +43,9 @@ class engine {
   engine(run_stages& stages, const runner_options& options, std::stop_token stop)
       : run_(options, std::move(stop)),
         stages_(stages),
-        checkpoints_(run_, stages),
-        isolation_(run_, stages),
+        ledger_(run_, stages),
+        checkpoints_(run_, stages, ledger_),
+        isolation_(run_, stages, ledger_),
         job_(run_),
         queue_(options.queue_capacity),
         queue_capacity_(options.queue_capacity),
@@ -56,7 +58,7 @@ class engine {
   auto run() -> run_report {
     const auto& options = run_.options();
     const auto started = run_.time().now();
-    if (job_.begin() && checkpoints_.resume()) {
+    if (job_.begin() && checkpoints_.resume() && ledger_.resume(checkpoints_.saved())) {
       progress_ = progress_meter{std::chrono::steady_clock::now(),
                                  {options.expected_records, checkpoints_.done_before(), std::chrono::seconds{10}}};
       {
@@ -88,6 +90,7 @@ class engine {
         }  // joins the monitors
       }
       checkpoints_.save(std::stop_token{});  // even when stopped: keep what is done
+      if (!run_.failure() && exhausted_.load() && checkpoints_.in_flight() == 0) ledger_.forget_all(std::stop_token{});
     }
     auto report = make_report(run_.time().now() - started);
     if (options.on_progress) report_progress();
@@ -118,8 +121,10 @@ class engine {
         letter.partition = b.partition;
         letter.job = run_.options().name;
       }
-      run_.counters.read->inc(b.size + b.rejected.size());
-      checkpoints_.issue(b.sequence, b.end, b.size + b.rejected.size());
+      const auto records = b.size + b.rejected.size();
+      run_.counters.read->inc(records);
+      if (!ledger_.screen(b)) break;  // exactly-once: drops what earlier runs committed
+      checkpoints_.issue(b.sequence, b.end, records);
       wait_for_room(stop);
       if (queue_.push(std::move(b), stop) != push_status::pushed) break;
     }
@@ -181,6 +186,7 @@ class engine {
     report.duration = duration;
     report.checkpoint = checkpoints_.saved();
     report.done_before = checkpoints_.done_before();
+    report.skipped = ledger_.skipped();
     report.failure = run_.failure();
     report.status = report.failure                                          ? run_status::failed
                     : exhausted_.load() && checkpoints_.in_flight() == 0 ? run_status::completed
@@ -190,6 +196,7 @@ class engine {
 
   run_context run_;
   run_stages& stages_;
+  batch_ledger ledger_;
   checkpoint_keeper checkpoints_;
   batch_isolation isolation_;
   job_recorder job_;

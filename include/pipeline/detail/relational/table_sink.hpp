@@ -17,6 +17,7 @@
 #include <pipeline/record.hpp>
 #include <pipeline/result.hpp>
 #include <pipeline/sink.hpp>
+#include <pipeline/transactional_sink.hpp>
 
 namespace pipeline::detail::relational {
 
@@ -44,6 +45,9 @@ struct table_sink_options {
   /// The checkpoint table `write_with_checkpoint` updates (created there when missing): the
   /// table of the `checkpoint_store` that loads the checkpoint back.
   std::string checkpoint_table{"pipeline_checkpoints"};
+  /// The batch ledger of exactly-once mode (`write_committed`), created at the first ledger
+  /// call when missing: one row per committed batch of each job above its checkpoint.
+  std::string batch_table{"pipeline_batches"};
   /// Create the table at `open` when it does not exist (CREATE TABLE IF NOT EXISTS): one
   /// column per entry of `columns`, typed by `column_types` or else the database's default
   /// type, and PRIMARY KEY (key_columns) when key columns are given. A table that exists is
@@ -60,6 +64,9 @@ struct table_sink_options {
 /// What a dialect checks rows against before it sends them (MySQL: the table's column
 /// metadata), read once by `open`; defined by the dialect, in src/.
 class row_check;
+/// Whether a table sink's batch ledger table exists yet (created once, at the first ledger
+/// call); shared by the moved copies of one sink. Defined in src/.
+struct ledger_gate;
 
 /// What a table sink runs, built and checked once by `open`.
 struct sink_plan {
@@ -70,8 +77,11 @@ struct sink_plan {
   std::size_t rows_per_statement{1000};
   std::string checkpoint_table;    ///< quoted
   std::string checkpoint_name;     ///< the same, bare
+  std::string batch_table;          ///< quoted
+  std::string batch_name;           ///< the same, bare
   std::shared_ptr<const row_check> check;  ///< null: the dialect checks nothing before sending
   bool refuses_duplicates{false};          ///< a plain INSERT (write_mode::insert)
+  bool repeats_count{false};               ///< a rewritten batch adds again: a plain INSERT, or add columns
   /// `sql` as a statement that skips a row whose unique key is taken instead of failing
   /// (INSERT IGNORE); set with `refuses_duplicates` only.
   std::string skip_duplicates_sql;
@@ -126,16 +136,37 @@ class table_sink {
                                            const position& pos, std::uint64_t expected_version,
                                            std::stop_token stop) -> result<std::uint64_t>;
 
+  /// Whether `pipeline::run` writes this sink through its batch ledger: for a plain INSERT and
+  /// for an upsert with add columns, where writing a batch again would add it again. An
+  /// idempotent sink (INSERT IGNORE, upsert without add columns) is exactly-once without it.
+  [[nodiscard]] auto is_transactional() const noexcept -> bool { return plan_.repeats_count; }
+
+  /// Exactly-once mode (`pipeline::transactional_sink`): writes `records` and the ledger row of
+  /// `entry` into `batch_table` in ONE transaction. An entry stored already commits nothing
+  /// and succeeds (a retry after a lost COMMIT reply). A row the database refuses rolls both
+  /// back, as for `write`. Works in every write mode; it is what makes a plain INSERT exact.
+  [[nodiscard]] auto write_committed(std::span<const record> records, const committed_batch& entry,
+                                     std::stop_token stop) -> result<void>;
+  /// The ledger rows of `job`, in (run, sequence, slice) order.
+  [[nodiscard]] auto committed_batches(std::string_view job, std::stop_token stop)
+      -> result<std::vector<committed_batch>>;
+  /// Deletes the ledger rows of `job` at or below (`run`, `sequence`): one DELETE.
+  [[nodiscard]] auto forget_batches(std::string_view job, std::uint64_t run, std::uint64_t sequence,
+                                    std::stop_token stop) -> result<void>;
+
  private:
-  table_sink(std::shared_ptr<Database> db, sink_plan plan) noexcept : db_(std::move(db)), plan_(std::move(plan)) {}
+  table_sink(std::shared_ptr<Database> db, sink_plan plan, std::shared_ptr<ledger_gate> gate) noexcept
+      : db_(std::move(db)), plan_(std::move(plan)), gate_(std::move(gate)) {}
 
   std::shared_ptr<Database> db_;
   sink_plan plan_;
+  std::shared_ptr<ledger_gate> gate_;
 };
 
 /// Stands for each adapter's database in the check below: the concept holds whatever the
 /// database is, since only the members' declarations are read.
 struct any_database;
 static_assert(pipeline::per_record_sink<table_sink<any_database>>);
+static_assert(pipeline::transactional_sink<table_sink<any_database>>);
 
 }  // namespace pipeline::detail::relational
