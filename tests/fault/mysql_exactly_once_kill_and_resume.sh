@@ -8,7 +8,7 @@
 set -euo pipefail
 bin=$(realpath "$1")
 kills=${2:-12}
-rows=${3:-200000}
+rows=${3:-600000}
 : "${PIPELINE_MYSQL_TEST_URI:?PIPELINE_MYSQL_TEST_URI is not set (scripts/services.sh --only mysql -- ...)}"
 source "$(dirname "$(realpath "$0")")/chaos.sh"
 dir=$(mktemp -d)
@@ -26,7 +26,8 @@ start() {
   local k=$(($1 % ${#batches[@]}))
   exec "$bin" --prefix "$prefix" --rows "$rows" --batch "${batches[$k]}" --workers "${workers[$k]}"
 }
-# 200,000 rows take about 16 s in the Debug build; 12 kills after 0.5 to 2.0 s each land before
+# 600,000 rows take about 40 s in the Debug build (200,000 let a quiet machine finish before the
+# 10th kill); 12 kills after 0.5 to 2.0 s each land before
 # the end. A kill lands anywhere in the run: a commit, a ledger read at the start, a checkpoint save,
 # a DLQ write, the compaction.
 chaos_kill_and_resume "$kills" 0.5 2.0 start
