@@ -40,6 +40,7 @@
 
 #include <fmt/format.h>
 
+#include "flags.hpp"
 #include "summary.hpp"
 
 namespace {
@@ -108,12 +109,6 @@ class generated_source {
   std::int64_t next_ = 0;
 };
 
-auto env(const char* name) -> std::string {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') throw std::runtime_error(fmt::format("{} is not set: run under scripts/services.sh", name));
-  return v;
-}
-
 // Runs the rows through `sink` and checks the counts; the wall time of pipeline::run alone.
 template <class Sink>
 auto timed_run(generated_source& source, Sink& sink, std::int64_t rows) -> double {
@@ -167,7 +162,7 @@ auto sqlite_bench(std::int64_t rows, const std::string& path) -> sink_bench {
 }
 
 auto mysql_bench(std::int64_t rows) -> sink_bench {
-  auto db = pipeline::mysql::database::open(env("PIPELINE_MYSQL_TEST_URI")).value();
+  auto db = pipeline::mysql::database::open(bench::required_env("PIPELINE_MYSQL_TEST_URI")).value();
   const auto table = fmt::format("bench_dirty_{}", ::getpid());
   const auto options = pipeline::mysql::table_sink_options{.table = table, .columns = {"id", "name", "n"},
                                                            .rows_per_statement = batch_rows};
@@ -189,7 +184,7 @@ auto mysql_bench(std::int64_t rows) -> sink_bench {
 }
 
 auto mongodb_bench(std::int64_t rows) -> sink_bench {
-  auto client = pipeline::mongodb::client::open(env("PIPELINE_MONGODB_TEST_URI"));
+  auto client = pipeline::mongodb::client::open(bench::required_env("PIPELINE_MONGODB_TEST_URI"));
   const auto database = fmt::format("bench_dirty_{}", ::getpid());
   const auto options = pipeline::mongodb::collection_sink_options{.database = database, .collection = "dirty"};
   return {"mongodb::collection_sink", rows, true,
@@ -208,23 +203,11 @@ auto mongodb_bench(std::int64_t rows) -> sink_bench {
 
 auto parse(int argc, char** argv) -> settings {
   settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string_view flag = argv[i];
-    const std::string value = argv[i + 1];
-    if (flag == "--rows") s.rows = std::stoll(value);
-    else if (flag == "--mongodb-rows") s.mongodb_rows = std::stoll(value);
-    else if (flag == "--repetitions") s.repetitions = std::stoi(value);
-    else if (flag == "--sinks") {
-      s.sinks.clear();
-      for (std::size_t at = 0; at <= value.size();) {
-        const auto comma = std::min(value.find(',', at), value.size());
-        s.sinks.push_back(value.substr(at, comma - at));
-        at = comma + 1;
-      }
-    } else {
-      throw std::invalid_argument(fmt::format("unknown option {}", flag));
-    }
-  }
+  bench::parse_flags(argc, argv,
+                     {{"--rows", [&](const std::string& v) { s.rows = std::stoll(v); }},
+                      {"--mongodb-rows", [&](const std::string& v) { s.mongodb_rows = std::stoll(v); }},
+                      {"--repetitions", [&](const std::string& v) { s.repetitions = std::stoi(v); }},
+                      {"--sinks", [&](const std::string& v) { s.sinks = bench::comma_list(v); }}});
   return s;
 }
 

@@ -33,6 +33,7 @@
 
 #include <fmt/format.h>
 
+#include "flags.hpp"
 #include "summary.hpp"
 
 namespace {
@@ -100,12 +101,6 @@ auto timed_run(Sink& sink, bool exactly_once, std::int64_t rows) -> double {
   return took.count();
 }
 
-auto env(const char* name) -> std::string {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') throw std::runtime_error(fmt::format("{} is not set: run under scripts/services.sh", name));
-  return v;
-}
-
 constexpr std::string_view create_table =
     "CREATE TABLE {} (id BIGINT NOT NULL, name VARCHAR(32) NOT NULL, n INT)";
 
@@ -125,7 +120,7 @@ auto sqlite_bench(const std::string& path) -> sink_bench {
 }
 
 auto mysql_bench() -> sink_bench {
-  auto db = pipeline::mysql::database::open(env("PIPELINE_MYSQL_TEST_URI")).value();
+  auto db = pipeline::mysql::database::open(bench::required_env("PIPELINE_MYSQL_TEST_URI")).value();
   const auto table = fmt::format("bench_copied_{}", ::getpid());
   const auto options = pipeline::mysql::table_sink_options{.table = table, .columns = {"id", "name", "n"}};
   return {"mysql::table_sink", table,
@@ -143,22 +138,10 @@ auto mysql_bench() -> sink_bench {
 
 auto parse(int argc, char** argv) -> settings {
   settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string_view flag = argv[i];
-    const std::string value = argv[i + 1];
-    if (flag == "--rows") s.rows = std::stoll(value);
-    else if (flag == "--repetitions") s.repetitions = std::stoi(value);
-    else if (flag == "--sinks") {
-      s.sinks.clear();
-      for (std::size_t at = 0; at <= value.size();) {
-        const auto comma = std::min(value.find(',', at), value.size());
-        s.sinks.push_back(value.substr(at, comma - at));
-        at = comma + 1;
-      }
-    } else {
-      throw std::invalid_argument(fmt::format("unknown option {}", flag));
-    }
-  }
+  bench::parse_flags(argc, argv,
+                     {{"--rows", [&](const std::string& v) { s.rows = std::stoll(v); }},
+                      {"--repetitions", [&](const std::string& v) { s.repetitions = std::stoi(v); }},
+                      {"--sinks", [&](const std::string& v) { s.sinks = bench::comma_list(v); }}});
   return s;
 }
 
