@@ -303,10 +303,22 @@ auto column_index(const relational::sink_plan& plan, std::string_view name) -> s
   return static_cast<std::size_t>(at - plan.columns.begin());
 }
 
+// A CHECK constraint as the row check judges it: the bounds on integer and DECIMAL columns
+// of the plan (by the plan's column index), resolved once when the sink opens. A bound on
+// any other column is left out: it can only make the constraint fail on the server.
+struct judged_bound {
+  std::size_t column;
+  column_bound bound;
+};
+struct judged_check {
+  std::string name;
+  std::vector<judged_bound> bounds;
+};
+
 class column_check final : public relational::row_check {
  public:
   column_check(std::vector<std::optional<column_rule>> rules, std::vector<unique_key> keys,
-               std::vector<check_constraint> checks) noexcept
+               std::vector<judged_check> checks) noexcept
       : rules_(std::move(rules)), keys_(std::move(keys)), checks_(std::move(checks)) {}
 
   [[nodiscard]] auto refused(const relational::sink_plan& plan, std::span<const record> rows) const
@@ -363,22 +375,17 @@ class column_check final : public relational::row_check {
 
  private:
   // The server's first refusal of `row`: its values against their columns, then the CHECK
-  // constraints (a bound on a column the sink gives an integer for, into an integer or
-  // DECIMAL column; anything else is left to the server).
+  // constraints' bounds (judged for an integer value; anything else is left to the server).
   [[nodiscard]] auto refusal_of(const relational::sink_plan& plan, const record& row) const -> std::optional<refusal> {
     for (std::size_t c = 0; c < rules_.size(); ++c) {
       if (!rules_[c]) continue;
       if (auto found = check_value(*rules_[c], row.find(plan.columns[c]))) return found;
     }
     for (const auto& check : checks_) {
-      const auto broken = std::ranges::any_of(check.bounds, [&](const column_bound& b) {
-        const auto c = column_index(plan, b.column);
-        if (!c || !rules_[*c] || (rules_[*c]->what != column_class::integer && rules_[*c]->what != column_class::decimal)) {
-          return false;
-        }
-        const value* v = row.find(plan.columns[*c]);
+      const auto broken = std::ranges::any_of(check.bounds, [&](const judged_bound& b) {
+        const value* v = row.find(plan.columns[b.column]);
         const auto* i = v != nullptr ? v->get_if<std::int64_t>() : nullptr;
-        return i != nullptr && !b.holds(static_cast<long double>(*i));
+        return i != nullptr && !b.bound.holds(static_cast<long double>(*i));
       });
       if (broken) return refusal{ER_CONSTRAINT_FAILED, fmt::format("CONSTRAINT `{}` failed for {}", check.name, plan.table)};
     }
@@ -431,7 +438,7 @@ class column_check final : public relational::row_check {
 
   std::vector<std::optional<column_rule>> rules_;  // by the plan's column order; none: not in the table
   std::vector<unique_key> keys_;
-  std::vector<check_constraint> checks_;
+  std::vector<judged_check> checks_;
 };
 
 // The rows an INSERT IGNORE skipped for a key whose entry is shown as
@@ -536,7 +543,8 @@ auto read_unique_keys(connection& c, const relational::sink_plan& plan) -> resul
 // The table's CHECK constraints the row check can judge (check_constraint.hpp). A server
 // without information_schema.CHECK_CONSTRAINTS or its MariaDB columns (MySQL 8 has no
 // TABLE_NAME there) gives none: the server judges them all.
-auto read_check_constraints(connection& c, const relational::sink_plan& plan) -> result<std::vector<check_constraint>> {
+auto read_check_constraints(connection& c, const relational::sink_plan& plan,
+                            const std::vector<std::optional<column_rule>>& rules) -> result<std::vector<judged_check>> {
   auto rows = schema_rows(c, plan,
                           "SELECT CONSTRAINT_NAME AS name, LEVEL AS level, CHECK_CLAUSE AS clause "
                           "FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() "
@@ -545,16 +553,25 @@ auto read_check_constraints(connection& c, const relational::sink_plan& plan) ->
   if (!rows) {
     const auto code = rows.error().native_code;
     if (code == ER_BAD_FIELD_ERROR || code == ER_UNKNOWN_TABLE || code == ER_NO_SUCH_TABLE) {
-      return std::vector<check_constraint>{};
+      return std::vector<judged_check>{};
     }
     return std::move(rows).error();
   }
-  std::vector<check_constraint> checks;
+  std::vector<judged_check> checks;
   for (const auto& r : *rows) {
     // A column's own constraint is named after the column; the server's message adds the table.
     auto name = text_of(r, "name");
     if (text_of(r, "level") == "Column") name = fmt::format("{}.{}", plan.table_name, name);
-    if (auto parsed = parse_check_clause(std::move(name), text_of(r, "clause"))) checks.push_back(std::move(*parsed));
+    auto parsed = parse_check_clause(std::move(name), text_of(r, "clause"));
+    if (!parsed) continue;
+    judged_check check{std::move(parsed->name), {}};
+    for (auto& b : parsed->bounds) {
+      const auto column = column_index(plan, b.column);
+      if (!column || !rules[*column]) continue;
+      if (rules[*column]->what != column_class::integer && rules[*column]->what != column_class::decimal) continue;
+      check.bounds.push_back({*column, std::move(b)});
+    }
+    if (!check.bounds.empty()) checks.push_back(std::move(check));
   }
   return checks;
 }
@@ -616,7 +633,7 @@ auto read_row_check(connection& c, const relational::sink_plan& plan)
   }
   auto keys = read_unique_keys(c, plan);
   if (!keys) return std::move(keys).error();
-  auto checks = read_check_constraints(c, plan);
+  auto checks = read_check_constraints(c, plan, rules);
   if (!checks) return std::move(checks).error();
   return std::make_shared<const column_check>(std::move(rules), std::move(*keys), std::move(*checks));
 }
