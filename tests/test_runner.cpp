@@ -305,6 +305,7 @@ struct auditing_store {
 
   auto load(std::string_view key) -> pipeline::result<pipeline::checkpoint> { return inner.load(key); }
   auto save(std::string_view key, const pipeline::position& pos, std::uint64_t version) -> pipeline::result<std::uint64_t> {
+    if (key != "test") return inner.save(key, pos, version);  // the lease and the count beside it
     ++saves;
     std::set<int> done;
     for (int v : sink.records()) done.insert(v);
@@ -496,6 +497,7 @@ struct durability_auditing_store {
   std::atomic<int> violations{0};
   auto load(std::string_view key) -> pipeline::result<pipeline::checkpoint> { return inner.load(key); }
   auto save(std::string_view key, const pipeline::position& pos, std::uint64_t version) -> pipeline::result<std::uint64_t> {
+    if (key != "test") return inner.save(key, pos, version);  // the lease and the count beside it
     std::scoped_lock l{sink.m};
     std::set<int> durable(sink.durable.begin(), sink.durable.end());
     for (int v = 0; v < *pos.to_integer(); ++v) violations += durable.count(v) == 0 ? 1 : 0;

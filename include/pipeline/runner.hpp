@@ -89,7 +89,14 @@ struct runner_options {
   metrics_registry* metrics{nullptr};      ///< where the run's counters are registered, if anywhere
   std::optional<autoscale_options> autoscale{};  ///< when set, the worker count follows the queue depth
   any_job_log_store* job_log{nullptr};     ///< when set, the run is recorded there, with a lease
-  lease_options lease{};                   ///< the lease a job-log run holds, renewed every heartbeat
+  /// One runner per job: the run holds a lease on its checkpoint key, kept in the checkpoint
+  /// store under `<key>#lease`, so a second run of the same key fails with `conflict` before
+  /// it reads or writes (docs/runner.md, "One runner per job"). False only where many runs
+  /// share one job by design: the workers of a queue (`redis::run_worker` sets it).
+  bool exclusive{true};
+  /// The lease a run holds on its checkpoint key (and on its job-log entry), renewed every
+  /// heartbeat. Must be longer than `heartbeat_interval`.
+  lease_options lease{};
   std::chrono::milliseconds heartbeat_interval{10'000};
   progress_callback on_progress{};         ///< called every progress_interval, and once at the end
   std::chrono::milliseconds progress_interval{1000};

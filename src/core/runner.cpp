@@ -24,7 +24,7 @@ void validate(const runner_options& options) {
   }
   if (options.heartbeat_interval.count() <= 0) throw std::invalid_argument("runner_options.heartbeat_interval must be > 0");
   if (options.progress_interval.count() <= 0) throw std::invalid_argument("runner_options.progress_interval must be > 0");
-  if (options.job_log != nullptr && options.lease.lease <= options.heartbeat_interval) {
+  if (options.lease.lease <= options.heartbeat_interval) {
     throw std::invalid_argument("runner_options.lease.lease must be longer than heartbeat_interval");
   }
   validate(options.retry);

@@ -49,7 +49,8 @@ auto run_producer(Source& source, stream_producer& producer, Dlq& dlq, Store& ch
 /// in flight stays pending and is reclaimed by a live worker after the visibility timeout),
 /// or the run fails. Any number of worker processes may join and leave at any time. `options`
 /// are used as given except `checkpoint_interval`, which is 0 (acknowledge every batch at once,
-/// so nothing is redelivered needlessly); `options.workers` threads run in this process.
+/// so nothing is redelivered needlessly), and `exclusive`, which is false (the workers share
+/// the job); `options.workers` threads run in this process.
 ///
 ///     auto consumer = pipeline::redis::stream_consumer::open(conn, {.stream = "{orders}:q"}).value();
 ///     auto report = pipeline::redis::run_worker<pipeline::record>(*consumer, transform, sink, dlq, {.workers = 4});
@@ -59,6 +60,7 @@ auto run_worker(stream_consumer& consumer, Transform&& transform, Sink& sink, Dl
   stream_source<T, Codec> source{consumer};
   stream_acks acks{consumer};
   options.checkpoint_interval = std::chrono::milliseconds{0};
+  options.exclusive = false;
   return pipeline::run(source, std::forward<Transform>(transform), sink, dlq, acks, options, std::move(stop));
 }
 

@@ -68,7 +68,7 @@ auto checkpoint_keeper::in_flight() -> std::size_t {
 }
 
 void checkpoint_keeper::save_locked(const std::stop_token& stop) {
-  if (!pending_) return;
+  if (!pending_ || lease_.lost()) return;
   if (stages_.flushes()) {
     if (auto flushed = run_.with_retry([&] { return stages_.flush(stop); }, stop); !flushed) {
       run_.fail_unless_stopped(flushed.error());

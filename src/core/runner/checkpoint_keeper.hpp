@@ -22,14 +22,16 @@
 
 #include "batch_ledger.hpp"
 #include "run_context.hpp"
+#include "run_lease.hpp"
 
 namespace pipeline::detail {
 
 class checkpoint_keeper {
  public:
-  // `ledger` forgets the committed batches each save covers (exactly-once mode).
-  checkpoint_keeper(run_context& run, run_stages& stages, batch_ledger& ledger)
-      : run_(run), stages_(stages), ledger_(ledger) {}
+  // `ledger` forgets the committed batches each save covers (exactly-once mode); nothing is
+  // saved once `lease` is lost.
+  checkpoint_keeper(run_context& run, run_stages& stages, batch_ledger& ledger, const run_lease& lease)
+      : run_(run), stages_(stages), ledger_(ledger), lease_(lease) {}
 
   // Loads the checkpoint and seeks the source after it. False when the run cannot start.
   auto resume() -> bool;
@@ -53,6 +55,7 @@ class checkpoint_keeper {
   run_context& run_;
   run_stages& stages_;
   batch_ledger& ledger_;
+  const run_lease& lease_;
   std::uint64_t pending_below_ = 0;  // the sequences below `pending_`
   std::mutex mutex_;  // guards everything below
   watermark watermark_;

@@ -25,6 +25,7 @@
 #include "checkpoint_keeper.hpp"
 #include "job_recorder.hpp"
 #include "run_context.hpp"
+#include "run_lease.hpp"
 #include "worker_pool.hpp"
 
 namespace pipeline::detail {
@@ -43,8 +44,9 @@ class engine {
   engine(run_stages& stages, const runner_options& options, std::stop_token stop)
       : run_(options, std::move(stop)),
         stages_(stages),
+        lease_(run_, stages),
         ledger_(run_, stages),
-        checkpoints_(run_, stages, ledger_),
+        checkpoints_(run_, stages, ledger_, lease_),
         isolation_(run_, stages, ledger_),
         job_(run_),
         queue_(options.queue_capacity),
@@ -58,7 +60,7 @@ class engine {
   auto run() -> run_report {
     const auto& options = run_.options();
     const auto started = run_.time().now();
-    if (job_.begin() && checkpoints_.resume() && ledger_.resume(checkpoints_.saved())) {
+    if (lease_.claim() && job_.begin() && checkpoints_.resume() && ledger_.resume(checkpoints_.saved())) {
       progress_ = progress_meter{std::chrono::steady_clock::now(),
                                  {options.expected_records, checkpoints_.done_before(), std::chrono::seconds{10}}};
       {
@@ -75,9 +77,10 @@ class engine {
             monitors.push_back(every(options.autoscale->interval, scaling_done.get_token(),
                                      [this] { workers_.rescale(*scaler_, queue_.size()); }));
           }
-          if (options.job_log != nullptr) {
-            monitors.push_back(every(options.heartbeat_interval, monitors_done.get_token(), [this] { job_.beat(); }));
-          }
+          monitors.push_back(every(options.heartbeat_interval, monitors_done.get_token(), [this] {
+            lease_.renew();
+            job_.beat();
+          }));
           if (options.on_progress) {
             monitors.push_back(
                 every(options.progress_interval, monitors_done.get_token(), [this] { report_progress(); }));
@@ -95,6 +98,7 @@ class engine {
     auto report = make_report(run_.time().now() - started);
     if (options.on_progress) report_progress();
     job_.end(report);
+    lease_.release();
     run_.log().info("{}: {} - read {}, written {}, dead-lettered {}, retried {}", run_.name(), to_string(report.status),
                     report.read, report.written, report.dead_lettered, report.retried);
     return report;
@@ -164,6 +168,7 @@ class engine {
       }
       if (!b) return false;
       made_room();
+      if (!lease_.confirm()) return false;  // the job was taken over: write nothing more
       if (isolation_.process(*b, stop) == batch_outcome::abandoned) return false;
       checkpoints_.finish(b->sequence, stop);
       if (workers_.retire()) return true;
@@ -196,6 +201,7 @@ class engine {
 
   run_context run_;
   run_stages& stages_;
+  run_lease lease_;
   batch_ledger ledger_;
   checkpoint_keeper checkpoints_;
   batch_isolation isolation_;
