@@ -174,6 +174,45 @@ TEST_F(runner_lease, a_run_whose_lease_was_taken_over_fails_as_a_conflict_and_wr
   EXPECT_THAT(runs[0].message, HasSubstr("taken over"));
 }
 
+// A sink whose third write waits until the test lets it go.
+struct third_write_held {
+  using value_type = int;
+  pipeline::memory_sink<int>& inner;
+  std::binary_semaphore entered{0};
+  std::binary_semaphore release{0};
+  std::atomic<int> writes{0};
+  auto write(std::span<const int> records, std::stop_token stop) -> pipeline::result<void> {
+    if (++writes == 3) {
+      entered.release();
+      release.acquire();
+    }
+    return inner.write(records, stop);
+  }
+};
+
+TEST_F(runner_lease, the_job_log_has_the_counts_of_the_first_checkpoint_before_the_first_heartbeat) {
+  // So a run killed between heartbeats (10 s apart by default) does not leave zero counts.
+  pipeline::memory_job_log log;
+  pipeline::any_job_log_store logged{std::ref(log)};
+  auto o = options();
+  o.workers = 1;
+  o.heartbeat_interval = std::chrono::minutes{1};
+  o.lease.lease = std::chrono::minutes{2};
+  o.job_log = &logged;
+  third_write_held held{sink_};
+  pipeline::vector_source<int> source{numbers(100), 10};
+  auto run = std::async(std::launch::async, [&] {
+    return pipeline::run(source, pipeline::identity{}, held, dlq_, checkpoints_, o);
+  });
+  held.entered.acquire();  // two batches are done and checkpointed; no heartbeat has come
+  auto runs = *log.runs("orders", 1);
+  held.release.release();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].state, pipeline::run_state::running);
+  EXPECT_GE(runs[0].written, 10u);
+  EXPECT_EQ(run.get().status, pipeline::run_status::completed);
+}
+
 TEST_F(runner_lease, runs_of_different_checkpoint_keys_of_one_job_name_run_side_by_side) {
   held_sink held{sink_};
   auto a = options();

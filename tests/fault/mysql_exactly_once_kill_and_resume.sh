@@ -3,7 +3,9 @@
 # plain INSERT into a table with no unique key, 4 workers (3 on some restarts), SIGKILLed at
 # random moments and restarted each time with another batch size, then run to completion and
 # checked by count and set equality: every good row once in the table, every bad one once in
-# the DLQ, and the batch ledger forgotten. Needs PIPELINE_MYSQL_TEST_URI.
+# the DLQ, and the batch ledger forgotten. Between the kills and the check, two processes are
+# started on the job at once: one must be turned away with a conflict, having read nothing.
+# Needs PIPELINE_MYSQL_TEST_URI.
 #   mysql_exactly_once_kill_and_resume.sh <mysql_exactly_once_process binary> [kills (12)] [rows (200000)]
 set -euo pipefail
 bin=$(realpath "$1")
@@ -32,4 +34,19 @@ start() {
 # a DLQ write, the compaction.
 chaos_kill_and_resume "$kills" 0.5 2.0 start
 chaos_require_landed 10
+# Two processes on one job, started 0.3 s apart: one runs on, the other is turned away with a
+# conflict (exit 3) before it reads or writes anything.
+"$bin" --prefix "$prefix" --rows "$rows" --batch 400 --workers 4 >two-a.log 2>&1 &
+a=$!
+sleep 0.3
+rc_b=0
+"$bin" --prefix "$prefix" --rows "$rows" --batch 600 --workers 4 >two-b.log 2>&1 || rc_b=$?
+rc_a=0
+wait "$a" || rc_a=$?
+cat two-a.log two-b.log
+turned_away() { [[ $1 == 0 && $2 == 3 ]] && grep -q "read 0, written 0" "$3"; }
+if ! turned_away "$rc_a" "$rc_b" two-b.log && ! turned_away "$rc_b" "$rc_a" two-a.log; then
+  echo "two processes on one job: exit codes $rc_a and $rc_b, expected one 0 and one 3 that read nothing" >&2
+  exit 1
+fi
 "$bin" --prefix "$prefix" --rows "$rows" --batch 750 --workers 4 --verify --drop

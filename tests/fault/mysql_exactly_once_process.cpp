@@ -4,7 +4,8 @@
 // 199th order is malformed (the transform dead-letters it) and every 211th has a negative
 // amount (the table's CHECK refuses it: the runner splits its batch). `--verify` checks by
 // count and set equality that each good order is in the table once and each bad one in the
-// DLQ once, and exits 1 otherwise.
+// DLQ once, and exits 1 otherwise. A run turned away because another process runs the job
+// exits 3.
 //   mysql_exactly_once_process --prefix P [--rows N] [--batch N] [--workers N] [--verify] [--drop]
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/mysql/mysql.hpp>
@@ -120,7 +121,8 @@ auto main(int argc, char** argv) -> int {
               static_cast<unsigned long long>(report.skipped));
   if (report.status != pipeline::run_status::completed) {
     if (report.failure) std::printf("failure: %s\n", report.failure->message.c_str());
-    return 1;
+    // 3: turned away because another process runs the job (the two-process check).
+    return report.failure && report.failure->kind == pipeline::error_kind::conflict ? 3 : 1;
   }
   const bool exact = !check || verify(*db, prefix, rows);
   if (drop) {

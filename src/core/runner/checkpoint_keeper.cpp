@@ -87,6 +87,7 @@ void checkpoint_keeper::save_locked(const std::stop_token& stop) {
   last_save_ = run_.time().now();
   save_count_locked(stop);
   ledger_.forget(pending_below_, stop);
+  saved_hook_();
 }
 
 void checkpoint_keeper::save_count_locked(const std::stop_token& stop) {

@@ -10,6 +10,7 @@
 // Thread-safe: one lock around the watermark and saving, so watermarks are saved in order.
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -29,9 +30,10 @@ namespace pipeline::detail {
 class checkpoint_keeper {
  public:
   // `ledger` forgets the committed batches each save covers (exactly-once mode); nothing is
-  // saved once `lease` is lost.
-  checkpoint_keeper(run_context& run, run_stages& stages, batch_ledger& ledger, const run_lease& lease)
-      : run_(run), stages_(stages), ledger_(ledger), lease_(lease) {}
+  // saved once `lease` is lost; `saved` is told after each save (under the keeper's lock).
+  checkpoint_keeper(run_context& run, run_stages& stages, batch_ledger& ledger, const run_lease& lease,
+                    std::function<void()> saved)
+      : run_(run), stages_(stages), ledger_(ledger), lease_(lease), saved_hook_(std::move(saved)) {}
 
   // Loads the checkpoint and seeks the source after it. False when the run cannot start.
   auto resume() -> bool;
@@ -56,6 +58,7 @@ class checkpoint_keeper {
   run_stages& stages_;
   batch_ledger& ledger_;
   const run_lease& lease_;
+  std::function<void()> saved_hook_;
   std::uint64_t pending_below_ = 0;  // the sequences below `pending_`
   std::mutex mutex_;  // guards everything below
   watermark watermark_;

@@ -46,7 +46,7 @@ class engine {
         stages_(stages),
         lease_(run_, stages),
         ledger_(run_, stages),
-        checkpoints_(run_, stages, ledger_, lease_),
+        checkpoints_(run_, stages, ledger_, lease_, [this] { job_.checkpointed(); }),
         isolation_(run_, stages, ledger_),
         job_(run_),
         queue_(options.queue_capacity),

@@ -31,11 +31,21 @@ void job_recorder::copy_counts(job_run& entry) const {
   entry.retried = run_.counters.retried->value();
 }
 
-// A heartbeat that fails is only logged: if the lease runs out, another process may take the
-// job over, and the checkpoint's version fencing then stops this one.
 void job_recorder::beat() {
   std::scoped_lock lock{mutex_};
+  beat_locked();
+}
+
+void job_recorder::checkpointed() {
+  std::scoped_lock lock{mutex_};
+  if (std::chrono::steady_clock::now() - last_write_ >= std::chrono::seconds{1}) beat_locked();
+}
+
+// A heartbeat that fails is only logged: if the lease runs out, another process may take the
+// job over, and this run's lease on its checkpoint key (run_lease) then stops this one.
+void job_recorder::beat_locked() {
   if (!entry_) return;
+  last_write_ = std::chrono::steady_clock::now();
   copy_counts(*entry_);
   const auto& options = run_.options();
   if (auto r = heartbeat(*options.job_log, *entry_, options.lease, std::chrono::system_clock::now()); !r) {
