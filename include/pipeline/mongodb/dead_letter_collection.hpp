@@ -55,7 +55,7 @@ struct dead_letter_collection_options {
 /// Blocking; a stop before the write returns `stopped`. A document that does not read back
 /// as an entry (edited by hand) is a `permanent` error naming its `_id`.
 ///
-///     auto dlq = pipeline::mongodb::dead_letter_collection::open(mongo, {.database = "etl"});
+///     auto dlq = pipeline::mongodb::dead_letter_collection(mongo, {.database = "etl"});
 ///     for (std::string after;;) {                            // replay, 500 at a time
 ///       auto page = dlq.read(after, 500).value();
 ///       if (page.empty()) break;
@@ -65,8 +65,8 @@ struct dead_letter_collection_options {
 class dead_letter_collection {
  public:
   /// Throws std::invalid_argument if `c` is null or a name is empty.
-  [[nodiscard]] static auto open(std::shared_ptr<client> c, dead_letter_collection_options options)
-      -> dead_letter_collection;
+  /// No I/O: the first write makes the identity index.
+  dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options);
 
   [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
 
@@ -83,8 +83,6 @@ class dead_letter_collection {
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
  private:
-  dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options) noexcept;
-
   std::shared_ptr<client> client_;
   dead_letter_collection_options options_;
   std::shared_ptr<std::atomic<bool>> indexed_;  // whether the identity index is made (shared with copies)
