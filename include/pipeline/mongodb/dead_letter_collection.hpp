@@ -75,11 +75,16 @@ class dead_letter_collection {
   [[nodiscard]] auto read(const std::string& after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::string, dead_letter>>>;
 
-  /// The `dead_letter_store` members (pipeline/dead_letter_store.hpp).
+  /// `dead_letter_store` (pipeline/dead_letter_store.hpp): ids are the `_id`s (24 hex digits);
+  /// one `find` on `kind`, `partition`, `time_us` and `job`, sorted by `_id`.
   [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
                           std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
+  /// Deletes the documents (`deleteMany`).
   [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
+  /// Replaces each document with attempts + 1 and the new reason, compared on the attempts it
+  /// read (`$inc` would mangle binary fields on CongoDB).
   [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  /// Deletes the matching documents (`deleteMany`); returns how many.
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
  private:
