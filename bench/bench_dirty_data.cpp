@@ -190,13 +190,13 @@ auto mongodb_bench(std::int64_t rows) -> sink_bench {
   return {"mongodb::collection_sink", rows, true,
           [client, database, options] {
             (void)client->drop_database(database);
-            auto sink = pipeline::mongodb::collection_sink::open(client, options);
+            auto sink = pipeline::mongodb::collection_sink(client, options);
             std::vector<pipeline::record> seeds;
             for (std::int64_t k = 1; k <= seeded; ++k) seeds.push_back(row(-k, flaw::none, true));
             (void)sink.write(seeds, {});
           },
           [client, options](generated_source& source, std::int64_t n) {
-            auto sink = pipeline::mongodb::collection_sink::open(client, options);
+            auto sink = pipeline::mongodb::collection_sink(client, options);
             return timed_run(source, sink, n);
           }};
 }

@@ -103,7 +103,7 @@ void insert_many_loop(benchmark::State& state) {
 }
 
 void with_sink(benchmark::State& state, pipeline::mongodb::write_mode mode, const char* collection) {
-  auto sink = pipeline::mongodb::collection_sink::open(
+  auto sink = pipeline::mongodb::collection_sink(
       shared_client(), {.database = database, .collection = collection, .mode = mode,
                         .key_fields = mode == pipeline::mongodb::write_mode::upsert ? std::vector<std::string>{"id"}
                                                                                      : std::vector<std::string>{}});

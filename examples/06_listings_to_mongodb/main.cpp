@@ -77,7 +77,7 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
 // Reads the listing ids back through the adapter's own cursor source.
 auto stored_ids(const std::shared_ptr<pipeline::mongodb::client>& mongo, const options& o)
     -> pipeline::result<std::pair<std::int64_t, std::set<std::int64_t>>> {
-  auto source = pipeline::mongodb::collection_source::open(
+  auto source = pipeline::mongodb::collection_source(
       mongo, {.database = o.database, .collection = "listings", .projection_json = R"({"id": 1})", .batch_size = 5000});
   std::int64_t documents = 0;
   std::set<std::int64_t> ids;
@@ -134,10 +134,10 @@ int main(int argc, char** argv) {
   if (opts->fresh) mongo->drop_database(opts->database).value();
   namespace mdb = pipeline::mongodb;
   // Upsert by the listing id: a batch redone after a crash or a retry changes nothing.
-  auto listings_sink = mdb::collection_sink::open(
+  auto listings_sink = mdb::collection_sink(
       mongo, {.database = opts->database, .collection = "listings", .mode = mdb::write_mode::upsert, .key_fields = {"id"}});
   auto checkpoints = mdb::checkpoint_store::open(mongo, {.database = opts->database}).value();
-  auto dlq = mdb::dead_letter_collection::open(mongo, {.database = opts->database});
+  auto dlq = mdb::dead_letter_collection(mongo, {.database = opts->database});
   pipeline::any_job_log_store job_log{mdb::job_log::open(mongo, {.database = opts->database}).value()};
 
   pipeline::file::csv_source source{{.path = opts->input,

@@ -343,26 +343,23 @@ auto run_bulk(client& c, const collection_sink_options& o, std::span<const recor
 
 }  // namespace
 
-collection_sink::collection_sink(std::shared_ptr<client> c, collection_sink_options options) noexcept
-    : client_(std::move(c)), options_(std::move(options)) {}
-
-auto collection_sink::open(std::shared_ptr<client> c, collection_sink_options options) -> collection_sink {
-  if (!c) throw std::invalid_argument("mongodb::collection_sink: the client is null");
-  if (options.database.empty() || options.collection.empty()) {
+collection_sink::collection_sink(std::shared_ptr<client> c, collection_sink_options options)
+    : client_(std::move(c)), options_(std::move(options)) {
+  if (!client_) throw std::invalid_argument("mongodb::collection_sink: the client is null");
+  if (options_.database.empty() || options_.collection.empty()) {
     throw std::invalid_argument("mongodb::collection_sink: database and collection must be named");
   }
-  if (options.mode == write_mode::upsert && options.key_fields.empty()) {
+  if (options_.mode == write_mode::upsert && options_.key_fields.empty()) {
     throw std::invalid_argument("mongodb::collection_sink: upsert needs key_fields");
   }
-  if (options.mode == write_mode::insert && !options.key_fields.empty()) {
+  if (options_.mode == write_mode::insert && !options_.key_fields.empty()) {
     throw std::invalid_argument("mongodb::collection_sink: key_fields are for upsert only");
   }
-  auto keys = options.key_fields;
+  auto keys = options_.key_fields;
   std::sort(keys.begin(), keys.end());
   if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) {
     throw std::invalid_argument("mongodb::collection_sink: a key field is listed twice");
   }
-  return collection_sink(std::move(c), std::move(options));
 }
 
 auto collection_sink::write_each(std::span<const record> records, std::stop_token stop)

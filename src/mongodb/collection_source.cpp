@@ -154,7 +154,8 @@ collection_source::collection_source(collection_source&&) noexcept = default;
 auto collection_source::operator=(collection_source&&) noexcept -> collection_source& = default;
 collection_source::~collection_source() = default;
 
-auto collection_source::open(std::shared_ptr<client> c, collection_source_options options) -> collection_source {
+auto collection_source::checked_state(std::shared_ptr<client> c, collection_source_options options)
+    -> std::unique_ptr<state> {
   if (!c) throw std::invalid_argument("mongodb::collection_source: the client is null");
   if (options.database.empty() || options.collection.empty() || options.key.empty()) {
     throw std::invalid_argument("mongodb::collection_source: database, collection and key must be named");
@@ -165,8 +166,11 @@ auto collection_source::open(std::shared_ptr<client> c, collection_source_option
   if (!options.projection_json.empty()) s->projection = parsed(options.projection_json, "the projection");
   s->owner = std::move(c);
   s->options = std::move(options);
-  return collection_source(std::move(s));
+  return s;
 }
+
+collection_source::collection_source(std::shared_ptr<client> c, collection_source_options options)
+    : collection_source(checked_state(std::move(c), std::move(options))) {}
 
 auto collection_source::seek(const position& p) -> result<void> {
   if (!p.empty()) {

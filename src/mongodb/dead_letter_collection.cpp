@@ -167,16 +167,12 @@ auto stored_identities(client& c, const dead_letter_collection_options& o, const
 
 }  // namespace
 
-dead_letter_collection::dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options) noexcept
-    : client_(std::move(c)), options_(std::move(options)), indexed_(std::make_shared<std::atomic<bool>>(false)) {}
-
-auto dead_letter_collection::open(std::shared_ptr<client> c, dead_letter_collection_options options)
-    -> dead_letter_collection {
-  if (!c) throw std::invalid_argument("mongodb::dead_letter_collection: the client is null");
-  if (options.database.empty() || options.collection.empty()) {
+dead_letter_collection::dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options)
+    : client_(std::move(c)), options_(std::move(options)), indexed_(std::make_shared<std::atomic<bool>>(false)) {
+  if (!client_) throw std::invalid_argument("mongodb::dead_letter_collection: the client is null");
+  if (options_.database.empty() || options_.collection.empty()) {
     throw std::invalid_argument("mongodb::dead_letter_collection: database and collection must be named");
   }
-  return dead_letter_collection(std::move(c), std::move(options));
 }
 
 auto dead_letter_collection::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {

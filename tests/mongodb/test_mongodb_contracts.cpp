@@ -24,7 +24,7 @@ struct collection_sink_factory {
   auto make_sink() -> std::unique_ptr<collection_sink> {
     collection_sink_options options{.database = db_.name(), .collection = "items", .mode = Mode};
     if constexpr (Mode == write_mode::upsert) options.key_fields = {"id"};
-    return std::make_unique<collection_sink>(collection_sink::open(db_.client(), options));
+    return std::make_unique<collection_sink>(collection_sink(db_.client(), options));
   }
   static auto make_record(std::size_t i) -> pipeline::record {
     return {{"id", static_cast<std::int64_t>(i)}, {"name", "row-" + std::to_string(i)}};
@@ -40,7 +40,7 @@ struct collection_sink_factory {
     const auto id = fmt::format("{:024x}", i + 1);
     pipeline::record taken{{"_id", id}, {"id", -1 - static_cast<std::int64_t>(i)}, {"name", "taken"}};
     const collection_sink_options plain{.database = db_.name(), .collection = "items"};  // named: gcc 12 ICEs on it inline here
-    EXPECT_TRUE(collection_sink::open(db_.client(), plain).write(std::span{&taken, 1}, {}));
+    EXPECT_TRUE(collection_sink(db_.client(), plain).write(std::span{&taken, 1}, {}));
     r.set("_id", id);
     return r;
   }
@@ -64,9 +64,9 @@ struct collection_source_factory {
   auto make_source(std::size_t count) -> std::unique_ptr<collection_source> {
     std::vector<pipeline::record> rows;
     for (std::size_t i = 0; i < count; ++i) rows.push_back(make_record(i));
-    auto sink = collection_sink::open(db_.client(), {.database = db_.name(), .collection = "items"});
+    auto sink = collection_sink(db_.client(), {.database = db_.name(), .collection = "items"});
     EXPECT_TRUE(sink.write(std::span{std::as_const(rows)}, {}));
-    return std::make_unique<collection_source>(collection_source::open(
+    return std::make_unique<collection_source>(collection_source(
         db_.client(), {.database = db_.name(), .collection = "items", .key = "seq",
                        .projection_json = R"({"_id": 0})", .batch_size = 7}));
   }

@@ -124,7 +124,7 @@ const client_options quick{.connect_timeout = 300ms, .server_selection_timeout =
 TEST(mongodb_restart, a_write_while_the_server_is_down_is_a_clear_transient_error_and_works_once_it_is_back) {
   congodb server;
   auto c = client::open(server.uri(), quick);
-  auto sink = collection_sink::open(c, {.database = "restart", .collection = "items"});
+  auto sink = collection_sink(c, {.database = "restart", .collection = "items"});
   const auto before = rows(0, 10);
   ASSERT_TRUE(sink.write(std::span{before}, {}));
 
@@ -143,7 +143,7 @@ TEST(mongodb_restart, a_write_while_the_server_is_down_is_a_clear_transient_erro
 TEST(mongodb_restart, a_run_outlives_a_server_restart_through_its_retries) {
   congodb server;
   auto c = client::open(server.uri(), quick);
-  auto sink = collection_sink::open(c, {.database = "restart", .collection = "items", .mode = write_mode::upsert,
+  auto sink = collection_sink(c, {.database = "restart", .collection = "items", .mode = write_mode::upsert,
                                         .key_fields = {"id"}});
   pipeline::vector_source<pipeline::record> source{rows(0, 2000), 50};
   pipeline::memory_dlq dlq;

@@ -45,7 +45,7 @@ class mongodb_sink : public ::testing::Test {
     pipeline::record existing{{"_id", taken_id}, {"id", -1}, {"name", "existing"}};
     ASSERT_TRUE(insert_sink().write(std::span{&existing, 1}, {}));
   }
-  auto insert_sink() -> collection_sink { return collection_sink::open(db_.client(), {.database = db_.name(), .collection = "items"}); }
+  auto insert_sink() -> collection_sink { return collection_sink(db_.client(), {.database = db_.name(), .collection = "items"}); }
   auto names() -> std::multiset<std::string> {
     std::multiset<std::string> out;
     for (const auto& r : reader_.id_name_records("items")) out.insert(r.find("name")->get<std::string>());
@@ -103,7 +103,7 @@ TEST_F(mongodb_sink, the_runner_dead_letters_exactly_the_bad_documents_and_write
   }
   pipeline::vector_source<pipeline::record> source{rows, 8};
   auto sink = insert_sink();
-  auto dlq = dead_letter_collection::open(db_.client(), {.database = db_.name()});
+  auto dlq = dead_letter_collection(db_.client(), {.database = db_.name()});
   pipeline::memory_checkpoint_store checkpoints;
   auto report = pipeline::run(source, pipeline::identity{}, sink, dlq, checkpoints,
                               {.name = "bad-docs", .workers = 2, .retry = {.initial = std::chrono::milliseconds{1}}});
@@ -122,7 +122,7 @@ TEST_F(mongodb_sink, the_runner_dead_letters_exactly_the_bad_documents_and_write
 }
 
 TEST_F(mongodb_sink, upsert_updates_by_key_and_inserts_new_keys) {
-  auto sink = collection_sink::open(db_.client(), {.database = db_.name(), .collection = "by_key",
+  auto sink = collection_sink(db_.client(), {.database = db_.name(), .collection = "by_key",
                                                    .mode = write_mode::upsert, .key_fields = {"listing", "country"}});
   std::vector<pipeline::record> first{{{"listing", 1}, {"country", "PT"}, {"price", 100}},
                                       {{"listing", 1}, {"country", "ES"}, {"price", 200}}};
@@ -137,7 +137,7 @@ TEST_F(mongodb_sink, upsert_updates_by_key_and_inserts_new_keys) {
 }
 
 TEST_F(mongodb_sink, an_upsert_record_without_its_key_fails_alone) {
-  auto sink = collection_sink::open(db_.client(), {.database = db_.name(), .collection = "by_key",
+  auto sink = collection_sink(db_.client(), {.database = db_.name(), .collection = "by_key",
                                                    .mode = write_mode::upsert, .key_fields = {"listing"}});
   std::vector<pipeline::record> rows{{{"listing", 1}, {"price", 1}}, {{"price", 2}}, {{"listing", 3}, {"price", 3}}};
   auto failures = sink.write_each(std::span{std::as_const(rows)}, {});
@@ -150,7 +150,7 @@ TEST_F(mongodb_sink, an_upsert_record_without_its_key_fails_alone) {
 }
 
 TEST_F(mongodb_sink, bad_json_in_a_json_field_fails_that_record_only) {
-  auto sink = collection_sink::open(db_.client(), {.database = db_.name(), .collection = "docs", .json_fields = {"tags"}});
+  auto sink = collection_sink(db_.client(), {.database = db_.name(), .collection = "docs", .json_fields = {"tags"}});
   std::vector<pipeline::record> rows{{{"tags", R"(["a", "b"])"}}, {{"tags", "[unclosed"}}};
   auto failures = sink.write_each(std::span{std::as_const(rows)}, {});
   ASSERT_TRUE(failures);
@@ -163,7 +163,7 @@ TEST_F(mongodb_sink, bad_json_in_a_json_field_fails_that_record_only) {
 TEST(mongodb_client, an_unreachable_server_is_a_transient_error_that_says_so) {
   // Port 9 (discard) on loopback: nothing listens there on the test machines.
   auto c = client::open("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300&connectTimeoutMS=300");
-  auto sink = collection_sink::open(c, {.database = "nowhere", .collection = "items"});
+  auto sink = collection_sink(c, {.database = "nowhere", .collection = "items"});
   std::vector<pipeline::record> rows{row(1)};
   auto wrote = sink.write(std::span{std::as_const(rows)}, {});
   ASSERT_FALSE(wrote);
@@ -182,7 +182,7 @@ TEST(mongodb_client, a_malformed_uri_is_refused_at_open) {
 
 TEST(mongodb_client, a_stopped_write_sends_nothing) {
   mongodb_test::test_database db;
-  auto sink = collection_sink::open(db.client(), {.database = db.name(), .collection = "items"});
+  auto sink = collection_sink(db.client(), {.database = db.name(), .collection = "items"});
   std::vector<pipeline::record> rows{row(1)};
   std::stop_source stop;
   stop.request_stop();

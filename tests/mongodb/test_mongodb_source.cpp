@@ -51,7 +51,7 @@ class mongodb_source : public ::testing::Test {
  protected:
   void insert(const std::string& collection, const std::vector<pipeline::record>& rows,
               std::vector<std::string> json_fields = {}) {
-    auto sink = collection_sink::open(db_.client(), {.database = db_.name(), .collection = collection,
+    auto sink = collection_sink(db_.client(), {.database = db_.name(), .collection = collection,
                                                      .json_fields = std::move(json_fields)});
     ASSERT_TRUE(sink.write(std::span{rows}, {}));
   }
@@ -81,7 +81,7 @@ TEST_F(mongodb_source, every_value_kind_round_trips_through_a_sink_and_the_sourc
                                  {"tags", R"(["a", 1])"},
                                  {"address", R"({"city": "Lisbon", "zip": "1100"})"}};
   insert("types", {written}, {"tags", "address"});
-  auto src = collection_source::open(db_.client(), {.database = db_.name(), .collection = "types"});
+  auto src = collection_source(db_.client(), {.database = db_.name(), .collection = "types"});
   auto read = records_of(drain(src));
   ASSERT_EQ(read.size(), 1u);
   const auto& r = read[0];
@@ -106,7 +106,7 @@ TEST_F(mongodb_source, every_value_kind_round_trips_through_a_sink_and_the_sourc
 
 TEST_F(mongodb_source, filter_and_projection_apply) {
   insert("listings", listings(0, 20));
-  auto src = collection_source::open(db_.client(), {.database = db_.name(), .collection = "listings", .key = "seq",
+  auto src = collection_source(db_.client(), {.database = db_.name(), .collection = "listings", .key = "seq",
                                                     .filter_json = R"({"city": "Porto", "price": {"$gte": 1010}})",
                                                     .projection_json = R"({"_id": 0, "seq": 1, "price": 1})",
                                                     .batch_size = 3});
@@ -120,11 +120,11 @@ TEST_F(mongodb_source, filter_and_projection_apply) {
 
 TEST_F(mongodb_source, object_id_keys_resume_after_a_batch_end) {
   insert("listings", listings(0, 25));
-  auto first = collection_source::open(db_.client(), {.database = db_.name(), .collection = "listings", .batch_size = 10});
+  auto first = collection_source(db_.client(), {.database = db_.name(), .collection = "listings", .batch_size = 10});
   auto b1 = first.next_batch({});
   ASSERT_TRUE(b1 && *b1);
   EXPECT_THAT((*b1)->end.bytes(), ::testing::StartsWith("oid:"));
-  auto second = collection_source::open(db_.client(), {.database = db_.name(), .collection = "listings", .batch_size = 10});
+  auto second = collection_source(db_.client(), {.database = db_.name(), .collection = "listings", .batch_size = 10});
   ASSERT_TRUE(second.seek((*b1)->end));
   auto rest = records_of(drain(second));
   ASSERT_EQ(rest.size(), 15u);
@@ -137,7 +137,7 @@ TEST_F(mongodb_source, object_id_keys_resume_after_a_batch_end) {
 TEST_F(mongodb_source, a_second_run_resumes_after_the_checkpoint) {
   insert("listings", listings(0, 50));
   auto checkpoints = checkpoint_store::open(db_.client(), {.database = db_.name()}).value();
-  auto sink = collection_sink::open(db_.client(), {.database = db_.name(), .collection = "copy",
+  auto sink = collection_sink(db_.client(), {.database = db_.name(), .collection = "copy",
                                                    .mode = write_mode::upsert, .key_fields = {"seq"}});
   pipeline::memory_dlq dlq;
   const pipeline::runner_options options{.name = "copy-listings", .workers = 2, .checkpoint_interval = 0ms};
@@ -145,7 +145,7 @@ TEST_F(mongodb_source, a_second_run_resumes_after_the_checkpoint) {
     return pipeline::record{{"seq", *r.find("seq")}, {"price", *r.find("price")}};
   };
   auto run_once = [&] {
-    auto src = collection_source::open(db_.client(), {.database = db_.name(), .collection = "listings", .key = "seq",
+    auto src = collection_source(db_.client(), {.database = db_.name(), .collection = "listings", .key = "seq",
                                                       .batch_size = 8});
     return pipeline::run(src, project, sink, dlq, checkpoints, options);
   };
@@ -165,7 +165,7 @@ TEST_F(mongodb_source, a_second_run_resumes_after_the_checkpoint) {
 
 TEST_F(mongodb_source, a_document_without_the_key_is_rejected_not_lost) {
   insert("listings", {{{"seq", 1}}, {{"other", 2}}, {{"seq", 3}}});
-  auto src = collection_source::open(db_.client(), {.database = db_.name(), .collection = "listings", .key = "seq"});
+  auto src = collection_source(db_.client(), {.database = db_.name(), .collection = "listings", .key = "seq"});
   auto batches = drain(src);
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].records.size(), 2u);
@@ -176,7 +176,7 @@ TEST_F(mongodb_source, a_document_without_the_key_is_rejected_not_lost) {
 }
 
 TEST_F(mongodb_source, a_position_it_did_not_make_is_invalid_input) {
-  auto src = collection_source::open(db_.client(), {.database = db_.name(), .collection = "listings"});
+  auto src = collection_source(db_.client(), {.database = db_.name(), .collection = "listings"});
   auto sought = src.seek(pipeline::position::from_integer(42));
   ASSERT_FALSE(sought);
   EXPECT_EQ(sought.error().kind, pipeline::error_kind::invalid_input);
@@ -185,9 +185,9 @@ TEST_F(mongodb_source, a_position_it_did_not_make_is_invalid_input) {
 }
 
 TEST_F(mongodb_source, a_filter_that_is_not_json_is_refused_at_open) {
-  EXPECT_THROW((void)collection_source::open(db_.client(), {.database = db_.name(), .collection = "c", .filter_json = "{city:"}),
+  EXPECT_THROW((void)collection_source(db_.client(), {.database = db_.name(), .collection = "c", .filter_json = "{city:"}),
                std::invalid_argument);
-  EXPECT_THROW((void)collection_source::open(db_.client(), {.database = db_.name(), .collection = "c", .batch_size = 0}),
+  EXPECT_THROW((void)collection_source(db_.client(), {.database = db_.name(), .collection = "c", .batch_size = 0}),
                std::invalid_argument);
 }
 

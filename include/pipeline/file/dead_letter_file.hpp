@@ -71,11 +71,16 @@ class dead_letter_file {
   /// written) when a stop was requested.
   [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
 
-  /// The `dead_letter_store` members (pipeline/dead_letter_store.hpp); ids are line numbers.
+  /// `dead_letter_store` (pipeline/dead_letter_store.hpp): ids are line numbers; reads the
+  /// whole file and filters it.
   [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
                           std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
+  /// Appends the line numbers to `<path>.resolved` (fsynced): the file stays append-only.
   [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
+  /// Rewrites the file atomically (temp + rename) with the same lines, so ids stay valid.
   [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  /// Rewrites the file without the matching and the resolved lines: line numbers change, so
+  /// do not purge while a replay of the file runs. Returns how many matched.
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
  private:

@@ -79,7 +79,7 @@ struct collection_sink_options {
 /// a stop requested before a write returns `stopped` and writes nothing (a bulk already sent
 /// is not interrupted).
 ///
-///     auto sink = pipeline::mongodb::collection_sink::open(mongo, {.database = "estate",
+///     auto sink = pipeline::mongodb::collection_sink(mongo, {.database = "estate",
 ///         .collection = "listings", .mode = pipeline::mongodb::write_mode::upsert,
 ///         .key_fields = {"listing_id"}});
 ///     auto refused = sink.write_each(std::span{rows}, stop);   // the records refused, by index
@@ -89,7 +89,8 @@ class collection_sink {
 
   /// Throws std::invalid_argument if `c` is null, the database or collection name is empty,
   /// upsert has no key fields, insert has key fields, or a key field is listed twice.
-  [[nodiscard]] static auto open(std::shared_ptr<client> c, collection_sink_options options) -> collection_sink;
+  /// No I/O: the first write talks to the server.
+  collection_sink(std::shared_ptr<client> c, collection_sink_options options);
 
   [[nodiscard]] auto write(std::span<const record> records, std::stop_token stop) -> result<void>;
 
@@ -98,8 +99,6 @@ class collection_sink {
       -> result<std::vector<rejected_record>>;
 
  private:
-  collection_sink(std::shared_ptr<client> c, collection_sink_options options) noexcept;
-
   std::shared_ptr<client> client_;
   collection_sink_options options_;
 };

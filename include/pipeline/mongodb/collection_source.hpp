@@ -52,7 +52,7 @@ struct collection_source_options {
 /// thread at a time; holds one pooled connection while a cursor is open. Blocking, up to the
 /// client's timeouts; a stop is seen between documents and returns `stopped`.
 ///
-///     auto src = pipeline::mongodb::collection_source::open(mongo, {.database = "estate",
+///     auto src = pipeline::mongodb::collection_source(mongo, {.database = "estate",
 ///         .collection = "listings", .filter_json = R"({"country": "PT"})", .batch_size = 500});
 ///     while (auto b = src.next_batch(stop)) { if (!*b) break; use(**b); }
 class collection_source {
@@ -61,7 +61,8 @@ class collection_source {
 
   /// Throws std::invalid_argument if `c` is null, a name or the key is empty, `batch_size`
   /// is 0, or the filter or projection is not valid JSON.
-  [[nodiscard]] static auto open(std::shared_ptr<client> c, collection_source_options options) -> collection_source;
+  /// No I/O: the first `next_batch` queries the server.
+  collection_source(std::shared_ptr<client> c, collection_source_options options);
 
   collection_source(collection_source&&) noexcept;
   auto operator=(collection_source&&) noexcept -> collection_source&;
@@ -75,6 +76,7 @@ class collection_source {
  private:
   struct state;
   explicit collection_source(std::unique_ptr<state> s) noexcept;
+  static auto checked_state(std::shared_ptr<client> c, collection_source_options options) -> std::unique_ptr<state>;
   std::unique_ptr<state> state_;
 };
 

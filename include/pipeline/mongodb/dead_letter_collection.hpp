@@ -55,7 +55,7 @@ struct dead_letter_collection_options {
 /// Blocking; a stop before the write returns `stopped`. A document that does not read back
 /// as an entry (edited by hand) is a `permanent` error naming its `_id`.
 ///
-///     auto dlq = pipeline::mongodb::dead_letter_collection::open(mongo, {.database = "etl"});
+///     auto dlq = pipeline::mongodb::dead_letter_collection(mongo, {.database = "etl"});
 ///     for (std::string after;;) {                            // replay, 500 at a time
 ///       auto page = dlq.read(after, 500).value();
 ///       if (page.empty()) break;
@@ -65,8 +65,8 @@ struct dead_letter_collection_options {
 class dead_letter_collection {
  public:
   /// Throws std::invalid_argument if `c` is null or a name is empty.
-  [[nodiscard]] static auto open(std::shared_ptr<client> c, dead_letter_collection_options options)
-      -> dead_letter_collection;
+  /// No I/O: the first write makes the identity index.
+  dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options);
 
   [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
 
@@ -75,16 +75,19 @@ class dead_letter_collection {
   [[nodiscard]] auto read(const std::string& after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::string, dead_letter>>>;
 
-  /// The `dead_letter_store` members (pipeline/dead_letter_store.hpp).
+  /// `dead_letter_store` (pipeline/dead_letter_store.hpp): ids are the `_id`s (24 hex digits);
+  /// one `find` on `kind`, `partition`, `time_us` and `job`, sorted by `_id`.
   [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
                           std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
+  /// Deletes the documents (`deleteMany`).
   [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
+  /// Replaces each document with attempts + 1 and the new reason, compared on the attempts it
+  /// read (`$inc` would mangle binary fields on CongoDB).
   [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  /// Deletes the matching documents (`deleteMany`); returns how many.
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
  private:
-  dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options) noexcept;
-
   std::shared_ptr<client> client_;
   dead_letter_collection_options options_;
   std::shared_ptr<std::atomic<bool>> indexed_;  // whether the identity index is made (shared with copies)

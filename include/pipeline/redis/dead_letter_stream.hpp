@@ -70,11 +70,16 @@ class dead_letter_stream {
   [[nodiscard]] auto read(const std::string& after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::string, dead_letter>>>;
 
-  /// The `dead_letter_store` members (pipeline/dead_letter_store.hpp).
+  /// `dead_letter_store` (pipeline/dead_letter_store.hpp): ids are stream entry ids; pages of
+  /// `XRANGE` filtered here (a stream has no index on its fields).
   [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
                           std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
+  /// `XDEL`s the entries, with their replay records, in one script.
   [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
+  /// Entries are immutable: the new attempts and reason go to the hash `<stream>:replays`,
+  /// which `read` applies.
   [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  /// Deletes the matching entries a page at a time (not atomic as a whole); returns how many.
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
   /// How many entries the stream holds.

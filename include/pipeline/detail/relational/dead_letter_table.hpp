@@ -60,11 +60,15 @@ class dead_letter_table {
   [[nodiscard]] auto read(std::int64_t after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::int64_t, dead_letter>>>;
 
-  /// The `dead_letter_store` members (pipeline/dead_letter_store.hpp).
+  /// `dead_letter_store` (pipeline/dead_letter_store.hpp): ids are the `id` column, as text;
+  /// one `SELECT` with the filter in its `WHERE`, by increasing id.
   [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
                           std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
+  /// `DELETE`s the rows, in one transaction.
   [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
+  /// `UPDATE`s attempts + 1 and the reason, in one transaction.
   [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  /// One `DELETE … WHERE` the filter; returns how many rows.
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
  private:
