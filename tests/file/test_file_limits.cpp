@@ -88,6 +88,21 @@ TEST(csv_limits, an_empty_field_costs_the_same_small_memory_however_wide_the_row
   }
 }
 
+TEST(csv_limits, each_record_counts_its_own_copy_of_long_header_names) {
+  const std::size_t fields = 2'000;
+  std::string text;
+  for (std::size_t f = 0; f < fields; ++f) text += fmt::format("{}a_column_name_of_{:08}", f == 0 ? "" : ",", f);
+  text += "\n" + empty_rows(20, fields);
+  const std::size_t budget = 1 << 20;
+  const auto all = read_csv(text, {.max_batch_bytes = budget});
+  const auto rows = file_test::records_of(all);
+  ASSERT_EQ(rows.size(), 20u);
+  // Each 25-byte name is a heap block of its own in every record, beside the field itself.
+  EXPECT_GE(detail::memory_bytes(rows[0]), fields * (sizeof(record::entry) + 26));
+  EXPECT_GT(all.size(), 3u);  // about 200 KB a record: five or so to a 1 MiB batch
+  expect_within(all, budget);
+}
+
 TEST(csv_limits, a_record_bigger_than_max_batch_bytes_alone_is_a_dead_letter_naming_it) {
   const auto all = read_csv(empty_rows(2, 10'000) + "a\n", {.max_batch_bytes = 100'000, .has_header = false});
   const auto rejected = file_test::rejected_of(all);
