@@ -1,16 +1,20 @@
 // The file sources against hostile input: for each shape, files of 3 or 4 sizes are read to the
-// end through csv_source or jsonl_source, each read in a fresh child process so that its peak
-// RSS (VmHWM) is its own. Prints, per shape and size, the median over the repetitions of the
+// end through csv_source, jsonl_source or dead_letter_file_source, each read in a fresh child
+// process so that its peak RSS (VmHWM) is its own. Prints, per shape and size, the median over the repetitions of the
 // wall time, the time per MB relative to the shape's smallest size (1.0 everywhere means
-// linear), and the peak RSS, with what was read (records, dead letters). Run it as
+// linear), the time ratio to the next smaller size beside the size ratio (what linear time
+// gives: 2 when the size doubles), and the peak RSS, with what was read (records, dead
+// letters). Run it as
 //
-//     bench_file_sources [repetitions=3] [directory for the files=/tmp]
+//     bench_file_sources [--repetitions 3] [--dir /tmp] [--shapes name,name,...]
 //
 // The baseline is the issue's measurement of the sources before they were bounded by bytes
 // (docs/benchmarks.md): 400 CSV rows of 100k empty fields peaked at 2.83 GB; JSONL objects of
-// 12.5k, 25k, 50k and 100k members took 0.21, 0.46, 2.2 and 9.9 s.
+// 12.5k, 25k, 50k and 100k members took 0.21, 0.46, 2.2 and 9.9 s; and, measured here, a
+// dead-letter file of 400 entries with 1 MB jobs peaked at 406 MB before jobs were counted.
 
 #include <pipeline/file/csv_source.hpp>
+#include <pipeline/file/dead_letter_file_source.hpp>
 #include <pipeline/file/jsonl_source.hpp>
 
 #include <sys/wait.h>
@@ -24,9 +28,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "flags.hpp"
 
 namespace {
 
@@ -64,6 +71,36 @@ auto empty_fields(int fields) {
   };
 }
 
+// `rows` CSV rows of `fields` empty fields each, after a header naming them with 16-byte names
+// (the header fits max_record_bytes), which each record holds its own copy of: a heap block
+// each, one byte too long for the short string.
+auto empty_fields_long_names(int fields) {
+  return [fields](int rows, std::ofstream& out) {
+    for (int f = 0; f < fields; ++f) out << (f ? "," : "") << "column_" << std::setw(9) << std::setfill('0') << f;
+    out << "\n";
+    const std::string row = std::string(static_cast<std::size_t>(fields - 1), ',') + "\n";
+    for (int i = 0; i < rows; ++i) out << row;
+  };
+}
+
+// `entries` dead-letter file entries, each with a job name of 1 MB.
+void long_jobs(int entries, std::ofstream& out) {
+  const std::string job(1 << 20, 'j');
+  for (int i = 0; i < entries; ++i) {
+    out << R"({"payload":"eA==","kind":"invalid_input","message":"bad","native_code":0,"backend":"",)"
+        << R"("attempts":0,"position":"","partition":0,"time":"2026-12-05T00:00:00.000000Z","job":")" << job
+        << "\"}\n";
+  }
+}
+
+// One JSONL line of one string member of `mb` MB.
+void huge_string_line(int mb, std::ofstream& out) {
+  const std::string chunk(1 << 20, 'x');
+  out << "{\"a\":\"";
+  for (int i = 0; i < mb; ++i) out << chunk;
+  out << "\"}\n";
+}
+
 // `lines` JSONL objects of `members` members each ("m0":0, "m1":1, ...).
 void wide_objects(int lines, int members, std::ofstream& out) {
   std::string line = "{";
@@ -77,6 +114,8 @@ auto shapes() -> std::vector<shape> {
   const file::jsonl_source_options jsonl_defaults{};
   // Limits raised so that every wide object is parsed, to time the parser itself.
   const file::jsonl_source_options jsonl_wide{.max_record_bytes = 4 << 20, .max_members = 1 << 20};
+  const file::jsonl_source_options jsonl_long_lines{.max_record_bytes = 64 << 20};
+  const file::dead_letter_file_source_options dlq_defaults{};
   return {
       {"csv_100k_empty_fields", "CSV rows of 100k empty fields (rows), defaults: each over max_fields",
        {100, 400, 1600}, empty_fields(100'000),
@@ -84,6 +123,9 @@ auto shapes() -> std::vector<shape> {
       {"csv_60k_empty_fields", "CSV rows of 60k empty fields (rows), defaults: read, batches cut by max_batch_bytes",
        {100, 200, 400}, empty_fields(60'000),
        [=](auto& p, auto& n, auto& r) { read_all<file::csv_source>(csv_defaults, p, n, r); }},
+      {"csv_60k_long_names", "CSV rows of 60k empty fields (rows) under a header of 16-byte names, defaults",
+       {50, 100, 200}, empty_fields_long_names(60'000),
+       [=](auto& p, auto& n, auto& r) { read_all<file::csv_source>(file::csv_source_options{}, p, n, r); }},
       {"jsonl_wide_objects", "3 JSONL lines of (members) members, max_members 1M, max_record_bytes 4 MiB",
        {12'500, 25'000, 50'000, 100'000}, [](int members, auto& out) { wide_objects(3, members, out); },
        [=](auto& p, auto& n, auto& r) { read_all<file::jsonl_source>(jsonl_wide, p, n, r); }},
@@ -99,13 +141,15 @@ auto shapes() -> std::vector<shape> {
        [=](auto& p, auto& n, auto& r) { read_all<file::jsonl_source>(jsonl_defaults, p, n, r); }},
       {"jsonl_huge_line", "one JSONL line of (MB) MB, defaults: over max_record_bytes",
        {16, 32, 64},
-       [](int mb, auto& out) {
-         const std::string chunk(1 << 20, 'x');
-         out << "{\"a\":\"";
-         for (int i = 0; i < mb; ++i) out << chunk;
-         out << "\"}\n";
-       },
+       huge_string_line,
        [=](auto& p, auto& n, auto& r) { read_all<file::jsonl_source>(jsonl_defaults, p, n, r); }},
+      {"jsonl_huge_string", "one JSONL line of one string member of (MB) MB, max_record_bytes 64 MiB: read",
+       {4, 8, 16},
+       huge_string_line,
+       [=](auto& p, auto& n, auto& r) { read_all<file::jsonl_source>(jsonl_long_lines, p, n, r); }},
+      {"dead_letter_file_long_jobs", "(entries) dead-letter file entries with a 1 MB job name each, defaults",
+       {100, 200, 400}, long_jobs,
+       [=](auto& p, auto& n, auto& r) { read_all<file::dead_letter_file_source>(dlq_defaults, p, n, r); }},
       {"jsonl_out_of_range_numbers", "(lines) JSONL lines of 3 out-of-range numbers, defaults: each a dead letter",
        {50'000, 100'000, 200'000},
        [](int lines, auto& out) {
@@ -181,14 +225,23 @@ auto median(std::vector<double> v) -> double {
 
 auto main(int argc, char** argv) -> int {
   if (argc == 4 && std::string_view(argv[1]) == "--child") return child(argv[2], argv[3]);
-  const int repetitions = argc > 1 ? std::atoi(argv[1]) : 3;
-  const std::filesystem::path dir = argc > 2 ? argv[2] : "/tmp";
+  int repetitions = 3;
+  std::filesystem::path dir = "/tmp";
+  std::vector<std::string> only;  // shape names; empty: all
+  bench::parse_flags(argc, argv,
+                     {{"--repetitions", [&](const std::string& v) { repetitions = std::stoi(v); }},
+                      {"--dir", [&](const std::string& v) { dir = v; }},
+                      {"--shapes", [&](const std::string& v) { only = bench::comma_list(v); }}});
   const auto path = dir / "bench_file_sources.input";
-  std::printf("| shape | size | file MB | records | dead letters | time s (median of %d) | s/MB vs smallest | peak RSS MB |\n"
-              "|---|---|---|---|---|---|---|---|\n",
+  std::printf("| shape | size | file MB | records | dead letters | time s (median of %d) | s/MB vs smallest "
+              "| time / previous size's (linear) | peak RSS MB |\n"
+              "|---|---|---|---|---|---|---|---|---|\n",
               repetitions);
   for (const auto& s : shapes()) {
+    if (!only.empty() && std::find(only.begin(), only.end(), s.name) == only.end()) continue;
     double first_per_mb = 0;
+    double previous_t = 0;
+    double previous_mb = 0;
     for (const int size : s.sizes) {
       {
         std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -205,13 +258,19 @@ auto main(int argc, char** argv) -> int {
       }
       const double t = median(seconds);
       if (first_per_mb == 0) first_per_mb = t / mb;
-      std::printf("| %s | %d | %.1f | %zu | %zu | %.3f | %.2f | %.0f |\n", s.name, size, mb, m.records, m.rejected, t,
-                  t / mb / first_per_mb, median(peaks));
+      const std::string ratio =
+          previous_t == 0 ? std::string("-") : fmt::format("{:.2f} ({:.1f})", t / previous_t, mb / previous_mb);
+      previous_t = t;
+      previous_mb = mb;
+      std::printf("| %s | %d | %.1f | %zu | %zu | %.3f | %.2f | %s | %.0f |\n", s.name, size, mb, m.records, m.rejected,
+                  t, t / mb / first_per_mb, ratio.c_str(), median(peaks));
       std::fflush(stdout);
     }
   }
   std::filesystem::remove(path);
   std::printf("\nShapes:\n");
-  for (const auto& s : shapes()) std::printf("- %s: %s\n", s.name, s.what);
+  for (const auto& s : shapes()) {
+    if (only.empty() || std::find(only.begin(), only.end(), s.name) != only.end()) std::printf("- %s: %s\n", s.name, s.what);
+  }
   return 0;
 }

@@ -6,6 +6,9 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <vector>
+
+#include <fmt/format.h>
 
 namespace {
 
@@ -172,6 +175,28 @@ TEST(record, duplicate_names_from_outside_are_invalid_input) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, pipeline::error_kind::invalid_input);
   EXPECT_EQ(r.error().message, "record: field \"a\" appears twice");
+}
+
+TEST(record, a_duplicate_among_many_fields_is_found_wherever_it_is) {
+  const auto wide = [](std::size_t n) {
+    std::vector<record::entry> fields;
+    for (std::size_t i = 0; i < n; ++i) fields.emplace_back(fmt::format("f{}", i), static_cast<std::int64_t>(i));
+    return fields;
+  };
+  EXPECT_TRUE(record::from_fields(wide(50'000)));
+  for (const std::size_t at : {std::size_t{0}, std::size_t{1}, std::size_t{24'999}, std::size_t{49'998}}) {
+    auto fields = wide(50'000);
+    fields.emplace_back(fields[at].first, 0);
+    auto r = record::from_fields(std::move(fields));
+    ASSERT_FALSE(r) << at;
+    EXPECT_EQ(r.error().message, fmt::format("record: field \"f{}\" appears twice", at));
+  }
+  for (std::size_t n = 2; n <= 12; ++n) {  // around the few fields compared pairwise
+    auto fields = wide(n);
+    EXPECT_TRUE(record::from_fields(fields)) << n;
+    fields.back().first = fields.front().first;
+    EXPECT_FALSE(record::from_fields(std::move(fields))) << n;
+  }
 }
 
 TEST(record, from_fields_keeps_the_order) {

@@ -2,21 +2,43 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <iterator>
+#include <string_view>
 
 #include <fmt/format.h>
 
 namespace pipeline {
 namespace {
 
-// The first name that appears twice, or nullptr. Sorting pointers to the names keeps hostile
-// inputs with many fields at n log n.
+// A name that appears twice, or nullptr. A few fields are compared pairwise. More are sorted by
+// the hash of their name, and by the name itself only where two hashes are equal: the sort
+// moves 16-byte keys and reads no name on the usual path (sorting pointers to the names read
+// two fields scattered over the record at every comparison: about 1 us a field on a row of
+// 60k fields), and names whose hashes collide are still ordered by text, so any input, even
+// one crafted to collide, stays n log n.
 auto find_duplicate(const std::vector<record::entry>& fields) -> const std::string* {
-  std::vector<const std::string*> names;
-  names.reserve(fields.size());
-  for (const auto& field : fields) names.push_back(&field.first);
-  std::sort(names.begin(), names.end(), [](const auto* a, const auto* b) { return *a < *b; });
-  auto dup = std::adjacent_find(names.begin(), names.end(), [](const auto* a, const auto* b) { return *a == *b; });
-  return dup == names.end() ? nullptr : *dup;
+  constexpr std::size_t pairwise = 8;
+  if (fields.size() <= pairwise) {
+    for (auto a = fields.begin(); a != fields.end(); ++a) {
+      for (auto b = std::next(a); b != fields.end(); ++b) {
+        if (a->first == b->first) return &a->first;
+      }
+    }
+    return nullptr;
+  }
+  struct key {
+    std::size_t hash;
+    const std::string* name;
+  };
+  std::vector<key> keys;
+  keys.reserve(fields.size());
+  for (const auto& field : fields) keys.push_back({std::hash<std::string_view>{}(field.first), &field.first});
+  std::sort(keys.begin(), keys.end(),
+            [](const key& a, const key& b) { return a.hash != b.hash ? a.hash < b.hash : *a.name < *b.name; });
+  const auto dup = std::adjacent_find(keys.begin(), keys.end(),
+                                      [](const key& a, const key& b) { return a.hash == b.hash && *a.name == *b.name; });
+  return dup == keys.end() ? nullptr : dup->name;
 }
 
 auto duplicate_message(const std::string& name) -> std::string {

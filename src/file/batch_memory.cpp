@@ -33,7 +33,7 @@ auto memory_bytes(const position& p) noexcept -> std::size_t { return sizeof(pos
 
 auto memory_bytes(const dead_letter& d) noexcept -> std::size_t {
   return sizeof(dead_letter) + heap_bytes(d.payload) + heap_bytes(d.reason.message) + heap_bytes(d.reason.backend) +
-         heap_bytes(d.pos.bytes());
+         heap_bytes(d.pos.bytes()) + heap_bytes(d.job);
 }
 
 }  // namespace pipeline::file::detail

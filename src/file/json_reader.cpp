@@ -184,7 +184,7 @@ class line_reader {
     skip_space();
     if (at_ != text_.size()) return syntax("text after the object");
     fields.shrink_to_fit();  // a record holds no more than its fields (memory is counted by them)
-    auto r = record::from_fields(std::move(fields));  // sorts the names: n log n
+    auto r = record::from_fields(std::move(fields));  // sorts the names by their hashes: n log n
     if (!r) return invalid_input_error(fmt::format("a member name appears twice in the object ({})", r.error().message));
     return r;
   }

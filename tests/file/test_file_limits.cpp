@@ -2,9 +2,12 @@
 // every batch stays within max_batch_bytes as the sources count it (batch_memory_bytes). Also
 // each record's own position.
 #include <pipeline/file/csv_source.hpp>
+#include <pipeline/file/dead_letter_file.hpp>
+#include <pipeline/file/dead_letter_file_source.hpp>
 #include <pipeline/file/jsonl_source.hpp>
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +49,8 @@ auto wide_object(std::size_t members) -> std::string {
   return line + "}";
 }
 
-void expect_within(const batches& all, std::size_t max_batch_bytes) {
+template <class T>
+void expect_within(const std::vector<pipeline::batch<T>>& all, std::size_t max_batch_bytes) {
   for (const auto& b : all) {
     EXPECT_LE(detail::batch_memory_bytes(b), max_batch_bytes) << "a batch of " << b.records.size() << " records";
     EXPECT_EQ(b.positions.size(), b.records.size());
@@ -82,6 +86,21 @@ TEST(csv_limits, an_empty_field_costs_the_same_small_memory_however_wide_the_row
     // One record::entry (a name short enough to live in its string, an empty string value).
     EXPECT_LE(detail::memory_bytes(rows[0]), fields * sizeof(record::entry) + 64) << fields;
   }
+}
+
+TEST(csv_limits, each_record_counts_its_own_copy_of_long_header_names) {
+  const std::size_t fields = 2'000;
+  std::string text;
+  for (std::size_t f = 0; f < fields; ++f) text += fmt::format("{}a_column_name_of_{:08}", f == 0 ? "" : ",", f);
+  text += "\n" + empty_rows(20, fields);
+  const std::size_t budget = 1 << 20;
+  const auto all = read_csv(text, {.max_batch_bytes = budget});
+  const auto rows = file_test::records_of(all);
+  ASSERT_EQ(rows.size(), 20u);
+  // Each 25-byte name is a heap block of its own in every record, beside the field itself.
+  EXPECT_GE(detail::memory_bytes(rows[0]), fields * (sizeof(record::entry) + 26));
+  EXPECT_GT(all.size(), 3u);  // about 200 KB a record: five or so to a 1 MiB batch
+  expect_within(all, budget);
 }
 
 TEST(csv_limits, a_record_bigger_than_max_batch_bytes_alone_is_a_dead_letter_naming_it) {
@@ -173,6 +192,46 @@ TEST(jsonl_limits, misuse_at_construction_throws_invalid_argument_naming_the_opt
   throws_naming({.path = "x", .max_batch_bytes = 0}, "max_batch_bytes");
   throws_naming({.path = "x", .max_members = 0}, "max_members");
   throws_naming({.path = "x", .max_depth = 0}, "max_depth");
+}
+
+// --- dead-letter files -----------------------------------------------------------------------
+
+TEST(batch_memory, a_dead_letter_counts_every_string_it_owns) {
+  const std::string big(10'000, 'x');
+  const pipeline::dead_letter empty{};
+  const auto base = detail::memory_bytes(empty);
+  const auto with = [&](auto set) {
+    pipeline::dead_letter d{};
+    set(d);
+    return detail::memory_bytes(d);
+  };
+  EXPECT_GE(with([&](auto& d) { d.payload = big; }), base + big.size());
+  EXPECT_GE(with([&](auto& d) { d.reason.message = big; }), base + big.size());
+  EXPECT_GE(with([&](auto& d) { d.reason.backend = big; }), base + big.size());
+  EXPECT_GE(with([&](auto& d) { d.pos = pipeline::position{big}; }), base + big.size());
+  EXPECT_GE(with([&](auto& d) { d.job = big; }), base + big.size());
+}
+
+TEST(dead_letter_file_limits, entries_with_long_jobs_fill_batches_by_memory) {
+  file_test::scratch_dir dir;
+  std::vector<pipeline::dead_letter> letters(30);
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    letters[i].payload = fmt::format("p{}", i);
+    letters[i].reason = pipeline::invalid_input_error("bad");
+    letters[i].job = std::string(200'000, static_cast<char>('a' + i % 26));
+  }
+  {
+    file::dead_letter_file dlq{dir / "dlq.jsonl"};
+    ASSERT_TRUE(dlq.write(std::span{std::as_const(letters)}, {}));
+  }
+  const std::size_t budget = 1 << 20;
+  file::dead_letter_file_source src{{.path = dir / "dlq.jsonl", .max_batch_bytes = budget}};
+  const auto all = file_test::drain(src);
+  const auto read = file_test::records_of(all);
+  ASSERT_EQ(read.size(), letters.size());
+  EXPECT_EQ(read.back().job, letters.back().job);
+  EXPECT_GT(all.size(), 5u);  // 200 KB a letter: four or so to a 1 MiB batch, not 1000
+  expect_within(all, budget);
 }
 
 // --- each record's own position --------------------------------------------------------------

@@ -102,6 +102,20 @@ TEST(jsonl_source, a_subnormal_double_is_read_when_it_keeps_the_digits_written) 
   EXPECT_THAT(letter.reason.message, ::testing::HasSubstr("member \"x\": 1.2345678901234567e-320 is subnormal"));
 }
 
+TEST(jsonl_source, zero_is_read_however_it_is_written) {
+  EXPECT_THAT(records(R"({"a":0e5,"b":0.0,"c":-0,"d":0e-400,"e":0E+99999999999999999999,"f":-0.000e-5})"),
+              ::testing::ElementsAre(record{{"a", 0.0}, {"b", 0.0}, {"c", 0}, {"d", 0.0}, {"e", 0.0}, {"f", -0.0}}));
+}
+
+TEST(jsonl_source, an_exponent_past_every_range_is_refused_not_wrapped) {
+  const auto large = reject_one("{\"x\":1e99999999999999999999}\n");
+  EXPECT_THAT(large.letter.reason.message,
+              ::testing::HasSubstr("member \"x\": 1e99999999999999999999 is too large for a double"));
+  const auto small = reject_one("{\"x\":-1e-99999999999999999999}\n");
+  EXPECT_THAT(small.letter.reason.message,
+              ::testing::HasSubstr("member \"x\": -1e-99999999999999999999 is too small for a double"));
+}
+
 TEST(jsonl_source, out_of_range_numbers_are_kept_as_their_text_when_asked) {
   const auto all = read_jsonl(R"({"i":-9223372036854775809,"u":18446744073709551615,"o":1e400,"z":1e-400,"s":1.2345678901234567e-320,"n":1})",
                               {.numbers_out_of_range = file::out_of_range::keep_as_text});
@@ -158,6 +172,12 @@ TEST(jsonl_source, two_objects_on_one_line_are_rejected) {
 TEST(jsonl_source, a_member_name_twice_is_rejected) {
   const auto [letter, rest] = reject_one(R"({"a":1,"b":{"a":2,"a":3},"a":4})");
   EXPECT_THAT(letter.reason.message, ::testing::HasSubstr("a member name appears twice"));
+}
+
+TEST(jsonl_source, a_member_name_twice_is_rejected_when_only_its_escapes_differ) {
+  const auto [letter, rest] = reject_one("{\"a\":1,\"\\u0061\":2}\n{\"a\":3}\n");
+  EXPECT_THAT(letter.reason.message, ::testing::HasSubstr("line 1: a member name appears twice"));
+  EXPECT_THAT(rest, ::testing::ElementsAre(record{{"a", 3}}));
 }
 
 TEST(jsonl_source, nesting_deeper_than_128_levels_is_rejected) {
