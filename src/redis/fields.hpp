@@ -6,11 +6,15 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include <pipeline/redis/client.hpp>
+#include <pipeline/redis/detail/slot.hpp>
 
 namespace pipeline::redis::detail {
 
@@ -39,6 +43,19 @@ template <class Int>
     if (flat[i].str == name) return &flat[i + 1].str;
   }
   return nullptr;
+}
+
+/// A key beside `stream` ("<stream>:<suffix>", the stream in braces when it has no hash tag):
+/// in the stream's cluster slot, so that one script can use both. Throws
+/// std::invalid_argument, naming `who`, when no key can share the slot (a name like "a{}b").
+[[nodiscard]] inline auto companion_key(const std::string& stream, std::string_view suffix, std::string_view who)
+    -> std::string {
+  auto key = hash_tag(stream) != stream ? fmt::format("{}:{}", stream, suffix) : fmt::format("{{{}}}:{}", stream, suffix);
+  if (key_slot(key) != key_slot(stream)) {
+    throw std::invalid_argument(fmt::format(
+        "{}: no key beside stream '{}' shares its slot; name it with a hash tag, like '{{orders}}:dead'", who, stream));
+  }
+  return key;
 }
 
 }  // namespace pipeline::redis::detail

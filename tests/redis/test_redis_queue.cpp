@@ -232,11 +232,56 @@ TEST(redis_queue, a_record_dead_lettered_before_a_crash_and_after_the_reclaim_is
   auto consumer = stream_consumer::open({.uri = uri}, options).value();
   auto report = run_worker<record>(*consumer, reject_1, sink, dlq, {.name = "w", .workers = 1});
   EXPECT_EQ(report.status, pipeline::run_status::completed);
-  EXPECT_EQ(report.dead_lettered, 1u) << "the record was dead-lettered again after the reclaim";
+  EXPECT_EQ(report.dead_lettered, 0u) << "the DLQ holds the record's letter: it is left out, not handled again";
   EXPECT_EQ(sorted(sink.ids()), (std::vector<std::int64_t>{0, 2}));
   auto letters = dlq.read("0-0", 10).value();
   ASSERT_EQ(letters.size(), 1u) << "the letter written again after the crash is the same letter";
   EXPECT_TRUE(letters[0].second.pos.bytes().ends_with("#1")) << "the record's origin: " << letters[0].second.pos.bytes();
+}
+
+// The user's outage: a record dead-lettered as transient (the sink was down and the policy
+// said dead_letter), and its entry not acknowledged (the worker died, or its XACK failed);
+// the entry comes back once the sink works. The record must not be written as well.
+TEST(redis_queue, a_dead_lettered_record_whose_entry_comes_back_is_not_written_to_the_sink_too) {
+  hand_fed_queue q;
+  auto& [names, uri, c, producer, to_queue] = q;
+  ASSERT_TRUE(to_queue.write(records(3), {}));  // one entry of records 0, 1, 2
+  ASSERT_TRUE(producer.close());
+  const stream_options options{.stream = names.stream, .block = 50ms, .visibility_timeout = 100ms};
+  redis_test::hash_sink sink{c, names.sink};
+  dead_letter_stream dlq{c, {.stream = names.dlq}};
+  {
+    auto crashing = stream_consumer::open({.uri = uri}, options).value();
+    stream_source<record> source{*crashing};
+    pipeline::memory_checkpoint_store never_acknowledges;
+    std::stop_source stop;
+    const auto sink_down_for_1 = [](const record& r) -> pipeline::result<record> {
+      if (r.find("id")->get<std::int64_t>() == 1) return pipeline::transient_error("sink: connection refused");
+      return r;
+    };
+    struct stop_after_write {
+      dead_letter_stream& dlq;
+      std::stop_source& stop;
+      auto write(std::span<const pipeline::dead_letter> letters, std::stop_token token) -> pipeline::result<void> {
+        auto written = dlq.write(letters, token);
+        stop.request_stop();
+        return written;
+      }
+    } dies{dlq, stop};
+    auto report = pipeline::run(source, sink_down_for_1, sink, dies, never_acknowledges,
+                                {.name = "w", .workers = 1, .retry = {.max_attempts = 1},
+                                 .when_retries_exhausted = pipeline::exhausted_policy::dead_letter},
+                                stop.get_token());
+    ASSERT_EQ(report.status, pipeline::run_status::stopped);
+    ASSERT_EQ(dlq.size().value(), 1u);
+  }
+  std::this_thread::sleep_for(150ms);
+  auto consumer = stream_consumer::open({.uri = uri}, options).value();
+  const auto healthy = [](const record& r) -> pipeline::result<record> { return r; };
+  auto report = run_worker<record>(*consumer, healthy, sink, dlq, {.name = "w", .workers = 1});
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(sorted(sink.ids()), (std::vector<std::int64_t>{0, 2})) << "record 1 is in the DLQ: not in the sink too";
+  EXPECT_EQ(dlq.size().value(), 1u);
 }
 
 TEST(redis_queue, a_reclaimed_entry_is_handled_alone) {
