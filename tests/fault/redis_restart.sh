@@ -64,7 +64,15 @@ loading_starts=0
 for ((r = 1; r <= restarts; r++)); do
   chaos_pause 1.0 2.0
   if ! kill -0 "${procs[0]}" 2>/dev/null; then
-    echo "FAIL: the producer ended before restart $r; raise the orders" >&2
+    rc=0
+    wait "${procs[0]}" || rc=$?
+    chaos_forget "${procs[0]}"
+    if ((rc != 0)); then
+      echo "FAIL: the producer failed (rc $rc) before restart $r:" >&2
+      tail -n 3 chaos-1.log >&2
+    else
+      echo "FAIL: the producer finished before restart $r; raise the orders" >&2
+    fi
     exit 1
   fi
   signal=TERM
