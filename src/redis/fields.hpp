@@ -2,6 +2,7 @@
 // Small helpers shared by the stores in src/redis/: numbers to and from reply strings, and
 // reading a flat field/value array (HGETALL, stream entries) by name.
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include <pipeline/job_run.hpp>
 #include <pipeline/redis/client.hpp>
 #include <pipeline/redis/detail/slot.hpp>
 
@@ -43,6 +45,13 @@ template <class Int>
     if (flat[i].str == name) return &flat[i + 1].str;
   }
   return nullptr;
+}
+
+/// "<host>:<pid>:<n>", a new n each call: a name no other process or call of this one has (a
+/// consumer's, a producer's, a job-log create's).
+[[nodiscard]] inline auto unique_name() -> std::string {
+  static std::atomic<unsigned long long> n{0};
+  return fmt::format("{}:{}", lease_options::default_owner(), n++);
 }
 
 /// A key beside `stream` ("<stream>:<suffix>", the stream in braces when it has no hash tag):

@@ -9,9 +9,6 @@
 
 namespace pipeline::redis::detail {
 
-/// "<host>:<pid>:<n>", a new n each call: a consumer's or a producer's name.
-[[nodiscard]] auto unique_name() -> std::string;
-
 /// XGROUP CREATE … 0 MKSTREAM; an existing group is fine.
 [[nodiscard]] auto ensure_group(client& c, const stream_options& o) -> result<void>;
 

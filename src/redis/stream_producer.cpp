@@ -1,7 +1,6 @@
 #include <pipeline/redis/stream_producer.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -11,18 +10,11 @@
 
 #include <fmt/format.h>
 
-#include <pipeline/job_log.hpp>
-
 #include "fields.hpp"
 #include "stream_common.hpp"
 
 namespace pipeline::redis {
 namespace detail {
-
-auto unique_name() -> std::string {
-  static std::atomic<unsigned> n{0};
-  return fmt::format("{}:{}", lease_options::default_owner(), n++);
-}
 
 auto ensure_group(client& c, const stream_options& o) -> result<void> {
   auto r = c.command({"XGROUP", "CREATE", o.stream, o.group, "0", "MKSTREAM"});
