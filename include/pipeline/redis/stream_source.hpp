@@ -1,9 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
-#include <span>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <vector>
