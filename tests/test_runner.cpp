@@ -237,10 +237,12 @@ TEST_F(runner, a_failing_per_batch_transform_is_bisected_to_the_bad_record) {
   EXPECT_EQ(sink_.records().size(), 63u);
 }
 
-TEST_F(runner, exhausted_transient_errors_are_dead_lettered_with_their_attempts) {
+TEST_F(runner, exhausted_transient_errors_are_dead_lettered_with_their_attempts_when_the_policy_says_so) {
   sink_.fail_records(rule_failing({5}, pipeline::transient_error("lock wait timeout")));
+  auto o = options();
+  o.when_retries_exhausted = pipeline::exhausted_policy::dead_letter;
   pipeline::vector_source<int> source{numbers(10), 10};
-  auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, options());
+  auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
   EXPECT_EQ(report.status, pipeline::run_status::completed);
   // memory_sink answers per record: only 5 is refused, tried alone until attempts run out,
   // and dead-lettered; the other 9 are written at once.
@@ -254,12 +256,12 @@ TEST_F(runner, exhausted_transient_errors_are_dead_lettered_with_their_attempts)
   EXPECT_EQ(report.retried, 3u);
 }
 
-TEST_F(runner, exhausted_transient_errors_fail_the_run_when_the_policy_says_so) {
+TEST_F(runner, exhausted_transient_errors_fail_the_run_by_default) {
+  // An outage is not bad data: nothing is dead-lettered, and a rerun tries the records again.
+  EXPECT_EQ(pipeline::runner_options{}.when_retries_exhausted, pipeline::exhausted_policy::fail_run);
   sink_.fail_next_writes(1000, pipeline::transient_error("server gone"));
-  auto o = options();
-  o.when_retries_exhausted = pipeline::exhausted_policy::fail_run;
   pipeline::vector_source<int> source{numbers(100), 10};
-  auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, o);
+  auto report = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, options());
   EXPECT_EQ(report.status, pipeline::run_status::failed);
   ASSERT_TRUE(report.failure);
   EXPECT_THAT(report.failure->message, HasSubstr("server gone"));

@@ -230,12 +230,16 @@ auto check(const options& o, const pipeline::redis::connection_options& conn) ->
     if (id < 0 || id >= o.records || id % 1000 != 999) unexpected_in_dlq.push_back(id);
     else if (n > 1) twice_in_dlq.push_back(id);
   }
+  std::vector<std::int64_t> in_both;  // a record written and dead-lettered: never allowed
+  for (const auto& [id, n] : in_dlq) {
+    if (in_sink.contains(id)) in_both.push_back(id);
+  }
   const auto bad = o.records / 1000;
-  const bool sink_ok = missing_good.empty() && unexpected_in_sink.empty();
+  const bool sink_ok = missing_good.empty() && unexpected_in_sink.empty() && in_both.empty();
   const bool dlq_ok = missing_bad.empty() && unexpected_in_dlq.empty() && twice_in_dlq.empty() && unreadable == 0;
-  fmt::print("check: sink {} orders, expected {} -> {}; DLQ {} entries for {} orders, expected {} -> {}\n",
+  fmt::print("check: sink {} orders, expected {} -> {}; DLQ {} entries for {} orders, expected {} -> {}; {} in both\n",
              in_sink.size(), o.records - bad, sink_ok ? "ok" : "WRONG", entries, in_dlq.size(), bad,
-             dlq_ok ? "ok" : "WRONG");
+             dlq_ok ? "ok" : "WRONG", in_both.size());
   const auto list = [](std::string_view what, const std::vector<std::int64_t>& ids) {
     if (!ids.empty()) fmt::print("check: {} {}: {}\n", ids.size(), what, some(ids));
   };
@@ -244,6 +248,7 @@ auto check(const options& o, const pipeline::redis::connection_options& conn) ->
   list("bad orders missing from the DLQ", missing_bad);
   list("good or unknown orders in the DLQ", unexpected_in_dlq);
   list("bad orders in the DLQ more than once", twice_in_dlq);
+  list("orders in both the sink and the DLQ", in_both);
   if (unreadable > 0) fmt::print("check: {} DLQ entries without an order id\n", unreadable);
   if (!twice_in_dlq.empty()) {
     std::size_t extra = 0;

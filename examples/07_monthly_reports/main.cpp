@@ -329,6 +329,9 @@ int main(int argc, char** argv) {
   run_options.workers = o->workers;
   run_options.job_log = &any_log;
   run_options.retry = {.initial = std::chrono::milliseconds{o->backoff_ms}, .max_attempts = 3};
+  // A user whose report service keeps timing out is that user's problem, not an outage: after
+  // 3 attempts it is dead-lettered and the month goes on (the default would fail the run).
+  run_options.when_retries_exhausted = pipeline::exhausted_policy::dead_letter;
   report_maker make_report;
 
   // Every month is due: `pending` in the job log until its run takes the entry over.

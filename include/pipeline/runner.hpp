@@ -40,10 +40,12 @@
 namespace pipeline {
 
 
-/// What to do with records whose transient failures outlast the retry policy.
+/// What to do with records whose transient failures outlast the retry policy. A transient
+/// failure is most often an outage (a database restarting, a network cut), not bad data: by
+/// default the run fails and a rerun tries the records again; dead-lettering them is a choice.
 enum class exhausted_policy : std::uint8_t {
   dead_letter,  ///< dead-letter them with their attempt count; the run goes on
-  fail_run,     ///< fail the run (the checkpoint stays below them; a rerun tries again)
+  fail_run,     ///< fail the run (the checkpoint stays below them; a rerun tries again): the default
 };
 
 /// What to do with a defect: an `internal` error, i.e. an exception from user code (transform,
@@ -69,7 +71,7 @@ struct runner_options {
   /// For transient errors of source, transform, sink, DLQ, store. `retry.max_attempts` counts
   /// the first try: "3 retries" is `max_attempts = 4`.
   backoff_options retry{};
-  exhausted_policy when_retries_exhausted{exhausted_policy::dead_letter};
+  exhausted_policy when_retries_exhausted{exhausted_policy::fail_run};
   defect_policy on_defect{defect_policy::fail_run};
   /// The error budget. More dead letters than this fails the run.
   std::uint64_t max_dead_letters{std::numeric_limits<std::uint64_t>::max()};

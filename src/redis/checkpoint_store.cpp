@@ -11,11 +11,14 @@ namespace {
 
 // Compare-and-set in one script, so no other client runs between the read and the write.
 // Returns {1, new_version} or {0, stored_version}. Versions stay below 2^53 (Lua numbers).
+// A save found done already (one version up, at this position) is this save sent again after
+// its reply was lost (the client resends during an outage): it succeeds with that version.
 constexpr std::string_view save_script = R"lua(
 local stored = redis.call('HGET', KEYS[1], 'version')
 local v = 0
 if stored then v = tonumber(stored) end
 if v == nil then return redis.error_reply('checkpoint version is not a number: ' .. stored) end
+if v == tonumber(ARGV[2]) + 1 and redis.call('HGET', KEYS[1], 'pos') == ARGV[1] then return {1, v} end
 if v ~= tonumber(ARGV[2]) then return {0, v} end
 redis.call('HSET', KEYS[1], 'pos', ARGV[1], 'version', v + 1)
 return {1, v + 1}

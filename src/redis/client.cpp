@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -316,7 +318,78 @@ constexpr std::uint16_t unknown_node = 0xffff;
 
 }  // namespace
 
+namespace {
+
+// The words of the error replies a server gives while it is away for a while: loading its
+// dataset after a restart, running a long script, failing over, migrating slots.
+constexpr std::string_view outage_replies[] = {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN"};
+
+// Whether `e` says the server is away (worth waiting out) rather than answering: a connection
+// error (hiredis's code), or one of the replies above, alone or after open_context's "PING on
+// host:port: ".
+auto is_outage(const error& e) -> bool {
+  if (e.kind != error_kind::transient) return false;
+  if (e.native_code != 0) return true;
+  const std::string_view m = e.message;
+  return std::any_of(std::begin(outage_replies), std::end(outage_replies), [&](std::string_view word) {
+    const auto at = m.find(word);
+    return at != std::string_view::npos && (at == 0 || m.substr(0, at).ends_with(": ")) &&
+           (at + word.size() == m.size() || m[at + word.size()] == ' ');
+  });
+}
+
+auto seconds_text(std::chrono::steady_clock::duration d) -> std::string {
+  return fmt::format("{:.1f} s", std::chrono::duration<double>(d).count());
+}
+
+// One client's outage: when it started (the first failed try of any call), so that the budget
+// is the outage's, not each call's, and the start and the end are logged once.
+class outage {
+ public:
+  // A try failed with an outage error: the time left in the budget, or nullopt when it is spent.
+  auto failed(const error& e, const connection_options& o, const uri& server)
+      -> std::optional<std::chrono::steady_clock::duration> {
+    const auto now = std::chrono::steady_clock::now();
+    std::scoped_lock lock{mutex_};
+    if (!since_) {
+      since_ = now;
+      down_.store(true, std::memory_order_relaxed);
+      if (o.outage_budget.count() > 0) {
+        o.log.warn("redis: {}:{} unavailable ({}); waiting up to {} for it to come back", server.host, server.port,
+                   e.message, seconds_text(o.outage_budget));
+      }
+    }
+    const auto left = *since_ + o.outage_budget - now;
+    if (left <= std::chrono::steady_clock::duration::zero()) return std::nullopt;
+    return left;
+  }
+  // A try got an answer: the outage, if any, is over.
+  void answered(const connection_options& o, const uri& server) {
+    if (!down_.load(std::memory_order_relaxed)) return;  // no lock on the common path
+    std::scoped_lock lock{mutex_};
+    if (!since_) return;
+    if (o.outage_budget.count() > 0) {
+      o.log.warn("redis: {}:{} is back after {}", server.host, server.port,
+                 seconds_text(std::chrono::steady_clock::now() - *since_));
+    }
+    since_.reset();
+    down_.store(false, std::memory_order_relaxed);
+  }
+  [[nodiscard]] auto lasted() -> std::chrono::steady_clock::duration {
+    std::scoped_lock lock{mutex_};
+    return since_ ? std::chrono::steady_clock::now() - *since_ : std::chrono::steady_clock::duration::zero();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::optional<std::chrono::steady_clock::time_point> since_;
+  std::atomic<bool> down_{false};  // since_ is set: read without the lock
+};
+
+}  // namespace
+
 struct client::state {
+  outage away;                      // its own lock: tries take `mutex` one at a time, waits take none
   std::mutex mutex;
   uri where;                        // the node connect() was given; its AUTH and db serve every node
   std::vector<node> nodes;          // [0] is that node; cluster masters are added as the slot map names them
@@ -449,36 +522,83 @@ client::client(connection_options options, uri where) : options_(std::move(optio
 
 client::~client() = default;
 
-auto client::connect(connection_options options) -> result<std::shared_ptr<client>> {
+template <class Attempt>
+auto client::ride_out(const std::stop_token& stop, Attempt attempt) -> decltype(attempt()) {
+  auto r = attempt();  // the common case, with nothing set up for waiting
+  if (r || !is_outage(r.error())) {
+    state_->away.answered(options_, state_->where);  // an error reply is an answer too: the server is up
+    return r;
+  }
+  auto& away = state_->away;
+  backoff delays{options_.reconnect};
+  std::mutex m;
+  std::condition_variable_any cv;
+  for (std::uint32_t tries = 1;; ++tries) {
+    // Tried even when stop was requested: only the waiting is cut short.
+    if (tries > 1) r = attempt();
+    if (r || !is_outage(r.error())) {
+      away.answered(options_, state_->where);
+      return r;
+    }
+    if (stop.stop_requested()) return stopped_error();
+    const auto left = away.failed(r.error(), options_, state_->where);
+    if (!left) {
+      if (options_.outage_budget.count() == 0) return r;
+      auto e = std::move(r).error();
+      e.message = fmt::format("redis: {}:{} unavailable for {}, longer than the outage budget ({}): {}",
+                              state_->where.host, state_->where.port, seconds_text(away.lasted()),
+                              seconds_text(options_.outage_budget), e.message);
+      return e;
+    }
+    const auto wait = std::min<std::chrono::steady_clock::duration>(delays.delay_before(tries + 1), *left);
+    std::unique_lock lock{m};
+    cv.wait_for(lock, stop, wait, [] { return false; });
+    if (stop.stop_requested()) return stopped_error();
+  }
+}
+
+auto client::connect(connection_options options, std::stop_token stop) -> result<std::shared_ptr<client>> {
   auto where = parse_uri(options.uri);
   if (!where) throw std::invalid_argument(fmt::format("pipeline::redis::client: {}", where.error().message));
   if (options.connect_timeout.count() <= 0) throw std::invalid_argument("pipeline::redis::client: connect_timeout must be positive");
   if (options.command_timeout.count() <= 0) throw std::invalid_argument("pipeline::redis::client: command_timeout must be positive");
+  if (options.outage_budget.count() < 0) throw std::invalid_argument("pipeline::redis::client: outage_budget is negative");
+  validate(options.reconnect);
   std::shared_ptr<client> c{new client(std::move(options), std::move(*where))};
-  auto& s = *c->state_;
-  std::scoped_lock lock{s.mutex};
-  if (auto opened = open_context(s.where, c->options_, s.nodes.front().ctx); !opened) return std::move(opened).error();
-  // A cluster node answers CLUSTER SLOTS with its map; a standalone server with an error, and
-  // the client then talks to that one server only.
-  if (auto discovered = s.read_slots(0, c->options_); discovered) {
-    c->options_.log.debug("redis: {}:{} is a cluster node; {} masters hold the slots", s.where.host, s.where.port,
-                          s.nodes.size());
-  } else if (!s.nodes.front().ctx) {
-    return std::move(discovered).error();  // the connection failed
-  }
+  auto connected = c->ride_out(stop, [&]() -> result<void> {
+    auto& s = *c->state_;
+    std::scoped_lock lock{s.mutex};
+    if (auto opened = open_context(s.where, c->options_, s.nodes.front().ctx); !opened) return opened;
+    // A cluster node answers CLUSTER SLOTS with its map; a standalone server with an error, and
+    // the client then talks to that one server only.
+    if (auto discovered = s.read_slots(0, c->options_); discovered) {
+      c->options_.log.debug("redis: {}:{} is a cluster node; {} masters hold the slots", s.where.host, s.where.port,
+                            s.nodes.size());
+    } else if (!s.nodes.front().ctx || is_outage(discovered.error())) {
+      s.nodes.front().ctx.reset();
+      return discovered;  // the connection failed, or the server is loading
+    }
+    return ok();
+  });
+  if (!connected) return std::move(connected).error();
   return c;
 }
 
-auto client::command(std::initializer_list<std::string_view> args) -> result<reply> {
+auto client::command(std::initializer_list<std::string_view> args, std::stop_token stop) -> result<reply> {
   std::vector<std::string> owned(args.begin(), args.end());
-  return command(std::span<const std::string>{owned});
+  return command(std::span<const std::string>{owned}, std::move(stop));
 }
 
-auto client::command(std::span<const std::string> args) -> result<reply> {
-  return blocking_command(args, std::chrono::milliseconds{0});
+auto client::command(std::span<const std::string> args, std::stop_token stop) -> result<reply> {
+  return blocking_command(args, std::chrono::milliseconds{0}, std::move(stop));
 }
 
-auto client::blocking_command(std::span<const std::string> args, std::chrono::milliseconds wait) -> result<reply> {
+auto client::blocking_command(std::span<const std::string> args, std::chrono::milliseconds wait, std::stop_token stop)
+    -> result<reply> {
+  return ride_out(stop, [&] { return blocking_command_once(args, wait); });
+}
+
+auto client::blocking_command_once(std::span<const std::string> args, std::chrono::milliseconds wait) -> result<reply> {
   std::scoped_lock lock{state_->mutex};
   auto& s = *state_;
   const auto timeout = options_.command_timeout + wait;
@@ -535,7 +655,12 @@ auto transactions(std::span<const std::vector<std::string>> commands) -> std::ve
 
 }  // namespace
 
-auto client::pipeline(std::span<const std::vector<std::string>> commands) -> result<std::vector<reply>> {
+auto client::pipeline(std::span<const std::vector<std::string>> commands, std::stop_token stop)
+    -> result<std::vector<reply>> {
+  return ride_out(stop, [&] { return pipeline_once(commands); });
+}
+
+auto client::pipeline_once(std::span<const std::vector<std::string>> commands) -> result<std::vector<reply>> {
   std::scoped_lock lock{state_->mutex};
   auto& s = *state_;
   const auto in = transactions(commands);
@@ -610,8 +735,8 @@ auto client::pipeline(std::span<const std::vector<std::string>> commands) -> res
   }
 }
 
-auto client::eval(std::string_view script, std::span<const std::string> keys, std::span<const std::string> args)
-    -> result<reply> {
+auto client::eval(std::string_view script, std::span<const std::string> keys, std::span<const std::string> args,
+                  std::stop_token stop) -> result<reply> {
   std::vector<std::string> argv;
   argv.reserve(3 + keys.size() + args.size());
   argv.emplace_back("EVAL");
@@ -619,7 +744,7 @@ auto client::eval(std::string_view script, std::span<const std::string> keys, st
   argv.push_back(std::to_string(keys.size()));
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  return command(std::span<const std::string>{argv});
+  return command(std::span<const std::string>{argv}, std::move(stop));
 }
 
 auto check_maxmemory_policy(client& c, const logger& log) -> result<std::string> {

@@ -112,35 +112,29 @@ end
 return 0
 )lua";
 
-// Per letter, ARGV holds its identity and then its 10 field values. Atomic (one script), so
-// of writers racing with one letter, in any processes, exactly one adds it. XADD comes before
-// SADD: should XADD fail, the identity is not kept and a retry adds the letter; should SADD
-// fail after it, a retry adds it twice (at least once, never lost).
+// Per letter, ARGV holds its identity, its place ("<partition>:<length>:<position>") and then
+// its 10 field values. Atomic (one script), so of writers racing with one letter, in any
+// processes, exactly one adds it. XADD comes before SADD: should XADD fail, the identity is
+// not kept and a retry adds the letter; should SADD fail after it, a retry adds it twice (at
+// least once, never lost). Sent again after a lost reply, it adds nothing.
 constexpr std::string_view add_new_letters = R"lua(
 local added = 0
-for i = 1, #ARGV, 11 do
+for i = 1, #ARGV, 12 do
   if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then
-    redis.call('XADD', KEYS[1], '*', 'payload', ARGV[i + 1], 'kind', ARGV[i + 2], 'message', ARGV[i + 3],
-               'code', ARGV[i + 4], 'backend', ARGV[i + 5], 'attempts', ARGV[i + 6], 'pos', ARGV[i + 7],
-               'partition', ARGV[i + 8], 'time', ARGV[i + 9], 'job', ARGV[i + 10])
+    redis.call('XADD', KEYS[1], '*', 'payload', ARGV[i + 2], 'kind', ARGV[i + 3], 'message', ARGV[i + 4],
+               'code', ARGV[i + 5], 'backend', ARGV[i + 6], 'attempts', ARGV[i + 7], 'pos', ARGV[i + 8],
+               'partition', ARGV[i + 9], 'time', ARGV[i + 10], 'job', ARGV[i + 11])
     redis.call('SADD', KEYS[2], ARGV[i])
+    redis.call('SADD', KEYS[3], ARGV[i + 1])
     added = added + 1
   end
 end
 return added
 )lua";
 
-// A key beside the stream ("<stream>:<suffix>", the stream in braces when it has no hash tag):
-// in the stream's cluster slot, so that one script can use both.
-auto companion_key(const std::string& stream, std::string_view suffix) -> std::string {
-  auto key = detail::hash_tag(stream) != stream ? fmt::format("{}:{}", stream, suffix)
-                                                : fmt::format("{{{}}}:{}", stream, suffix);
-  if (detail::key_slot(key) != detail::key_slot(stream)) {
-    throw std::invalid_argument(fmt::format(
-        "pipeline::redis::dead_letter_stream: no identity set key shares the slot of stream '{}'; "
-        "name it with a hash tag, like '{{orders}}:dead'", stream));
-  }
-  return key;
+// Where a letter's record was: partition and length-prefixed position (it may hold any byte).
+auto place_of(std::uint32_t partition, const position& pos) -> std::string {
+  return fmt::format("{}:{}:{}", partition, pos.bytes().size(), pos.bytes());
 }
 
 }  // namespace
@@ -149,8 +143,22 @@ dead_letter_stream::dead_letter_stream(std::shared_ptr<client> c, dead_letter_st
     : client_(std::move(c)), stream_(std::move(options.stream)) {
   if (!client_) throw std::invalid_argument("pipeline::redis::dead_letter_stream: client is null");
   if (stream_.empty()) throw std::invalid_argument("pipeline::redis::dead_letter_stream: stream is empty");
-  identities_ = companion_key(stream_, "ids");
-  replays_ = companion_key(stream_, "replays");
+  identities_ = detail::companion_key(stream_, "ids", "pipeline::redis::dead_letter_stream");
+  replays_ = detail::companion_key(stream_, "replays", "pipeline::redis::dead_letter_stream");
+  places_ = detail::companion_key(stream_, "places", "pipeline::redis::dead_letter_stream");
+}
+
+auto dead_letter_stream::holds(std::uint32_t partition, std::span<const position> positions, std::stop_token stop)
+    -> result<std::vector<bool>> {
+  std::vector<bool> out(positions.size(), false);
+  if (positions.empty()) return out;
+  std::vector<std::string> args{"SMISMEMBER", places_};
+  for (const auto& p : positions) args.push_back(place_of(partition, p));
+  auto r = client_->command(args, std::move(stop));
+  if (!r) return std::move(r).error();
+  if (r->elements.size() != positions.size()) return internal_error("dead-letter stream: SMISMEMBER returned an unexpected reply");
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = r->elements[i].integer == 1;
+  return out;
 }
 
 auto dead_letter_stream::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {
@@ -158,17 +166,18 @@ auto dead_letter_stream::write(std::span<const dead_letter> letters, std::stop_t
   if (letters.empty()) return ok();
   const auto fingerprints = pipeline::detail::dead_letter_fingerprints(letters);
   std::vector<std::string> args;
-  args.reserve(letters.size() * 11);
+  args.reserve(letters.size() * 12);
   for (std::size_t i = 0; i < letters.size(); ++i) {
     const auto& l = letters[i];
-    // Length-prefixed position, since it may hold any byte.
-    args.push_back(fmt::format("{}:{}:{}:{}", l.partition, l.pos.bytes().size(), l.pos.bytes(), fingerprints[i]));
+    auto place = place_of(l.partition, l.pos);
+    args.push_back(fmt::format("{}:{}", place, fingerprints[i]));
+    args.push_back(std::move(place));
     args.insert(args.end(), {l.payload, std::string(to_string(l.reason.kind)), l.reason.message,
                              std::to_string(l.reason.native_code), l.reason.backend, std::to_string(l.attempts),
                              l.pos.bytes(), std::to_string(l.partition), detail::time_text(l.time), l.job});
   }
-  const std::vector<std::string> keys{stream_, identities_};
-  auto added = client_->eval(add_new_letters, keys, args);
+  const std::vector<std::string> keys{stream_, identities_, places_};
+  auto added = client_->eval(add_new_letters, keys, args, stop);
   if (!added) return std::move(added).error();
   return ok();
 }

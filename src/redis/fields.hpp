@@ -2,15 +2,21 @@
 // Small helpers shared by the stores in src/redis/: numbers to and from reply strings, and
 // reading a flat field/value array (HGETALL, stream entries) by name.
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include <pipeline/job_run.hpp>
 #include <pipeline/redis/client.hpp>
+#include <pipeline/redis/detail/slot.hpp>
 
 namespace pipeline::redis::detail {
 
@@ -39,6 +45,26 @@ template <class Int>
     if (flat[i].str == name) return &flat[i + 1].str;
   }
   return nullptr;
+}
+
+/// "<host>:<pid>:<n>", a new n each call: a name no other process or call of this one has (a
+/// consumer's, a producer's, a job-log create's).
+[[nodiscard]] inline auto unique_name() -> std::string {
+  static std::atomic<unsigned long long> n{0};
+  return fmt::format("{}:{}", lease_options::default_owner(), n++);
+}
+
+/// A key beside `stream` ("<stream>:<suffix>", the stream in braces when it has no hash tag):
+/// in the stream's cluster slot, so that one script can use both. Throws
+/// std::invalid_argument, naming `who`, when no key can share the slot (a name like "a{}b").
+[[nodiscard]] inline auto companion_key(const std::string& stream, std::string_view suffix, std::string_view who)
+    -> std::string {
+  auto key = hash_tag(stream) != stream ? fmt::format("{}:{}", stream, suffix) : fmt::format("{{{}}}:{}", stream, suffix);
+  if (key_slot(key) != key_slot(stream)) {
+    throw std::invalid_argument(fmt::format(
+        "{}: no key beside stream '{}' shares its slot; name it with a hash tag, like '{{orders}}:dead'", who, stream));
+  }
+  return key;
 }
 
 }  // namespace pipeline::redis::detail

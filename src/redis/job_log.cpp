@@ -10,12 +10,18 @@
 namespace pipeline::redis {
 namespace {
 
-// KEYS: next-id counter, run key prefix, the job's id set. ARGV: the fields as field/value pairs.
+// KEYS: next-id counter, run key prefix, the job's id set, this create's key. ARGV: the fields
+// as field/value pairs. The create's key (a name of its own per call, expiring after a day)
+// holds the id: a create the client sends again after its reply was lost returns that run
+// instead of creating another.
 constexpr std::string_view create_script = R"lua(
+local done = redis.call('GET', KEYS[4])
+if done then return tonumber(done) end
 local id = redis.call('INCR', KEYS[1])
 local key = KEYS[2] .. id
 redis.call('HSET', key, 'id', id, unpack(ARGV))
 redis.call('ZADD', KEYS[3], id, id)
+redis.call('SET', KEYS[4], id, 'EX', 86400)
 return id
 )lua";
 
@@ -101,7 +107,8 @@ job_log::job_log(std::shared_ptr<client> c, job_log_options options)
 }
 
 auto job_log::create(const job_run& run) -> result<std::uint64_t> {
-  const std::vector<std::string> keys{prefix_ + ":runs:next", prefix_ + ":run:", prefix_ + ":runs:" + run.job};
+  const std::vector<std::string> keys{prefix_ + ":runs:next", prefix_ + ":run:", prefix_ + ":runs:" + run.job,
+                                     prefix_ + ":runs:created:" + detail::unique_name()};
   auto r = client_->eval(create_script, keys, fields_of(run));
   if (!r) return std::move(r).error();
   return static_cast<std::uint64_t>(r->integer);

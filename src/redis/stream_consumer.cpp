@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <string_view>
-#include <atomic>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
-#include <pipeline/job_log.hpp>
 #include <pipeline/redis/detail/frame.hpp>
 
 #include "fields.hpp"
@@ -15,11 +13,6 @@
 
 namespace pipeline::redis {
 namespace {
-
-auto default_consumer_name() -> std::string {
-  static std::atomic<unsigned> n{0};
-  return fmt::format("{}:{}", lease_options::default_owner(), n++);
-}
 
 // [[id, [field, value…]]…] → entries, each delivered once so far.
 auto to_entries(const std::vector<reply>& list) -> std::vector<stream_entry> {
@@ -67,7 +60,7 @@ auto stream_consumer::open(const connection_options& connection, stream_options 
     throw std::invalid_argument(
         "pipeline::redis::stream_consumer: max_deliveries, read_count, block and visibility_timeout must be positive");
   }
-  if (options.consumer.empty()) options.consumer = default_consumer_name();
+  if (options.consumer.empty()) options.consumer = detail::unique_name();
   auto reader = client::connect(connection);
   if (!reader) return std::move(reader).error();
   auto acker = client::connect(connection);
@@ -88,7 +81,7 @@ auto stream_consumer::claim(std::stop_token stop) -> result<std::optional<stream
   // Look before claiming: waiting for this consumer's entries to be acknowledged is only
   // worth it when some entry is idle.
   const std::vector<std::string> peek{"XPENDING", options_.stream, options_.group, "IDLE", idle, "-", "+", "1"};
-  auto oldest = reader_->command(peek);
+  auto oldest = reader_->command(peek, stop);
   if (!oldest) return std::move(oldest).error();
   if (oldest->elements.empty() || oldest->elements[0].elements.size() != 4) {
     next_claim_ = std::chrono::steady_clock::now() + std::max(options_.visibility_timeout / 2, std::chrono::milliseconds{50});
@@ -98,7 +91,7 @@ auto stream_consumer::claim(std::stop_token stop) -> result<std::optional<stream
   const auto& id = oldest->elements[0].elements[0].str;
   const std::vector<std::string> args{"XAUTOCLAIM", options_.stream, options_.group, options_.consumer, idle, id,
                                       "COUNT", "1"};
-  auto r = reader_->command(args);
+  auto r = reader_->command(args, stop);
   if (!r) return std::move(r).error();
   if (r->elements.size() < 2) return internal_error("XAUTOCLAIM returned an unexpected reply");
   auto entries = to_entries(r->elements[1].elements);
@@ -106,7 +99,7 @@ auto stream_consumer::claim(std::stop_token stop) -> result<std::optional<stream
   auto& e = entries.front();
   // XAUTOCLAIM does not say how often an entry was delivered; XPENDING for it does (the claim
   // counted as one more delivery).
-  auto p = reader_->command({"XPENDING", options_.stream, options_.group, e.id, e.id, "1"});
+  auto p = reader_->command({"XPENDING", options_.stream, options_.group, e.id, e.id, "1"}, stop);
   if (!p) return std::move(p).error();
   if (!p->elements.empty() && p->elements[0].elements.size() == 4) {
     e.deliveries = static_cast<std::uint64_t>(std::max<std::int64_t>(2, p->elements[0].elements[3].integer));
@@ -184,7 +177,7 @@ auto stream_consumer::read(std::stop_token stop) -> result<std::optional<std::ve
         return std::optional{std::vector<stream_entry>{std::move(**claimed)}};
       }
     }
-    auto r = reader_->blocking_command(args, options_.block);
+    auto r = reader_->blocking_command(args, options_.block, stop);
     if (!r) {
       if (!is_nogroup(r.error())) return std::move(r).error();
       if (auto g = detail::ensure_group(*reader_, options_); !g) return std::move(g).error();

@@ -80,8 +80,37 @@ auto trim_acknowledged(client& c, const stream_options& o) -> result<group_info>
 
 }  // namespace detail
 
+namespace {
+
+// KEYS[1]: the stream, KEYS[2]: this producer's key ("<seq> <last entry id>"); ARGV[1]: the
+// sequence number of the first frame, ARGV[2…]: the frames. Adds the frames whose numbers are
+// above the one the key holds: a call sent again after its reply was lost (the client resends
+// during an outage) adds nothing twice. Returns the id of the last entry added, or of the
+// last one the key names. The key expires a day after the last add (longer than any outage).
+constexpr std::string_view add_script = R"lua(
+local done = redis.call('GET', KEYS[2])
+local last, last_id = 0, ''
+if done then
+  local space = string.find(done, ' ', 1, true)
+  last = tonumber(string.sub(done, 1, space - 1))
+  last_id = string.sub(done, space + 1)
+end
+local first = tonumber(ARGV[1])
+local through = first + #ARGV - 2
+for i = 2, #ARGV do
+  if first + i - 2 > last then last_id = redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
+end
+if through > last then redis.call('SET', KEYS[2], through .. ' ' .. last_id, 'EX', 86400) end
+return last_id
+)lua";
+
+}  // namespace
+
 stream_producer::stream_producer(std::shared_ptr<client> c, stream_options options)
-    : client_(std::move(c)), options_(std::move(options)) {}
+    : client_(std::move(c)), options_(std::move(options)), adds_(std::make_unique<sequence>()) {
+  adds_->key = detail::companion_key(options_.stream, "producer:" + detail::unique_name(),
+                                     "pipeline::redis::stream_producer");
+}
 
 auto stream_producer::open(std::shared_ptr<client> c, stream_options options) -> result<stream_producer> {
   if (!c) throw std::invalid_argument("pipeline::redis::stream_producer: client is null");
@@ -103,13 +132,13 @@ auto stream_producer::wait_for_room(const std::stop_token& stop) -> result<void>
   auto wait = std::chrono::milliseconds{1};
   for (;;) {
     if (stop.stop_requested()) return stopped_error();
-    auto len = client_->command({"XLEN", options_.stream});
+    auto len = client_->command({"XLEN", options_.stream}, stop);
     if (!len) return std::move(len).error();
     if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
     // Full: trim what the workers have acknowledged (they trim too, but only now and then).
     auto trimmed = detail::trim_acknowledged(*client_, options_);
     if (!trimmed) return std::move(trimmed).error();
-    len = client_->command({"XLEN", options_.stream});
+    len = client_->command({"XLEN", options_.stream}, stop);
     if (!len) return std::move(len).error();
     if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
     std::unique_lock lock{m};
@@ -119,25 +148,31 @@ auto stream_producer::wait_for_room(const std::stop_token& stop) -> result<void>
 }
 
 auto stream_producer::add(const std::string& frame, std::stop_token stop) -> result<std::string> {
-  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
-  const std::vector<std::string> args{"XADD", options_.stream, "*", "b", frame};
-  auto r = client_->command(args);
-  if (!r) return std::move(r).error();
-  return std::move(r->str);
+  return add_numbered(std::span{&frame, 1}, stop);
 }
 
 auto stream_producer::add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void> {
   if (frames.empty()) return ok();
-  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
-  std::vector<std::vector<std::string>> commands;
-  commands.reserve(frames.size());
-  for (const auto& f : frames) commands.push_back({"XADD", options_.stream, "*", "b", f});
-  auto replies = client_->pipeline(commands);
-  if (!replies) return std::move(replies).error();
-  for (const auto& r : *replies) {
-    if (r.kind == reply::type::error) return reply_error(r.str);
-  }
+  auto added = add_numbered(frames, stop);
+  if (!added) return std::move(added).error();
   return ok();
+}
+
+auto stream_producer::add_numbered(std::span<const std::string> frames, const std::stop_token& stop)
+    -> result<std::string> {
+  // One add at a time: numbers reach Redis in the order they were given, so "above the last
+  // number done" is exactly "not added yet".
+  std::scoped_lock lock{adds_->mutex};
+  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
+  std::vector<std::string> args;
+  args.reserve(frames.size() + 1);
+  args.push_back(std::to_string(adds_->next));
+  args.insert(args.end(), frames.begin(), frames.end());
+  const std::vector<std::string> keys{options_.stream, adds_->key};
+  auto r = client_->eval(add_script, keys, args, stop);
+  if (!r) return std::move(r).error();  // stopped or failed: the numbers are used again next time
+  adds_->next += frames.size();
+  return std::move(r->str);
 }
 
 auto stream_producer::close() -> result<void> {

@@ -13,7 +13,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <string_view>
 #include <string>
 #include <thread>
 #include <vector>
@@ -115,6 +117,27 @@ class child_process {
   int status_ = 0;
 };
 
+// The client's log messages, debug included: what it did, for tests to check.
+class captured_log {
+ public:
+  [[nodiscard]] auto logger() -> pipeline::logger {
+    return pipeline::logger{[this](pipeline::log_level, std::string_view message) {
+                              std::scoped_lock lock{mutex_};
+                              lines_.emplace_back(message);
+                            },
+                            pipeline::log_level::debug};
+  }
+  [[nodiscard]] auto count(std::string_view word) -> std::size_t {
+    std::scoped_lock lock{mutex_};
+    return static_cast<std::size_t>(
+        std::count_if(lines_.begin(), lines_.end(), [&](const auto& l) { return l.find(word) != std::string::npos; }));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
 // A redis-server of the test's own on a free port and in a temporary directory, for tests that
 // pause, kill or restart it. `extra` adds options (e.g. {"--requirepass", "s3cret"}).
 class private_server {
@@ -143,7 +166,8 @@ class private_server {
     // Ready when it answers (a PING reply, or NOAUTH when a password is set).
     for (int i = 0; i < 200; ++i) {
       auto c = pipeline::redis::client::connect({.uri = fmt::format("redis://127.0.0.1:{}/0", port_),
-                                                  .connect_timeout = std::chrono::milliseconds{200}});
+                                                  .connect_timeout = std::chrono::milliseconds{200},
+                                                  .outage_budget = std::chrono::milliseconds{0}});
       if (c || c.error().kind != pipeline::error_kind::transient) return;
       std::this_thread::sleep_for(std::chrono::milliseconds{25});
     }

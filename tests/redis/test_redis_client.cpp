@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <stop_token>
+#include <thread>
 #include <stdexcept>
 #include <string>
 
@@ -81,7 +83,8 @@ TEST(redis_client, the_db_of_the_uri_is_selected) {
 TEST(redis_client, a_closed_port_is_a_transient_error_naming_the_address) {
   const auto port = redis_test::free_port();
   const auto start = std::chrono::steady_clock::now();
-  auto c = client::connect({.uri = fmt::format("redis://127.0.0.1:{}/0", port), .connect_timeout = 1000ms});
+  auto c = client::connect({.uri = fmt::format("redis://127.0.0.1:{}/0", port), .connect_timeout = 1000ms,
+                            .outage_budget = 0ms});
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().kind, error_kind::transient);
   EXPECT_NE(c.error().message.find(fmt::format("127.0.0.1:{}", port)), std::string::npos) << c.error().message;
@@ -109,7 +112,8 @@ TEST(redis_client, no_password_for_a_protected_server_is_a_permanent_authenticat
 
 TEST(redis_client, a_paused_server_times_out_instead_of_hanging) {
   redis_test::private_server server;
-  auto c = client::connect({.uri = server.uri(), .connect_timeout = 300ms, .command_timeout = 300ms}).value();
+  auto c = client::connect({.uri = server.uri(), .connect_timeout = 300ms, .command_timeout = 300ms,
+                            .outage_budget = 0ms}).value();
   server.pause();
   const auto start = std::chrono::steady_clock::now();
   auto r = c->command({"PING"});
@@ -117,7 +121,8 @@ TEST(redis_client, a_paused_server_times_out_instead_of_hanging) {
   EXPECT_EQ(r.error().kind, error_kind::transient);
   EXPECT_NE(r.error().message.find("timed out"), std::string::npos) << r.error().message;
   // A new connection to the paused server times out too (TCP connects; no reply comes).
-  auto fresh = client::connect({.uri = server.uri(), .connect_timeout = 300ms, .command_timeout = 300ms});
+  auto fresh = client::connect({.uri = server.uri(), .connect_timeout = 300ms, .command_timeout = 300ms,
+                                .outage_budget = 0ms});
   ASSERT_FALSE(fresh);
   EXPECT_EQ(fresh.error().kind, error_kind::transient);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
@@ -127,7 +132,7 @@ TEST(redis_client, a_paused_server_times_out_instead_of_hanging) {
 
 TEST(redis_client, a_lost_connection_is_transient_and_the_next_call_reconnects) {
   redis_test::private_server server;
-  auto c = client::connect({.uri = server.uri(), .connect_timeout = 300ms}).value();
+  auto c = client::connect({.uri = server.uri(), .connect_timeout = 300ms, .outage_budget = 0ms}).value();
   ASSERT_TRUE(c->command({"SET", "k", "v"}));
   server.kill();
   auto lost = c->command({"GET", "k"});
@@ -137,6 +142,73 @@ TEST(redis_client, a_lost_connection_is_transient_and_the_next_call_reconnects) 
   auto back = c->command({"PING"});
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(back->str, "PONG");
+}
+
+// A restart within the outage budget is waited out: the call succeeds once the server is back,
+// and the client says when it started waiting and how long the server was away.
+TEST(redis_client, a_restart_within_the_outage_budget_is_waited_out) {
+  redis_test::private_server server;
+  redis_test::captured_log log;
+  auto c = client::connect({.uri = server.uri(), .connect_timeout = 300ms, .log = log.logger()}).value();
+  ASSERT_TRUE(c->command({"SET", "k", "v"}));
+  server.kill();
+  std::jthread restart{[&] {
+    std::this_thread::sleep_for(1s);
+    server.start();
+  }};
+  const auto start = std::chrono::steady_clock::now();
+  auto r = c->command({"PING"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->str, "PONG");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
+  EXPECT_EQ(log.count("waiting up to 300.0 s for it to come back"), 1u);
+  EXPECT_EQ(log.count("is back after"), 1u);
+}
+
+TEST(redis_client, a_server_away_longer_than_the_budget_is_a_transient_error_saying_so) {
+  redis_test::private_server server;
+  auto c = client::connect({.uri = server.uri(), .connect_timeout = 300ms, .outage_budget = 700ms}).value();
+  server.kill();
+  const auto start = std::chrono::steady_clock::now();
+  auto r = c->command({"PING"});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, error_kind::transient);
+  EXPECT_NE(r.error().message.find("longer than the outage budget"), std::string::npos) << r.error().message;
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 650ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  // The budget is the outage's: the next call tries once and fails at once.
+  const auto again = std::chrono::steady_clock::now();
+  EXPECT_FALSE(c->command({"PING"}));
+  EXPECT_LT(std::chrono::steady_clock::now() - again, 1s);
+  server.start();
+  EXPECT_TRUE(c->command({"PING"})) << "the client reconnects once the server is back";
+}
+
+TEST(redis_client, stop_ends_the_wait_for_a_server_that_is_down) {
+  const auto port = redis_test::free_port();
+  std::stop_source stop;
+  std::jthread stopper{[&] {
+    std::this_thread::sleep_for(300ms);
+    stop.request_stop();
+  }};
+  const auto start = std::chrono::steady_clock::now();
+  auto c = client::connect({.uri = fmt::format("redis://127.0.0.1:{}/0", port), .connect_timeout = 200ms},
+                           stop.get_token());
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().kind, error_kind::stopped);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(redis_client, a_server_that_stops_answering_for_a_while_is_waited_for) {
+  // DEBUG SLEEP blocks the server: replies time out, a failed try and a wait, not an error.
+  // (LOADING at connect and mid-run: fault.redis_restart.)
+  redis_test::private_server server{{"--enable-debug-command", "yes"}};
+  auto c = client::connect({.uri = server.uri(), .connect_timeout = 300ms, .command_timeout = 300ms}).value();
+  std::jthread sleeper{[&] { (void)redis_test::connect(server.uri())->command({"DEBUG", "SLEEP", "1.5"}); }};
+  std::this_thread::sleep_for(200ms);
+  auto r = c->command({"PING"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->str, "PONG");
 }
 
 TEST(redis_client, error_replies_are_classified) {

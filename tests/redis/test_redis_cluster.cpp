@@ -205,27 +205,6 @@ class slot_guard {
   std::size_t owner_;
 };
 
-// The client's log messages, debug included: what it did, for tests to check.
-class captured_log {
- public:
-  [[nodiscard]] auto logger() -> pipeline::logger {
-    return pipeline::logger{[this](pipeline::log_level, std::string_view message) {
-                              std::scoped_lock lock{mutex_};
-                              lines_.emplace_back(message);
-                            },
-                            pipeline::log_level::debug};
-  }
-  [[nodiscard]] auto count(std::string_view word) -> std::size_t {
-    std::scoped_lock lock{mutex_};
-    return static_cast<std::size_t>(
-        std::count_if(lines_.begin(), lines_.end(), [&](const auto& l) { return l.find(word) != std::string::npos; }));
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> lines_;
-};
-
 // How often a node ran STRLEN, and refused it with a redirect (INFO commandstats).
 struct command_stats {
   std::int64_t calls = 0;
@@ -384,7 +363,7 @@ TEST(redis_cluster, a_key_is_sent_to_the_master_of_its_slot_without_a_moved) {
     key = pipeline::test::unique_name("r");
     holder = admin.owner(key_slot(key));
   }
-  captured_log log;
+  redis_test::captured_log log;
   auto c = client::connect({.uri = cluster_nodes().front(), .log = log.logger()}).value();
   const auto first_before = strlen_stats(admin.node(0));
   const auto holder_before = strlen_stats(admin.node(holder));
@@ -410,7 +389,7 @@ TEST(redis_cluster, a_migrating_slot_is_followed_through_ask_then_through_moved)
   slot_guard guard{admin, slot};
   const auto from = guard.owner();
   const auto to = (from + 1) % admin.size();
-  captured_log log;
+  redis_test::captured_log log;
   auto c = client::connect({.uri = cluster_nodes()[(from + 2) % admin.size()], .log = log.logger()}).value();
   ASSERT_TRUE(c->command({"SET", tag + ":old", "1"}));
   ASSERT_TRUE(admin.begin_migration(slot, to));

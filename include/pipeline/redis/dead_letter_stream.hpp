@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -43,9 +44,13 @@ struct dead_letter_stream_options {
 /// "<stream>:ids" when the stream name has a `{hash tag}`, else "{<stream>}:ids", so that
 /// both share a cluster slot. A `write` is one Lua script that adds, for each letter whose
 /// identity the set lacks, the entry and then the identity: atomic, so writers racing with
-/// the same letters, in any processes, add each once. A script that fails half-way (out of
-/// memory) keeps the entries it added; a retry adds the rest. The set is never trimmed:
-/// delete it with the stream.
+/// the same letters, in any processes, add each once, and a write the client sends again
+/// after a lost reply adds nothing. A script that fails half-way (out of memory) keeps the
+/// entries it added; a retry adds the rest. The script also keeps each letter's place
+/// (partition and position) in the set "<stream>:places", which `holds` reads: a Redis stream
+/// worker asks it about the records of a redelivered entry, so that a record dead-lettered
+/// before the entry was acknowledged is not written to the sink as well. The sets are never
+/// trimmed: delete them with the stream.
 ///
 /// Contract: models `pipeline::dead_letter_sink`; thread-safe (through the shared `client`);
 /// blocking. Errors as `client` describes; an entry that does not read back as a dead letter
@@ -82,6 +87,11 @@ class dead_letter_stream {
   /// Deletes the matching entries a page at a time (not atomic as a whole); returns how many.
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
+  /// For each of `positions` in `partition`, whether a letter from there was ever stored (also
+  /// after it was resolved). One round trip (SMISMEMBER, Redis 6.2 or later).
+  [[nodiscard]] auto holds(std::uint32_t partition, std::span<const position> positions, std::stop_token stop = {})
+      -> result<std::vector<bool>>;
+
   /// How many entries the stream holds.
   [[nodiscard]] auto size() -> result<std::size_t>;
 
@@ -90,6 +100,7 @@ class dead_letter_stream {
   std::string stream_;
   std::string identities_;  // the set of the identities of the letters stored
   std::string replays_;     // the hash of failed replays' attempts and reasons, by entry id
+  std::string places_;      // the set of the places (partition, position) of the letters stored
 };
 
 static_assert(pipeline::dead_letter_store<dead_letter_stream>);

@@ -15,8 +15,10 @@ namespace pipeline::redis {
 
 struct job_log_options {
   /// Keys: `<prefix>:runs:next` (the id counter), `<prefix>:run:<id>` (a hash per run) and
-  /// `<prefix>:runs:<job>` (a sorted set of that job's ids). Braces in the prefix ("{etl}")
-  /// keep them in one cluster slot.
+  /// `<prefix>:runs:<job>` (a sorted set of that job's ids), and for a day after each create
+  /// `<prefix>:runs:created:<host>:<pid>:<n>` (its id: a create the client resends after a
+  /// lost reply returns that run, not a second one). Braces in the prefix ("{etl}") keep them
+  /// in one cluster slot.
   std::string prefix{"pipeline"};
 };
 

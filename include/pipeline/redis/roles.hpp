@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <stop_token>
 #include <utility>
 
@@ -51,6 +53,9 @@ auto run_producer(Source& source, stream_producer& producer, Dlq& dlq, Store& ch
 /// are used as given except `checkpoint_interval`, which is 0 (acknowledge every batch at once,
 /// so nothing is redelivered needlessly), and `exclusive`, which is false (the workers share
 /// the job); `options.workers` threads run in this process.
+/// When `dlq` can say which positions it holds (`holds(partition, positions, stop)`, as
+/// `redis::dead_letter_stream` does), the records of redelivered entries that it holds are
+/// left out (`stream_source::skip_dead_lettered`): no record ends in both the sink and the DLQ.
 ///
 ///     auto consumer = pipeline::redis::stream_consumer::open(conn, {.stream = "{orders}:q"}).value();
 ///     auto report = pipeline::redis::run_worker<pipeline::record>(*consumer, transform, sink, dlq, {.workers = 4});
@@ -58,6 +63,11 @@ template <class T, class Codec = record_codec, class Transform, pipeline::sink S
 auto run_worker(stream_consumer& consumer, Transform&& transform, Sink& sink, Dlq& dlq, runner_options options,
                 std::stop_token stop = {}) -> run_report {
   stream_source<T, Codec> source{consumer};
+  if constexpr (requires(std::span<const position> p, std::stop_token s) { dlq.holds(std::uint32_t{}, p, s); }) {
+    source.skip_dead_lettered([&dlq, partition = options.partition](std::span<const position> p, std::stop_token s) {
+      return dlq.holds(partition, p, std::move(s));
+    });
+  }
   stream_acks acks{consumer};
   options.checkpoint_interval = std::chrono::milliseconds{0};
   options.exclusive = false;

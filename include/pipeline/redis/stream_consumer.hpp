@@ -61,6 +61,11 @@ struct stream_entry {
 /// trimmed every `trim_interval` (XTRIM MINID below both the oldest pending entry and the
 /// group's last delivered id, so no entry that is unacknowledged or undelivered is trimmed).
 ///
+/// A server restart or a server loading its dataset is waited out by both connections, up to
+/// `connection_options::outage_budget` (see `client`; `read` ends the wait on its stop). An
+/// XREADGROUP whose reply was lost leaves its entries pending on this consumer: they are
+/// reclaimed after `visibility_timeout`, one delivery more.
+///
 /// Holds two connections: one that blocks in reads, one for acknowledgements. Thread-safety:
 /// `read` from one thread at a time; `ack_through`, `depth` and `trim` from any thread.
 class stream_consumer {

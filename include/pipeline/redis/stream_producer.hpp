@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -16,10 +18,16 @@ namespace pipeline::redis {
 /// `open` creates the consumer group when missing (at id 0, so entries added before any worker
 /// joins are delivered), clears the stream's closed flag and checks `maxmemory-policy`.
 /// `add` waits, polling, while the stream holds more than `max_depth` entries (bounded memory
-/// in Redis: a fast producer waits for slow workers), then XADDs. A retried `add` after a
-/// lost connection may add the entry twice: delivery is at least once; sinks are idempotent.
+/// in Redis: a fast producer waits for slow workers), then XADDs.
 ///
-/// Thread-safe (through the shared `client`); blocking.
+/// No entry is added twice by one producer object: each add is numbered, and the XADDs run in
+/// a script that skips numbers already done (kept in "<stream>:producer:<name>", beside the
+/// stream, expiring a day after the last add). So the client's resend after a lost reply
+/// during an outage, and a caller's retry of a failed `add`, add each entry once. A producer
+/// process that restarts and adds again what it added before (resuming from a checkpoint
+/// below it) does add it twice: delivery is then at least once, and sinks are idempotent.
+///
+/// Thread-safe: adds are serialised (numbers must reach Redis in order); blocking.
 class stream_producer {
  public:
   /// Throws std::invalid_argument if `c` is null or the stream or group name is empty.
@@ -28,8 +36,8 @@ class stream_producer {
   /// Appends one entry holding `frame`; returns its id. `stopped` when stopped while waiting.
   [[nodiscard]] auto add(const std::string& frame, std::stop_token stop) -> result<std::string>;
 
-  /// Appends one entry per frame, in order, in one round trip (pipelined XADDs), after one
-  /// depth check. On a lost connection some may have been added: retrying adds them again.
+  /// Appends one entry per frame, in order, in one round trip (one script), after one depth
+  /// check. A retry after a failure adds only what is missing (see the class comment).
   [[nodiscard]] auto add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void>;
 
   /// Marks the queue complete: workers that find it drained end their run as completed.
@@ -42,9 +50,18 @@ class stream_producer {
  private:
   stream_producer(std::shared_ptr<client> c, stream_options options);
   auto wait_for_room(const std::stop_token& stop) -> result<void>;
+  auto add_numbered(std::span<const std::string> frames, const std::stop_token& stop) -> result<std::string>;
+
+  // The numbering of adds (movable as a whole: the producer is returned by value).
+  struct sequence {
+    std::mutex mutex;     // one add at a time
+    std::string key;      // where Redis keeps the last number done and its entry id
+    std::uint64_t next = 1;
+  };
 
   std::shared_ptr<client> client_;
   stream_options options_;
+  std::unique_ptr<sequence> adds_;
 };
 
 }  // namespace pipeline::redis

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -36,6 +39,13 @@ namespace pipeline::redis {
 /// record dead-lettered before a crash and again after it has one identity, and a DLQ that
 /// stores each letter once (`redis::dead_letter_stream`, the DLQ tables) keeps one entry.
 ///
+/// A record is never both in the sink and in the DLQ when `skip_dead_lettered` is set (as
+/// `run_worker` does for a DLQ with `holds`, like `redis::dead_letter_stream`): an entry is
+/// acknowledged only after its batch's sink and DLQ writes, so an entry whose records were
+/// dead-lettered may still come back (the worker crashed, or its acknowledgement failed). The
+/// records of an entry that came back (delivered before, or split from a reclaimed entry) are
+/// looked up in the DLQ first, and the ones it holds are left out of the batch: they are done.
+///
 /// Contract: models `pipeline::seekable_source`; one thread at a time (the runner's reader).
 template <class T, class Codec = record_codec>
   requires codec<Codec, T>
@@ -45,6 +55,13 @@ class stream_source {
 
   explicit stream_source(stream_consumer& consumer, Codec c = {}) : consumer_(consumer), codec_(std::move(c)) {}
 
+  /// For each of the positions it is given, whether the DLQ holds a letter from there.
+  using dead_letter_lookup = std::function<result<std::vector<bool>>(std::span<const position>, std::stop_token)>;
+
+  /// Leaves out of a batch the records of redelivered entries that `lookup` says are
+  /// dead-lettered (see the class comment).
+  void skip_dead_lettered(dead_letter_lookup lookup) { dead_lettered_ = std::move(lookup); }
+
   [[nodiscard]] auto next_batch(std::stop_token stop) -> result<std::optional<batch<T>>> {
     auto entries = consumer_.read(stop);
     if (!entries) return std::move(entries).error();
@@ -53,7 +70,9 @@ class stream_source {
     std::vector<std::string> ids;
     const auto now = std::chrono::system_clock::now();
     const auto max = consumer_.options().max_deliveries;
+    std::vector<std::size_t> came_back;  // indices of records of redelivered entries
     for (auto& e : **entries) {
+      const bool again = e.deliveries > 1 || e.origin != e.id;
       const position from{e.id};
       std::size_t index = e.origin_index;  // of the next record in the entry
       const auto here = [&] { return position{fmt::format("{}#{}", e.origin, index)}; };
@@ -73,6 +92,7 @@ class stream_source {
         for (; auto bytes = reader.next(); ++index) {
           auto r = codec_.decode(*bytes);
           if (r) {
+            if (again) came_back.push_back(b.records.size());
             b.records.push_back(std::move(*r));
             b.positions.push_back(here());
           } else {
@@ -85,6 +105,7 @@ class stream_source {
       }
       ids.push_back(std::move(e.id));
     }
+    if (auto left = leave_out_dead_lettered(b, came_back, stop); !left) return std::move(left).error();
     const auto last = ids.empty() ? std::string{} : ids.back();
     const auto number = consumer_.track(std::move(ids));
     b.end = position{fmt::format("{}/{}", number, last)};
@@ -97,8 +118,39 @@ class stream_source {
   }
 
  private:
+  // Drops the records at `indices` that the DLQ holds. On an error nothing is tracked: the
+  // entries stay pending and are reclaimed after the visibility timeout.
+  auto leave_out_dead_lettered(batch<T>& b, const std::vector<std::size_t>& indices, const std::stop_token& stop)
+      -> result<void> {
+    if (!dead_lettered_ || indices.empty()) return ok();
+    std::vector<position> asked;
+    asked.reserve(indices.size());
+    for (const auto i : indices) asked.push_back(b.positions[i]);
+    auto held = dead_lettered_(asked, stop);
+    if (!held) return std::move(held).error();
+    std::vector<bool> drop(b.records.size(), false);
+    for (std::size_t k = 0; k < indices.size() && k < held->size(); ++k) drop[indices[k]] = (*held)[k];
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < b.records.size(); ++i) {
+      if (drop[i]) continue;
+      if (kept != i) {
+        b.records[kept] = std::move(b.records[i]);
+        b.positions[kept] = std::move(b.positions[i]);
+      }
+      ++kept;
+    }
+    if (kept != b.records.size()) {
+      consumer_.options().log.info("redis: {} records of redelivered entries of {} are in the DLQ already; left out",
+                                   b.records.size() - kept, consumer_.options().stream);
+    }
+    b.records.erase(b.records.begin() + static_cast<std::ptrdiff_t>(kept), b.records.end());
+    b.positions.erase(b.positions.begin() + static_cast<std::ptrdiff_t>(kept), b.positions.end());
+    return ok();
+  }
+
   stream_consumer& consumer_;
   Codec codec_;
+  dead_letter_lookup dead_lettered_;
 };
 
 static_assert(pipeline::seekable_source<stream_source<record>>);

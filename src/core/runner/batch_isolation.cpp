@@ -225,7 +225,12 @@ auto batch_isolation::failed_for_good(work& w, std::size_t index, bool output, e
     return false;
   }
   if (e.retryable() && options.when_retries_exhausted == exhausted_policy::fail_run) {
-    run_.fail(error{e.kind, "retries exhausted: " + e.message, e.native_code, e.backend});
+    run_.fail(error{e.kind,
+                    fmt::format("retries exhausted: {} (record at position '{}'); the checkpoint stays below this "
+                                "batch: rerun once the cause is gone, or set runner_options.when_retries_exhausted = "
+                                "dead_letter to dead-letter such records",
+                                e.message, pos.bytes()),
+                    e.native_code, e.backend});
     return false;
   }
   auto payload = output ? stages_.output_payload(w.b, index) : stages_.input_payload(w.b, index);
