@@ -93,7 +93,7 @@ struct dead_letter_collection_factory {
   using dlq_type = dead_letter_collection;
   static constexpr auto time_precision = std::chrono::microseconds{1};
   auto make_dlq() -> std::unique_ptr<dlq_type> {
-    auto dlq = std::make_unique<dlq_type>(dlq_type::open(db_.client(), {.database = db_.name()}));
+    auto dlq = std::make_unique<dlq_type>(db_.client(), pipeline::mongodb::dead_letter_collection_options{.database = db_.name()});
     last_ = dlq.get();
     return dlq;
   }
