@@ -3,7 +3,6 @@
 // at chosen moments are rerun, with the same or other batch sizes and worker counts; at the end
 // every good record is in the file once and every bad one in the DLQ once.
 #include <pipeline/file/file.hpp>
-#include <pipeline/memory/vector_source.hpp>
 #include <pipeline/runner.hpp>
 
 #include <algorithm>
@@ -53,31 +52,16 @@ auto checked(const record& r) -> pipeline::result<record> {
 
 class jsonl_exactly_once : public ::testing::Test {
  protected:
-  struct attempt {
-    std::size_t batch_size;
-    std::size_t workers;
-    long commits;  // before the crash; negative: no crash
-  };
+  using attempt = test_support::crash_attempt;
 
   // One process's run: the sink opened anew, as a restarted process opens it.
   auto run(const attempt& a, std::stop_token stop = {}) -> pipeline::run_report {
     auto opened = file::jsonl_sink::open({.path = data_, .ledger = true});
     EXPECT_TRUE(opened) << fmt::format("{}", opened.error());
     if (!opened) return {};
-    test_support::crash_point crash{a.commits};
-    test_support::crashing_sink sink{*opened, crash};
     file::checkpoint_store checkpoints{dir_ / "checkpoints"};
-    test_support::crashing_store store{checkpoints, crash};
     file::dead_letter_file letters{dir_ / "dlq.jsonl"};
-    test_support::crashing_dlq dlq{letters, crash};
-    pipeline::vector_source<record> source{records(), a.batch_size};
-    pipeline::runner_options options;
-    options.name = "records";
-    options.workers = a.workers;
-    options.exactly_once = true;
-    options.checkpoint_interval = std::chrono::milliseconds{0};
-    options.retry.initial = std::chrono::milliseconds{1};
-    return pipeline::run(source, checked, sink, dlq, store, options, stop);
+    return test_support::run_until_crash(a, records(), checked, *opened, checkpoints, letters, "records", stop);
   }
 
   // Set equality: each good id once in the file, each bad one once in the DLQ, the ledger empty.
@@ -110,12 +94,8 @@ class jsonl_exactly_once : public ::testing::Test {
 
 TEST_F(jsonl_exactly_once, a_stop_mid_run_then_a_rerun_write_each_record_once) {
   for (const auto after : {std::chrono::milliseconds{30}, std::chrono::milliseconds{80}, std::chrono::milliseconds{5}}) {
-    std::stop_source stop;
-    std::jthread stopper{[&] {
-      std::this_thread::sleep_for(after);
-      stop.request_stop();
-    }};
-    const auto report = run({16, 4, -1}, stop.get_token());
+    const auto report =
+        test_support::run_stopped_after(after, [&](std::stop_token stop) { return run({16, 4, -1}, stop); });
     ASSERT_NE(report.status, pipeline::run_status::failed) << (report.failure ? report.failure->message : "");
   }
   const auto last = run({16, 4, -1});
