@@ -58,7 +58,10 @@ struct jsonl_sink::impl {
     if (!held) return std::move(held).error();
     if (*held) return ok();  // a retry of a commit that landed
     const auto before = file.size();
-    if (auto appended = file.append(lines, detail::append_file::durability::synced); !appended) return appended;
+    // An empty batch (all of it dead-lettered) has nothing to sync, unless plain writes do.
+    if (!lines.empty() || before != committed) {
+      if (auto appended = file.append(lines, detail::append_file::durability::synced); !appended) return appended;
+    }
     if (auto recorded = ledger->append(entry, file.size()); !recorded) {
       file.rewind(before);  // the next append overwrites them; the next open cuts them off
       return recorded;
