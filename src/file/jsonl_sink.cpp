@@ -1,6 +1,9 @@
 #include <pipeline/file/jsonl_sink.hpp>
 
+#include <condition_variable>
+#include <cstddef>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,35 +42,87 @@ struct jsonl_sink::impl {
     return ok();
   }
 
+  // Writes the buffer out and makes the file durable; with a ledger, as far as a ledger line
+  // says, by a group commit of its own.
   auto flush() -> result<void> {
+    std::unique_lock lock{mutex};
     if (auto drained = drain(); !drained) return drained;
-    if (auto synced = file.sync(); !synced) return synced;
-    // With a ledger, what the file holds is committed once a ledger line says so.
-    if (ledger && file.size() != committed) {
-      if (auto recorded = ledger->append_size(file.size()); !recorded) return recorded;
+    if (!ledger) {
+      if (auto synced = file.sync(); !synced) return synced;
+      committed = file.size();
+      return ok();
     }
-    committed = file.size();
-    return ok();
+    if (file.size() == committed && pending.empty()) return ok();
+    waiter w{nullptr, file.size()};
+    pending.push_back(&w);
+    return await(lock, w);
   }
 
-  // `lines` (the batch's records) and `entry`, or nothing: the data first, fsynced, then the
-  // ledger line that commits it.
+  // `lines` (the batch's records) and `entry`, or nothing: the data is appended now, and
+  // committed by the next group commit (the data fsynced, then the ledger lines).
   auto commit(const std::string& lines, const committed_batch& entry) -> result<void> {
-    std::scoped_lock lock{mutex};
+    std::unique_lock lock{mutex};
     auto held = ledger->holds(entry);
     if (!held) return std::move(held).error();
     if (*held) return ok();  // a retry of a commit that landed
-    const auto before = file.size();
-    // An empty batch (all of it dead-lettered) has nothing to sync, unless plain writes do.
-    if (!lines.empty() || before != committed) {
-      if (auto appended = file.append(lines, detail::append_file::durability::synced); !appended) return appended;
+    for (const auto* p : pending) {
+      if (p->entry != nullptr && p->entry->job == entry.job && p->entry->run == entry.run &&
+          p->entry->sequence == entry.sequence && p->entry->slice == entry.slice) {
+        return conflict_error(fmt::format("jsonl_sink: batch {} (slice {}) of run {} of job '{}' is being committed "
+                                          "by another call: another runner of this job is writing",
+                                          entry.sequence, entry.slice, entry.run, entry.job));
+      }
     }
-    if (auto recorded = ledger->append(entry, file.size()); !recorded) {
-      file.rewind(before);  // the next append overwrites them; the next open cuts them off
-      return recorded;
+    if (auto appended = file.append(lines, detail::append_file::durability::written); !appended) return appended;
+    waiter w{&entry, file.size()};
+    pending.push_back(&w);
+    return await(lock, w);
+  }
+
+  // A commit (or a flush) waiting for its ledger line: `entry` (nullptr: a size line) and the
+  // data file's size after its lines.
+  struct waiter {
+    const committed_batch* entry;
+    std::uint64_t end;
+    std::optional<result<void>> outcome{};
+  };
+
+  // Group commit: returns once `w` is committed or failed. With no round under way the caller
+  // leads one for every waiter queued so far: one fsync of the data file, their ledger lines in
+  // one write, one fsync of the ledger, all outside the lock (others go on appending, and queue
+  // for the next round). A failed round fails its waiters and every one queued behind them, and
+  // cuts the data file back to the last commit.
+  auto await(std::unique_lock<std::mutex>& lock, waiter& w) -> result<void> {
+    while (!w.outcome) {
+      if (syncing) {
+        round_done.wait(lock);
+        continue;
+      }
+      syncing = true;
+      const auto group = pending.size();
+      std::string lines;
+      for (std::size_t i = 0; i < group; ++i) lines += detail::sink_ledger::line(pending[i]->entry, pending[i]->end);
+      lock.unlock();
+      auto done = file.sync();
+      if (done) done = ledger->write(lines);
+      lock.lock();
+      if (done) {
+        for (std::size_t i = 0; i < group; ++i) {
+          ledger->adopt(pending[i]->entry, pending[i]->end);
+          pending[i]->outcome = ok();
+        }
+        committed = pending[group - 1]->end;
+        pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(group));
+        ledger->compact_if_due();
+      } else {
+        for (auto* p : pending) p->outcome = done;
+        pending.clear();
+        file.rewind(committed);  // the next append overwrites the rest; the next open cuts it off
+      }
+      syncing = false;
+      round_done.notify_all();
     }
-    committed = file.size();
-    return ok();
+    return *w.outcome;
   }
 
   auto without_ledger() const -> result<void> {
@@ -76,11 +131,14 @@ struct jsonl_sink::impl {
   }
 
   mutable std::mutex mutex;
-  detail::append_file file;
+  detail::append_file file;  // appended to under the mutex; a group commit's leader syncs it outside
   std::size_t buffer_bytes;
   std::string buffer;        // encoded lines not yet written to the file
   std::uint64_t committed;  // the file's size at the last fsync (with a ledger: the last ledger line)
-  std::optional<detail::sink_ledger> ledger;
+  std::optional<detail::sink_ledger> ledger;  // its file written only by a round's leader
+  std::vector<waiter*> pending;               // in the order of their data, the oldest first
+  bool syncing = false;                       // a round is under way
+  std::condition_variable round_done;
 };
 
 auto jsonl_sink::open(jsonl_sink_options options) -> result<jsonl_sink> {
@@ -113,7 +171,6 @@ auto jsonl_sink::operator=(jsonl_sink&&) noexcept -> jsonl_sink& = default;
 
 jsonl_sink::~jsonl_sink() {
   if (!impl_) return;  // moved from
-  std::scoped_lock lock{impl_->mutex};
   (void)impl_->flush();
 }
 
@@ -155,7 +212,6 @@ auto jsonl_sink::write_each(std::span<const record> records, std::stop_token sto
 
 auto jsonl_sink::flush(std::stop_token /*stop*/) -> result<void> {
   // Not cut short by a stop: the runner flushes on its way out, before the last checkpoint.
-  std::scoped_lock lock{impl_->mutex};
   return impl_->flush();
 }
 
@@ -187,7 +243,8 @@ auto jsonl_sink::forget_batches(std::string_view job, std::uint64_t run, std::ui
                                 std::stop_token /*stop*/) -> result<void> {
   // Not cut short by a stop: the runner forgets on its way out, after its last checkpoint.
   if (auto usable = impl_->without_ledger(); !usable) return usable;
-  std::scoped_lock lock{impl_->mutex};
+  std::unique_lock lock{impl_->mutex};
+  impl_->round_done.wait(lock, [&] { return !impl_->syncing; });  // the rewrite replaces the file a round writes
   return impl_->ledger->forget(job, run, sequence);
 }
 

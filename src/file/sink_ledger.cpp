@@ -151,25 +151,25 @@ auto sink_ledger::holds(const committed_batch& entry) const -> result<bool> {
   return true;
 }
 
-auto sink_ledger::append(const committed_batch& entry, std::uint64_t data_size) -> result<void> {
-  if (auto appended = append_line(entry_line(entry, data_size), data_size); !appended) return appended;
-  entries_.insert_or_assign(identity{entry.job, entry.run, entry.sequence, entry.slice}, entry);
-  return ok();
+auto sink_ledger::line(const committed_batch* entry, std::uint64_t data_size) -> std::string {
+  return entry != nullptr ? entry_line(*entry, data_size) : size_line(data_size);
 }
 
-auto sink_ledger::append_size(std::uint64_t data_size) -> result<void> {
-  return append_line(size_line(data_size), data_size);
-}
-
-auto sink_ledger::append_line(std::string line, std::uint64_t data_size) -> result<void> {
+auto sink_ledger::write(std::string_view lines) -> result<void> {
   if (!file_) return internal_error("jsonl_sink: the batch ledger was not started");
-  if (auto appended = file_->append(line, append_file::durability::synced); !appended) return appended;
+  return file_->append(lines, append_file::durability::synced);
+}
+
+void sink_ledger::adopt(const committed_batch* entry, std::uint64_t data_size) {
+  if (entry != nullptr) {
+    entries_.insert_or_assign(identity{entry->job, entry->run, entry->sequence, entry->slice}, *entry);
+  }
   size_ = data_size;
   ++lines_;
-  if (lines_ > 2 * entries_.size() + slack_lines) {
-    (void)rewrite(entries_);  // compaction only: the line above is durable either way
-  }
-  return ok();
+}
+
+void sink_ledger::compact_if_due() {
+  if (lines_ > 2 * entries_.size() + slack_lines) (void)rewrite(entries_);
 }
 
 auto sink_ledger::entries(std::string_view job) const -> std::vector<committed_batch> {

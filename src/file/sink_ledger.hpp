@@ -12,13 +12,14 @@
 // line, `flush` in ledger mode, the last line of a rewrite). The data file's committed size is
 // the size on the last valid line.
 //
-// A line is appended and fsynced only after the previous one was, so only the last line can be
-// torn by a crash: an invalid last line is cut off at open; an invalid line before a valid one
-// is corruption (a permanent error naming the file). A rewrite (`forget`, compaction) goes
-// through a temporary file renamed over the ledger.
+// Lines are appended (a group commit's lines in one write) and fsynced only after the previous
+// write was, so only the last line can be torn by a crash: an invalid last line is cut off at
+// open; an invalid line before a valid one is corruption (a permanent error naming the file). A
+// rewrite (`forget`, compaction) goes through a temporary file renamed over the ledger.
 //
 // Memory: the entries in the ledger (compacted by `forget`), not its history. Not thread-safe:
-// `jsonl_sink` locks.
+// `jsonl_sink` locks, and lets one thread at a time `write` (a group of lines, its group commit)
+// while others read the entries.
 
 #include <cstdint>
 #include <filesystem>
@@ -50,11 +51,16 @@ class sink_ledger {
   /// Whether `entry`'s identity is in the ledger: true with the same positions, a `conflict`
   /// with others.
   [[nodiscard]] auto holds(const committed_batch& entry) const -> result<bool>;
-  /// Appends `entry` with the data file's size after its batch, and fsyncs; on failure the
-  /// ledger is as before.
-  [[nodiscard]] auto append(const committed_batch& entry, std::uint64_t data_size) -> result<void>;
-  /// Appends a `size` line, and fsyncs; on failure the ledger is as before.
-  [[nodiscard]] auto append_size(std::uint64_t data_size) -> result<void>;
+  /// The line of `entry` (or, for nullptr, a `size` line), with the data file's size after it.
+  [[nodiscard]] static auto line(const committed_batch* entry, std::uint64_t data_size) -> std::string;
+  /// Appends `lines` (made by `line`) in one write, and fsyncs; on failure the file is as
+  /// before. Touches the file only: `adopt` each line's content once this succeeded.
+  [[nodiscard]] auto write(std::string_view lines) -> result<void>;
+  /// Takes in what one line written by `write` holds.
+  void adopt(const committed_batch* entry, std::uint64_t data_size);
+  /// Rewrites the file when `size` lines and forgotten entries have piled up (failures are
+  /// left for the next time: the lines in place stay valid).
+  void compact_if_due();
 
   /// The entries of `job`, in (run, sequence, slice) order.
   [[nodiscard]] auto entries(std::string_view job) const -> std::vector<committed_batch>;
@@ -70,7 +76,6 @@ class sink_ledger {
               std::optional<std::uint64_t> size, std::uint64_t lines)
       : path_(std::move(path)), file_(std::move(file)), entries_(std::move(entries)), size_(size), lines_(lines) {}
 
-  auto append_line(std::string line, std::uint64_t data_size) -> result<void>;
   // Replaces the file by `entries` and a `size` line; adopts them once that is durable.
   auto rewrite(entry_map entries) -> result<void>;
 

@@ -35,9 +35,10 @@ start() {
   exec "$bin" --sink "$sink" --name "$name" --rows "$rows" --batch "${batches[$k]}" --workers "${workers[$k]}"
 }
 # MySQL: 600,000 rows take about 40 s in the Debug build (200,000 let a quiet machine finish
-# before the 10th kill). JSONL: 1,000,000 rows take about 60 s in the Debug build on 2 cores,
-# and the whole test about 95 s. 12 kills after 0.5 to 2.0 s each land before the end. A kill lands anywhere in the run: a commit (between the data and its
-# ledger entry, for JSONL), a ledger read at the start, a checkpoint save, a DLQ write, the
+# before the 10th kill). JSONL: 1,000,000 rows take about 50 s in the Debug build on 2 cores,
+# and the whole test about 75 s. 12 kills after 0.5 to 2.0 s each land before the end. A kill
+# lands anywhere in the run: a commit (for JSONL, between the data and its ledger lines, or in
+# the middle of them), a ledger read at the start, a checkpoint save, a DLQ write, the
 # compaction.
 started=$SECONDS
 chaos_kill_and_resume "$kills" 0.5 2.0 start

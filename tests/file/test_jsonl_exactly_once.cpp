@@ -93,7 +93,8 @@ class jsonl_exactly_once : public ::testing::Test {
 };
 
 TEST_F(jsonl_exactly_once, a_stop_mid_run_then_a_rerun_write_each_record_once) {
-  for (const auto after : {std::chrono::milliseconds{30}, std::chrono::milliseconds{80}, std::chrono::milliseconds{5}}) {
+  using std::chrono::milliseconds;
+  for (const auto after : {milliseconds{30}, milliseconds{80}, milliseconds{5}}) {
     const auto report =
         test_support::run_stopped_after(after, [&](std::stop_token stop) { return run({16, 4, -1}, stop); });
     ASSERT_NE(report.status, pipeline::run_status::failed) << (report.failure ? report.failure->message : "");

@@ -54,10 +54,14 @@ struct jsonl_sink_options {
 /// Exactly-once with a ledger (`ledger = true`; the sink is then a `transactional_sink`, and
 /// `is_transactional()` says so): `write_committed(records, entry, stop)` encodes every record
 /// (one that does not encode fails the call with `invalid_input`, and nothing is written),
-/// then, under the mutex, appends the lines to the data file and fsyncs it, then appends the
-/// entry's line to the ledger, with the data file's size after the batch and a checksum, and
-/// fsyncs that: the ledger line is the commit. An entry whose identity is in the ledger already
-/// writes nothing (success with the same positions, `conflict` with others); a stop requested
+/// appends the lines to the data file under the mutex, and waits for a group commit: the data
+/// file fsynced once, then the ledger lines of every batch appended since the last one (each
+/// with the data file's size after its batch and a checksum) in one write, fsynced. The ledger
+/// line is the commit; the first caller to find no commit under way leads one for all waiting,
+/// outside the mutex, so that workers share the fsyncs. A failed commit fails every batch
+/// waiting for it and cuts the data file back. An entry whose identity is in the ledger already
+/// (or being committed) writes nothing (success with the same positions, `conflict` with others
+/// or while it is in flight); a stop requested
 /// before the call writes nothing (`stopped`). `committed_batches(job)` lists the job's entries;
 /// `forget_batches` rewrites the ledger without the forgotten ones (a temporary file, fsynced,
 /// renamed over it, the directory fsynced), keeping the committed size on its last line.
