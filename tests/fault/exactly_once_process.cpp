@@ -13,6 +13,7 @@
 // exits 1 otherwise; `--drop` then removes what the run made.
 //   exactly_once_process --sink mysql|jsonl --name N [--rows N] [--batch N] [--workers N] [--verify] [--drop]
 #include <pipeline/file/file.hpp>
+#include <pipeline/memory/vector_source.hpp>
 #include <pipeline/runner.hpp>
 #ifdef PIPELINE_FAULT_WITH_MYSQL
 #include <pipeline/mysql/mysql.hpp>
@@ -25,7 +26,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
-#include <optional>
+#include <numeric>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,53 +50,34 @@ auto malformed(std::int64_t id) -> bool { return id % 199 == 198; }
 auto refused(std::int64_t id) -> bool { return id % 211 == 210; }
 auto good(std::int64_t id) -> bool { return !malformed(id) && !refused(id); }
 
-// Orders made as they are read, as vector_source hands them out: each record's position is its
-// id, and a batch ends at the count read so far.
-class orders_source {
- public:
-  using value_type = pipeline::record;
-  orders_source(std::int64_t rows, std::size_t batch, pipeline::value refused_amount)
-      : rows_(rows), batch_(static_cast<std::int64_t>(batch)), refused_amount_(std::move(refused_amount)) {}
+// The order ids 0 … rows-1: a vector_source of them gives each its id as its position.
+auto order_ids(std::int64_t rows) -> std::vector<std::int64_t> {
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(rows));
+  std::iota(ids.begin(), ids.end(), std::int64_t{0});
+  return ids;
+}
 
-  auto next_batch(std::stop_token) -> pipeline::result<std::optional<pipeline::batch<pipeline::record>>> {
-    if (next_ >= rows_) return std::optional<pipeline::batch<pipeline::record>>{};
-    pipeline::batch<pipeline::record> b;
-    for (const auto end = std::min(rows_, next_ + batch_); next_ < end; ++next_) {
-      b.positions.push_back(pipeline::position::from_integer(next_));
-      b.records.push_back({{"id", next_},
-                           {"amount", refused(next_) ? refused_amount_ : pipeline::value{next_ % 1000}},
-                           {"note", fmt::format("order {}", next_)}});
-    }
-    b.end = pipeline::position::from_integer(next_);
-    return std::optional{std::move(b)};
-  }
-  auto seek(const pipeline::position& p) -> pipeline::result<void> {
-    next_ = p.to_integer().value_or(0);
-    return pipeline::ok();
-  }
-
- private:
-  std::int64_t rows_;
-  std::int64_t batch_;
-  pipeline::value refused_amount_;
-  std::int64_t next_ = 0;
-};
-
-auto checked(const pipeline::record& r) -> pipeline::result<pipeline::record> {
-  if (malformed(r.find("id")->get<std::int64_t>())) return pipeline::invalid_input_error("malformed order");
-  return r;
+// The transform: the order of an id, or an error for a malformed one (dead-lettered); a refused
+// order carries `refused_amount`.
+auto orders(pipeline::value refused_amount) {
+  return [refused_amount = std::move(refused_amount)](const std::int64_t& id) -> pipeline::result<pipeline::record> {
+    if (malformed(id)) return pipeline::invalid_input_error("malformed order");
+    return pipeline::record{{"id", id},
+                            {"amount", refused(id) ? refused_amount : pipeline::value{id % 1000}},
+                            {"note", fmt::format("order {}", id)}};
+  };
 }
 
 // One run; whether it completed.
 template <class Sink, class Dlq, class Store>
 auto copy_orders(const settings& s, pipeline::value refused_amount, Sink& sink, Dlq& dlq, Store& checkpoints) -> bool {
-  orders_source source{s.rows, s.batch, std::move(refused_amount)};
+  pipeline::vector_source<std::int64_t> source{order_ids(s.rows), s.batch};
   pipeline::runner_options options;
   options.name = "orders";
   options.workers = s.workers;
   options.exactly_once = true;
   options.checkpoint_interval = std::chrono::milliseconds{200};
-  const auto report = pipeline::run(source, checked, sink, dlq, checkpoints, options);
+  const auto report = pipeline::run(source, orders(std::move(refused_amount)), sink, dlq, checkpoints, options);
   std::printf("run: %s, read %llu, written %llu, dead-lettered %llu, skipped %llu\n",
               std::string{pipeline::to_string(report.status)}.c_str(), static_cast<unsigned long long>(report.read),
               static_cast<unsigned long long>(report.written), static_cast<unsigned long long>(report.dead_lettered),
