@@ -36,7 +36,7 @@ start() {
 }
 # MySQL: 600,000 rows take about 40 s in the Debug build (200,000 let a quiet machine finish
 # before the 10th kill). JSONL: 1,000,000 rows take about 50 s in the Debug build on 2 cores,
-# and the whole test about 75 s. 12 kills after 0.5 to 2.0 s each land before the end. A kill
+# and the whole test 60 to 95 s. 12 kills after 0.5 to 2.0 s each land before the end. A kill
 # lands anywhere in the run: a commit (for JSONL, between the data and its ledger lines, or in
 # the middle of them), a ledger read at the start, a checkpoint save, a DLQ write, the
 # compaction.
