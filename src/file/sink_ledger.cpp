@@ -140,7 +140,7 @@ auto sink_ledger::start(std::uint64_t data_size) -> result<void> {
 }
 
 auto sink_ledger::holds(const committed_batch& entry) const -> result<bool> {
-  const auto found = entries_.find(std::forward_as_tuple(entry.job, entry.run, entry.sequence, entry.slice));
+  const auto found = entries_.find(identity{entry.job, entry.run, entry.sequence, entry.slice});
   if (found == entries_.end()) return false;
   if (found->second.start != entry.start || found->second.end != entry.end) {
     return conflict_error(fmt::format(
@@ -174,7 +174,7 @@ void sink_ledger::compact_if_due() {
 
 auto sink_ledger::entries(std::string_view job) const -> std::vector<committed_batch> {
   std::vector<committed_batch> out;
-  for (auto it = entries_.lower_bound(std::forward_as_tuple(job, std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0}));
+  for (auto it = entries_.lower_bound(identity{std::string(job), 0, 0, 0});
        it != entries_.end() && std::get<0>(it->first) == job; ++it) {
     out.push_back(it->second);
   }

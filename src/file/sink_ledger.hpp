@@ -70,7 +70,7 @@ class sink_ledger {
 
  private:
   using identity = std::tuple<std::string, std::uint64_t, std::uint64_t, std::uint64_t>;
-  using entry_map = std::map<identity, committed_batch, std::less<>>;
+  using entry_map = std::map<identity, committed_batch>;
 
   sink_ledger(std::filesystem::path path, std::optional<append_file> file, entry_map entries,
               std::optional<std::uint64_t> size, std::uint64_t lines)

@@ -45,7 +45,7 @@ struct jsonl_sink_options {
 /// `write_each` (the `pipeline::per_record_sink` the runner prefers) refuses just those
 /// records, with that error, and writes the others.
 ///
-/// Exactly-once across restarts: `flush` writes the buffer and fsyncs; `committed_offset()` is
+/// Exactly-once across restarts, by hand (without a ledger): `flush` writes the buffer and fsyncs; `committed_offset()` is
 /// then the file's durable size. Save it with the checkpoint that covers those records; on
 /// restart open with `resume_offset` = that value and seek the source to that checkpoint: the
 /// lines written after it are cut off and written again, once. A file shorter than
@@ -61,8 +61,8 @@ struct jsonl_sink_options {
 /// outside the mutex, so that workers share the fsyncs. A failed commit fails every batch
 /// waiting for it and cuts the data file back. An entry whose identity is in the ledger already
 /// (or being committed) writes nothing (success with the same positions, `conflict` with others
-/// or while it is in flight); a stop requested
-/// before the call writes nothing (`stopped`). `committed_batches(job)` lists the job's entries;
+/// or while it is in flight); a stop requested before the call writes nothing (`stopped`).
+/// `committed_batches(job)` lists the job's entries;
 /// `forget_batches` rewrites the ledger without the forgotten ones (a temporary file, fsynced,
 /// renamed over it, the directory fsynced), keeping the committed size on its last line.
 /// `open` reads the ledger and takes the committed size from its last valid line: the data
