@@ -1,16 +1,20 @@
 // Exactly-once mode against at-least-once mode (the baseline) through pipeline::run with the
-// same sink in the same process: a plain INSERT into a table with no unique key (the case that
-// duplicates after a crash without the batch ledger), 4 workers, batches of 1,000, clean rows.
+// same sink in the same process: a plain INSERT into a table with no unique key, or appends to
+// a JSONL file (the cases that duplicate after a crash without the batch ledger), 4 workers,
+// batches of 1,000, clean rows.
 // Prints per sink the median wall time of each mode over the repetitions and the throughput
 // ratio exactly-once / at-least-once. Target (issue 13): at least 0.9x, for each sink.
 //
 //     scripts/services.sh --only mysql -- build/release/bench/bench_exactly_once
-//         [--rows N] [--repetitions N] [--sinks sqlite,mysql]
+//         [--rows N] [--repetitions N] [--sinks sqlite,mysql,jsonl]
 //
-// Rows: id BIGINT NOT NULL, name VARCHAR(32) NOT NULL, n INT; no key. The modes run
-// interleaved (at-least-once, exactly-once, at-least-once, …) so that the shared machine's
-// drift falls on both alike; each run is checked: the table holds every row, the ledger none.
+// Rows: id BIGINT NOT NULL, name VARCHAR(32) NOT NULL, n INT; no key. JSONL: a file in the
+// temporary directory, opened with its ledger for exactly-once and without for at-least-once
+// (buffered, fsynced at each checkpoint). The modes run interleaved (at-least-once,
+// exactly-once, at-least-once, …) so that the shared machine's drift falls on both alike; each
+// run is checked: the sink holds every row, the ledger none.
 
+#include <pipeline/file/jsonl_sink.hpp>
 #include <pipeline/memory/memory_checkpoint_store.hpp>
 #include <pipeline/memory/memory_dlq.hpp>
 #include <pipeline/mysql/mysql.hpp>
@@ -25,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -43,7 +48,7 @@ constexpr std::size_t batch_rows = 1'000;
 struct settings {
   std::int64_t rows = 1'000'000;
   int repetitions = 3;
-  std::vector<std::string> sinks{"sqlite", "mysql"};
+  std::vector<std::string> sinks{"sqlite", "mysql", "jsonl"};
 };
 
 // Rows made as they are read; each batch says where it ends and where each record stands.
@@ -73,13 +78,18 @@ class generated_source {
   std::int64_t next_ = 0;
 };
 
-// `fresh()` (re)makes the table empty, untimed; `run` is timed; `stored(table)` counts rows.
+// What a run left: the rows the sink holds and the ledger's entries.
+struct stored_rows {
+  std::int64_t rows = 0;
+  std::int64_t ledger = 0;
+};
+
+// `fresh()` (re)makes the sink empty, untimed; `run` is timed; `stored` counts what is in it.
 struct sink_bench {
   std::string label;
-  std::string table;
   std::function<void()> fresh;
   std::function<double(bool exactly_once, std::int64_t rows)> run;
-  std::function<std::int64_t(const std::string& sql)> count;
+  std::function<stored_rows(bool exactly_once)> stored;
 };
 
 template <class Sink>
@@ -107,7 +117,7 @@ constexpr std::string_view create_table =
 auto sqlite_bench(const std::string& path) -> sink_bench {
   auto db = pipeline::sqlite::database::open(path).value();
   const auto options = pipeline::sqlite::table_sink_options{.table = "copied", .columns = {"id", "name", "n"}};
-  return {"sqlite::table_sink", "copied",
+  return {"sqlite::table_sink",
           [db] {
             (void)pipeline::sqlite::execute(*db, "DROP TABLE IF EXISTS copied");
             (void)pipeline::sqlite::execute(*db, fmt::format(fmt::runtime(create_table), "copied"));
@@ -116,14 +126,18 @@ auto sqlite_bench(const std::string& path) -> sink_bench {
             auto sink = pipeline::sqlite::table_sink::open(db, options).value();
             return timed_run(sink, exactly_once, rows);
           },
-          [db](const std::string& sql) { return pipeline::sqlite::query_int64(*db, sql).value().at(0); }};
+          [db](bool exactly_once) {
+            const auto count = [&](const char* sql) { return pipeline::sqlite::query_int64(*db, sql).value().at(0); };
+            return stored_rows{count("SELECT COUNT(*) FROM copied"),
+                               exactly_once ? count("SELECT COUNT(*) FROM pipeline_batches") : 0};
+          }};
 }
 
 auto mysql_bench() -> sink_bench {
   auto db = pipeline::mysql::database::open(bench::required_env("PIPELINE_MYSQL_TEST_URI")).value();
   const auto table = fmt::format("bench_copied_{}", ::getpid());
   const auto options = pipeline::mysql::table_sink_options{.table = table, .columns = {"id", "name", "n"}};
-  return {"mysql::table_sink", table,
+  return {"mysql::table_sink",
           [db, table] {
             (void)pipeline::mysql::execute(*db, fmt::format("DROP TABLE IF EXISTS `{}`", table));
             (void)pipeline::mysql::execute(*db, fmt::format(fmt::runtime(create_table), fmt::format("`{}`", table)) +
@@ -133,7 +147,38 @@ auto mysql_bench() -> sink_bench {
             auto sink = pipeline::mysql::table_sink::open(db, options).value();
             return timed_run(sink, exactly_once, rows);
           },
-          [db](const std::string& sql) { return pipeline::mysql::query_int64(*db, sql).value().at(0).value_or(-1); }};
+          [db, table](bool exactly_once) {
+            const auto count = [&](const std::string& sql) {
+              return pipeline::mysql::query_int64(*db, sql).value().at(0).value_or(-1);
+            };
+            return stored_rows{count(fmt::format("SELECT COUNT(*) FROM `{}`", table)),
+                               exactly_once ? count("SELECT COUNT(*) FROM pipeline_batches") : 0};
+          }};
+}
+
+// Lines of `path` that start with `prefix`.
+auto lines_starting(const std::filesystem::path& path, std::string_view prefix) -> std::int64_t {
+  std::ifstream in(path);
+  std::int64_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.starts_with(prefix) ? 1 : 0;
+  return n;
+}
+
+auto jsonl_bench(const std::filesystem::path& path) -> sink_bench {
+  auto ledger = path;
+  ledger += ".ledger";
+  return {"file::jsonl_sink",
+          [path, ledger] {
+            std::filesystem::remove(path);
+            std::filesystem::remove(ledger);
+          },
+          [path](bool exactly_once, std::int64_t rows) {
+            auto sink = pipeline::file::jsonl_sink::open({.path = path, .ledger = exactly_once}).value();
+            return timed_run(sink, exactly_once, rows);
+          },
+          [path, ledger](bool exactly_once) {
+            return stored_rows{lines_starting(path, "{"), exactly_once ? lines_starting(ledger, "batch ") : 0};
+          }};
 }
 
 auto parse(int argc, char** argv) -> settings {
@@ -149,11 +194,14 @@ auto parse(int argc, char** argv) -> settings {
 
 auto main(int argc, char** argv) -> int {
   const auto s = parse(argc, argv);
-  const auto sqlite_path = (std::filesystem::temp_directory_path() / fmt::format("bench_eo_{}.db", ::getpid())).string();
+  const auto scratch = std::filesystem::temp_directory_path();
+  const auto sqlite_path = (scratch / fmt::format("bench_eo_{}.db", ::getpid())).string();
+  const auto jsonl_path = scratch / fmt::format("bench_eo_{}.jsonl", ::getpid());
   std::vector<sink_bench> benches;
   for (const auto& name : s.sinks) {
     if (name == "sqlite") benches.push_back(sqlite_bench(sqlite_path));
     else if (name == "mysql") benches.push_back(mysql_bench());
+    else if (name == "jsonl") benches.push_back(jsonl_bench(jsonl_path));
     else throw std::invalid_argument(fmt::format("unknown sink {}", name));
   }
   std::printf("| sink | rows | at-least-once s | exactly-once s | throughput ratio (target >= 0.9x) |\n");
@@ -165,8 +213,7 @@ auto main(int argc, char** argv) -> int {
         b.fresh();
         seconds[exactly_once ? 1 : 0].push_back(b.run(exactly_once, s.rows));
         // Every row once, and a completed exactly-once run leaves its ledger empty.
-        const auto rows = b.count(fmt::format("SELECT COUNT(*) FROM {}", b.table));
-        const auto ledger = exactly_once ? b.count("SELECT COUNT(*) FROM pipeline_batches") : 0;
+        const auto [rows, ledger] = b.stored(exactly_once);
         if (rows != s.rows || ledger != 0) {
           throw std::runtime_error(fmt::format("{}: {} rows stored of {}, {} ledger rows left", b.label, rows, s.rows, ledger));
         }
@@ -180,5 +227,7 @@ auto main(int argc, char** argv) -> int {
                 exactly, at_least / exactly);
   }
   std::filesystem::remove(sqlite_path);
+  std::filesystem::remove(jsonl_path);
+  std::filesystem::remove(std::filesystem::path{jsonl_path} += ".ledger");
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -14,6 +15,10 @@ namespace {
 
 auto path_error(int err, std::string_view call, const std::filesystem::path& path) -> error {
   return errno_error(err, fmt::format("{} '{}'", call, path.string()));
+}
+
+auto directory_of(const std::filesystem::path& path) -> std::filesystem::path {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path{"."};
 }
 
 }  // namespace
@@ -121,9 +126,32 @@ auto append_file::open(std::filesystem::path path, std::optional<std::uint64_t> 
     }
   }
   // The file may be new: its name is durable only once the directory is synced.
-  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path{"."};
-  if (auto synced = sync_directory(dir); !synced) return std::move(synced).error();
+  if (auto synced = sync_directory(directory_of(path)); !synced) return std::move(synced).error();
   return append_file{std::move(path), std::move(*fd), *size};
+}
+
+auto append_file::replace(std::filesystem::path path, std::string_view content) -> result<append_file> {
+  auto tmp = path;
+  tmp += ".tmp";
+  auto fd = open_file(tmp, O_RDWR | O_CREAT | O_TRUNC);
+  if (!fd) return std::move(fd).error();
+  auto done = write_at(*fd, content, 0, tmp);
+  if (done) done = sync_file(*fd, tmp);
+  if (done && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    done = errno_error(errno, fmt::format("rename '{}' to '{}'", tmp.string(), path.string()));
+  }
+  if (!done) {
+    [[maybe_unused]] const int removed = ::unlink(tmp.c_str());  // the failure that matters is `done`
+    return std::move(done).error();
+  }
+  if (auto synced = sync_directory(directory_of(path)); !synced) return std::move(synced).error();
+  return append_file{std::move(path), std::move(*fd), content.size()};
+}
+
+void append_file::rewind(std::uint64_t size) noexcept {
+  if (size >= size_) return;
+  [[maybe_unused]] const int cut = ::ftruncate(fd_.get(), static_cast<off_t>(size));
+  size_ = size;
 }
 
 auto append_file::append(std::string_view data, durability d) -> result<void> {

@@ -83,11 +83,20 @@ class append_file {
   [[nodiscard]] static auto open(std::filesystem::path path, std::optional<std::uint64_t> truncate_to)
       -> result<append_file>;
 
+  /// Writes `content` to `<path>.tmp`, fsyncs it, renames it over `path` and fsyncs the
+  /// directory: a crash leaves the old content or the new, never a mix. Returns the new file,
+  /// open for appending (its descriptor is the one written). The temporary file is removed when
+  /// this fails. Callers hold a lock, so that two never share the temporary file.
+  [[nodiscard]] static auto replace(std::filesystem::path path, std::string_view content) -> result<append_file>;
+
   enum class durability : bool { written, synced };
 
   /// Writes `data` at the end, and fsyncs with `synced`; on failure the file is cut back to
   /// its size before the call.
   [[nodiscard]] auto append(std::string_view data, durability d) -> result<void>;
+  /// Forgets what was appended after `size` (an append whose companion write failed): cut off
+  /// at once where ftruncate(2) can, and overwritten by the next append in any case.
+  void rewind(std::uint64_t size) noexcept;
   /// Makes every append so far durable.
   [[nodiscard]] auto sync() -> result<void>;
   /// The bytes appended so far (and found at open).

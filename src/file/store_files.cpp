@@ -4,7 +4,6 @@
 #include <sys/file.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <iterator>
 #include <system_error>
 
@@ -14,18 +13,6 @@ namespace pipeline::file::detail {
 namespace {
 
 constexpr std::size_t max_escaped_name = 200;
-
-auto write_then_rename(const std::filesystem::path& tmp, const std::filesystem::path& path, const std::string& content)
-    -> result<void> {
-  auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC);
-  if (!fd) return std::move(fd).error();
-  if (auto written = write_at(*fd, content, 0, tmp); !written) return written;
-  if (auto synced = sync_file(*fd, tmp); !synced) return synced;
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return errno_error(errno, fmt::format("rename '{}' to '{}'", tmp.string(), path.string()));
-  }
-  return ok();
-}
 
 }  // namespace
 
@@ -54,14 +41,9 @@ auto lock_exclusively(const std::filesystem::path& path) -> result<unique_fd> {
 }
 
 auto replace_file(const std::filesystem::path& path, const std::string& content) -> result<void> {
-  auto tmp = path;
-  tmp += ".tmp";
-  if (auto replaced = write_then_rename(tmp, path, content); !replaced) {
-    std::error_code ignored;  // the failure that matters is the one returned
-    std::filesystem::remove(tmp, ignored);
-    return replaced;
-  }
-  return sync_directory(path.parent_path());
+  auto replaced = append_file::replace(path, content);
+  if (!replaced) return std::move(replaced).error();
+  return ok();
 }
 
 auto make_directories(const std::filesystem::path& dir) -> result<void> {

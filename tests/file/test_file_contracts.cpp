@@ -102,6 +102,25 @@ struct jsonl_sink_factory {
   sink_type* last_ = nullptr;
 };
 
+// The same sink with its batch ledger, for exactly-once mode.
+struct jsonl_ledger_sink_factory {
+  using sink_type = file::jsonl_sink;
+  auto make_sink() -> std::unique_ptr<sink_type> {
+    auto opened = sink_type::open({.path = dir / "out.jsonl", .ledger = true});
+    EXPECT_TRUE(opened) << fmt::format("{}", opened.error());
+    return std::make_unique<sink_type>(std::move(opened).value());
+  }
+  static auto make_record(std::size_t i) -> record { return jsonl_sink_factory::make_record(i); }
+  // What the file holds: each write_committed is durable when it returns.
+  auto stored() -> std::vector<record> {
+    file::jsonl_source src{{.path = dir / "out.jsonl"}};
+    const auto batches = file_test::drain(src);
+    EXPECT_TRUE(file_test::rejected_of(batches).empty());
+    return file_test::records_of(batches);
+  }
+  file_test::scratch_dir dir;
+};
+
 struct checkpoint_store_factory {
   using store_type = file::checkpoint_store;
   auto make_store() -> std::unique_ptr<store_type> { return std::make_unique<store_type>(dir / "checkpoints"); }
@@ -133,6 +152,7 @@ INSTANTIATE_TYPED_TEST_SUITE_P(csv_source, source_contract, ::testing::Types<csv
 INSTANTIATE_TYPED_TEST_SUITE_P(jsonl_source, source_contract, ::testing::Types<jsonl_source_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(jsonl_sink, sink_contract, ::testing::Types<jsonl_sink_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(jsonl_sink, per_record_sink_contract, ::testing::Types<jsonl_sink_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(jsonl_sink, transactional_sink_contract, ::testing::Types<jsonl_ledger_sink_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(file_checkpoint_store, checkpoint_store_contract,
                                ::testing::Types<checkpoint_store_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(file_job_log, job_log_store_contract, ::testing::Types<job_log_factory>);

@@ -41,11 +41,7 @@ auto uneven(const record& r) -> pipeline::result<record> {
 
 class sqlite_exactly_once : public ::testing::Test {
  protected:
-  struct attempt {
-    std::size_t batch_size;
-    std::size_t workers;
-    long commits;  // before the crash; negative: no crash
-  };
+  using attempt = test_support::crash_attempt;
 
   void SetUp() override {
     raw_.exec("CREATE TABLE orders (id INTEGER, amount INTEGER CHECK (amount >= 0))");  // no unique key
@@ -53,18 +49,7 @@ class sqlite_exactly_once : public ::testing::Test {
   }
 
   auto run(const attempt& a, std::stop_token stop = {}) -> pipeline::run_report {
-    test_support::crash_point crash{a.commits};
-    test_support::crashing_sink sink{*sink_, crash};
-    test_support::crashing_store store{checkpoints_, crash};
-    test_support::crashing_dlq dlq{dlq_, crash};
-    pipeline::vector_source<record> source{orders(), a.batch_size};
-    pipeline::runner_options options;
-    options.name = "orders";
-    options.workers = a.workers;
-    options.exactly_once = true;
-    options.checkpoint_interval = std::chrono::milliseconds{0};
-    options.retry.initial = std::chrono::milliseconds{1};
-    return pipeline::run(source, uneven, sink, dlq, store, options, stop);
+    return test_support::run_until_crash(a, orders(), uneven, *sink_, checkpoints_, dlq_, "orders", stop);
   }
 
   // Count and set equality: each good id once in the table, each bad one once in the DLQ.
@@ -118,12 +103,8 @@ TEST_F(sqlite_exactly_once, reruns_with_other_batch_sizes_and_workers_write_each
 
 TEST_F(sqlite_exactly_once, a_stop_leaves_nothing_to_redo) {
   for (int round = 0; round < 5; ++round) {
-    std::stop_source stop;
-    std::jthread stopper{[&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
-      stop.request_stop();
-    }};
-    const auto report = run({16, 4, -1}, stop.get_token());
+    const auto report = test_support::run_stopped_after(std::chrono::milliseconds{20},
+                                                        [&](std::stop_token stop) { return run({16, 4, -1}, stop); });
     ASSERT_NE(report.status, pipeline::run_status::failed) << (report.failure ? report.failure->message : "");
   }
   const auto last = run({16, 4, -1});

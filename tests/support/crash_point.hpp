@@ -4,21 +4,30 @@
 // any store. Wrap the sink, the checkpoint store and the DLQ of a run with one crash_point;
 // the commit numbered `commits` (from 0) and every call after it fail with an `internal`
 // error, which fails the run, and the stores keep what landed before. For the exactly-once
-// tests (tests/test_runner_exactly_once.cpp, tests/sqlite/test_sqlite_exactly_once.cpp).
+// tests (tests/test_runner_exactly_once.cpp, tests/sqlite/test_sqlite_exactly_once.cpp,
+// tests/file/test_jsonl_exactly_once.cpp); `run_until_crash` is the run the last two make, and
+// `run_stopped_after` their stop mid-run.
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <span>
 #include <stop_token>
+#include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/memory/vector_source.hpp>
 #include <pipeline/result.hpp>
+#include <pipeline/runner.hpp>
 #include <pipeline/transactional_sink.hpp>
 
 namespace test_support {
@@ -106,5 +115,44 @@ class crashing_dlq {
   Dlq& inner_;
   crash_point& crash_;
 };
+
+/// One run of an exactly-once crash test: its shape, and the commits that land before the crash.
+struct crash_attempt {
+  std::size_t batch_size;
+  std::size_t workers;
+  long commits;  // before the crash; negative: no crash
+};
+
+/// `records` (a `vector_source` of `a.batch_size`) through `transform` into `sink`, in
+/// exactly-once mode with a checkpoint after every batch, the sink, `store` and `dlq` behind one
+/// crash point that lets `a.commits` commits land.
+template <pipeline::transactional_sink Sink, class Store, class Dlq, class Transform>
+auto run_until_crash(const crash_attempt& a, std::vector<typename Sink::value_type> records, Transform&& transform,
+                     Sink& sink, Store& store, Dlq& dlq, std::string name, std::stop_token stop = {})
+    -> pipeline::run_report {
+  crash_point crash{a.commits};
+  crashing_sink crashing{sink, crash};
+  crashing_store checkpoints{store, crash};
+  crashing_dlq letters{dlq, crash};
+  pipeline::vector_source<typename Sink::value_type> source{std::move(records), a.batch_size};
+  pipeline::runner_options options;
+  options.name = std::move(name);
+  options.workers = a.workers;
+  options.exactly_once = true;
+  options.checkpoint_interval = std::chrono::milliseconds{0};
+  options.retry.initial = std::chrono::milliseconds{1};
+  return pipeline::run(source, std::forward<Transform>(transform), crashing, letters, checkpoints, options, stop);
+}
+
+/// `run(stop)` with a stop requested `after` it started: a stop mid-run.
+template <class Run>
+auto run_stopped_after(std::chrono::milliseconds after, Run&& run) -> pipeline::run_report {
+  std::stop_source stop;
+  std::jthread stopper{[&] {
+    std::this_thread::sleep_for(after);
+    stop.request_stop();
+  }};
+  return std::forward<Run>(run)(stop.get_token());
+}
 
 }  // namespace test_support

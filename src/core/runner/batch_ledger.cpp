@@ -43,7 +43,7 @@ auto batch_ledger::resume(const position& checkpoint) -> bool {
     return run_.fail_unless_stopped(invalid_input_error(
         fmt::format("{}: exactly_once is set but the sink keeps no batch ledger (a transactional_sink whose "
                     "is_transactional() is true: sqlite::table_sink and mysql::table_sink in insert mode, or upsert "
-                    "with add_columns)",
+                    "with add_columns; file::jsonl_sink opened with ledger = true)",
                     run_.name())));
   }
   if (!active_) return true;
