@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Crash test of exactly-once mode (tests/fault/exactly_once_process.cpp) into a sink with no
-# idempotent key: a MySQL table (plain INSERT, no unique key; needs PIPELINE_MYSQL_TEST_URI) or a
-# JSONL file (jsonl_sink with its ledger file). 4 workers (3 on some restarts), SIGKILLed at
-# random moments and restarted each time with another batch size, then run to completion and
+# idempotent key: a MySQL table (plain INSERT, no unique key; needs PIPELINE_MYSQL_TEST_URI), a
+# SQLite table (the same, in a file) or a JSONL file (jsonl_sink with its ledger file). 4
+# workers (3 on some restarts), SIGKILLed at random moments and restarted each time with
+# another batch size, then run to completion and
 # checked by count and set equality: every good order once in the sink, every bad one once in
 # the DLQ, and the batch ledger forgotten. Between the kills and the check, two processes are
 # started on the job at once: one must be turned away with a conflict, having read nothing.
-#   exactly_once_kill_and_resume.sh <exactly_once_process binary> mysql|jsonl [kills (12)] [rows (600000)]
+#   exactly_once_kill_and_resume.sh <exactly_once_process binary> mysql|sqlite|jsonl [kills (12)] [rows (600000)]
+#                                   [least and most seconds before a kill (0.5 2.0)]
 set -euo pipefail
 bin=$(realpath "$1")
 sink=$2
 kills=${3:-12}
 rows=${4:-600000}
+kill_after_min=${5:-0.5}
+kill_after_max=${6:-2.0}
 if [[ $sink == mysql ]]; then
   : "${PIPELINE_MYSQL_TEST_URI:?PIPELINE_MYSQL_TEST_URI is not set (scripts/services.sh --only mysql -- ...)}"
 fi
@@ -42,7 +46,7 @@ start() {
 # the middle of them), a ledger read at the start, a checkpoint save, a DLQ write, the
 # compaction.
 started=$SECONDS
-chaos_kill_and_resume "$kills" 0.5 2.0 start
+chaos_kill_and_resume "$kills" "$kill_after_min" "$kill_after_max" start
 chaos_require_landed 10
 # Two processes on one job, started 0.3 s apart: one runs on, the other is turned away with a
 # conflict (exit 3) before it reads or writes anything.

@@ -4,6 +4,8 @@
 //   --sink mysql  a MySQL table with NO unique key (a plain INSERT, the table sink's batch
 //                 ledger), tables <name>_orders, _batches, _checkpoints and _dlq in the database
 //                 of PIPELINE_MYSQL_TEST_URI;
+//   --sink sqlite a SQLite table with no unique key, the same tables in <name>.db in the
+//                 current directory;
 //   --sink jsonl  a JSONL file (jsonl_sink and its ledger file), <name>.jsonl (+ .ledger),
 //                 <name>.dlq.jsonl and <name>.checkpoints/ in the current directory.
 // Every 199th order is malformed (the transform dead-letters it) and every 211th has an amount
@@ -12,12 +14,15 @@
 // order is in the sink once, each bad one in the DLQ once and the ledger is forgotten, and
 // exits 1 otherwise; `--drop` then removes what the run made. A run turned away because another
 // process runs the job exits 3.
-//   exactly_once_process --sink mysql|jsonl --name N [--rows N] [--batch N] [--workers N] [--verify] [--drop]
+//   exactly_once_process --sink mysql|sqlite|jsonl --name N [--rows N] [--batch N] [--workers N] [--verify] [--drop]
 #include <pipeline/file/file.hpp>
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/runner.hpp>
 #ifdef PIPELINE_FAULT_WITH_MYSQL
 #include <pipeline/mysql/mysql.hpp>
+#endif
+#ifdef PIPELINE_FAULT_WITH_SQLITE
+#include <pipeline/sqlite/sqlite.hpp>
 #endif
 
 #include <algorithm>
@@ -26,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -110,22 +116,22 @@ auto expected(std::int64_t rows) -> expected_orders {
   return e;
 }
 
-#ifdef PIPELINE_FAULT_WITH_MYSQL
-auto count(pipeline::mysql::database& db, const std::string& sql) -> std::int64_t {
-  return pipeline::mysql::query_int64(db, sql).value().at(0).value_or(-1);
-}
+#if defined(PIPELINE_FAULT_WITH_MYSQL) || defined(PIPELINE_FAULT_WITH_SQLITE)
+// The first column of the first row of a query, in whichever database holds the tables.
+using count_query = std::function<std::int64_t(const std::string&)>;
 
-auto verify_mysql(pipeline::mysql::database& db, const std::string& prefix, std::int64_t rows) -> bool {
+// The tables <prefix>_orders, _dlq and _batches (MySQL and SQLite both read the backquotes).
+auto verify_tables(const count_query& count, const std::string& prefix, std::int64_t rows) -> bool {
   const auto e = expected(rows);
-  const auto stored = count(db, fmt::format("SELECT COUNT(*) FROM `{}_orders`", prefix));
-  const auto distinct = count(db, fmt::format("SELECT COUNT(DISTINCT id) FROM `{}_orders`", prefix));
-  const auto sum = count(db, fmt::format("SELECT COALESCE(SUM(id), 0) FROM `{}_orders`", prefix));
-  const auto strays = count(db, fmt::format("SELECT COUNT(*) FROM `{}_orders` WHERE id % 199 = 198 OR id % 211 = 210 "
-                                            "OR id < 0 OR id >= {}",
-                                            prefix, rows));
-  const auto letters = count(db, fmt::format("SELECT COUNT(*) FROM `{}_dlq`", prefix));
-  const auto distinct_letters = count(db, fmt::format("SELECT COUNT(DISTINCT position) FROM `{}_dlq`", prefix));
-  const auto ledger = count(db, fmt::format("SELECT COUNT(*) FROM `{}_batches`", prefix));
+  const auto stored = count(fmt::format("SELECT COUNT(*) FROM `{}_orders`", prefix));
+  const auto distinct = count(fmt::format("SELECT COUNT(DISTINCT id) FROM `{}_orders`", prefix));
+  const auto sum = count(fmt::format("SELECT COALESCE(SUM(id), 0) FROM `{}_orders`", prefix));
+  const auto strays = count(fmt::format("SELECT COUNT(*) FROM `{}_orders` WHERE id % 199 = 198 OR id % 211 = 210 "
+                                        "OR id < 0 OR id >= {}",
+                                        prefix, rows));
+  const auto letters = count(fmt::format("SELECT COUNT(*) FROM `{}_dlq`", prefix));
+  const auto distinct_letters = count(fmt::format("SELECT COUNT(DISTINCT position) FROM `{}_dlq`", prefix));
+  const auto ledger = count(fmt::format("SELECT COUNT(*) FROM `{}_batches`", prefix));
   std::printf("verify: %lld rows (%lld distinct ids, expected %lld; duplicates %lld), %lld letters (%lld distinct, "
               "expected %lld), %lld ledger rows left\n",
               static_cast<long long>(stored), static_cast<long long>(distinct), static_cast<long long>(e.good),
@@ -136,7 +142,9 @@ auto verify_mysql(pipeline::mysql::database& db, const std::string& prefix, std:
   return stored == e.good && distinct == e.good && sum == e.good_id_sum && strays == 0 && letters == e.bad &&
          distinct_letters == e.bad && ledger == 0;
 }
+#endif
 
+#ifdef PIPELINE_FAULT_WITH_MYSQL
 auto mysql_main(const settings& s) -> int {
   const char* uri = std::getenv("PIPELINE_MYSQL_TEST_URI");
   if (uri == nullptr) {
@@ -155,13 +163,41 @@ auto mysql_main(const settings& s) -> int {
   auto checkpoints = pipeline::mysql::checkpoint_store::open(db, {.table = prefix + "_checkpoints"}).value();
   auto dlq = pipeline::mysql::dead_letter_table::open(db, {.table = prefix + "_dlq"}).value();
   if (const auto rc = copy_orders(s, pipeline::value{std::int64_t{-1}}, sink, dlq, checkpoints); rc != 0) return rc;
-  const bool exact = !s.verify || verify_mysql(*db, prefix, s.rows);
+  const auto count = [&db](const std::string& sql) {
+    return pipeline::mysql::query_int64(*db, sql).value().at(0).value_or(-1);
+  };
+  const bool exact = !s.verify || verify_tables(count, prefix, s.rows);
   if (s.drop) {
     for (const char* t : {"orders", "batches", "checkpoints", "dlq"}) {
       (void)pipeline::mysql::execute(*db, fmt::format("DROP TABLE IF EXISTS `{}_{}`", prefix, t));
     }
   }
   return exact ? 0 : 1;
+}
+#endif
+
+#ifdef PIPELINE_FAULT_WITH_SQLITE
+auto sqlite_main(const settings& s) -> int {
+  const auto& prefix = s.name;
+  {
+    auto db = pipeline::sqlite::database::open(prefix + ".db").value();
+    (void)pipeline::sqlite::execute(*db, fmt::format("CREATE TABLE IF NOT EXISTS `{}_orders` (id INTEGER NOT NULL, "
+                                                     "amount INTEGER CHECK (amount >= 0), note TEXT)",
+                                                     prefix));
+    auto sink = pipeline::sqlite::table_sink::open(db, {.table = prefix + "_orders",
+                                                        .columns = {"id", "amount", "note"},
+                                                        .batch_table = prefix + "_batches"})
+                    .value();
+    auto checkpoints = pipeline::sqlite::checkpoint_store::open(db, {.table = prefix + "_checkpoints"}).value();
+    auto dlq = pipeline::sqlite::dead_letter_table::open(db, {.table = prefix + "_dlq"}).value();
+    if (const auto rc = copy_orders(s, pipeline::value{std::int64_t{-1}}, sink, dlq, checkpoints); rc != 0) return rc;
+    const auto count = [&db](const std::string& sql) { return pipeline::sqlite::query_int64(*db, sql).value().at(0); };
+    if (s.verify && !verify_tables(count, prefix, s.rows)) return 1;
+  }
+  if (s.drop) {
+    for (const char* suffix : {".db", ".db-wal", ".db-shm"}) std::filesystem::remove(prefix + suffix);
+  }
+  return 0;
 }
 #endif
 
@@ -259,8 +295,11 @@ auto main(int argc, char** argv) -> int {
 #ifdef PIPELINE_FAULT_WITH_MYSQL
   if (s.sink == "mysql" && !s.name.empty()) return mysql_main(s);
 #endif
+#ifdef PIPELINE_FAULT_WITH_SQLITE
+  if (s.sink == "sqlite" && !s.name.empty()) return sqlite_main(s);
+#endif
   if (s.sink == "jsonl" && !s.name.empty()) return jsonl_main(s);
-  std::fprintf(stderr, "usage: exactly_once_process --sink mysql|jsonl --name N [--rows N] [--batch N] [--workers N] "
+  std::fprintf(stderr, "usage: exactly_once_process --sink mysql|sqlite|jsonl --name N [--rows N] [--batch N] [--workers N] "
                        "[--verify] [--drop]\n");
   return 2;
 }
