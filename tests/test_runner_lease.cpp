@@ -42,21 +42,31 @@ auto lease_of(const std::string& owner, long long until_ms) -> pipeline::positio
   return pipeline::position{fmt::format("lease\n{}\n1\n{}", owner, until_ms)};
 }
 
-// A sink whose first write waits until the test lets it go, so a run can be held mid-way.
+// A sink whose `hold_at`-th write waits until the test lets it go, so a run can be held mid-way.
 struct held_sink {
   using value_type = int;
   pipeline::memory_sink<int>& inner;
+  int hold_at = 1;
   std::binary_semaphore entered{0};
   std::binary_semaphore release{0};
-  std::atomic<bool> first{true};
+  std::atomic<int> writes{0};
   auto write(std::span<const int> records, std::stop_token stop) -> pipeline::result<void> {
-    if (first.exchange(false)) {
+    if (++writes == hold_at) {
       entered.release();
       release.acquire();
     }
     return inner.write(records, stop);
   }
 };
+
+// A run turned away because its job is running elsewhere: failed, a conflict, nothing read.
+void expect_turned_away(const pipeline::run_report& report, const std::string& why) {
+  EXPECT_EQ(report.status, pipeline::run_status::failed);
+  ASSERT_TRUE(report.failure);
+  EXPECT_EQ(report.failure->kind, pipeline::error_kind::conflict);
+  EXPECT_THAT(report.failure->message, HasSubstr(why));
+  EXPECT_EQ(report.read, 0u);
+}
 
 class runner_lease : public ::testing::Test {
  protected:
@@ -84,11 +94,7 @@ TEST_F(runner_lease, a_second_run_of_a_running_job_fails_as_a_conflict_before_it
 
   pipeline::vector_source<int> again{numbers(1000), 10};
   auto second = pipeline::run(again, pipeline::identity{}, second_sink_, dlq_, checkpoints_, options());
-  EXPECT_EQ(second.status, pipeline::run_status::failed);
-  ASSERT_TRUE(second.failure);
-  EXPECT_EQ(second.failure->kind, pipeline::error_kind::conflict);
-  EXPECT_THAT(second.failure->message, HasSubstr("running elsewhere"));
-  EXPECT_EQ(second.read, 0u);
+  expect_turned_away(second, "running elsewhere");
   EXPECT_TRUE(second_sink_.records().empty());
 
   held.release.release();
@@ -115,11 +121,7 @@ TEST_F(runner_lease, a_live_lease_of_another_host_blocks_the_run_and_an_expired_
   ASSERT_TRUE(checkpoints_.save("orders#lease", lease_of("elsewhere:7", ms_from_now(5min)), 0));
   pipeline::vector_source<int> source{numbers(100), 10};
   auto blocked = pipeline::run(source, pipeline::identity{}, sink_, dlq_, checkpoints_, options());
-  EXPECT_EQ(blocked.status, pipeline::run_status::failed);
-  ASSERT_TRUE(blocked.failure);
-  EXPECT_EQ(blocked.failure->kind, pipeline::error_kind::conflict);
-  EXPECT_THAT(blocked.failure->message, HasSubstr("elsewhere:7"));
-  EXPECT_EQ(blocked.read, 0u);
+  expect_turned_away(blocked, "elsewhere:7");
 
   const auto version = checkpoints_.load("orders#lease")->version;
   ASSERT_TRUE(checkpoints_.save("orders#lease", lease_of("elsewhere:7", ms_from_now(-1s)), version));
@@ -174,22 +176,6 @@ TEST_F(runner_lease, a_run_whose_lease_was_taken_over_fails_as_a_conflict_and_wr
   EXPECT_THAT(runs[0].message, HasSubstr("taken over"));
 }
 
-// A sink whose third write waits until the test lets it go.
-struct third_write_held {
-  using value_type = int;
-  pipeline::memory_sink<int>& inner;
-  std::binary_semaphore entered{0};
-  std::binary_semaphore release{0};
-  std::atomic<int> writes{0};
-  auto write(std::span<const int> records, std::stop_token stop) -> pipeline::result<void> {
-    if (++writes == 3) {
-      entered.release();
-      release.acquire();
-    }
-    return inner.write(records, stop);
-  }
-};
-
 TEST_F(runner_lease, the_job_log_has_the_counts_of_the_first_checkpoint_before_the_first_heartbeat) {
   // So a run killed between heartbeats (10 s apart by default) does not leave zero counts.
   pipeline::memory_job_log log;
@@ -199,7 +185,7 @@ TEST_F(runner_lease, the_job_log_has_the_counts_of_the_first_checkpoint_before_t
   o.heartbeat_interval = std::chrono::minutes{1};
   o.lease.lease = std::chrono::minutes{2};
   o.job_log = &logged;
-  third_write_held held{sink_};
+  held_sink held{sink_, 3};
   pipeline::vector_source<int> source{numbers(100), 10};
   auto run = std::async(std::launch::async, [&] {
     return pipeline::run(source, pipeline::identity{}, held, dlq_, checkpoints_, o);
