@@ -13,6 +13,7 @@
 #include "json_record.hpp"
 #include "posix_io.hpp"
 #include "sink_ledger.hpp"
+#include "store_files.hpp"
 
 namespace pipeline::file {
 
@@ -130,6 +131,7 @@ struct jsonl_sink::impl {
     return invalid_input_error("jsonl_sink: exactly-once calls need a batch ledger: open with .ledger = true");
   }
 
+  detail::unique_fd file_lock;  // the flock on <path>.lock, held while the sink lives (one sink per file)
   mutable std::mutex mutex;
   detail::append_file file;  // appended to under the mutex; a group commit's leader syncs it outside
   std::size_t buffer_bytes;
@@ -143,6 +145,17 @@ struct jsonl_sink::impl {
 
 auto jsonl_sink::open(jsonl_sink_options options) -> result<jsonl_sink> {
   if (options.path.empty()) throw std::invalid_argument("jsonl_sink: path is empty");
+  // One sink per file: opening cuts the file back, which would tear another sink's lines.
+  auto lock_path = options.path;
+  lock_path += ".lock";
+  auto lock = detail::lock_exclusively(lock_path, detail::lock_wait::fail);
+  if (!lock) return std::move(lock).error();
+  auto made = open_locked(std::move(options));
+  if (made) made->impl_->file_lock = std::move(*lock);
+  return made;
+}
+
+auto jsonl_sink::open_locked(jsonl_sink_options options) -> result<jsonl_sink> {
   if (!options.ledger) {
     auto file = detail::append_file::open(options.path, options.resume_offset);
     if (!file) return std::move(file).error();

@@ -31,10 +31,15 @@ auto escape_file_name(std::string_view name, std::string_view what) -> result<st
   return escaped;
 }
 
-auto lock_exclusively(const std::filesystem::path& path) -> result<unique_fd> {
+auto lock_exclusively(const std::filesystem::path& path, lock_wait wait) -> result<unique_fd> {
   auto fd = open_file(path, O_RDWR | O_CREAT);
   if (!fd) return std::move(fd).error();
-  while (::flock(fd->get(), LOCK_EX) != 0) {
+  const int how = wait == lock_wait::fail ? LOCK_EX | LOCK_NB : LOCK_EX;
+  while (::flock(fd->get(), how) != 0) {
+    if (errno == EWOULDBLOCK && wait == lock_wait::fail) {
+      return conflict_error(fmt::format("'{}' is locked: another open sink (in this process or another) holds it",
+                                        path.string()));
+    }
     if (errno != EINTR) return errno_error(errno, fmt::format("lock '{}'", path.string()));
   }
   return std::move(*fd);

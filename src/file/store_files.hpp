@@ -18,8 +18,13 @@ namespace pipeline::file::detail {
 /// result is longer than 200 bytes.
 [[nodiscard]] auto escape_file_name(std::string_view name, std::string_view what) -> result<std::string>;
 
+/// Whether taking a lock held elsewhere waits for it or fails at once.
+enum class lock_wait : std::uint8_t { wait, fail };
+
 /// Holds an exclusive flock(2) on `path` (created when missing, never deleted) until destroyed.
-[[nodiscard]] auto lock_exclusively(const std::filesystem::path& path) -> result<unique_fd>;
+/// With `lock_wait::fail`, a lock held by another open file is a `conflict` error.
+[[nodiscard]] auto lock_exclusively(const std::filesystem::path& path, lock_wait wait = lock_wait::wait)
+    -> result<unique_fd>;
 
 /// Writes `content` to `<path>.tmp`, fsyncs it, renames it over `path` and fsyncs the
 /// directory: a crash leaves the old content or the new, never a mix. The temporary file is

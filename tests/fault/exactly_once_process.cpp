@@ -262,7 +262,14 @@ auto verify_jsonl(const std::string& name, std::int64_t rows) -> bool {
 
 auto jsonl_main(const settings& s) -> int {
   {
-    auto sink = pipeline::file::jsonl_sink::open({.path = s.name + ".jsonl", .ledger = true}).value();
+    auto opened = pipeline::file::jsonl_sink::open({.path = s.name + ".jsonl", .ledger = true});
+    if (!opened) {
+      // Another process has the file open: it runs the job (the file's lock turns this one away
+      // before the run's lease would, since opening the sink cuts the file back).
+      std::printf("turned away: %s\n", opened.error().message.c_str());
+      return opened.error().kind == pipeline::error_kind::conflict ? 3 : 1;
+    }
+    auto& sink = *opened;
     pipeline::file::dead_letter_file dlq{s.name + ".dlq.jsonl"};
     pipeline::file::checkpoint_store checkpoints{s.name + ".checkpoints"};
     const auto rc = copy_orders(s, pipeline::value{std::numeric_limits<double>::quiet_NaN()}, sink, dlq, checkpoints);

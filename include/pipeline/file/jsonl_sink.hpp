@@ -92,8 +92,10 @@ class jsonl_sink {
   using value_type = record;
 
   /// Opens (creating) the file, cutting it back to `resume_offset` when given, or to the size
-  /// the ledger committed. Throws std::invalid_argument if the path is empty, or if both
-  /// `resume_offset` and `ledger` are given; I/O failures are errors.
+  /// the ledger committed. One sink per file: while a sink has the file open (a flock on
+  /// `<path>.lock`, a file kept beside it), opening it again, in this process or another, is a
+  /// `conflict` error and touches nothing. Throws std::invalid_argument if the path is empty,
+  /// or if both `resume_offset` and `ledger` are given; I/O failures are errors.
   [[nodiscard]] static auto open(jsonl_sink_options options) -> result<jsonl_sink>;
 
   jsonl_sink(jsonl_sink&&) noexcept;
@@ -129,6 +131,7 @@ class jsonl_sink {
  private:
   struct impl;
   explicit jsonl_sink(std::unique_ptr<impl> state) noexcept;
+  [[nodiscard]] static auto open_locked(jsonl_sink_options options) -> result<jsonl_sink>;
   std::unique_ptr<impl> impl_;
 };
 
