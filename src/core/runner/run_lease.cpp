@@ -1,8 +1,5 @@
 #include "run_lease.hpp"
 
-#include <charconv>
-#include <optional>
-#include <set>
 #include <string_view>
 #include <utility>
 
@@ -10,80 +7,20 @@
 
 #include <pipeline/job_log.hpp>
 
+#include "../lease_record.hpp"
+
 namespace pipeline::detail {
 namespace {
 
-// The lease as the store keeps it: "lease\n<owner>\n<token>\n<until, ms since the epoch>".
-// An empty position is a lease given back.
-struct lease_holder {
-  std::string owner;
-  std::uint64_t token = 0;
-  std::int64_t until_ms = 0;
-};
-
-auto encode(const lease_holder& h) -> position {
-  return position{fmt::format("lease\n{}\n{}\n{}", h.owner, h.token, h.until_ms)};
-}
-
-auto decode(const std::string& bytes) -> std::optional<lease_holder> {
-  std::string_view rest{bytes};
-  auto field = [&rest]() -> std::optional<std::string_view> {
-    const auto end = rest.find('\n');
-    auto out = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
-    return out;
-  };
-  auto number = [](std::string_view text, auto& out) {
-    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc{} && p == text.data() + text.size();
-  };
-  if (field() != "lease") return std::nullopt;
-  lease_holder h;
-  h.owner = std::string(*field());
-  if (!number(*field(), h.token) || !number(rest, h.until_ms)) return std::nullopt;
-  return h;
-}
-
-auto now_ms() -> std::int64_t {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// The runs of this process that hold a lease, by token: a lease held under this process's
-// owner by a token not here was left by an earlier run of this process (its release failed).
-class live_runs {
- public:
-  auto next_token() -> std::uint64_t { return ++last_; }
-  void add(std::uint64_t token) {
-    std::scoped_lock lock{mutex_};
-    live_.insert(token);
-  }
-  void remove(std::uint64_t token) {
-    std::scoped_lock lock{mutex_};
-    live_.erase(token);
-  }
-  auto contains(std::uint64_t token) -> bool {
-    std::scoped_lock lock{mutex_};
-    return live_.contains(token);
-  }
-
- private:
-  std::atomic<std::uint64_t> last_{0};
-  std::mutex mutex_;
-  std::set<std::uint64_t> live_;
-};
-
-auto runs_here() -> live_runs& {
-  static live_runs runs;
-  return runs;
-}
+// The runner's lease is a lease_record of kind "lease"; an empty position is one given back.
+constexpr std::string_view lease_kind = "lease";
 
 }  // namespace
 
 run_lease::run_lease(run_context& run, run_stages& stages)
-    : run_(run), stages_(stages), token_(runs_here().next_token()) {}
+    : run_(run), stages_(stages), token_(next_lease_token()) {}
 
-run_lease::~run_lease() { runs_here().remove(token_); }
+run_lease::~run_lease() { lease_dropped(token_); }
 
 auto run_lease::key() const -> std::string { return run_.options().effective_checkpoint_key() + "#lease"; }
 
@@ -93,26 +30,23 @@ auto run_lease::claim() -> bool {
   std::scoped_lock lock{mutex_};
   auto stored = run_.with_retry([&] { return stages_.load_checkpoint(key()); }, run_.halt_token());
   if (!stored) return run_.fail_unless_stopped(stored.error());
-  const auto now = now_ms();
-  if (auto holder = decode(stored->pos.bytes())) {
-    const bool this_process = holder->owner == options.lease.owner;
-    const bool alive = this_process ? runs_here().contains(holder->token) : owner_may_be_alive(holder->owner);
-    if (alive && (this_process || holder->until_ms > now)) {
+  const auto now = wall_now_ms();
+  if (auto holder = decode_lease(lease_kind, stored->pos.bytes())) {
+    const auto verdict = judge_lease(*holder, options.lease.owner, now);
+    if (verdict.live) {
       run_.fail(conflict_error(fmt::format(
           "job '{}' (checkpoint key '{}') is running elsewhere: {} holds its lease{}", run_.name(),
           options.effective_checkpoint_key(), holder->owner,
-          this_process ? " (another run in this process)" : fmt::format(" for {} ms more", holder->until_ms - now))));
+          verdict.this_process ? " (another run in this process)"
+                               : fmt::format(" for {} ms more", holder->until_ms - now))));
       return false;
     }
-    run_.log().info("{}: taking over the lease of {}: {}", run_.name(), holder->owner,
-                    alive           ? "it ran out"
-                    : this_process ? "an earlier run of this process did not give it back"
-                                   : "its process is gone");
+    run_.log().info("{}: taking over the lease of {}: {}", run_.name(), holder->owner, verdict.why);
   }
   const auto until = now + std::chrono::duration_cast<std::chrono::milliseconds>(options.lease.lease).count();
-  auto taken = run_.with_retry(
-      [&] { return stages_.save_checkpoint(key(), encode({options.lease.owner, token_, until}), stored->version); },
-      run_.halt_token());
+  const auto held = encode_lease(lease_kind, {options.lease.owner, token_, until, {}});
+  auto taken =
+      run_.with_retry([&] { return stages_.save_checkpoint(key(), held, stored->version); }, run_.halt_token());
   if (!taken) {
     if (taken.error().kind == error_kind::conflict) {
       run_.fail(conflict_error(fmt::format("job '{}' (checkpoint key '{}') was started by another run at the same "
@@ -123,7 +57,7 @@ auto run_lease::claim() -> bool {
   }
   version_ = *taken;
   lease_until_ms_ = until;
-  runs_here().add(token_);
+  lease_held(token_);
   return true;
 }
 
@@ -137,7 +71,7 @@ auto run_lease::confirm() -> bool {
   if (until == 0) return !lost_.load();
   // Renewed a heartbeat ahead of running out, so a live run comes here about once a lease.
   const auto margin = std::chrono::duration_cast<std::chrono::milliseconds>(run_.options().heartbeat_interval).count();
-  if (now_ms() + margin < until) return true;
+  if (wall_now_ms() + margin < until) return true;
   std::scoped_lock lock{mutex_};
   renew_locked();
   return !lost_.load();
@@ -146,10 +80,11 @@ auto run_lease::confirm() -> bool {
 void run_lease::renew_locked() {
   if (lease_until_ms_.load() == 0) return;
   const auto& options = run_.options();
-  const auto until = now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(options.lease.lease).count();
+  const auto until = wall_now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(options.lease.lease).count();
   // One try: the next heartbeat is the retry, and a store that stays down lets the lease run
   // out, after which another run may take the job and this one fails at its next renewal.
-  auto renewed = stages_.save_checkpoint(key(), encode({options.lease.owner, token_, until}), version_);
+  const auto held = encode_lease(lease_kind, {options.lease.owner, token_, until, {}});
+  auto renewed = stages_.save_checkpoint(key(), held, version_);
   if (renewed) {
     version_ = *renewed;
     lease_until_ms_ = until;
@@ -169,7 +104,7 @@ void run_lease::renew_locked() {
 void run_lease::release() {
   std::scoped_lock lock{mutex_};
   if (lease_until_ms_.exchange(0) == 0) return;
-  runs_here().remove(token_);
+  lease_dropped(token_);
   if (auto given = stages_.save_checkpoint(key(), position{}, version_); !given) {
     run_.log().warn("{}: giving the lease back failed (the next run takes it over when it runs out): {}", run_.name(),
                     fmt::format("{}", given.error()));
