@@ -71,10 +71,6 @@ class schedule_loop {
           if (!sleep_for(options_.poll_interval)) break;
           continue;
         }
-        if (!verdict.why.empty()) {
-          options_.log.warn("{}: taking over the schedule from {} ({}); its run of {} is not run again",
-                            options_.job, record->owner, verdict.why, iso(record->extra[0]));
-        }
       }
       // Due times before the first scheduler ever started are owed to nobody.
       const auto last = record ? record->extra[0] : started_ms;
@@ -109,6 +105,11 @@ class schedule_loop {
         }
       }
       if (!claim(target, stored->version)) continue;
+      if (record && record->until_ms != 0) {  // said once, by the taker, not at every look before
+        options_.log.warn("{}: took the schedule over from {} ({}); its run of {} is not run again", options_.job,
+                          record->owner,
+                          detail::judge_lease(*record, options_.lease.owner, now).why, iso(record->extra[0]));
+      }
       report_.skipped += skipped;
       run_held(target, skipped);
     }
