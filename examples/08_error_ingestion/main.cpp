@@ -10,7 +10,8 @@
 // - worker: pipeline::redis::run_worker reads the stream and inserts each event into the
 //   `errors` table with INSERT IGNORE on its unique fingerprint: one row per distinct error,
 //   however often it is enqueued;
-// - flusher: every --flush-seconds (30), takes every count out of Redis (begin_flush: an
+// - flusher: every --flush-seconds (30), at most one across replicas (pipeline::scheduler,
+//   its lease kept beside the flush's checkpoint in MySQL), takes every count out of Redis (begin_flush: an
 //   atomic RENAME, so an increment lands in this flush or the next) and adds it in MySQL,
 //   `count = count + delta, last_seen_at = now`, in the same transaction as the flush's id
 //   (table_sink::write_with_checkpoint), then confirms the flush in Redis. A flusher that dies
@@ -411,19 +412,34 @@ int main(int argc, char** argv) {
                                                  .add_columns = {"count"},
                                                  .checkpoint_table = checkpoint_table});
     auto checkpoints = my::checkpoint_store::open(db, {.table = checkpoint_table});
+    auto schedule_store = my::checkpoint_store::open(db, {.table = checkpoint_table});
     if (!counts_sink) return examples::print_error(counts_sink.error());
     if (!checkpoints) return examples::print_error(checkpoints.error());
+    if (!schedule_store) return examples::print_error(schedule_store.error());
     flush = std::make_unique<flusher>(rd::counter_store{*c, counts}, std::move(*counts_sink), std::move(*checkpoints),
                                       metrics);
     std::printf("flushing counts to MySQL every %lld s\n", static_cast<long long>(o->flush_seconds));
     std::fflush(stdout);
-    roles.emplace_back([&flush, interval = std::chrono::seconds{o->flush_seconds}](std::stop_token token) {
-      while (pipeline::steady_clock().sleep_for(interval, token)) {
-        // A failed flush is only reported: the next one finds it again and applies it once.
-        if (auto flushed = flush->flush_once(); !flushed) {
-          std::fprintf(stderr, "flush: %s\n", fmt::format("{}", flushed.error()).c_str());
-        }
-      }
+    roles.emplace_back([&flush, store = pipeline::any_checkpoint_store{std::move(*schedule_store)},
+                        every = pipeline::schedule::every(std::chrono::seconds{o->flush_seconds}),
+                        job = o->prefix + "-flush"](std::stop_token token) mutable {
+      // One flusher at a time across replicas; a replica that dies mid-flush is taken over at
+      // the next due time, which finds its flush again.
+      // Flushes missed while no flusher was up are not made up: the next due one takes it all.
+      pipeline::scheduler flushes{every, store,
+                                  {.job = job,
+                                   .when_missed = pipeline::missed_policy::skip,
+                                   .log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn}}};
+      flushes.run(
+          [&flush](const pipeline::scheduled_run&, std::stop_token) {
+            // A failed flush is only reported: the next one finds it again and applies it once.
+            if (auto flushed = flush->flush_once(); !flushed) {
+              std::fprintf(stderr, "flush: %s\n", fmt::format("{}", flushed.error()).c_str());
+              return pipeline::run_state::failed;
+            }
+            return pipeline::run_state::completed;
+          },
+          std::move(token));
     });
   }
 

@@ -46,6 +46,8 @@
 #include <pipeline/run_partitions.hpp>
 #include <pipeline/retry.hpp>
 #include <pipeline/runner.hpp>
+#include <pipeline/schedule.hpp>
+#include <pipeline/scheduler.hpp>
 #include <pipeline/sink.hpp>
 #include <pipeline/size_or_time_batches.hpp>
 #include <pipeline/source.hpp>

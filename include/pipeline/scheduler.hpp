@@ -18,12 +18,13 @@
 
 namespace pipeline {
 
-/// What to do with due times that passed while no scheduler ran them (every process was down,
-/// or a crashed holder's lease had not yet run out): a due time counts as missed when it is
-/// reached more than `scheduler_options::missed_after` late.
+/// What to do with due times that passed while no scheduler ran them: a due time is missed
+/// when it passed before this scheduler started (every process was down), when a later due
+/// time has passed too, or when it is reached more than `scheduler_options::missed_after` late
+/// (a crashed holder's lease had not yet run out).
 enum class missed_policy : std::uint8_t {
   skip,      ///< run none of them; wait for the next due time
-  run_once,  ///< run once now, as the newest of them
+  run_once,  ///< run once now, as the newest of them (a first start runs at once)
   run_each,  ///< run each of them, oldest first, one after another
 };
 

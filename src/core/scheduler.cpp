@@ -81,7 +81,10 @@ class schedule_loop {
         continue;
       }
       const auto [newest, count] = passed(first, now);
-      const bool newest_missed = now - newest > options_.missed_after.count();
+      // Missed: passed before this scheduler started (nothing was up to run it), or reached
+      // more than missed_after late (a dead holder's lease was running out); and every due
+      // time but the newest.
+      const bool newest_missed = newest < started_ms || now - newest > options_.missed_after.count();
       auto target = newest;
       std::uint64_t skipped = count - 1;
       if (count > 1 || newest_missed) {
