@@ -8,8 +8,11 @@
 
 #include "command_line.hpp"
 #include "listings.hpp"
+#include "stop_signals.hpp"
 
 #include <unistd.h>
+
+#include <fmt/chrono.h>
 
 #include <charconv>
 #include <cstdio>
@@ -19,8 +22,10 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -33,6 +38,7 @@ struct options {
   bool regenerate = false;
   bool verify = false;
   bool single_loop = false;
+  std::string every;  // a schedule: load at each due time
 };
 
 constexpr const char* usage = R"(usage: listings_etl [options]
@@ -47,6 +53,10 @@ constexpr const char* usage = R"(usage: listings_etl [options]
   --single-loop     the benchmark's baseline: the same read, normalise and write in one
                     hand-written loop, without the runner (no workers, retries, checkpoint,
                     job log or resume); use a fresh --warehouse
+  --every TEXT      load at each due time of a schedule ("daily 02:30 Europe/Paris", "every
+                    10m": docs/schedule.md) until SIGINT/SIGTERM, one load at a time across
+                    every process on the warehouse; each load takes the rows appended to the
+                    input since the one before (it resumes from the checkpoint)
   --help            this text
 Kill it at any moment and run it again with the same arguments: it resumes.
 )";
@@ -63,6 +73,7 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
     else if (arg == "--regenerate") o.regenerate = true;
     else if (arg == "--verify") o.verify = true;
     else if (arg == "--single-loop") o.single_loop = true;
+    else if (arg == "--every") o.every = args.value();
     else return std::nullopt;
   }
   return o;
@@ -164,12 +175,13 @@ int main(int argc, char** argv) {
   auto dlq = pipeline::sqlite::dead_letter_table::open(db).value();
   pipeline::any_job_log_store job_log{pipeline::sqlite::job_log::open(db).value()};
 
-  pipeline::file::csv_source source{{.path = opts->input,
-                                     .batch_size = opts->batch_size,
-                                     .delimiter = ',',
-                                     .has_header = true,
-                                     .max_record_bytes = 1 << 20,
-                                     .read_buffer_bytes = 64 << 10}};
+  const pipeline::file::csv_source_options csv{.path = opts->input,
+                                               .batch_size = opts->batch_size,
+                                               .delimiter = ',',
+                                               .has_header = true,
+                                               .max_record_bytes = 1 << 20,
+                                               .read_buffer_bytes = 64 << 10};
+  pipeline::file::csv_source source{csv};
 
   const bool terminal = ::isatty(STDOUT_FILENO) == 1;
   pipeline::runner_options run_options;
@@ -183,6 +195,51 @@ int main(int argc, char** argv) {
   run_options.progress_interval = std::chrono::milliseconds{terminal ? 200 : 2000};
   run_options.expected_records = static_cast<std::uint64_t>(opts->rows);  // for the ETA
   run_options.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn};
+
+  if (!opts->every.empty()) {
+    std::optional<pipeline::schedule> when;
+    try {
+      when = pipeline::schedule::parse(opts->every);
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "--every: {}\n", e.what());
+      return 2;
+    }
+    // SIGINT/SIGTERM end the schedule (a load in progress stops and saves its checkpoint):
+    // blocked before any thread starts, taken by the watcher.
+    const sigset_t stop_signals = examples::block_stop_signals();
+    std::stop_source stop;
+    std::jthread signal_watcher{[&stop, &stop_signals](std::stop_token done) {
+      const timespec poll{0, 100'000'000};
+      while (!done.stop_requested()) {
+        if (sigtimedwait(&stop_signals, nullptr, &poll) > 0) {
+          stop.request_stop();
+          return;
+        }
+      }
+    }};
+    // The schedule's lease sits in the warehouse beside the checkpoint: one load at a time
+    // across processes, each due time loaded once.
+    pipeline::any_checkpoint_store schedule_store{std::ref(checkpoints)};
+    pipeline::scheduler loads{*when, schedule_store,
+                              {.job = "listings-schedule", .job_log = &job_log, .log = run_options.log}};
+    run_options.expected_records.reset();  // a load takes what was appended: no ETA
+    fmt::print("loading {} at '{}' until SIGINT/SIGTERM\n", opts->input.string(), when->text());
+    std::fflush(stdout);
+    const auto done = loads.run(
+        [&](const pipeline::scheduled_run& due, std::stop_token token) {
+          pipeline::file::csv_source appended{csv};  // a fresh reader, which the run moves to the checkpoint
+          auto report = pipeline::run(appended, listings::normalise, warehouse, dlq, checkpoints, run_options, token);
+          if (terminal) std::puts("");
+          fmt::print("load due {:%FT%TZ}: {}, read {}, written {}, dead-lettered {}\n",
+                     std::chrono::floor<std::chrono::seconds>(due.due), pipeline::to_string(report.status),
+                     report.read, report.written, report.dead_lettered);
+          std::fflush(stdout);
+          return report;
+        },
+        stop.get_token());
+    fmt::print("stopped after {} loads ({} failed, {} due times skipped)\n", done.runs, done.failed, done.skipped);
+    return 0;
+  }
 
   const auto report = opts->single_loop
                           ? single_loop(source, warehouse, dlq)
