@@ -34,6 +34,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -55,6 +56,7 @@ struct options {
   std::int64_t backoff_ms = 500;
   bool verify = false;
   bool drop = false;
+  std::string schedule;  // run the job at each due time of this schedule
 };
 
 constexpr const char* usage = R"(usage: monthly_reports [options]
@@ -68,6 +70,10 @@ constexpr const char* usage = R"(usage: monthly_reports [options]
   --backoff-ms N       wait before a failed user's second attempt, doubled for the third (500)
   --verify             check the outbox and the DLQ against the users table
   --drop               drop the tables and remove the outbox at the end
+  --schedule TEXT      run the job at each due time ("monthly 1 06:00 Europe/Paris":
+                       docs/schedule.md) until SIGINT/SIGTERM, one run at a time across every
+                       process on these tables; each run plans the months again and reports to
+                       the users not reported yet (months done stay done)
 )";
 
 auto parse_options(int argc, char** argv) -> std::optional<options> {
@@ -85,6 +91,7 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
     else if (arg == "--outbox") o.outbox = args.value();
     else if (arg == "--verify") o.verify = true;
     else if (arg == "--drop") o.drop = true;
+    else if (arg == "--schedule") o.schedule = args.value();
     else return std::nullopt;
   }
   if (o.uri.empty()) return std::nullopt;
@@ -248,9 +255,10 @@ auto verify(my::database& db, const options& o, const std::string& dlq_table, co
               static_cast<long long>(dead), static_cast<long long>(expected_letters),
               static_cast<long long>(exhausted), dlq_ok ? "ok" : "WRONG");
   // Each month's newest run completed; nothing left pending or running (a killed run's months
-  // are marked crashed by the rerun).
-  auto runs = my::query_int64(db, fmt::format("SELECT (SELECT COUNT(DISTINCT job) FROM `{0}` WHERE state = 'completed'), "
-                                              "(SELECT COUNT(*) FROM `{0}` WHERE state IN ('pending', 'running'))",
+  // are marked crashed by the rerun). Months only: --schedule's own runs are beside them.
+  auto runs = my::query_int64(db, fmt::format("SELECT (SELECT COUNT(DISTINCT job) FROM `{0}` WHERE state = 'completed' "
+                                              "AND job LIKE 'monthly-reports/%'), (SELECT COUNT(*) FROM `{0}` WHERE "
+                                              "state IN ('pending', 'running') AND job LIKE 'monthly-reports/%')",
                                               log_table));
   const auto completed = runs ? runs->at(0).value_or(-1) : -1;
   const auto open_runs = runs ? runs->at(1).value_or(0) : -1;
@@ -309,12 +317,11 @@ int main(int argc, char** argv) {
     return examples::print_error(filled.error());
   }
 
-  auto months = my::plan_date_intervals(*db, users_table, "registered", pipeline::interval_unit::month);
   auto outbox = outbox_file::open(o->outbox);
   auto dlq = my::dead_letter_table::open(db, {.table = dlq_table});
   auto checkpoints = my::checkpoint_store::open(db, {.table = checkpoint_table});
   auto log = my::job_log::open(db, {.table = log_table});
-  for (const auto* e : {months ? nullptr : &months.error(), outbox ? nullptr : &outbox.error(),
+  for (const auto* e : {outbox ? nullptr : &outbox.error(),
                         dlq ? nullptr : &dlq.error(), checkpoints ? nullptr : &checkpoints.error(),
                         log ? nullptr : &log.error()}) {
     if (e != nullptr) return examples::print_error(*e);
@@ -334,42 +341,80 @@ int main(int argc, char** argv) {
   run_options.when_retries_exhausted = pipeline::exhausted_policy::dead_letter;
   report_maker make_report;
 
-  // Every month is due: `pending` in the job log until its run takes the entry over.
-  const auto planned_at = std::chrono::system_clock::now();
-  for (const auto& month : *months) {
-    if (auto queued = pipeline::enqueue_run(*log, run_options.name + "/" + month.name, planned_at); !queued) {
-      return examples::print_error(queued.error());
+  // One run of the job: plans the months, queues them, runs them. 0 when every month completed.
+  std::size_t planned = 0;
+  const auto run_job = [&](std::stop_token token) -> int {
+    auto months = my::plan_date_intervals(*db, users_table, "registered", pipeline::interval_unit::month);
+    if (!months) return examples::print_error(months.error());
+    planned = months->size();
+    // Every month is due: `pending` in the job log until its run takes the entry over.
+    const auto planned_at = std::chrono::system_clock::now();
+    for (const auto& month : *months) {
+      if (auto queued = pipeline::enqueue_run(*log, run_options.name + "/" + month.name, planned_at); !queued) {
+        return examples::print_error(queued.error());
+      }
     }
-  }
 
-  const auto reports = pipeline::run_partitions(
-      *months,
-      [&](const pipeline::partition& month) {
-        auto source = my::keyset_source::open(
-            db, my::restrict_to({.table = users_table, .key_columns = {"id"}, .batch_size = 100}, month, "registered"));
-        if (!source) throw std::runtime_error(fmt::format("{}", source.error()));
-        return std::move(*source);
-      },
-      make_report, limited_outbox, *dlq, *checkpoints, run_options, o->months_at_once, stop.get_token());
+    const auto reports = pipeline::run_partitions(
+        *months,
+        [&](const pipeline::partition& month) {
+          auto source = my::keyset_source::open(
+              db, my::restrict_to({.table = users_table, .key_columns = {"id"}, .batch_size = 100}, month, "registered"));
+          if (!source) throw std::runtime_error(fmt::format("{}", source.error()));
+          return std::move(*source);
+        },
+        make_report, limited_outbox, *dlq, *checkpoints, run_options, o->months_at_once, token);
 
-  std::uint64_t sent = 0, dead = 0, retried = 0;
+    std::uint64_t sent = 0, dead = 0, retried = 0;
+    int status = 0;
+    for (const auto& [month, report] : reports) {
+      sent += report.written;
+      dead += report.dead_lettered;
+      retried += report.retried;
+      if (report.status != pipeline::run_status::completed) {
+        status = 1;
+        std::fprintf(stderr, "%s: %s%s\n", month.name.c_str(), std::string(pipeline::to_string(report.status)).c_str(),
+                     report.failure ? fmt::format(" ({})", *report.failure).c_str() : "");
+      }
+    }
+    std::printf("%zu months: %s; reports passed to the outbox %llu, dead-lettered %llu, retried %llu\n",
+                reports.size(), status == 0 ? "completed" : "NOT completed", static_cast<unsigned long long>(sent),
+                static_cast<unsigned long long>(dead), static_cast<unsigned long long>(retried));
+    std::fflush(stdout);
+    return status;
+  };
+
   int status = 0;
-  for (const auto& [month, report] : reports) {
-    sent += report.written;
-    dead += report.dead_lettered;
-    retried += report.retried;
-    if (report.status != pipeline::run_status::completed) {
-      status = 1;
-      std::fprintf(stderr, "%s: %s%s\n", month.name.c_str(), std::string(pipeline::to_string(report.status)).c_str(),
-                   report.failure ? fmt::format(" ({})", *report.failure).c_str() : "");
+  if (o->schedule.empty()) {
+    status = run_job(stop.get_token());
+  } else {
+    std::optional<pipeline::schedule> when;
+    try {
+      when = pipeline::schedule::parse(o->schedule);
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "--schedule: %s\n", e.what());
+      return 2;
     }
+    // One run at a time across processes: the schedule's lease sits beside the checkpoints.
+    pipeline::any_checkpoint_store schedule_store{std::ref(*checkpoints)};
+    pipeline::scheduler monthly{*when, schedule_store,
+                                {.job = run_options.name + "-schedule",
+                                 .job_log = &any_log,
+                                 .log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn}}};
+    std::printf("running at '%s' until SIGINT/SIGTERM\n", when->text().c_str());
+    std::fflush(stdout);
+    const auto done = monthly.run(
+        [&](const pipeline::scheduled_run&, std::stop_token token) {
+          if (run_job(token) == 0) return pipeline::run_state::completed;
+          return token.stop_requested() ? pipeline::run_state::stopped : pipeline::run_state::failed;
+        },
+        stop.get_token());
+    std::printf("%llu scheduled runs, %llu failed\n", static_cast<unsigned long long>(done.runs),
+                static_cast<unsigned long long>(done.failed));
   }
-  std::printf("%zu months: %s; reports passed to the outbox %llu, dead-lettered %llu, retried %llu\n", reports.size(),
-              status == 0 ? "completed" : "NOT completed", static_cast<unsigned long long>(sent),
-              static_cast<unsigned long long>(dead), static_cast<unsigned long long>(retried));
   if (stop.stop_requested()) std::puts("stopped by a signal: run it again to resume");
 
-  if (o->verify && status == 0 && !verify(*db, *o, dlq_table, log_table, months->size())) status = 1;
+  if (o->verify && status == 0 && !verify(*db, *o, dlq_table, log_table, planned)) status = 1;
   if (o->drop) {
     for (const auto& t : {users_table, dlq_table, checkpoint_table, log_table}) {
       (void)my::execute(*db, fmt::format("DROP TABLE IF EXISTS `{}`", t));
