@@ -57,7 +57,8 @@ struct ran {
 
 // Runs `text` from `start` until `runs` runs are done; `during` is called inside each run.
 auto run_until(virtual_schedule& v, std::string_view text, const pipeline::scheduler_options& o, std::size_t runs,
-               std::function<void(const scheduled_run&)> during = {}) -> std::pair<std::vector<ran>, pipeline::scheduler_report> {
+               std::function<void(const scheduled_run&)> during = {})
+    -> std::pair<std::vector<ran>, pipeline::scheduler_report> {
   std::vector<ran> seen;
   std::stop_source stop;
   pipeline::scheduler s{schedule::parse(text), v.store, o};
@@ -149,7 +150,8 @@ TEST(scheduler, overlap_queue_runs_the_newest_overlapped_due_time_when_the_run_e
   auto [seen, report] = run_until(v, "every 1m", o, 3, [&](const scheduled_run&) {
     if (std::exchange(first, false)) v.clock.advance(seconds{150});
   });
-  EXPECT_EQ(seen, (std::vector<ran>{{at(12, 1), at(12, 1), 0}, {at(12, 3), at(12, 3, 30), 1}, {at(12, 4), at(12, 4), 0}}));
+  EXPECT_EQ(seen, (std::vector<ran>{
+                      {at(12, 1), at(12, 1), 0}, {at(12, 3), at(12, 3, 30), 1}, {at(12, 4), at(12, 4), 0}}));
   EXPECT_EQ(report.skipped, 1U);
 }
 

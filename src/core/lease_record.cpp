@@ -79,7 +79,9 @@ auto judge_lease(const lease_record& holder, std::string_view own_owner, std::in
   if (holder.until_ms == 0) return {};
   const bool this_process = holder.owner == own_owner;
   const bool alive = this_process ? leases_here().contains(holder.token) : owner_may_be_alive(holder.owner);
-  if (alive && (this_process || holder.until_ms > now_ms)) return {.live = true, .this_process = this_process, .why = {}};
+  if (alive && (this_process || holder.until_ms > now_ms)) {
+    return {.live = true, .this_process = this_process, .why = {}};
+  }
   return {.live = false,
           .this_process = this_process,
           .why = alive          ? "it ran out"

@@ -58,7 +58,9 @@ auto parse_time_of_day(std::string_view word, std::string_view text) -> minutes 
   return hours{h} + minutes{m};
 }
 
-auto floor_div(std::int64_t a, std::int64_t b) -> std::int64_t { return a / b - ((a % b != 0 && (a < 0) != (b < 0)) ? 1 : 0); }
+auto floor_div(std::int64_t a, std::int64_t b) -> std::int64_t {
+  return a / b - ((a % b != 0 && (a < 0) != (b < 0)) ? 1 : 0);
+}
 
 }  // namespace
 
@@ -91,7 +93,9 @@ auto schedule::weekly(weekday day, minutes time_of_day, std::string_view zone) -
 }
 
 auto schedule::monthly(unsigned day, minutes time_of_day, std::string_view zone) -> schedule {
-  if (day > 31) throw std::invalid_argument(fmt::format("schedule: bad day of month {} (expected 1 to 31 or last)", day));
+  if (day > 31) {
+    throw std::invalid_argument(fmt::format("schedule: bad day of month {} (expected 1 to 31 or last)", day));
+  }
   auto s = daily(time_of_day, zone);
   s.kind_ = kind::monthly;
   s.day_ = day;
@@ -103,7 +107,9 @@ auto schedule::parse(std::string_view text) -> schedule {
   if (words.empty()) throw bad("kind", "", text, "every, daily, weekly or monthly");
   const auto what = words[0];
   if (what == "every") {
-    if (words.size() != 2) throw bad("interval", words.size() > 1 ? words[2] : "", text, "one interval such as 30s, 5m, 2h");
+    if (words.size() != 2) {
+      throw bad("interval", words.size() > 1 ? words[2] : "", text, "one interval such as 30s, 5m, 2h");
+    }
     const auto word = words[1];
     unsigned n = 0;
     const auto unit = word.empty() ? '\0' : word.back();
@@ -155,7 +161,8 @@ auto schedule::next_after(time_point t) const -> time_point {
     const year_month_day ymd{local_day};
     for (auto ym = ymd.year() / ymd.month();; ym += months{1}) {
       const auto last_in_month = year_month_day_last{ym / last}.day();
-      const auto day = (day_ == last_day || std::chrono::day{day_} > last_in_month) ? last_in_month : std::chrono::day{day_};
+      const bool past_end = day_ == last_day || std::chrono::day{day_} > last_in_month;
+      const auto day = past_end ? last_in_month : std::chrono::day{day_};
       if (const auto due = local_due(sys_days{ym / day}); due > t) return due;
     }
   }

@@ -204,8 +204,8 @@ class schedule_loop {
     if (lost_) return;
     const auto until = now_ms() + lease_ms();
     // One try: the next heartbeat is the retry.
-    auto saved = store_.save(key_, detail::encode_lease(record_kind, {options_.lease.owner, token_, until, {last_written_}}),
-                             version_);
+    const auto held = detail::encode_lease(record_kind, {options_.lease.owner, token_, until, {last_written_}});
+    auto saved = store_.save(key_, held, version_);
     if (saved) {
       version_ = *saved;
     } else if (saved.error().kind == error_kind::conflict) {
@@ -358,7 +358,9 @@ scheduler::scheduler(schedule when, any_checkpoint_store& store, scheduler_optio
   if (options_.job.empty()) throw bad("job", "must not be empty");
   if (options_.lease.owner.empty()) throw bad("lease.owner", "must not be empty");
   if (options_.heartbeat_interval <= milliseconds{0}) throw bad("heartbeat_interval", "must be positive");
-  if (options_.heartbeat_interval >= options_.lease.lease) throw bad("heartbeat_interval", "must be shorter than the lease");
+  if (options_.heartbeat_interval >= options_.lease.lease) {
+    throw bad("heartbeat_interval", "must be shorter than the lease");
+  }
   if (options_.poll_interval <= milliseconds{0}) throw bad("poll_interval", "must be positive");
   if (options_.jitter < milliseconds{0}) throw bad("jitter", "must not be negative");
   if (options_.missed_after < milliseconds{0}) throw bad("missed_after", "must not be negative");

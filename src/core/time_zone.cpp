@@ -210,7 +210,8 @@ auto time_zone::load(std::string_view name) -> std::shared_ptr<const time_zone> 
   for (std::int64_t i = 0; i < counts.time; ++i) {
     const auto type = static_cast<unsigned char>(data[indices_at + static_cast<std::size_t>(i)]);
     if (type >= counts.type) throw bad_zone(name, "TZif transition names no type");
-    zone->transitions_.push_back(read_be(data, times_at + static_cast<std::size_t>(i * width), static_cast<std::size_t>(width)));
+    const auto at_time = times_at + static_cast<std::size_t>(i * width);
+    zone->transitions_.push_back(read_be(data, at_time, static_cast<std::size_t>(width)));
     zone->offsets_.push_back(type_offset(type));
   }
   if (v2) {
