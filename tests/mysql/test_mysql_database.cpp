@@ -2,18 +2,24 @@
 // names checked before any SQL is sent.
 #include <pipeline/mysql/mysql.hpp>
 
+#include <chrono>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "mysql/mysql_test_support.hpp"
+#include "support/captured_log.hpp"
 
 namespace {
 
 using namespace pipeline::mysql;
 using ::testing::HasSubstr;
+using namespace std::chrono_literals;
 
 TEST(mysql_uri, parses_every_part_and_decodes_percent_escapes) {
   tls_options tls;
@@ -27,6 +33,17 @@ TEST(mysql_uri, parses_every_part_and_decodes_percent_escapes) {
   EXPECT_EQ(tls.ca, "/ca.pem");
   EXPECT_TRUE(tls.required);
   EXPECT_TRUE(tls.verify_server_cert);
+}
+
+TEST(mysql_uri, sets_the_outage_budget_in_milliseconds) {
+  database_options options;
+  (void)endpoint::parse("mysql://u@h/db?outage-budget-ms=1500&ssl-mode=REQUIRED", &options);
+  EXPECT_EQ(options.outage_budget, std::chrono::milliseconds{1500});
+  EXPECT_TRUE(options.tls.required);
+  for (const char* bad : {"mysql://u@h/db?outage-budget-ms=-1", "mysql://u@h/db?outage-budget-ms=1s",
+                          "mysql://u@h/db?outage-budget-ms="}) {
+    EXPECT_THROW((void)endpoint::parse(bad, &options), std::invalid_argument) << bad;
+  }
 }
 
 TEST(mysql_uri, port_defaults_to_3306) { EXPECT_EQ(endpoint::parse("mysql://u@h/db").port, 3306); }
@@ -49,12 +66,26 @@ TEST(mysql_database, a_wrong_password_is_permanent_with_the_server_code) {
   EXPECT_THAT(r.error().message, HasSubstr("Access denied"));
 }
 
-TEST(mysql_database, a_refused_connection_is_transient) {
+TEST(mysql_database, a_refused_connection_without_an_outage_budget_is_transient_at_once) {
   const int port = mysql_test::free_port();
-  auto r = database::open(fmt::format("mysql://u:p@127.0.0.1:{}/db", port), {.connect_timeout = std::chrono::seconds{2}});
+  auto r = database::open(fmt::format("mysql://u:p@127.0.0.1:{}/db", port),
+                          {.connect_timeout = std::chrono::seconds{2}, .outage_budget = 0ms});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, pipeline::error_kind::transient) << fmt::format("{}", r.error());
   EXPECT_THAT(r.error().native_code, ::testing::AnyOf(2002, 2003));
+}
+
+TEST(mysql_database, a_server_away_longer_than_the_budget_is_a_transient_error_saying_so) {
+  const int port = mysql_test::free_port();
+  const auto start = std::chrono::steady_clock::now();
+  auto r = database::open(fmt::format("mysql://u:p@127.0.0.1:{}/db", port),
+                          {.connect_timeout = std::chrono::seconds{2}, .outage_budget = 700ms});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, pipeline::error_kind::transient);
+  EXPECT_THAT(r.error().native_code, ::testing::AnyOf(2002, 2003));
+  EXPECT_THAT(r.error().message, HasSubstr("longer than the outage budget (0.7 s)"));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 650ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 TEST(mysql_database, query_int64_reads_integers_and_nulls) {
@@ -67,15 +98,99 @@ TEST(mysql_database, query_int64_reads_integers_and_nulls) {
   EXPECT_EQ(query_int64(*db, "SELECT 'x'").error().kind, pipeline::error_kind::permanent);
 }
 
-TEST(mysql_database, a_killed_session_is_transient_and_the_next_call_reconnects) {
+// A read that lost its connection runs again on a new one; a write does not (it may have
+// committed), and fails transient, the next call reconnecting.
+TEST(mysql_database, a_killed_session_reruns_a_read_and_fails_a_write_as_transient) {
   auto db = mysql_test::open_db();
-  auto id = query_int64(*db, "SELECT CONNECTION_ID()").value().at(0).value();
   auto other = mysql_test::open_db();
-  mysql_test::exec(*other, fmt::format("KILL CONNECTION {}", id));
-  auto r = query_int64(*db, "SELECT 1");  // the pooled connection was killed
+  const auto kill_pooled = [&] {
+    auto id = query_int64(*db, "SELECT CONNECTION_ID()").value().at(0).value();
+    mysql_test::exec(*other, fmt::format("KILL CONNECTION {}", id));
+  };
+  kill_pooled();
+  auto read = query_int64(*db, "SELECT 1");
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read->at(0), 1);
+
+  const auto table = mysql_test::table_name("killed_write");
+  mysql_test::exec(*db, fmt::format("CREATE TABLE `{}` (id BIGINT PRIMARY KEY)", table));
+  mysql_test::dropped_tables cleanup{db, {table}};
+  kill_pooled();
+  auto write = execute(*db, fmt::format("INSERT INTO `{}` VALUES (1)", table));
+  ASSERT_FALSE(write);
+  EXPECT_EQ(write.error().kind, pipeline::error_kind::transient) << fmt::format("{}", write.error());
+  EXPECT_EQ(mysql_test::count(*db, table), 0);
+  EXPECT_TRUE(execute(*db, fmt::format("INSERT INTO `{}` VALUES (1)", table)));
+}
+
+TEST(mysql_database, without_an_outage_budget_a_killed_session_fails_a_read_as_transient) {
+  auto db = database::open(mysql_test::uri(), {.outage_budget = 0ms}).value();
+  auto id = query_int64(*db, "SELECT CONNECTION_ID()").value().at(0).value();
+  mysql_test::exec(*mysql_test::open_db(), fmt::format("KILL CONNECTION {}", id));
+  auto r = query_int64(*db, "SELECT 1");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, pipeline::error_kind::transient) << fmt::format("{}", r.error());
   EXPECT_EQ(query_int64(*db, "SELECT 2").value().at(0), 2);
+}
+
+// A server of the test's own: down when the database is opened (waited for, and logged), then
+// restarted under a keyset read (the page is read again) and under a write (which fails, and
+// the next one waits for the server).
+TEST(mysql_database, a_restart_is_waited_out_at_open_and_mid_run) {
+  mysql_test::private_server server;
+  server.start();
+  server.kill_now();
+  pipeline::test::captured_log log;
+  const auto restart_after = [&](auto delay) {
+    return std::jthread{[&server, delay] {
+      std::this_thread::sleep_for(delay);
+      server.start();
+    }};
+  };
+  auto start = std::chrono::steady_clock::now();
+  std::shared_ptr<database> db;
+  {
+    auto restart = restart_after(1s);
+    auto opened = database::open(server.uri(), {.connect_timeout = 2s, .log = log.logger()});
+    ASSERT_TRUE(opened) << opened.error().message;
+    db = *opened;
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
+  EXPECT_EQ(log.count("waiting up to 300.0 s for it to come back"), 1u);
+  EXPECT_EQ(log.count("is back after"), 1u);
+
+  mysql_test::exec(*db, "CREATE TABLE t (id BIGINT PRIMARY KEY)");
+  mysql_test::exec(*db, "INSERT INTO t SELECT seq FROM seq_1_to_100");
+  auto source = keyset_source::open(db, {.table = "t", .key_columns = {"id"}, .batch_size = 60}).value();
+  ASSERT_EQ(source.next_batch({}).value()->records.size(), 60u);
+  server.kill_now();
+  {
+    auto restart = restart_after(1s);
+    auto page = source.next_batch({});
+    ASSERT_TRUE(page) << page.error().message;
+    EXPECT_EQ((*page)->records.size(), 40u);
+  }
+  EXPECT_EQ(log.count("is back after"), 2u);
+
+  auto sink = table_sink::open(db, {.table = "t", .columns = {"id"}}).value();
+  server.kill_now();
+  auto write = execute(*db, "INSERT INTO t VALUES (101)");
+  ASSERT_FALSE(write);
+  EXPECT_EQ(write.error().kind, pipeline::error_kind::transient);
+  // The write's stop ends its wait for a connection.
+  std::stop_source stop;
+  std::jthread stopper{[&] {
+    std::this_thread::sleep_for(300ms);
+    stop.request_stop();
+  }};
+  start = std::chrono::steady_clock::now();
+  auto stopped = sink.write(std::vector<pipeline::record>{{{"id", std::int64_t{102}}}}, stop.get_token());
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().kind, pipeline::error_kind::stopped);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  auto restart = restart_after(1s);
+  EXPECT_TRUE(execute(*db, "INSERT INTO t VALUES (101)"));
+  EXPECT_EQ(mysql_test::count(*db, "t"), 101);
 }
 
 // Each hostile name is refused by the constructor, before any SQL reaches the server: the
