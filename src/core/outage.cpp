@@ -1,4 +1,4 @@
-#include <pipeline/outage.hpp>
+#include <pipeline/detail/outage.hpp>
 
 #include <condition_variable>
 

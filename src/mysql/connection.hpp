@@ -14,7 +14,7 @@
 
 #include <pipeline/error.hpp>
 #include <pipeline/mysql/database.hpp>
-#include <pipeline/outage.hpp>
+#include <pipeline/detail/outage.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::mysql::detail {

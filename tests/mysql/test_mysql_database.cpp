@@ -3,6 +3,8 @@
 #include <pipeline/mysql/mysql.hpp>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -98,24 +100,27 @@ TEST(mysql_database, query_int64_reads_integers_and_nulls) {
   EXPECT_EQ(query_int64(*db, "SELECT 'x'").error().kind, pipeline::error_kind::permanent);
 }
 
-// A read that lost its connection runs again on a new one; a write does not (it may have
-// committed), and fails transient, the next call reconnecting.
-TEST(mysql_database, a_killed_session_reruns_a_read_and_fails_a_write_as_transient) {
+// Kills the session of the connection `db` has pooled, from another connection.
+void kill_pooled_session(database& db) {
+  auto id = query_int64(db, "SELECT CONNECTION_ID()").value().at(0).value();
+  mysql_test::exec(*mysql_test::open_db(), fmt::format("KILL CONNECTION {}", id));
+}
+
+TEST(mysql_database, a_read_on_a_killed_session_runs_again_on_a_new_one) {
   auto db = mysql_test::open_db();
-  auto other = mysql_test::open_db();
-  const auto kill_pooled = [&] {
-    auto id = query_int64(*db, "SELECT CONNECTION_ID()").value().at(0).value();
-    mysql_test::exec(*other, fmt::format("KILL CONNECTION {}", id));
-  };
-  kill_pooled();
+  kill_pooled_session(*db);
   auto read = query_int64(*db, "SELECT 1");
   ASSERT_TRUE(read) << read.error().message;
   EXPECT_EQ(read->at(0), 1);
+}
 
+// A write may have committed before its connection was lost: it is not sent again.
+TEST(mysql_database, a_write_on_a_killed_session_fails_transient_and_the_next_call_reconnects) {
+  auto db = mysql_test::open_db();
   const auto table = mysql_test::table_name("killed_write");
   mysql_test::exec(*db, fmt::format("CREATE TABLE `{}` (id BIGINT PRIMARY KEY)", table));
   mysql_test::dropped_tables cleanup{db, {table}};
-  kill_pooled();
+  kill_pooled_session(*db);
   auto write = execute(*db, fmt::format("INSERT INTO `{}` VALUES (1)", table));
   ASSERT_FALSE(write);
   EXPECT_EQ(write.error().kind, pipeline::error_kind::transient) << fmt::format("{}", write.error());
@@ -125,72 +130,89 @@ TEST(mysql_database, a_killed_session_reruns_a_read_and_fails_a_write_as_transie
 
 TEST(mysql_database, without_an_outage_budget_a_killed_session_fails_a_read_as_transient) {
   auto db = database::open(mysql_test::uri(), {.outage_budget = 0ms}).value();
-  auto id = query_int64(*db, "SELECT CONNECTION_ID()").value().at(0).value();
-  mysql_test::exec(*mysql_test::open_db(), fmt::format("KILL CONNECTION {}", id));
+  kill_pooled_session(*db);
   auto r = query_int64(*db, "SELECT 1");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, pipeline::error_kind::transient) << fmt::format("{}", r.error());
   EXPECT_EQ(query_int64(*db, "SELECT 2").value().at(0), 2);
 }
 
-// A server of the test's own: down when the database is opened (waited for, and logged), then
-// restarted under a keyset read (the page is read again) and under a write (which fails, and
-// the next one waits for the server).
-TEST(mysql_database, a_restart_is_waited_out_at_open_and_mid_run) {
+// A mariadbd of the test's own, with a database on it opened while the server was up, and a
+// restart of it `delay` from now on another thread.
+struct restarted_server {
+  restarted_server() {
+    server.start();
+    db = database::open(server.uri(), {.connect_timeout = 2s, .log = log.logger()}).value();
+  }
+  [[nodiscard]] auto restart_after(std::chrono::milliseconds delay) -> std::jthread {
+    return std::jthread{[this, delay] {
+      std::this_thread::sleep_for(delay);
+      server.start();
+    }};
+  }
+  mysql_test::private_server server;
+  pipeline::test::captured_log log;
+  std::shared_ptr<database> db;
+};
+
+TEST(mysql_outage, a_server_down_at_open_is_waited_for_and_logged) {
   mysql_test::private_server server;
   server.start();
   server.kill_now();
   pipeline::test::captured_log log;
-  const auto restart_after = [&](auto delay) {
-    return std::jthread{[&server, delay] {
-      std::this_thread::sleep_for(delay);
-      server.start();
-    }};
-  };
-  auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<database> db;
-  {
-    auto restart = restart_after(1s);
-    auto opened = database::open(server.uri(), {.connect_timeout = 2s, .log = log.logger()});
-    ASSERT_TRUE(opened) << opened.error().message;
-    db = *opened;
-  }
+  std::jthread restart{[&] {
+    std::this_thread::sleep_for(1s);
+    server.start();
+  }};
+  const auto start = std::chrono::steady_clock::now();
+  auto db = database::open(server.uri(), {.connect_timeout = 2s, .log = log.logger()});
+  ASSERT_TRUE(db) << db.error().message;
   EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
   EXPECT_EQ(log.count("waiting up to 300.0 s for it to come back"), 1u);
   EXPECT_EQ(log.count("is back after"), 1u);
+}
 
-  mysql_test::exec(*db, "CREATE TABLE t (id BIGINT PRIMARY KEY)");
-  mysql_test::exec(*db, "INSERT INTO t SELECT seq FROM seq_1_to_100");
-  auto source = keyset_source::open(db, {.table = "t", .key_columns = {"id"}, .batch_size = 60}).value();
+TEST(mysql_outage, a_keyset_page_whose_server_restarts_is_read_again) {
+  restarted_server s;
+  mysql_test::exec(*s.db, "CREATE TABLE t (id BIGINT PRIMARY KEY)");
+  mysql_test::exec(*s.db, "INSERT INTO t SELECT seq FROM seq_1_to_100");
+  auto source = keyset_source::open(s.db, {.table = "t", .key_columns = {"id"}, .batch_size = 60}).value();
   ASSERT_EQ(source.next_batch({}).value()->records.size(), 60u);
-  server.kill_now();
-  {
-    auto restart = restart_after(1s);
-    auto page = source.next_batch({});
-    ASSERT_TRUE(page) << page.error().message;
-    EXPECT_EQ((*page)->records.size(), 40u);
-  }
-  EXPECT_EQ(log.count("is back after"), 2u);
+  s.server.kill_now();
+  auto restart = s.restart_after(1s);
+  auto page = source.next_batch({});
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ((*page)->records.size(), 40u);
+  EXPECT_EQ((*page)->records.front().find("id")->get<std::int64_t>(), 61);
+  EXPECT_EQ(s.log.count("is back after"), 1u);
+}
 
-  auto sink = table_sink::open(db, {.table = "t", .columns = {"id"}}).value();
-  server.kill_now();
-  auto write = execute(*db, "INSERT INTO t VALUES (101)");
+// A write whose connection was lost may have committed: it fails transient, and the next
+// call's connect waits for the server; a stop ends that wait.
+TEST(mysql_outage, a_write_whose_server_went_away_fails_transient_and_is_not_sent_again) {
+  restarted_server s;
+  mysql_test::exec(*s.db, "CREATE TABLE t (id BIGINT PRIMARY KEY)");
+  auto sink = table_sink::open(s.db, {.table = "t", .columns = {"id"}}).value();
+  s.server.kill_now();
+  auto write = execute(*s.db, "INSERT INTO t VALUES (1)");
   ASSERT_FALSE(write);
   EXPECT_EQ(write.error().kind, pipeline::error_kind::transient);
-  // The write's stop ends its wait for a connection.
+
   std::stop_source stop;
   std::jthread stopper{[&] {
     std::this_thread::sleep_for(300ms);
     stop.request_stop();
   }};
-  start = std::chrono::steady_clock::now();
-  auto stopped = sink.write(std::vector<pipeline::record>{{{"id", std::int64_t{102}}}}, stop.get_token());
+  const auto start = std::chrono::steady_clock::now();
+  auto stopped = sink.write(std::vector<pipeline::record>{{{"id", std::int64_t{2}}}}, stop.get_token());
   ASSERT_FALSE(stopped);
   EXPECT_EQ(stopped.error().kind, pipeline::error_kind::stopped);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
-  auto restart = restart_after(1s);
-  EXPECT_TRUE(execute(*db, "INSERT INTO t VALUES (101)"));
-  EXPECT_EQ(mysql_test::count(*db, "t"), 101);
+
+  auto restart = s.restart_after(1s);
+  EXPECT_TRUE(execute(*s.db, "INSERT INTO t VALUES (3)"));
+  EXPECT_EQ(query_int64(*s.db, "SELECT COUNT(*), SUM(id) FROM t").value(),
+            (std::vector<std::optional<std::int64_t>>{1, 3}));
 }
 
 // Each hostile name is refused by the constructor, before any SQL reaches the server: the

@@ -12,7 +12,7 @@
 
 #include <pipeline/backoff.hpp>
 #include <pipeline/log.hpp>
-#include <pipeline/outage.hpp>
+#include <pipeline/detail/outage.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::mysql {
@@ -47,10 +47,10 @@ struct database_options {
   /// How long the database keeps trying while the server is away (see `database`): from the
   /// first failure of an outage, whichever operation saw it. 0: never wait, the first failure
   /// is the error. The URI's `outage-budget-ms` sets it too.
-  std::chrono::milliseconds outage_budget{default_outage_budget};
+  std::chrono::milliseconds outage_budget{pipeline::detail::default_outage_budget};
   /// The waits between tries during an outage (`max_attempts` and `max_elapsed` are not used:
   /// `outage_budget` ends the waiting).
-  backoff_options reconnect{default_reconnect_backoff};
+  backoff_options reconnect{pipeline::detail::default_reconnect_backoff};
   /// Where the start and the end of an outage are logged (warnings).
   logger log{};
 };

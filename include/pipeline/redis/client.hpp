@@ -12,7 +12,7 @@
 
 #include <pipeline/backoff.hpp>
 #include <pipeline/log.hpp>
-#include <pipeline/outage.hpp>
+#include <pipeline/detail/outage.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::redis {
@@ -41,10 +41,10 @@ struct connection_options {
   std::chrono::milliseconds command_timeout{5000};  ///< each reply (a blocking read adds its own wait)
   /// How long a call keeps trying while the server is away (see `client`): from the first
   /// failure of an outage, whichever call saw it. 0: never wait, the first failure is the error.
-  std::chrono::milliseconds outage_budget{default_outage_budget};
+  std::chrono::milliseconds outage_budget{pipeline::detail::default_outage_budget};
   /// The waits between tries during an outage (`max_attempts` and `max_elapsed` are not used:
   /// `outage_budget` ends the waiting).
-  backoff_options reconnect{default_reconnect_backoff};
+  backoff_options reconnect{pipeline::detail::default_reconnect_backoff};
   logger log{};
 };
 

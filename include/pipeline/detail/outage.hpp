@@ -17,7 +17,7 @@
 #include <pipeline/error.hpp>
 #include <pipeline/log.hpp>
 
-namespace pipeline {
+namespace pipeline::detail {
 
 /// How long a client keeps trying while its server is away, by default: from the first failure
 /// of an outage, whichever call saw it.
@@ -31,8 +31,6 @@ inline constexpr backoff_options default_reconnect_backoff{.initial = std::chron
                                                            .jitter_mode = jitter::equal,
                                                            .max_attempts = 0,
                                                            .max_elapsed = std::chrono::milliseconds{0}};
-
-namespace detail {
 
 /// One client's outage of one server: when it started (the first failed try of any call), so
 /// that the budget is the outage's, not each call's, and its start and end are logged once
@@ -92,5 +90,4 @@ auto wait_out(outage_watch& watch, std::chrono::milliseconds budget, const backo
   }
 }
 
-}  // namespace detail
-}  // namespace pipeline
+}  // namespace pipeline::detail
