@@ -74,6 +74,26 @@ auto breaks_connection(unsigned int code) noexcept -> bool {
   }
 }
 
+auto is_outage(const error& e) noexcept -> bool {
+  if (e.kind != error_kind::transient || e.backend != "mysql") return false;
+  switch (e.native_code) {
+    case CR_CONNECTION_ERROR:      // 2002 refused (socket): down, or not listening yet
+    case CR_CONN_HOST_ERROR:       // 2003 refused (TCP)
+    case CR_SERVER_GONE_ERROR:     // 2006
+    case CR_SERVER_LOST:           // 2013, also during the handshake of a server still starting
+    case CR_SERVER_LOST_EXTENDED:  // 2055
+    case ER_SERVER_SHUTDOWN:       // 1053
+    case ER_NET_READ_ERROR:        // 1158
+    case ER_NET_READ_INTERRUPTED:  // 1159
+    case ER_NET_ERROR_ON_WRITE:    // 1160
+    case ER_NET_WRITE_INTERRUPTED: // 1161
+    case ER_CONNECTION_KILLED:     // 1927, as a shutting-down server ends its sessions
+      return true;
+    default:
+      return false;
+  }
+}
+
 auto make_error(unsigned int code, std::string_view message, std::string_view context) -> error {
   return error{kind_of(code), fmt::format("{}: {}", context, message), static_cast<std::int64_t>(code), "mysql"};
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +14,7 @@
 
 #include <pipeline/error.hpp>
 #include <pipeline/mysql/database.hpp>
+#include <pipeline/detail/outage.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::mysql::detail {
@@ -22,6 +24,10 @@ namespace pipeline::mysql::detail {
 
 /// Whether the error leaves the connection unusable (lost, killed, gone away).
 [[nodiscard]] auto breaks_connection(unsigned int code) noexcept -> bool;
+
+/// Whether `e` says the server is away (refused, lost, shutting down: worth waiting out)
+/// rather than answering.
+[[nodiscard]] auto is_outage(const error& e) noexcept -> bool;
 
 /// "<context>: <message>" with the code kept, backend "mysql".
 [[nodiscard]] auto make_error(unsigned int code, std::string_view message, std::string_view context) -> error;
@@ -97,11 +103,34 @@ class lease {
 };
 
 struct database_access {
-  /// A pooled connection, or a new one.
-  [[nodiscard]] static auto borrow(database& db) -> result<lease>;
+  /// A pooled connection, or a new one; a connect during an outage is waited out (see
+  /// `database`), up to `stop`.
+  [[nodiscard]] static auto borrow(database& db, const std::stop_token& stop = {}) -> result<lease>;
+  /// Closes a broken connection, and then the idle ones too (after a restart they are dead).
   static void give_back(database& db, std::unique_ptr<connection> c) noexcept;
-  /// A connection of its own, outside the pool (a cursor that holds it for a long read).
-  [[nodiscard]] static auto open_dedicated(database& db) -> result<std::unique_ptr<connection>>;
+  /// A connection of its own, outside the pool (a cursor that holds it for a long read),
+  /// waited for as `borrow` does.
+  [[nodiscard]] static auto open_dedicated(database& db, const std::stop_token& stop = {})
+      -> result<std::unique_ptr<connection>>;
+
+  /// `body(connection&)`, which only reads, on a borrowed connection; when the connection is
+  /// lost (or cannot be made) during an outage, again on a new one, until the outage budget is
+  /// spent or `stop` fires. Only for reads: a write whose connection broke may have committed.
+  template <class Body>
+  [[nodiscard]] static auto read(database& db, const std::stop_token& stop, Body&& body)
+      -> decltype(body(std::declval<connection&>())) {
+    return pipeline::detail::wait_out(
+        db.outage_, db.options_.outage_budget, db.options_.reconnect, db.options_.log, stop,
+        [&]() -> decltype(body(std::declval<connection&>())) {
+          auto c = borrow_once(db);
+          if (!c) return std::move(c).error();
+          return body(**c);
+        },
+        is_outage);
+  }
+
+ private:
+  [[nodiscard]] static auto borrow_once(database& db) -> result<lease>;
 };
 
 /// `name` backtick-quoted, after checking that it is an identifier (throws

@@ -61,7 +61,7 @@ auto cursor_source::next_batch(std::stop_token stop) -> result<std::optional<bat
   if (stop.stop_requested()) return stopped_error();
   if (exhausted_) return std::optional<batch<record>>{};
   if (stream_ == nullptr) {
-    auto c = detail::database_access::open_dedicated(*db_);
+    auto c = detail::database_access::open_dedicated(*db_, stop);
     if (!c) return std::move(c).error();
     auto s = std::make_unique<stream>();
     s->c = std::move(*c);

@@ -10,8 +10,10 @@
 
 namespace pipeline::mysql {
 
-database::database(endpoint where, database_options options) noexcept
-    : endpoint_(std::move(where)), options_(std::move(options)) {}
+database::database(endpoint where, database_options options)
+    : endpoint_(std::move(where)),
+      options_(std::move(options)),
+      outage_(fmt::format("mysql: {}:{}", endpoint_.host, endpoint_.port)) {}
 
 database::~database() = default;
 
@@ -20,7 +22,9 @@ auto database::open(std::string_view uri, const database_options& options) -> re
     throw std::invalid_argument("mysql::database::open: a timeout is negative");
   }
   database_options with_uri = options;
-  auto where = endpoint::parse(uri, &with_uri.tls);
+  auto where = endpoint::parse(uri, &with_uri);
+  if (with_uri.outage_budget.count() < 0) throw std::invalid_argument("mysql::database::open: outage_budget is negative");
+  validate(with_uri.reconnect);
   std::shared_ptr<database> db{new database(std::move(where), std::move(with_uri))};
   // One connection now, so that a wrong host or password fails here; it stays in the pool.
   auto first = detail::database_access::borrow(*db);
@@ -30,7 +34,12 @@ auto database::open(std::string_view uri, const database_options& options) -> re
 
 namespace detail {
 
-auto database_access::borrow(database& db) -> result<lease> {
+auto database_access::borrow(database& db, const std::stop_token& stop) -> result<lease> {
+  return pipeline::detail::wait_out(db.outage_, db.options_.outage_budget, db.options_.reconnect, db.options_.log,
+                                    stop, [&] { return borrow_once(db); }, is_outage);
+}
+
+auto database_access::borrow_once(database& db) -> result<lease> {
   {
     std::lock_guard lock{db.mutex_};
     if (!db.idle_.empty()) {
@@ -45,7 +54,16 @@ auto database_access::borrow(database& db) -> result<lease> {
 }
 
 void database_access::give_back(database& db, std::unique_ptr<connection> c) noexcept {
-  if (c->broken()) return;  // closed here; the next borrow opens a fresh one
+  if (c->broken()) {
+    // Closed here, and the idle ones with it: a server that restarted ended them all, and each
+    // would cost its next user a failed statement. The next borrow opens a fresh one.
+    std::vector<std::unique_ptr<connection>> idle;
+    {
+      std::lock_guard lock{db.mutex_};
+      idle.swap(db.idle_);
+    }
+    return;  // closed outside the lock
+  }
   std::lock_guard lock{db.mutex_};
   if (db.idle_.size() < db.options_.max_idle_connections) {
     try {
@@ -55,8 +73,10 @@ void database_access::give_back(database& db, std::unique_ptr<connection> c) noe
   }
 }
 
-auto database_access::open_dedicated(database& db) -> result<std::unique_ptr<connection>> {
-  return connection::open(db.endpoint_, db.options_);
+auto database_access::open_dedicated(database& db, const std::stop_token& stop)
+    -> result<std::unique_ptr<connection>> {
+  return pipeline::detail::wait_out(db.outage_, db.options_.outage_budget, db.options_.reconnect, db.options_.log,
+                                    stop, [&] { return connection::open(db.endpoint_, db.options_); }, is_outage);
 }
 
 }  // namespace detail
@@ -68,9 +88,8 @@ auto execute(database& db, std::string_view sql) -> result<void> {
 }
 
 auto query_int64(database& db, std::string_view sql) -> result<std::vector<std::optional<std::int64_t>>> {
-  auto c = detail::database_access::borrow(db);
-  if (!c) return std::move(c).error();
-  auto rows = detail::query_records(**c, sql, 1);
+  // Run again on a new connection when the one it ran on was lost: the caller promises a read.
+  auto rows = detail::database_access::read(db, {}, [&](detail::connection& c) { return detail::query_records(c, sql, 1); });
   if (!rows) return std::move(rows).error();
   if (rows->empty()) return not_found_error(fmt::format("query returned no row: {}", sql));
   std::vector<std::optional<std::int64_t>> out;

@@ -430,9 +430,9 @@ class relational_connection final : public relational::connection {
 // in pipeline::detail::relational.)
 template <>
 struct pipeline::detail::relational::backend<pipeline::mysql::database> {
-  // A connection borrowed from the pool (or opened) for one operation.
-  static auto connect(mysql::database& db) -> result<connection_ptr> {
-    auto c = mysql::detail::database_access::borrow(db);
+  // A connection borrowed from the pool (or opened, waiting out an outage) for one operation.
+  static auto connect(mysql::database& db, const std::stop_token& stop) -> result<connection_ptr> {
+    auto c = mysql::detail::database_access::borrow(db, stop);
     if (!c) return std::move(c).error();
     return std::make_unique<mysql::detail::relational_connection>(std::move(*c));
   }

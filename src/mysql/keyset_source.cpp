@@ -102,6 +102,18 @@ auto keyset_source::seek(const position& p) -> result<void> {
   return ok();
 }
 
+namespace {
+
+// One page of rows as read: the batch, how many rows it covers (dead-lettered ones too) and
+// the key of the last.
+struct keyset_page {
+  batch<record> rows;
+  std::size_t read = 0;
+  std::optional<record> key;
+};
+
+}  // namespace
+
 auto keyset_source::next_batch(std::stop_token stop) -> result<std::optional<batch<record>>> {
   if (stop.stop_requested()) return stopped_error();
   if (exhausted_) return std::optional<batch<record>>{};
@@ -113,48 +125,54 @@ auto keyset_source::next_batch(std::stop_token stop) -> result<std::optional<bat
   params.emplace_back(static_cast<std::int64_t>(
       std::min<std::size_t>(options_.batch_size, std::numeric_limits<std::int64_t>::max())));
 
-  auto c = detail::database_access::borrow(*db_);
-  if (!c) return std::move(c).error();
   const auto& sql = last_key_ ? next_sql_ : first_sql_;
-  auto st = (*c)->prepare(sql);
-  if (!st) return std::move(st).error();
-  auto bound = detail::parameters::bind(params);
-  if (!bound) return std::move(bound).error();
   const auto context = fmt::format("reading {} by key", options_.table);
-  if (auto done = st->execute((*bound)->data(), context); !done) return std::move(done).error();
-  auto rows = detail::statement_rows::open(*st, context);
-  if (!rows) return std::move(rows).error();
+  // A page whose connection was lost is read again whole, on a new one: a read may be repeated.
+  auto page = detail::database_access::read(*db_, stop, [&](detail::connection& c) -> result<keyset_page> {
+    auto st = c.prepare(sql);
+    if (!st) return std::move(st).error();
+    auto bound = detail::parameters::bind(params);
+    if (!bound) return std::move(bound).error();
+    if (auto done = st->execute((*bound)->data(), context); !done) return std::move(done).error();
+    auto rows = detail::statement_rows::open(*st, context);
+    if (!rows) return std::move(rows).error();
 
-  batch<record> out;
-  out.records.reserve(options_.batch_size);
-  out.positions.reserve(options_.batch_size);
-  std::size_t read = 0;
-  std::optional<record> key = last_key_;
-  std::string before;  // the key before the row read next, encoded: that row's own position
-  if (key) record_codec{}.encode(*key, before);
-  for (std::optional<error> problem;;) {
-    auto row = rows->next(problem);
-    if (!row) return std::move(row).error();
-    if (!*row) break;
-    ++read;
-    record k;
-    for (const auto& name : options_.key_columns) {
-      const value* v = (*row)->find(name);
-      if (v == nullptr) return internal_error(fmt::format("{}: key column {} is not in the row", context, name));
-      k.set(name, *v);
+    keyset_page p;
+    auto& out = p.rows;
+    out.records.reserve(options_.batch_size);
+    out.positions.reserve(options_.batch_size);
+    std::size_t& read = p.read;
+    std::optional<record>& key = p.key;
+    key = last_key_;
+    std::string before;  // the key before the row read next, encoded: that row's own position
+    if (key) record_codec{}.encode(*key, before);
+    for (std::optional<error> problem;;) {
+      auto row = rows->next(problem);
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      ++read;
+      record k;
+      for (const auto& name : options_.key_columns) {
+        const value* v = (*row)->find(name);
+        if (v == nullptr) return internal_error(fmt::format("{}: key column {} is not in the row", context, name));
+        k.set(name, *v);
+      }
+      key = std::move(k);
+      std::string encoded;
+      record_codec{}.encode(*key, encoded);
+      if (problem) {
+        out.rejected.push_back(dead_letter{fmt::format("{}", **row), std::move(*problem), 0, position{encoded}, 0,
+                                           std::chrono::system_clock::now()});
+      } else {
+        out.records.push_back(std::move(**row));
+        out.positions.emplace_back(std::move(before));
+      }
+      before = std::move(encoded);
     }
-    key = std::move(k);
-    std::string encoded;
-    record_codec{}.encode(*key, encoded);
-    if (problem) {
-      out.rejected.push_back(dead_letter{fmt::format("{}", **row), std::move(*problem), 0, position{encoded}, 0,
-                                         std::chrono::system_clock::now()});
-    } else {
-      out.records.push_back(std::move(**row));
-      out.positions.emplace_back(std::move(before));
-    }
-    before = std::move(encoded);
-  }
+    return p;
+  });
+  if (!page) return std::move(page).error();
+  auto& [out, read, key] = *page;
   if (read < options_.batch_size) exhausted_ = true;
   if (read == 0) return std::optional<batch<record>>{};
   std::string encoded;

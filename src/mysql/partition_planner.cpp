@@ -15,10 +15,10 @@ auto min_max(database& db, const std::string& table, const std::string& column, 
     -> result<std::vector<value>> {
   const auto t = detail::quoted_identifier(table, fmt::format("{}: table", who));
   const auto c = detail::quoted_identifier(column, fmt::format("{}: column", who));
-  auto conn = detail::database_access::borrow(db);
-  if (!conn) return std::move(conn).error();
-  auto rows = detail::select_records(**conn, fmt::format("SELECT MIN({0}) AS lo, MAX({0}) AS hi FROM {1}", c, t), {},
-                                     fmt::format("{} on {}.{}", who, table, column));
+  auto rows = detail::database_access::read(db, {}, [&](detail::connection& conn) {
+    return detail::select_records(conn, fmt::format("SELECT MIN({0}) AS lo, MAX({0}) AS hi FROM {1}", c, t), {},
+                                  fmt::format("{} on {}.{}", who, table, column));
+  });
   if (!rows) return std::move(rows).error();
   const auto& row = rows->front();
   if (row.find("lo")->is_null()) return std::vector<value>{};

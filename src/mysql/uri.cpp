@@ -38,9 +38,8 @@ auto decoded(std::string_view part, std::string_view what) -> std::string {
   return out;
 }
 
-}  // namespace
-
-auto endpoint::parse(std::string_view uri, tls_options* tls) -> endpoint {
+// The parts of the URI, and its query parameters into `tls` and `outage_budget` where given.
+auto parse_uri(std::string_view uri, tls_options* tls, std::chrono::milliseconds* outage_budget) -> endpoint {
   constexpr std::string_view scheme = "mysql://";
   if (!uri.starts_with(scheme)) malformed("it does not start with mysql://");
   std::string_view rest = uri.substr(scheme.size());
@@ -82,6 +81,15 @@ auto endpoint::parse(std::string_view uri, tls_options* tls) -> endpoint {
     const auto eq = pair.find('=');
     const auto key = pair.substr(0, eq);
     const auto val = eq == std::string_view::npos ? std::string{} : decoded(pair.substr(eq + 1), key);
+    if (key == "outage-budget-ms") {
+      std::int64_t ms = -1;
+      auto [end, ec] = std::from_chars(val.data(), val.data() + val.size(), ms);
+      if (ec != std::errc{} || end != val.data() + val.size() || ms < 0) {
+        malformed(fmt::format("outage-budget-ms '{}' is not a number of milliseconds", val));
+      }
+      if (outage_budget != nullptr) *outage_budget = std::chrono::milliseconds{ms};
+      continue;
+    }
     if (tls == nullptr) continue;
     if (key == "ssl-ca") tls->ca = val;
     else if (key == "ssl-cert") tls->cert = val;
@@ -91,6 +99,14 @@ auto endpoint::parse(std::string_view uri, tls_options* tls) -> endpoint {
     else malformed(fmt::format("unknown parameter '{}'", pair));
   }
   return e;
+}
+
+}  // namespace
+
+auto endpoint::parse(std::string_view uri, tls_options* tls) -> endpoint { return parse_uri(uri, tls, nullptr); }
+
+auto endpoint::parse(std::string_view uri, database_options* options) -> endpoint {
+  return options == nullptr ? parse_uri(uri, nullptr, nullptr) : parse_uri(uri, &options->tls, &options->outage_budget);
 }
 
 }  // namespace pipeline::mysql

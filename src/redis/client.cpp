@@ -7,9 +7,7 @@
 
 #include <cerrno>
 #include <algorithm>
-#include <atomic>
 #include <charconv>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -338,58 +336,15 @@ auto is_outage(const error& e) -> bool {
   });
 }
 
-auto seconds_text(std::chrono::steady_clock::duration d) -> std::string {
-  return fmt::format("{:.1f} s", std::chrono::duration<double>(d).count());
-}
-
-// One client's outage: when it started (the first failed try of any call), so that the budget
-// is the outage's, not each call's, and the start and the end are logged once.
-class outage {
- public:
-  // A try failed with an outage error: the time left in the budget, or nullopt when it is spent.
-  auto failed(const error& e, const connection_options& o, const uri& server)
-      -> std::optional<std::chrono::steady_clock::duration> {
-    const auto now = std::chrono::steady_clock::now();
-    std::scoped_lock lock{mutex_};
-    if (!since_) {
-      since_ = now;
-      down_.store(true, std::memory_order_relaxed);
-      if (o.outage_budget.count() > 0) {
-        o.log.warn("redis: {}:{} unavailable ({}); waiting up to {} for it to come back", server.host, server.port,
-                   e.message, seconds_text(o.outage_budget));
-      }
-    }
-    const auto left = *since_ + o.outage_budget - now;
-    if (left <= std::chrono::steady_clock::duration::zero()) return std::nullopt;
-    return left;
-  }
-  // A try got an answer: the outage, if any, is over.
-  void answered(const connection_options& o, const uri& server) {
-    if (!down_.load(std::memory_order_relaxed)) return;  // no lock on the common path
-    std::scoped_lock lock{mutex_};
-    if (!since_) return;
-    if (o.outage_budget.count() > 0) {
-      o.log.warn("redis: {}:{} is back after {}", server.host, server.port,
-                 seconds_text(std::chrono::steady_clock::now() - *since_));
-    }
-    since_.reset();
-    down_.store(false, std::memory_order_relaxed);
-  }
-  [[nodiscard]] auto lasted() -> std::chrono::steady_clock::duration {
-    std::scoped_lock lock{mutex_};
-    return since_ ? std::chrono::steady_clock::now() - *since_ : std::chrono::steady_clock::duration::zero();
-  }
-
- private:
-  std::mutex mutex_;
-  std::optional<std::chrono::steady_clock::time_point> since_;
-  std::atomic<bool> down_{false};  // since_ is set: read without the lock
-};
-
 }  // namespace
 
 struct client::state {
-  outage away;                      // its own lock: tries take `mutex` one at a time, waits take none
+  explicit state(uri server)
+      : away(fmt::format("redis: {}:{}", server.host, server.port)), where(std::move(server)) {
+    nodes.push_back(node{where.host, where.port, {}});
+  }
+
+  pipeline::detail::outage_watch away;        // its own lock: tries take `mutex` one at a time, waits take none
   std::mutex mutex;
   uri where;                        // the node connect() was given; its AUTH and db serve every node
   std::vector<node> nodes;          // [0] is that node; cluster masters are added as the slot map names them
@@ -515,46 +470,15 @@ struct client::state {
   }
 };
 
-client::client(connection_options options, uri where) : options_(std::move(options)), state_(std::make_unique<state>()) {
-  state_->where = std::move(where);
-  state_->nodes.push_back(node{state_->where.host, state_->where.port, {}});
-}
+client::client(connection_options options, uri where)
+    : options_(std::move(options)), state_(std::make_unique<state>(std::move(where))) {}
 
 client::~client() = default;
 
 template <class Attempt>
 auto client::ride_out(const std::stop_token& stop, Attempt attempt) -> decltype(attempt()) {
-  auto r = attempt();  // the common case, with nothing set up for waiting
-  if (r || !is_outage(r.error())) {
-    state_->away.answered(options_, state_->where);  // an error reply is an answer too: the server is up
-    return r;
-  }
-  auto& away = state_->away;
-  backoff delays{options_.reconnect};
-  std::mutex m;
-  std::condition_variable_any cv;
-  for (std::uint32_t tries = 1;; ++tries) {
-    // Tried even when stop was requested: only the waiting is cut short.
-    if (tries > 1) r = attempt();
-    if (r || !is_outage(r.error())) {
-      away.answered(options_, state_->where);
-      return r;
-    }
-    if (stop.stop_requested()) return stopped_error();
-    const auto left = away.failed(r.error(), options_, state_->where);
-    if (!left) {
-      if (options_.outage_budget.count() == 0) return r;
-      auto e = std::move(r).error();
-      e.message = fmt::format("redis: {}:{} unavailable for {}, longer than the outage budget ({}): {}",
-                              state_->where.host, state_->where.port, seconds_text(away.lasted()),
-                              seconds_text(options_.outage_budget), e.message);
-      return e;
-    }
-    const auto wait = std::min<std::chrono::steady_clock::duration>(delays.delay_before(tries + 1), *left);
-    std::unique_lock lock{m};
-    cv.wait_for(lock, stop, wait, [] { return false; });
-    if (stop.stop_requested()) return stopped_error();
-  }
+  return pipeline::detail::wait_out(state_->away, options_.outage_budget, options_.reconnect, options_.log, stop, attempt,
+                          is_outage);
 }
 
 auto client::connect(connection_options options, std::stop_token stop) -> result<std::shared_ptr<client>> {

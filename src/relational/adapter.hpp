@@ -29,14 +29,17 @@ namespace pipeline::detail::relational {
 /// What an adapter tells the shared layer about its `Database`:
 ///
 ///     static auto sql_dialect() noexcept -> const dialect&;                // one, static
-///     static auto connect(Database& db) -> result<connection_ptr>;         // for one operation
+///     static auto connect(Database& db, const std::stop_token& stop)       // for one operation;
+///         -> result<connection_ptr>;                                       // `stop` ends a wait for it
 template <class Database>
 struct backend;
 
-/// `body(connection&)` on a connection of `db` held for its length.
+/// `body(connection&)` on a connection of `db` held for its length; `stop` ends a wait for one
+/// (a server adapter waits out an outage at connect).
 template <class Database, class Body>
-auto with_connection(Database& db, Body&& body) -> decltype(body(std::declval<connection&>())) {
-  auto c = backend<Database>::connect(db);
+auto with_connection(Database& db, const std::stop_token& stop, Body&& body)
+    -> decltype(body(std::declval<connection&>())) {
+  auto c = backend<Database>::connect(db, stop);
   if (!c) return std::move(c).error();
   return body(**c);
 }
@@ -47,7 +50,7 @@ auto open_store_table(const std::shared_ptr<Database>& db, std::string_view type
                       std::string_view table) -> result<std::string> {
   auto quoted = checked_table(db != nullptr, backend<Database>::sql_dialect(), type, table);
   auto created = with_connection(
-      *db, [&](connection& c) { return c.sql_dialect().create_store_table(c, which, table, quoted); });
+      *db, {}, [&](connection& c) { return c.sql_dialect().create_store_table(c, which, table, quoted); });
   if (!created) return std::move(created).error();
   return quoted;
 }
@@ -62,13 +65,13 @@ auto checkpoint_store<Database>::open(std::shared_ptr<Database> db, const checkp
 
 template <class Database>
 auto checkpoint_store<Database>::load(std::string_view key) -> result<checkpoint> {
-  return with_connection(*db_, [&](connection& c) { return load_checkpoint(c, table_, key); });
+  return with_connection(*db_, {}, [&](connection& c) { return load_checkpoint(c, table_, key); });
 }
 
 template <class Database>
 auto checkpoint_store<Database>::save(std::string_view key, const position& pos, std::uint64_t expected_version)
     -> result<std::uint64_t> {
-  return with_connection(*db_, [&](connection& c) -> result<std::uint64_t> {
+  return with_connection(*db_, {}, [&](connection& c) -> result<std::uint64_t> {
     auto saved = save_checkpoint(c, table_, key, pos, expected_version);
     if (!saved) return std::move(saved).error();
     return saved->version;
@@ -87,7 +90,7 @@ template <class Database>
 auto dead_letter_table<Database>::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
   if (letters.empty()) return ok();
-  return with_connection(*db_, [&](connection& c) {
+  return with_connection(*db_, stop, [&](connection& c) {
     return in_transaction(c, [&] { return insert_dead_letters(c, table_, letters); });
   });
 }
@@ -95,7 +98,7 @@ auto dead_letter_table<Database>::write(std::span<const dead_letter> letters, st
 template <class Database>
 auto dead_letter_table<Database>::read(std::int64_t after_id, std::size_t limit)
     -> result<std::vector<std::pair<std::int64_t, dead_letter>>> {
-  return with_connection(*db_, [&](connection& c) { return select_dead_letters(c, table_, after_id, limit); });
+  return with_connection(*db_, {}, [&](connection& c) { return select_dead_letters(c, table_, after_id, limit); });
 }
 
 template <class Database>
@@ -103,14 +106,14 @@ auto dead_letter_table<Database>::read(const dead_letter_filter& filter, const s
                                        std::size_t limit, std::stop_token stop)
     -> result<std::vector<stored_dead_letter>> {
   if (stop.stop_requested()) return stopped_error();
-  return with_connection(*db_, [&](connection& c) { return select_dead_letters(c, table_, filter, after_id, limit); });
+  return with_connection(*db_, stop, [&](connection& c) { return select_dead_letters(c, table_, filter, after_id, limit); });
 }
 
 template <class Database>
 auto dead_letter_table<Database>::resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
   if (ids.empty()) return ok();
-  return with_connection(*db_, [&](connection& c) {
+  return with_connection(*db_, stop, [&](connection& c) {
     return in_transaction(c, [&] { return delete_dead_letters(c, table_, ids); });
   });
 }
@@ -120,7 +123,7 @@ auto dead_letter_table<Database>::record_failure(std::span<const failed_replay> 
     -> result<void> {
   if (stop.stop_requested()) return stopped_error();
   if (failures.empty()) return ok();
-  return with_connection(*db_, [&](connection& c) {
+  return with_connection(*db_, stop, [&](connection& c) {
     return in_transaction(c, [&] { return record_dead_letter_failures(c, table_, failures); });
   });
 }
@@ -128,7 +131,7 @@ auto dead_letter_table<Database>::record_failure(std::span<const failed_replay> 
 template <class Database>
 auto dead_letter_table<Database>::purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t> {
   if (stop.stop_requested()) return stopped_error();
-  return with_connection(*db_, [&](connection& c) { return purge_dead_letters(c, table_, filter); });
+  return with_connection(*db_, stop, [&](connection& c) { return purge_dead_letters(c, table_, filter); });
 }
 
 template <class Database>
@@ -140,25 +143,26 @@ auto job_log<Database>::open(std::shared_ptr<Database> db, const job_log_options
 
 template <class Database>
 auto job_log<Database>::create(const job_run& run) -> result<std::uint64_t> {
-  return with_connection(*db_, [&](connection& c) { return insert_run(c, table_, run); });
+  return with_connection(*db_, {}, [&](connection& c) { return insert_run(c, table_, run); });
 }
 
 template <class Database>
 auto job_log<Database>::update(const job_run& run) -> result<void> {
-  return with_connection(*db_,
-                         [&](connection& c) { return in_transaction(c, [&] { return update_run(c, table_, run); }); });
+  return with_connection(*db_, {}, [&](connection& c) {
+    return in_transaction(c, [&] { return update_run(c, table_, run); });
+  });
 }
 
 template <class Database>
 auto job_log<Database>::runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> {
-  return with_connection(*db_, [&](connection& c) { return select_runs(c, table_, job, limit); });
+  return with_connection(*db_, {}, [&](connection& c) { return select_runs(c, table_, job, limit); });
 }
 
 template <class Database>
 auto table_sink<Database>::open(std::shared_ptr<Database> db, const table_sink_options& options)
     -> result<table_sink> {
   auto plan = plan_sink(db != nullptr, backend<Database>::sql_dialect(), options);
-  if (auto opened = with_connection(*db, [&](connection& c) { return open_sink(c, options, plan); }); !opened) {
+  if (auto opened = with_connection(*db, {}, [&](connection& c) { return open_sink(c, options, plan); }); !opened) {
     return std::move(opened).error();
   }
   return table_sink{std::move(db), std::move(plan), std::make_shared<ledger_gate>()};
@@ -168,7 +172,7 @@ template <class Database>
 auto table_sink<Database>::write(std::span<const record> records, std::stop_token stop) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
   if (records.empty()) return ok();
-  return with_connection(*db_, [&](connection& c) { return write_rows(c, plan_, records, stop); });
+  return with_connection(*db_, stop, [&](connection& c) { return write_rows(c, plan_, records, stop); });
 }
 
 template <class Database>
@@ -176,7 +180,7 @@ auto table_sink<Database>::write_each(std::span<const record> records, std::stop
     -> result<std::vector<rejected_record>> {
   if (stop.stop_requested()) return stopped_error();
   if (records.empty()) return std::vector<rejected_record>{};
-  return with_connection(*db_, [&](connection& c) { return write_rows_each(c, plan_, records, stop); });
+  return with_connection(*db_, stop, [&](connection& c) { return write_rows_each(c, plan_, records, stop); });
 }
 
 template <class Database>
@@ -184,7 +188,7 @@ auto table_sink<Database>::write_with_checkpoint(std::span<const record> records
                                                  const position& pos, std::uint64_t expected_version,
                                                  std::stop_token stop) -> result<std::uint64_t> {
   if (stop.stop_requested()) return stopped_error();
-  return with_connection(*db_, [&](connection& c) {
+  return with_connection(*db_, stop, [&](connection& c) {
     return write_rows_with_checkpoint(c, plan_, records, key, pos, expected_version, stop);
   });
 }
@@ -193,7 +197,7 @@ template <class Database>
 auto table_sink<Database>::write_committed(std::span<const record> records, const committed_batch& entry,
                                            std::stop_token stop) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
-  return with_connection(*db_, [&](connection& c) -> result<void> {
+  return with_connection(*db_, stop, [&](connection& c) -> result<void> {
     if (auto ready = gate_->ensure(c, plan_); !ready) return ready;
     return write_rows_committed(c, plan_, records, entry, stop);
   });
@@ -203,7 +207,7 @@ template <class Database>
 auto table_sink<Database>::committed_batches(std::string_view job, std::stop_token stop)
     -> result<std::vector<committed_batch>> {
   if (stop.stop_requested()) return stopped_error();
-  return with_connection(*db_, [&](connection& c) -> result<std::vector<committed_batch>> {
+  return with_connection(*db_, stop, [&](connection& c) -> result<std::vector<committed_batch>> {
     if (auto ready = gate_->ensure(c, plan_); !ready) return std::move(ready).error();
     return select_batches(c, plan_, job);
   });
@@ -213,7 +217,7 @@ template <class Database>
 auto table_sink<Database>::forget_batches(std::string_view job, std::uint64_t run, std::uint64_t sequence,
                                           std::stop_token stop) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
-  return with_connection(*db_, [&](connection& c) -> result<void> {
+  return with_connection(*db_, stop, [&](connection& c) -> result<void> {
     if (auto ready = gate_->ensure(c, plan_); !ready) return ready;
     return delete_batches(c, plan_, job, run, sequence);
   });

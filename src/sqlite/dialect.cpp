@@ -310,7 +310,8 @@ auto sqlite_dialect::create_store_table(relational::connection& c, relational::s
 // in pipeline::detail::relational.)
 template <>
 struct pipeline::detail::relational::backend<pipeline::sqlite::database> {
-  static auto connect(sqlite::database& db) -> result<connection_ptr> {
+  // SQLite has no server to wait for: `stop` has nothing to end.
+  static auto connect(sqlite::database& db, const std::stop_token& /*stop*/) -> result<connection_ptr> {
     return std::make_unique<sqlite::detail::relational_connection>(db);
   }
   static auto sql_dialect() noexcept -> const dialect& { return sqlite::detail::the_dialect; }

@@ -152,7 +152,10 @@ auto mysql_main(const settings& s) -> int {
     return 2;
   }
   const auto& prefix = s.name;
-  auto db = pipeline::mysql::database::open(uri).value();
+  // A server restart is waited out (the default outage budget); its start and end are logged.
+  auto db = pipeline::mysql::database::open(
+                uri, {.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn}})
+                .value();
   (void)pipeline::mysql::execute(*db, fmt::format("CREATE TABLE IF NOT EXISTS `{}_orders` (id BIGINT NOT NULL, "
                                                   "amount BIGINT CHECK (amount >= 0), note VARCHAR(64)) ENGINE=InnoDB",
                                                   prefix));

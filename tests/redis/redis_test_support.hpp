@@ -24,6 +24,7 @@
 
 #include <pipeline/redis/client.hpp>
 
+#include "support/captured_log.hpp"
 #include "support/services.hpp"
 
 namespace redis_test {
@@ -118,25 +119,7 @@ class child_process {
 };
 
 // The client's log messages, debug included: what it did, for tests to check.
-class captured_log {
- public:
-  [[nodiscard]] auto logger() -> pipeline::logger {
-    return pipeline::logger{[this](pipeline::log_level, std::string_view message) {
-                              std::scoped_lock lock{mutex_};
-                              lines_.emplace_back(message);
-                            },
-                            pipeline::log_level::debug};
-  }
-  [[nodiscard]] auto count(std::string_view word) -> std::size_t {
-    std::scoped_lock lock{mutex_};
-    return static_cast<std::size_t>(
-        std::count_if(lines_.begin(), lines_.end(), [&](const auto& l) { return l.find(word) != std::string::npos; }));
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> lines_;
-};
+using pipeline::test::captured_log;
 
 // A redis-server of the test's own on a free port and in a temporary directory, for tests that
 // pause, kill or restart it. `extra` adds options (e.g. {"--requirepass", "s3cret"}).

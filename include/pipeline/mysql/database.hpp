@@ -10,6 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include <pipeline/backoff.hpp>
+#include <pipeline/log.hpp>
+#include <pipeline/detail/outage.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::mysql {
@@ -41,6 +44,15 @@ struct database_options {
   tls_options tls{};
   /// LOAD DATA LOCAL INFILE from this client (MYSQL_OPT_LOCAL_INFILE); off unless asked for.
   bool local_infile{false};
+  /// How long the database keeps trying while the server is away (see `database`): from the
+  /// first failure of an outage, whichever operation saw it. 0: never wait, the first failure
+  /// is the error. The URI's `outage-budget-ms` sets it too.
+  std::chrono::milliseconds outage_budget{pipeline::detail::default_outage_budget};
+  /// The waits between tries during an outage (`max_attempts` and `max_elapsed` are not used:
+  /// `outage_budget` ends the waiting).
+  backoff_options reconnect{pipeline::detail::default_reconnect_backoff};
+  /// Where the start and the end of an outage are logged (warnings).
+  logger log{};
 };
 
 /// Where a `mysql://` URI points. Throws std::invalid_argument from `parse` when malformed.
@@ -55,6 +67,9 @@ struct endpoint {
   /// port defaults to 3306. Query parameters set TLS options: `ssl-ca`, `ssl-cert`,
   /// `ssl-key` (paths), `ssl-mode=REQUIRED|VERIFY_IDENTITY`, into `tls`.
   [[nodiscard]] static auto parse(std::string_view uri, tls_options* tls = nullptr) -> endpoint;
+  /// As above, the query parameters setting `options`: the TLS ones into `options->tls`, and
+  /// `outage-budget-ms=N` (milliseconds, 0 or more) into `options->outage_budget`.
+  [[nodiscard]] static auto parse(std::string_view uri, database_options* options) -> endpoint;
 };
 
 /// A MySQL/MariaDB database: an endpoint and a pool of connections to it, shared by the
@@ -67,8 +82,22 @@ struct endpoint {
 ///
 /// Every connection runs with `time_zone = '+00:00'` (TIMESTAMP columns read and write UTC)
 /// and `sql_mode` STRICT_ALL_TABLES added (a value that does not fit is an error, never
-/// silently cut). A connection that fails with a lost-connection error is closed, not reused:
-/// the next operation opens a new one, so a retry (by the runner's retry policy) reconnects.
+/// silently cut). A connection that fails with a lost-connection error is closed, not reused,
+/// and so are the idle ones kept with it (after a restart they are all dead): the next
+/// operation opens a new one, so a retry (by the runner's retry policy) reconnects.
+///
+/// Outages are waited out: a connect that is refused, lost or told the server is shutting down
+/// (2002, 2003, 2006, 2013, 2055, 1053, 1927, 1158-1161) is tried again with backoff
+/// (`database_options::reconnect`) until it succeeds or the outage has lasted
+/// `outage_budget`; so is a read that lost its connection (a keyset page, a partition plan,
+/// `query_int64`), on a new connection. A write that lost its connection is not sent again
+/// here: its transaction may or may not have committed, so it fails `transient` and the
+/// runner retries the batch, whose connect then waits (the table sink's exactly-once modes
+/// recognise a batch that committed unseen; see docs/adapters/mysql.md). The database logs a
+/// warning when an outage starts ("mysql: host:port unavailable …, waiting up to …") and when
+/// the server is back ("… is back after 3.2 s"). The outage is the database's, not the
+/// operation's: once its budget is spent, each operation tries once and fails at once, until
+/// one succeeds. Then it is an error: `transient`, naming how long the server was away.
 ///
 /// Errors keep mysql_errno in `native_code` and the server's message, backend "mysql".
 /// `transient`: lost or refused connection (2002, 2003, 2006, 2013, 2055), deadlock (1213),
@@ -82,8 +111,10 @@ struct endpoint {
 ///     auto store = pipeline::mysql::checkpoint_store::open(db).value();
 class database {
  public:
-  /// Parses `uri` and opens one connection, so that a wrong password or host fails here.
-  /// Throws std::invalid_argument for a malformed URI or a negative timeout.
+  /// Parses `uri` and opens one connection, so that a wrong password or host fails here (a
+  /// server that is down or starting is waited for, as the class comment says). Throws
+  /// std::invalid_argument for a malformed URI, a negative timeout or budget, or a `reconnect`
+  /// that describes no schedule.
   [[nodiscard]] static auto open(std::string_view uri, const database_options& options = {})
       -> result<std::shared_ptr<database>>;
 
@@ -95,10 +126,11 @@ class database {
 
  private:
   friend struct detail::database_access;
-  database(endpoint where, database_options options) noexcept;
+  database(endpoint where, database_options options);
 
   endpoint endpoint_;
   database_options options_;
+  pipeline::detail::outage_watch outage_;  // one outage for every connection to the server
   std::mutex mutex_;
   std::vector<std::unique_ptr<detail::connection>> idle_;
 };
@@ -109,7 +141,8 @@ class database {
 
 /// The first row of a query, each column as an integer or nullopt for NULL (COUNT, SUM,
 /// MIN …), for checks and reports; `not_found` when the query returns no row, `permanent`
-/// when a column is not an integer.
+/// when a column is not an integer. Give it reads only: after a lost connection it is run
+/// again on a new one (see `database`).
 [[nodiscard]] auto query_int64(database& db, std::string_view sql)
     -> result<std::vector<std::optional<std::int64_t>>>;
 

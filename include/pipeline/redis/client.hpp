@@ -12,6 +12,7 @@
 
 #include <pipeline/backoff.hpp>
 #include <pipeline/log.hpp>
+#include <pipeline/detail/outage.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::redis {
@@ -40,15 +41,10 @@ struct connection_options {
   std::chrono::milliseconds command_timeout{5000};  ///< each reply (a blocking read adds its own wait)
   /// How long a call keeps trying while the server is away (see `client`): from the first
   /// failure of an outage, whichever call saw it. 0: never wait, the first failure is the error.
-  std::chrono::milliseconds outage_budget{std::chrono::minutes{5}};
+  std::chrono::milliseconds outage_budget{pipeline::detail::default_outage_budget};
   /// The waits between tries during an outage (`max_attempts` and `max_elapsed` are not used:
   /// `outage_budget` ends the waiting).
-  backoff_options reconnect{.initial = std::chrono::milliseconds{100},
-                            .multiplier = 2.0,
-                            .max_delay = std::chrono::milliseconds{2000},
-                            .jitter_mode = jitter::equal,
-                            .max_attempts = 0,
-                            .max_elapsed = std::chrono::milliseconds{0}};
+  backoff_options reconnect{pipeline::detail::default_reconnect_backoff};
   logger log{};
 };
 

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Outage test of the MySQL adapter: three jobs run on a mariadbd of this script's own, which is
+# stopped and restarted under them, alternately with SIGTERM (a clean shutdown) and SIGKILL (a
+# crash: InnoDB recovers at the next start), down 1 to 6 s each time:
+#  - two copies of examples/05_mysql_copy (keyset source, upsert table sink, ~1% bad rows);
+#  - one exactly_once_process --sink mysql: generated orders in exactly-once mode into a table
+#    with no unique key (plain INSERT and the batch ledger: a batch written twice would show).
+# All three are started while the server is down, so they wait for it at connect as well as
+# mid-run. Every process must wait the outages out and finish rc 0; then each job is checked by
+# set equality (--verify): the target holds every good row once, the DLQ exactly the bad ones,
+# once, and no row is in both.
+#
+# The script's own server, not the one of scripts/services.sh: the tests beside this one keep
+# theirs while this one is down. The restarts begin once both sources are generated (that is
+# one INSERT … SELECT, a write that a lost connection fails).
+#   mysql_restart.sh <mysql_copy binary> <exactly_once_process binary> [restarts (3)] [rows per job (300000)]
+set -euo pipefail
+bin=$(realpath "$1")
+exactly_once=$(realpath "$2")
+restarts=${3:-3}
+rows=${4:-300000}
+source "$(dirname "$(realpath "$0")")/chaos.sh"
+dir=$(mktemp -d)
+server_pid=""
+cleanup() {
+  chaos_cleanup
+  if [[ -n $server_pid ]]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+cd "$dir"
+
+port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=$((20000 + RANDOM % 20000))
+while ! port_is_free "$port"; do port=$((port + 1)); done
+mariadb-install-db --user=root --datadir="$dir/data" --auth-root-authentication-method=normal --skip-test-db \
+  >install.log 2>&1 || { echo "FAIL: mariadb-install-db failed" >&2; cat install.log >&2; exit 1; }
+start_server() {
+  mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/sock" --port="$port" \
+    --bind-address=127.0.0.1 --skip-name-resolve --pid-file="$dir/pid" --log-error="$dir/err.log" \
+    --innodb-buffer-pool-size=128M --max-connections=200 >/dev/null 2>&1 &
+  server_pid=$!
+}
+stop_server() {  # <signal>
+  kill -"$1" "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+sql() { mariadb --socket="$dir/sock" -uroot -N -e "$1" pipe; }
+ready() { mariadb-admin --socket="$dir/sock" -uroot ping >/dev/null 2>&1; }
+await_ready() {
+  for _ in $(seq 600); do ready && return 0; sleep 0.05; done
+  echo "FAIL: mariadbd did not start" >&2; cat err.log >&2; exit 1
+}
+start_server
+await_ready
+mariadb --socket="$dir/sock" -uroot -e "CREATE DATABASE pipe; CREATE USER 'pipe'@'127.0.0.1' IDENTIFIED BY 'pipe-pass';
+  GRANT ALL ON *.* TO 'pipe'@'127.0.0.1';"
+uri="mysql://pipe:pipe-pass@127.0.0.1:$port/pipe"
+stop_server TERM
+
+copies=(a b)
+copy_args() { echo --uri "$uri" --rows "$rows" --workers 3 --prefix "restart_$1"; }
+orders_args=(--sink mysql --name restart_orders --rows "$rows" --workers 3)
+export PIPELINE_MYSQL_TEST_URI=$uri  # exactly_once_process's database
+# All start while the server is down: they wait for it at connect.
+procs=()
+for j in "${copies[@]}"; do
+  # shellcheck disable=SC2046
+  chaos_spawn "$bin" $(copy_args "$j")
+  procs+=("$chaos_pid")
+done
+chaos_spawn "$exactly_once" "${orders_args[@]}"
+procs+=("$chaos_pid")
+all_running() {
+  local p
+  for p in "${procs[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done
+}
+chaos_pause 1.0 3.0
+start_server
+await_ready
+echo "started while the server was down: ${#procs[@]} processes"
+for j in "${copies[@]}"; do
+  until [[ $(sql "SELECT COUNT(*) FROM restart_${j}_people" 2>/dev/null || true) == "$rows" ]]; do
+    all_running || { echo "FAIL: a process ended while the sources were generated" >&2; tail -n 5 chaos-*.log >&2; exit 1; }
+    sleep 0.2
+  done
+done
+
+for ((r = 1; r <= restarts; r++)); do
+  chaos_pause 1.0 3.0
+  if ! all_running; then
+    echo "FAIL: a process ended before restart $r (last lines below); raise the rows" >&2
+    tail -n 3 chaos-*.log >&2
+    exit 1
+  fi
+  written=$(sql "SELECT (SELECT COUNT(*) FROM restart_a_people_clean) + (SELECT COUNT(*) FROM restart_b_people_clean)
+                 + (SELECT COUNT(*) FROM restart_orders_orders)")
+  signal=TERM
+  ((r % 2 == 0)) && signal=KILL
+  stop_server "$signal"
+  down=$(awk -v seed="$RANDOM$RANDOM" 'BEGIN { srand(seed); printf "%.1f", 1 + rand() * 5 }')
+  sleep "$down"
+  start_server
+  echo "restart $r: SIG$signal with $written rows written, down ${down} s"
+  await_ready
+done
+
+status=0
+for p in "${procs[@]}"; do
+  rc=0
+  wait "$p" || rc=$?
+  chaos_forget "$p"
+  if ((rc != 0)); then
+    echo "FAIL: process $p ended rc $rc" >&2
+    status=1
+  fi
+done
+echo "outage log lines: $(cat chaos-*.log | grep -c 'waiting up to' || true) waits started," \
+     "$(cat chaos-*.log | grep -c 'is back after' || true) ended, e.g.:"
+grep -h "is back after" chaos-*.log | head -n 3 | sed 's/^/  /' || true
+for log in chaos-*.log; do grep -h "^completed\|^failed\|^stopped\|^run:" "$log" || true; done
+if ((status != 0)); then tail -n 5 chaos-*.log >&2; fi
+# A rerun of each job resumes after its checkpoint (nothing left to read) and checks it.
+for j in "${copies[@]}"; do
+  # shellcheck disable=SC2046
+  "$bin" $(copy_args "$j") --verify || status=1
+done
+"$exactly_once" "${orders_args[@]}" --verify || status=1
+exit "$status"
