@@ -205,18 +205,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     // SIGINT/SIGTERM end the schedule (a load in progress stops and saves its checkpoint):
-    // blocked before any thread starts, taken by the watcher.
-    const sigset_t stop_signals = examples::block_stop_signals();
-    std::stop_source stop;
-    std::jthread signal_watcher{[&stop, &stop_signals](std::stop_token done) {
-      const timespec poll{0, 100'000'000};
-      while (!done.stop_requested()) {
-        if (sigtimedwait(&stop_signals, nullptr, &poll) > 0) {
-          stop.request_stop();
-          return;
-        }
-      }
-    }};
+    // blocked before any thread starts.
+    examples::stop_on_signals stop;
     // The schedule's lease sits in the warehouse beside the checkpoint: one load at a time
     // across processes, each due time loaded once.
     pipeline::any_checkpoint_store schedule_store{std::ref(checkpoints)};
@@ -236,7 +226,7 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
           return report;
         },
-        stop.get_token());
+        stop.token());
     fmt::print("stopped after {} loads ({} failed, {} due times skipped)\n", done.runs, done.failed, done.skipped);
     return 0;
   }

@@ -279,18 +279,8 @@ int main(int argc, char** argv) {
   // The prefix goes into the CREATE and INSERT below, which this program writes itself.
   if (!examples::check_table_prefix(o->prefix)) return 2;
   // SIGINT/SIGTERM stop the job cleanly (each month saves its checkpoint; a rerun resumes):
-  // blocked here, before any thread starts, and taken by the watcher below.
-  const sigset_t stop_signals = examples::block_stop_signals();
-  std::stop_source stop;
-  std::jthread signal_watcher{[&stop, &stop_signals](std::stop_token done) {
-    const timespec poll{0, 100'000'000};
-    while (!done.stop_requested()) {
-      if (sigtimedwait(&stop_signals, nullptr, &poll) > 0) {
-        stop.request_stop();
-        return;
-      }
-    }
-  }};
+  // blocked here, before any thread starts.
+  examples::stop_on_signals stop;
 
   auto db_result = my::database::open(o->uri);
   if (!db_result) return examples::print_error(db_result.error());
@@ -386,7 +376,7 @@ int main(int argc, char** argv) {
 
   int status = 0;
   if (o->schedule.empty()) {
-    status = run_job(stop.get_token());
+    status = run_job(stop.token());
   } else {
     std::optional<pipeline::schedule> when;
     try {
@@ -408,7 +398,7 @@ int main(int argc, char** argv) {
           if (run_job(token) == 0) return pipeline::run_state::completed;
           return token.stop_requested() ? pipeline::run_state::stopped : pipeline::run_state::failed;
         },
-        stop.get_token());
+        stop.token());
     std::printf("%llu scheduled runs, %llu failed\n", static_cast<unsigned long long>(done.runs),
                 static_cast<unsigned long long>(done.failed));
   }
