@@ -13,6 +13,10 @@
 #                                   foreground; it is started in the background here), kill it
 #                                   after MIN..MAX s, reap it
 #   chaos_require_landed N          fails the test unless at least N kills landed
+#   chaos_private_server            for a test that runs (and restarts) its own server: makes a
+#                                   temporary directory $dir and cds there, picks a free port
+#                                   $port, and on exit kills the children, the server ($server_pid
+#                                   when set: keep it current) and removes $dir
 #
 # The caller sets `set -euo pipefail`. Logs go to the current directory (make it a temporary one).
 
@@ -83,4 +87,20 @@ chaos_require_landed() {
     echo "FAIL: fewer than $1 kills landed (the runs finished too fast): give them more work" >&2
     exit 1
   fi
+}
+
+chaos_private_server() {
+  dir=$(mktemp -d)
+  server_pid=""
+  trap chaos_private_server_cleanup EXIT
+  cd "$dir"
+  port=$((20000 + RANDOM % 20000))
+  # A port that takes a connection is in use.
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+}
+
+chaos_private_server_cleanup() {
+  chaos_cleanup
+  if [[ -n $server_pid ]]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$dir"
 }

@@ -20,19 +20,7 @@ exactly_once=$(realpath "$2")
 restarts=${3:-3}
 rows=${4:-300000}
 source "$(dirname "$(realpath "$0")")/chaos.sh"
-dir=$(mktemp -d)
-server_pid=""
-cleanup() {
-  chaos_cleanup
-  if [[ -n $server_pid ]]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-cd "$dir"
-
-port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=$((20000 + RANDOM % 20000))
-while ! port_is_free "$port"; do port=$((port + 1)); done
+chaos_private_server
 mariadb-install-db --user=root --datadir="$dir/data" --auth-root-authentication-method=normal --skip-test-db \
   >install.log 2>&1 || { echo "FAIL: mariadb-install-db failed" >&2; cat install.log >&2; exit 1; }
 start_server() {

@@ -17,19 +17,7 @@ bin=$(realpath "$1")
 restarts=${2:-3}
 records=${3:-200000}
 source "$(dirname "$(realpath "$0")")/chaos.sh"
-dir=$(mktemp -d)
-server_pid=""
-cleanup() {
-  chaos_cleanup
-  if [[ -n $server_pid ]]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-cd "$dir"
-
-port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=$((20000 + RANDOM % 20000))
-while ! port_is_free "$port"; do port=$((port + 1)); done
+chaos_private_server
 mkdir data
 server=(redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/data" --save '' --appendonly yes
         --appendfsync always --enable-debug-command yes --key-load-delay 50
