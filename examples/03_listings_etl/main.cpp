@@ -8,6 +8,7 @@
 
 #include "command_line.hpp"
 #include "listings.hpp"
+#include "schedule_option.hpp"
 #include "stop_signals.hpp"
 
 #include <unistd.h>
@@ -197,13 +198,8 @@ int main(int argc, char** argv) {
   run_options.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn};
 
   if (!opts->every.empty()) {
-    std::optional<pipeline::schedule> when;
-    try {
-      when = pipeline::schedule::parse(opts->every);
-    } catch (const std::invalid_argument& e) {
-      fmt::print(stderr, "--every: {}\n", e.what());
-      return 2;
-    }
+    const auto when = examples::parse_schedule_option("--every", opts->every);
+    if (!when) return 2;
     // SIGINT/SIGTERM end the schedule (a load in progress stops and saves its checkpoint):
     // blocked before any thread starts.
     examples::stop_on_signals stop;

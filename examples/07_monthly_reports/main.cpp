@@ -15,6 +15,7 @@
 #include <pipeline/pipeline.hpp>
 
 #include "../common/command_line.hpp"
+#include "../common/schedule_option.hpp"
 #include "../common/stop_signals.hpp"
 #include "../common/table_prefix.hpp"
 
@@ -378,13 +379,8 @@ int main(int argc, char** argv) {
   if (o->schedule.empty()) {
     status = run_job(stop.token());
   } else {
-    std::optional<pipeline::schedule> when;
-    try {
-      when = pipeline::schedule::parse(o->schedule);
-    } catch (const std::invalid_argument& e) {
-      std::fprintf(stderr, "--schedule: %s\n", e.what());
-      return 2;
-    }
+    const auto when = examples::parse_schedule_option("--schedule", o->schedule);
+    if (!when) return 2;
     // One run at a time across processes: the schedule's lease sits beside the checkpoints.
     pipeline::any_checkpoint_store schedule_store{std::ref(*checkpoints)};
     pipeline::scheduler monthly{*when, schedule_store,

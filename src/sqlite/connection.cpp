@@ -1,5 +1,8 @@
 #include "connection.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 
 namespace pipeline::sqlite::detail {
@@ -121,7 +124,18 @@ auto connection::open(const std::string& path, const database_options& options)
   session s{*c};
   // In-memory databases answer "memory" and stay so; that is not an error.
   if (options.wal) {
-    if (auto r = s.execute("PRAGMA journal_mode = WAL"); !r) return std::move(r).error();
+    // Switching to WAL can answer BUSY without calling the busy handler (another process is
+    // creating or switching the same new file), so it is retried here, within busy_timeout.
+    const auto deadline = std::chrono::steady_clock::now() + options.busy_timeout;
+    for (;;) {
+      auto r = s.execute("PRAGMA journal_mode = WAL");
+      if (r) break;
+      const auto code = r.error().native_code & 0xff;  // the primary code of an extended one
+      if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || std::chrono::steady_clock::now() >= deadline) {
+        return std::move(r).error();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
   }
   const auto* synchronous =
       options.synchronous == synchronous_mode::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";

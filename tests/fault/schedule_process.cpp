@@ -39,16 +39,17 @@ void append(const std::string& path, const std::string& line) {
 
 auto open_store(const std::string& kind, const std::string& where) -> pipeline::any_checkpoint_store {
   if (kind == "sqlite") {
-    // Three processes creating one file at once: switching it to WAL can find it locked (sqlite
-    // does not wait on its busy timeout there), so opening is tried again.
-    for (int attempt = 1;; ++attempt) {
-      auto db = pipeline::sqlite::database::open(where);
-      if (db) {
-        if (auto store = pipeline::sqlite::checkpoint_store::open(*db)) return std::move(*store);
-      }
-      if (attempt == 50) std::abort();
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    auto db = pipeline::sqlite::database::open(where);
+    if (!db) {
+      fmt::print(stderr, "schedule_process: {}\n", db.error());
+      std::exit(2);
     }
+    auto store = pipeline::sqlite::checkpoint_store::open(*db);
+    if (!store) {
+      fmt::print(stderr, "schedule_process: {}\n", store.error());
+      std::exit(2);
+    }
+    return std::move(*store);
   }
   const char* uri = std::getenv("PIPELINE_REDIS_TEST_URI");
   if (uri == nullptr) {

@@ -64,6 +64,40 @@ TEST(sqlite_database, files_are_opened_in_wal_mode) {
   EXPECT_EQ(raw.scalar("PRAGMA journal_mode"), pipeline::value{"wal"});
 }
 
+// A new file that another connection (another process) holds with an exclusive lock: the
+// moment three schedulers start at once and one of them creates the file.
+struct exclusively_locked_file {
+  sqlite_test::temp_database_file file;
+  sqlite_test::raw_connection holder{file.path()};
+  exclusively_locked_file() {
+    holder.exec("CREATE TABLE t (id INTEGER)");
+    holder.exec("BEGIN EXCLUSIVE");
+  }
+};
+
+TEST(sqlite_database, switching_to_wal_waits_for_a_lock_within_busy_timeout) {
+  exclusively_locked_file locked;
+  std::jthread release{[&locked] {
+    std::this_thread::sleep_for(200ms);
+    locked.holder.exec("COMMIT");
+  }};
+  auto db = locked.file.open({.busy_timeout = 5000ms});  // throws when opening failed
+  release.join();
+  sqlite_test::raw_connection check{locked.file.path()};
+  EXPECT_EQ(check.scalar("PRAGMA journal_mode"), pipeline::value{"wal"});
+}
+
+TEST(sqlite_database, a_lock_held_past_busy_timeout_at_open_is_a_transient_error) {
+  exclusively_locked_file locked;
+  const auto started = std::chrono::steady_clock::now();
+  auto db = database::open(locked.file.path(), {.busy_timeout = 100ms});
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().kind, pipeline::error_kind::transient);
+  EXPECT_EQ(db.error().native_code & 0xff, SQLITE_BUSY);
+  EXPECT_GE(waited, 100ms);
+}
+
 TEST(sqlite_database, a_write_lock_held_past_busy_timeout_is_a_transient_error) {
   sqlite_test::temp_database_file file;
   sqlite_test::raw_connection other{file.path()};
