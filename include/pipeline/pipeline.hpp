@@ -51,5 +51,6 @@
 #include <pipeline/sink.hpp>
 #include <pipeline/size_or_time_batches.hpp>
 #include <pipeline/source.hpp>
+#include <pipeline/supervisor.hpp>
 #include <pipeline/transactional_sink.hpp>
 #include <pipeline/version.hpp>
