@@ -386,6 +386,16 @@ TEST(redis_queue, desired_workers_follow_the_stream_depth) {
   EXPECT_EQ(told, 8u);
 }
 
+TEST(redis_queue, the_supervisor_depth_function_reads_undelivered_and_pending_entries) {
+  const queue_names names;
+  auto c = redis_test::connect();
+  auto producer = stream_producer::open(c, {.stream = names.stream, .max_depth = 0}).value();
+  const auto depth = pipeline::redis::stream_depth_function(producer);
+  EXPECT_EQ(depth().value(), 0u);
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(producer.add("x", {}));
+  EXPECT_EQ(depth().value(), 25u);
+}
+
 // --- several processes ---------------------------------------------------------------------
 
 TEST(redis_queue_processes, a_worker_killed_mid_batch_loses_nothing_and_its_entries_are_reclaimed) {

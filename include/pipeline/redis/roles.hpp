@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <stop_token>
 #include <utility>
@@ -83,6 +84,17 @@ inline auto desired_workers(stream_producer& producer, autoscaler& scaler, std::
   const auto desired = scaler.evaluate(static_cast<std::size_t>(depth->total()), running);
   if (scaler.options().on_desired) scaler.options().on_desired(desired);
   return desired;
+}
+
+/// A `supervisor`'s depth function for worker processes that consume this stream: its
+/// entries not yet delivered plus those delivered and not acknowledged, read through
+/// `producer`, which must outlive the supervisor.
+inline auto stream_depth_function(stream_producer& producer) -> std::function<result<std::uint64_t>()> {
+  return [&producer]() -> result<std::uint64_t> {
+    auto depth = producer.depth();
+    if (!depth) return std::move(depth).error();
+    return depth->total();
+  };
 }
 
 }  // namespace pipeline::redis
