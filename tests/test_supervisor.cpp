@@ -228,6 +228,23 @@ TEST(supervisor, a_worker_that_exits_with_zero_is_started_again_at_once) {
   EXPECT_EQ(report.started, 2u);
 }
 
+TEST(supervisor, when_exit_zero_means_finished_run_returns_once_every_worker_has_ended) {
+  // Workers of a closed queue: each exits 0 once nothing is left. None is started after the
+  // first has finished, and run returns by itself when the others are done too.
+  scratch_directory dir;
+  const std::string drain = R"(sleep 0.$PIPELINE_WORKER_SLOT; exit 0)";
+  supervisor workers{{.command = shell_worker(dir.path(), drain),
+                      .depth = no_depth,
+                      .scale = {.min_workers = 3, .max_workers = 3},
+                      .on_exit_zero = pipeline::worker_exit_zero::finished}};
+  std::stop_source never;
+  const auto report = workers.run(never.get_token());
+  EXPECT_TRUE(report.finished);
+  EXPECT_EQ(report.started, 3u);
+  EXPECT_EQ(report.exited, 3u);
+  EXPECT_EQ(report.stopped, 0u);
+}
+
 TEST(supervisor, a_worker_that_ignores_sigterm_is_killed_after_the_grace) {
   scratch_directory dir;
   running_supervisor workers{{.command = shell_worker(dir.path(), ":", "echo ignored"),

@@ -29,6 +29,13 @@ struct supervisor_evaluation {
   std::size_t desired = 0;   ///< what the autoscaler asked for
 };
 
+/// What a worker that exits with status 0 while it is wanted means.
+enum class worker_exit_zero : std::uint8_t {
+  restart,   ///< nothing: it is started again at once (workers that should run until stopped)
+  finished,  ///< the work is done (a queue closed and drained): no worker is started any more,
+             ///< and `run` returns once the others have ended too
+};
+
 /// How a supervisor runs its workers. A plain struct; `command` and `depth` have no default.
 struct supervisor_options {
   /// The worker's command line: argv[0] is a path, or a name looked up in PATH when the
@@ -58,6 +65,7 @@ struct supervisor_options {
                                   .max_attempts = 0,
                                   .max_elapsed = std::chrono::milliseconds{0}};
   std::chrono::milliseconds stable_after{10'000};
+  worker_exit_zero on_exit_zero{worker_exit_zero::restart};
   /// How often exits are looked for between evaluations (a crash is noticed within this).
   std::chrono::milliseconds reap_interval{100};
   /// Told each evaluation, after it acted: the record of how the supervisor scaled.
@@ -75,7 +83,8 @@ struct supervisor_report {
   std::uint64_t stopped = 0;      ///< asked to stop (SIGTERM) and exited within the grace
   std::uint64_t killed = 0;       ///< asked to stop and killed after the grace
   std::uint64_t crashed = 0;      ///< ended by a signal or a non-zero exit while wanted
-  std::uint64_t exited = 0;       ///< ended with status 0 while wanted (restarted at once)
+  std::uint64_t exited = 0;       ///< ended with status 0 while wanted
+  bool finished = false;          ///< a worker exited with 0 under `worker_exit_zero::finished`
   std::uint64_t evaluations = 0;  ///< depth reads, failed ones included
   std::size_t peak_workers = 0;   ///< the most alive at once
 };
@@ -90,9 +99,10 @@ struct supervisor_report {
 /// SIGTERM as their parent-death signal, so a supervisor killed outright does not leave
 /// workers behind. Linux only.
 ///
-/// Ownership and threads: `run` blocks the calling thread until `stop` is requested, then
-/// stops every worker (SIGTERM, SIGKILL after `stop_grace`) and reaps them before returning;
-/// no child outlives `run`. One `run` at a time per supervisor. The depth function and the
+/// Ownership and threads: `run` blocks the calling thread until `stop` is requested (then it
+/// stops every worker: SIGTERM, SIGKILL after `stop_grace`) or, under
+/// `worker_exit_zero::finished`, until the work is done and every worker has ended. It reaps
+/// every child before returning: no child outlives `run`. One `run` at a time per supervisor. The depth function and the
 /// callbacks are called on the thread that calls `run`.
 ///
 ///     pipeline::supervisor workers{{.command = {"./worker", "--stream", "jobs"},
@@ -106,7 +116,8 @@ class supervisor {
   /// options that `validate` refuses, a zero reap interval.
   explicit supervisor(supervisor_options options);
 
-  /// Supervises until `stop` is requested; then every worker has ended and been reaped.
+  /// Supervises until `stop` is requested or the work is finished; then every worker has
+  /// ended and been reaped.
   auto run(std::stop_token stop) -> supervisor_report;
 
   /// The path the command runs (argv[0] as found in PATH).

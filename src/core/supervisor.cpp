@@ -166,8 +166,9 @@ class supervision {
     auto next_evaluation = steady::now();
     while (!stop.stop_requested()) {
       reap();
+      if (report_.finished && alive_.empty()) return report_;
       const auto now = steady::now();
-      if (now >= next_evaluation) {
+      if (now >= next_evaluation && !report_.finished) {
         evaluate();
         next_evaluation = now + options_.scale.interval;
       }
@@ -223,7 +224,7 @@ class supervision {
       });
       ask_to_stop(*newest, "fewer workers needed");
     }
-    while (active() < desired_ && steady::now() >= starts_not_before_) {
+    while (!report_.finished && active() < desired_ && steady::now() >= starts_not_before_) {
       if (!start_one()) break;
     }
   }
@@ -294,8 +295,21 @@ class supervision {
                         describe_status(status));
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       ++report_.exited;
-      options_.log.info("supervisor {}: worker {} (pid {}) exited with 0; starting another", options_.name, w.slot,
-                        w.pid);
+      if (options_.on_exit_zero == worker_exit_zero::finished) {
+        if (!report_.finished) {
+          options_.log.info("supervisor {}: worker {} (pid {}) finished the work; waiting for the others to end",
+                            options_.name, w.slot, w.pid);
+        }
+        report_.finished = true;
+      } else {
+        options_.log.info("supervisor {}: worker {} (pid {}) exited with 0; starting another", options_.name, w.slot,
+                          w.pid);
+      }
+    } else if (report_.finished) {
+      ++report_.crashed;  // the work is done: nothing is left for a replacement
+      if (metrics_.crashed != nullptr) metrics_.crashed->inc();
+      options_.log.warn("supervisor {}: worker {} (pid {}) crashed ({}) after the work finished", options_.name, w.slot,
+                        w.pid, describe_status(status));
     } else {
       ++report_.crashed;
       if (metrics_.crashed != nullptr) metrics_.crashed->inc();
