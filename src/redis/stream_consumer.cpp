@@ -244,13 +244,26 @@ void stream_consumer::trim_when_due() {
   if (auto t = trim(); !t) options_.log.warn("redis: trimming {} failed: {}", options_.stream, t.error().message);
 }
 
-auto stream_acks::load(std::string_view) -> result<checkpoint> {
+auto stream_acks::load(std::string_view key) -> result<checkpoint> {
   std::scoped_lock lock{mutex_};
+  if (key.find('#') != std::string_view::npos) {
+    const auto it = beside_.find(key);
+    return it != beside_.end() ? it->second : checkpoint{};
+  }
   return checkpoint{position{}, version_};
 }
 
-auto stream_acks::save(std::string_view, const position& pos, std::uint64_t expected_version) -> result<std::uint64_t> {
+auto stream_acks::save(std::string_view key, const position& pos, std::uint64_t expected_version)
+    -> result<std::uint64_t> {
   std::scoped_lock lock{mutex_};
+  if (key.find('#') != std::string_view::npos) {
+    auto& kept = beside_[std::string(key)];
+    if (expected_version != kept.version) {
+      return conflict_error(fmt::format("'{}' is at version {}, not {}", key, kept.version, expected_version));
+    }
+    kept = checkpoint{pos, kept.version + 1};
+    return kept.version;
+  }
   if (expected_version != version_) {
     return conflict_error(fmt::format("stream acks are at version {}, not {}", version_, expected_version));
   }

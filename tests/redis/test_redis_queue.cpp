@@ -104,6 +104,29 @@ TEST(redis_queue, trimming_never_removes_pending_or_undelivered_entries) {
   EXPECT_EQ(d.lag, 2u);
 }
 
+TEST(redis_queue, records_kept_beside_the_checkpoint_acknowledge_nothing) {
+  // The runner keeps its records-done count under "<key>#records-done": in the stream's acks
+  // store that must neither conflict with the acknowledgements nor acknowledge anything.
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto c = redis_test::connect(uri);
+  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(producer.add(std::to_string(i), {}));
+  auto consumer = stream_consumer::open({.uri = uri}, {.stream = names.stream, .read_count = 2}).value();
+  auto first = consumer->read({}).value().value();
+  auto second = consumer->read({}).value().value();
+  const auto n1 = consumer->track({first[0].id, first[1].id});
+  (void)consumer->track({second[0].id, second[1].id});
+  stream_acks acks{*consumer};
+  ASSERT_EQ(acks.save("w", pipeline::position::from_integer(static_cast<std::int64_t>(n1)), 0).value(), 1u);
+  // A count of 2 read as an acknowledgement number would acknowledge the second read too.
+  ASSERT_EQ(acks.save("w#records-done", pipeline::position::from_integer(2), 0).value(), 1u);
+  EXPECT_EQ(acks.save("w#records-done", pipeline::position::from_integer(4), 1).value(), 2u);
+  EXPECT_EQ(acks.load("w#records-done").value(), (pipeline::checkpoint{pipeline::position::from_integer(4), 2}));
+  EXPECT_EQ(acks.load("w").value().version, 1u);
+  EXPECT_EQ(consumer->depth().value().pending, 2u);  // only the first read is acknowledged
+}
+
 TEST(redis_queue, entries_that_do_not_decode_are_dead_lettered_and_the_rest_flows) {
   hand_fed_queue q;
   auto& [names, uri, c, producer, to_queue] = q;

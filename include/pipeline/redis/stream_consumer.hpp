@@ -122,6 +122,10 @@ class stream_consumer {
 /// version in memory (a worker never resumes from a position: unacknowledged entries are
 /// redelivered instead), so `load` is version 0 until the first save.
 ///
+/// The runner also keeps records beside its checkpoint under `<key>#…` (the records done so
+/// far). They mean nothing to the stream: such keys are kept in memory, each with its own
+/// version, and acknowledge nothing.
+///
 /// Models `pipeline::checkpoint_store`; thread-safe.
 class stream_acks {
  public:
@@ -135,6 +139,7 @@ class stream_acks {
   stream_consumer& consumer_;
   std::mutex mutex_;
   std::uint64_t version_ = 0;
+  std::map<std::string, checkpoint, std::less<>> beside_;  // `<key>#…` records
 };
 
 static_assert(pipeline::checkpoint_store<stream_acks>);
