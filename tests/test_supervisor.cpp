@@ -214,6 +214,35 @@ TEST(supervisor, restarts_a_crashed_worker_after_the_backoff) {
   EXPECT_GE(started_workers(dir.path()).front().at_ns - crashed_at, 300'000'000);  // waited the backoff
 }
 
+TEST(supervisor, a_crash_holds_back_only_its_own_replacement_and_no_other_slot_stands_in) {
+  scratch_directory dir;
+  // Slot 0's first worker crashes; slot 1's runs. With room for 4, the replacement must still
+  // wait its backoff in slot 0 rather than start at once in slot 2.
+  const std::string slot_0_crashes_once =
+      R"(if [ "$PIPELINE_WORKER_SLOT" = 0 ] && [ ! -e "$1/crashed" ]; then date +%s%N > "$1/crashed"; exit 3; fi)";
+  running_supervisor workers{{.command = shell_worker(dir.path(), slot_0_crashes_once),
+                              .depth = no_depth,
+                              .scale = {.min_workers = 2, .max_workers = 4},
+                              .restart_backoff = {.initial = 400ms,
+                                                  .multiplier = 2.0,
+                                                  .max_delay = 1000ms,
+                                                  .jitter_mode = pipeline::jitter::none,
+                                                  .max_attempts = 0}}};
+  ASSERT_TRUE(eventually([&] { return started_workers(dir.path()).size() == 2; }));
+  const auto report = workers.stop();
+  EXPECT_EQ(report.crashed, 1u);
+  EXPECT_EQ(report.started, 3u);
+  std::set<std::size_t> slots;
+  for (const auto& w : started_workers(dir.path())) slots.insert(w.slot);
+  EXPECT_EQ(slots, (std::set<std::size_t>{0, 1}));
+  std::ifstream crashed{dir.path() / "crashed"};
+  std::int64_t crashed_at = 0;
+  crashed >> crashed_at;
+  const auto started = started_workers(dir.path());
+  const auto replacement = *std::ranges::find(started, std::size_t{0}, &started_worker::slot);
+  EXPECT_GE(replacement.at_ns - crashed_at, 400'000'000);
+}
+
 TEST(supervisor, a_worker_that_exits_with_zero_is_started_again_at_once) {
   scratch_directory dir;
   const std::string exit_once = R"(if [ ! -e "$1/exited" ]; then touch "$1/exited"; exit 0; fi)";

@@ -160,6 +160,7 @@ class supervision {
         scaler_(options.scale),
         restart_delays_(options.restart_backoff),
         metrics_(options.metrics, options.name),
+        slots_(options.scale.max_workers),
         desired_(options.scale.min_workers) {}
 
   auto run(const std::stop_token& stop) -> supervisor_report {
@@ -215,8 +216,13 @@ class supervision {
     if (options_.on_evaluation) options_.on_evaluation(e);
   }
 
-  // Stops the newest workers beyond the desired count; starts workers up to it, unless a
-  // recent crash holds starts back.
+  [[nodiscard]] auto slot_taken(std::size_t slot) const -> bool {
+    return std::ranges::any_of(alive_, [slot](const auto& w) { return w.slot == slot; });
+  }
+
+  // Stops the newest workers beyond the desired count; starts workers up to it in free slots.
+  // A slot whose worker crashed waits out its backoff, and the wait holds back a start: a
+  // crashed worker is replaced after its backoff, not at once in another slot.
   void match_desired() {
     for (auto n = active(); n > desired_; --n) {
       auto newest = std::ranges::max_element(alive_, {}, [](const worker_process& w) {
@@ -224,20 +230,25 @@ class supervision {
       });
       ask_to_stop(*newest, "fewer workers needed");
     }
-    while (!report_.finished && active() < desired_ && steady::now() >= starts_not_before_) {
-      if (!start_one()) break;
+    if (report_.finished) return;
+    const auto now = steady::now();
+    std::size_t held = 0;
+    for (std::size_t slot = 0; slot < slots_.size(); ++slot) {
+      if (!slot_taken(slot) && slots_[slot].not_before > now) ++held;
+    }
+    for (std::size_t slot = 0; slot < slots_.size() && active() + held < desired_; ++slot) {
+      if (slot_taken(slot) || slots_[slot].not_before > now) continue;
+      if (!start_one(slot)) ++held;  // its slot now waits a backoff
     }
   }
 
-  auto start_one() -> bool {
-    std::size_t slot = 0;
-    while (std::ranges::any_of(alive_, [slot](const auto& w) { return w.slot == slot; })) ++slot;
+  auto start_one(std::size_t slot) -> bool {
     spawn_arguments arguments{options_.command, slot};
     auto pid = spawn(executable_, arguments);
     if (!pid) {
       // A failed start counts as a crash: backoff, so a broken command is not retried in a loop.
       options_.log.error("supervisor {}: {}", options_.name, pid.error());
-      note_crash(steady::duration::zero());
+      note_crash(slot, steady::duration::zero());
       return false;
     }
     alive_.push_back({.pid = *pid, .slot = slot, .started = steady::now(), .stop_sent = std::nullopt});
@@ -266,9 +277,10 @@ class supervision {
     }
   }
 
-  void note_crash(steady::duration ran) {
-    crashes_in_row_ = ran >= options_.stable_after ? 1 : crashes_in_row_ + 1;
-    starts_not_before_ = steady::now() + restart_delays_.delay_before(crashes_in_row_ + 1);
+  void note_crash(std::size_t slot, steady::duration ran) {
+    auto& s = slots_[slot];
+    s.crashes_in_row = ran >= options_.stable_after ? 1 : s.crashes_in_row + 1;
+    s.not_before = steady::now() + restart_delays_.delay_before(s.crashes_in_row + 1);
   }
 
   // Collects every child that ended and counts how it ended.
@@ -313,11 +325,11 @@ class supervision {
     } else {
       ++report_.crashed;
       if (metrics_.crashed != nullptr) metrics_.crashed->inc();
-      note_crash(ran);
+      note_crash(w.slot, ran);
       options_.log.warn("supervisor {}: worker {} (pid {}) crashed ({}) after {} ms; restarting in {} ms",
                         options_.name, w.slot, w.pid, describe_status(status),
                         std::chrono::duration_cast<std::chrono::milliseconds>(ran).count(),
-                        std::chrono::duration_cast<std::chrono::milliseconds>(starts_not_before_ - steady::now())
+                        std::chrono::duration_cast<std::chrono::milliseconds>(slots_[w.slot].not_before - steady::now())
                             .count());
     }
   }
@@ -346,10 +358,13 @@ class supervision {
   supervisor_metrics metrics_;
   supervisor_report report_;
   std::vector<worker_process> alive_;
+  struct slot_state {
+    std::uint32_t crashes_in_row = 0;  // crashes of its workers that ran less than stable_after
+    steady::time_point not_before{};  // its backoff after the last crash
+  };
+  std::vector<slot_state> slots_;  // one per slot, 0 … max_workers-1
   std::size_t desired_;
   std::uint64_t last_depth_ = 0;
-  std::uint32_t crashes_in_row_ = 0;
-  steady::time_point starts_not_before_{};
 };
 
 }  // namespace
