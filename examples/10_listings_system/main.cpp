@@ -235,6 +235,10 @@ auto produce(const options& o, std::stop_token stop) -> int {
   pipeline::runner_options run_options;
   run_options.name = o.name + "/producer";
   run_options.job_log = &runs;
+  // Each batch goes on the stream with a ledger entry, in one script: a producer restarted
+  // after a crash skips what its predecessor added after the last checkpoint, so every
+  // listing is on the stream once and its dead letter keeps one identity.
+  run_options.exactly_once = true;
   run_options.log = conn.log;
   const auto report = pipeline::redis::run_producer(feed, queue, dlq, checkpoints, run_options, std::move(stop));
   fmt::print("producer: {}, {} listings queued in {:.1f} s; peak RSS {:.0f} MB\n", pipeline::to_string(report.status),
@@ -266,11 +270,14 @@ auto open_sink(const options& o) -> pipeline::any_sink<pipeline::record> {
   const names n{o.name};
   if (o.sink == "mongodb") {
     namespace mdb = pipeline::mongodb;
-    // Upsert by the listing id: an entry redelivered after a crash changes nothing.
+    // Upsert by _id, the listing id: an entry redelivered after a crash changes nothing, and
+    // two workers that insert one listing at once (a worker paused past the visibility
+    // timeout, and the one that reclaimed its entry) meet the _id's unique index, which any
+    // MongoDB-compatible server keeps, instead of storing it twice.
     return mdb::collection_sink(mdb::client::open(o.mongodb), {.database = n.database,
                                                                 .collection = "listings",
                                                                 .mode = mdb::write_mode::upsert,
-                                                                .key_fields = {"id"}});
+                                                                .key_fields = {"_id"}});
   }
   const std::map<std::string, std::string, std::less<>> types{{"id", "BIGINT"},
                                                               {"city", "VARCHAR(255)"},
@@ -309,13 +316,18 @@ auto work(const options& o, std::stop_token stop) -> int {
   auto c = pipeline::redis::client::connect(conn).value();
   pipeline::redis::dead_letter_stream dlq{c, {.stream = n.dead}};
   auto sink = open_sink(o);
+  const auto transform = [with_id = o.sink == "mongodb"](const pipeline::record& row) {
+    auto listing = normalise_feed_row(row);
+    if (listing && with_id) listing->set("_id", *listing->find("id"));
+    return listing;
+  };
   pipeline::runner_options run_options;
   run_options.name = o.name + "/worker";
   run_options.workers = o.threads;
   run_options.queue_capacity = o.threads;
   run_options.log = conn.log;
   const auto report =
-      pipeline::redis::run_worker<pipeline::record>(*consumer, normalise_feed_row, sink, dlq, run_options, std::move(stop));
+      pipeline::redis::run_worker<pipeline::record>(*consumer, transform, sink, dlq, run_options, std::move(stop));
   fmt::print("worker {}: {}, {} written, {} dead-lettered, {} retried; peak RSS {:.0f} MB\n", env_or("PIPELINE_WORKER_SLOT"),
              pipeline::to_string(report.status), report.written, report.dead_lettered, report.retried, peak_rss_mb());
   if (report.failure) fmt::print(stderr, "worker: {}\n", *report.failure);

@@ -1,6 +1,7 @@
 #include <pipeline/redis/stream_producer.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -104,6 +105,68 @@ if through > last then redis.call('SET', KEYS[2], through .. ' ' .. last_id, 'EX
 return last_id
 )lua";
 
+// The ledger of an exactly-once producer: one hash per job, field "<partition>:<run>:<sequence>:<slice>",
+// value "<bytes of start>:<start><end>" (positions are bytes).
+auto ledger_field(const committed_batch& e) -> std::string {
+  return fmt::format("{}:{}:{}:{}", e.partition, e.run, e.sequence, e.slice);
+}
+
+auto ledger_value(const committed_batch& e) -> std::string {
+  return fmt::format("{}:{}{}", e.start.bytes().size(), e.start.bytes(), e.end.bytes());
+}
+
+auto parse_ledger_entry(std::string_view job, std::string_view field, std::string_view value)
+    -> std::optional<committed_batch> {
+  committed_batch e;
+  e.job = std::string(job);
+  std::uint64_t numbers[4] = {};
+  for (auto& n : numbers) {
+    const auto colon = field.find(':');
+    auto parsed = detail::to_int<std::uint64_t>(field.substr(0, colon));
+    if (!parsed) return std::nullopt;
+    n = *parsed;
+    field = colon == std::string_view::npos ? std::string_view{} : field.substr(colon + 1);
+  }
+  const auto colon = value.find(':');
+  auto start_size = detail::to_int<std::size_t>(value.substr(0, colon));
+  if (colon == std::string_view::npos || !start_size || *start_size > value.size() - colon - 1) return std::nullopt;
+  if (numbers[0] > UINT32_MAX) return std::nullopt;
+  e.partition = static_cast<std::uint32_t>(numbers[0]);
+  e.run = numbers[1];
+  e.sequence = numbers[2];
+  e.slice = numbers[3];
+  e.start = position{std::string(value.substr(colon + 1, *start_size))};
+  e.end = position{std::string(value.substr(colon + 1 + *start_size))};
+  return e;
+}
+
+// KEYS[1]: the stream, KEYS[2]: the job's ledger; ARGV[1]: the entry's field, ARGV[2]: its
+// value, ARGV[3…]: the frames. Adds the frames and the entry, unless the ledger holds the
+// field: then returns 'held' (same value) or 'conflict' and adds nothing.
+constexpr std::string_view add_committed_script = R"lua(
+local held = redis.call('HGET', KEYS[2], ARGV[1])
+if held then
+  if held == ARGV[2] then return 'held' end
+  return 'conflict'
+end
+for i = 3, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 'added'
+)lua";
+
+// KEYS[1]: the job's ledger; ARGV[1], ARGV[2]: run and sequence. Deletes the entries at or
+// below them in (run, sequence) order.
+constexpr std::string_view forget_script = R"lua(
+local run, sequence = tonumber(ARGV[1]), tonumber(ARGV[2])
+local fields = redis.call('HKEYS', KEYS[1])
+for _, f in ipairs(fields) do
+  local _, r, s = string.match(f, '^(%d+):(%d+):(%d+):')
+  r, s = tonumber(r), tonumber(s)
+  if r and (r < run or (r == run and s <= sequence)) then redis.call('HDEL', KEYS[1], f) end
+end
+return #fields
+)lua";
+
 }  // namespace
 
 stream_producer::stream_producer(std::shared_ptr<client> c, stream_options options)
@@ -173,6 +236,53 @@ auto stream_producer::add_numbered(std::span<const std::string> frames, const st
   if (!r) return std::move(r).error();  // stopped or failed: the numbers are used again next time
   adds_->next += frames.size();
   return std::move(r->str);
+}
+
+auto stream_producer::ledger_key(std::string_view job) const -> std::string {
+  return detail::companion_key(options_.stream, fmt::format("ledger:{}", job), "pipeline::redis::stream_producer");
+}
+
+auto stream_producer::add_committed(std::span<const std::string> frames, const committed_batch& entry,
+                                    std::stop_token stop) -> result<void> {
+  std::scoped_lock lock{adds_->mutex};
+  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
+  std::vector<std::string> args;
+  args.reserve(frames.size() + 2);
+  args.push_back(ledger_field(entry));
+  args.push_back(ledger_value(entry));
+  args.insert(args.end(), frames.begin(), frames.end());
+  const std::vector<std::string> keys{options_.stream, ledger_key(entry.job)};
+  auto r = client_->eval(add_committed_script, keys, args, stop);
+  if (!r) return std::move(r).error();
+  if (r->str == "conflict") {
+    return conflict_error(fmt::format("stream '{}': batch {} of job '{}' is in the ledger with other positions",
+                                      options_.stream, args.front(), entry.job));
+  }
+  return ok();
+}
+
+auto stream_producer::committed(std::string_view job, std::stop_token stop) -> result<std::vector<committed_batch>> {
+  auto r = client_->command({"HGETALL", ledger_key(job)}, stop);
+  if (!r) return std::move(r).error();
+  std::vector<committed_batch> out;
+  for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    auto e = parse_ledger_entry(job, r->elements[i].str, r->elements[i + 1].str);
+    if (!e) {
+      return permanent_error(fmt::format("stream '{}': ledger entry '{}' of job '{}' does not parse", options_.stream,
+                                         r->elements[i].str, job));
+    }
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+auto stream_producer::forget(std::string_view job, std::uint64_t run, std::uint64_t through, std::stop_token stop)
+    -> result<void> {
+  const std::vector<std::string> keys{ledger_key(job)};
+  const std::vector<std::string> args{std::to_string(run), std::to_string(through)};
+  auto r = client_->eval(forget_script, keys, args, stop);
+  if (!r) return std::move(r).error();
+  return ok();
 }
 
 auto stream_producer::close() -> result<void> {

@@ -13,10 +13,12 @@
 #                                   foreground; it is started in the background here), kill it
 #                                   after MIN..MAX s, reap it
 #   chaos_require_landed N          fails the test unless at least N kills landed
-#   chaos_private_server            for a test that runs (and restarts) its own server: makes a
+#   chaos_private_server            for a test that runs (and restarts) its own servers: makes a
 #                                   temporary directory $dir and cds there, picks a free port
-#                                   $port, and on exit kills the children, the server ($server_pid
-#                                   when set: keep it current) and removes $dir
+#                                   $port, and on exit kills the children, the servers ($server_pid,
+#                                   $mariadb_pid of private_mariadb.sh, $redis_pid, when set: keep
+#                                   them current) and removes $dir
+#   chaos_free_port FROM            a port from FROM up that takes no connection
 #
 # The caller sets `set -euo pipefail`. Logs go to the current directory (make it a temporary one).
 
@@ -89,18 +91,26 @@ chaos_require_landed() {
   fi
 }
 
+chaos_free_port() {
+  local p=$1
+  # A port that takes a connection is in use.
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+
 chaos_private_server() {
   dir=$(mktemp -d)
-  server_pid=""
+  server_pid="" mariadb_pid="" redis_pid=""
   trap chaos_private_server_cleanup EXIT
   cd "$dir"
-  port=$((20000 + RANDOM % 20000))
-  # A port that takes a connection is in use.
-  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  port=$(chaos_free_port $((20000 + RANDOM % 20000)))
 }
 
 chaos_private_server_cleanup() {
   chaos_cleanup
-  if [[ -n $server_pid ]]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  local pid
+  for pid in "$server_pid" "$mariadb_pid" "$redis_pid"; do
+    if [[ -n $pid ]]; then kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  done
   rm -rf "$dir"
 }

@@ -21,31 +21,10 @@ restarts=${3:-3}
 rows=${4:-300000}
 source "$(dirname "$(realpath "$0")")/chaos.sh"
 chaos_private_server
-mariadb-install-db --user=root --datadir="$dir/data" --auth-root-authentication-method=normal --skip-test-db \
-  >install.log 2>&1 || { echo "FAIL: mariadb-install-db failed" >&2; cat install.log >&2; exit 1; }
-start_server() {
-  mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/sock" --port="$port" \
-    --bind-address=127.0.0.1 --skip-name-resolve --pid-file="$dir/pid" --log-error="$dir/err.log" \
-    --innodb-buffer-pool-size=128M --max-connections=200 >/dev/null 2>&1 &
-  server_pid=$!
-}
-stop_server() {  # <signal>
-  kill -"$1" "$server_pid"
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
-sql() { mariadb --socket="$dir/sock" -uroot -N -e "$1" pipe; }
-ready() { mariadb-admin --socket="$dir/sock" -uroot ping >/dev/null 2>&1; }
-await_ready() {
-  for _ in $(seq 600); do ready && return 0; sleep 0.05; done
-  echo "FAIL: mariadbd did not start" >&2; cat err.log >&2; exit 1
-}
-start_server
-await_ready
-mariadb --socket="$dir/sock" -uroot -e "CREATE DATABASE pipe; CREATE USER 'pipe'@'127.0.0.1' IDENTIFIED BY 'pipe-pass';
-  GRANT ALL ON *.* TO 'pipe'@'127.0.0.1';"
-uri="mysql://pipe:pipe-pass@127.0.0.1:$port/pipe"
-stop_server TERM
+source "$(dirname "$(realpath "$0")")/private_mariadb.sh"
+mariadb_setup "$port"
+uri=$mariadb_uri
+mariadb_stop TERM
 
 copies=(a b)
 copy_args() { echo --uri "$uri" --rows "$rows" --workers 3 --prefix "restart_$1"; }
@@ -65,11 +44,11 @@ all_running() {
   for p in "${procs[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done
 }
 chaos_pause 1.0 3.0
-start_server
-await_ready
+mariadb_start
+mariadb_await_ready
 echo "started while the server was down: ${#procs[@]} processes"
 for j in "${copies[@]}"; do
-  until [[ $(sql "SELECT COUNT(*) FROM restart_${j}_people" 2>/dev/null || true) == "$rows" ]]; do
+  until [[ $(mariadb_sql "SELECT COUNT(*) FROM restart_${j}_people" 2>/dev/null || true) == "$rows" ]]; do
     all_running || { echo "FAIL: a process ended while the sources were generated" >&2; tail -n 5 chaos-*.log >&2; exit 1; }
     sleep 0.2
   done
@@ -82,16 +61,16 @@ for ((r = 1; r <= restarts; r++)); do
     tail -n 3 chaos-*.log >&2
     exit 1
   fi
-  written=$(sql "SELECT (SELECT COUNT(*) FROM restart_a_people_clean) + (SELECT COUNT(*) FROM restart_b_people_clean)
+  written=$(mariadb_sql "SELECT (SELECT COUNT(*) FROM restart_a_people_clean) + (SELECT COUNT(*) FROM restart_b_people_clean)
                  + (SELECT COUNT(*) FROM restart_orders_orders)")
   signal=TERM
   ((r % 2 == 0)) && signal=KILL
-  stop_server "$signal"
+  mariadb_stop "$signal"
   down=$(awk -v seed="$RANDOM$RANDOM" 'BEGIN { srand(seed); printf "%.1f", 1 + rand() * 5 }')
   sleep "$down"
-  start_server
+  mariadb_start
   echo "restart $r: SIG$signal with $written rows written, down ${down} s"
-  await_ready
+  mariadb_await_ready
 done
 
 status=0

@@ -50,9 +50,34 @@ struct dead_letter_stream_factory {
   dlq_type* last_ = nullptr;
 };
 
+// A producer's stream sink in exactly-once mode: what the stream holds is every record of
+// every entry, decoded.
+struct stream_sink_factory {
+  using sink_type = stream_sink<pipeline::record>;
+  auto make_sink() -> std::unique_ptr<sink_type> { return std::make_unique<sink_type>(producer_); }
+  static auto make_record(std::size_t i) -> pipeline::record {
+    return {{"id", static_cast<std::int64_t>(i)}, {"name", "row-" + std::to_string(i)}};
+  }
+  auto stored() -> std::vector<pipeline::record> {
+    std::vector<pipeline::record> out;
+    const auto entries = client_->command({"XRANGE", stream_, "-", "+"}).value();
+    for (const auto& entry : entries.elements) {
+      detail::frame_reader frame{entry.elements.at(1).elements.at(1).str};  // [id, [b, frame]]
+      while (auto one = frame.next()) out.push_back(pipeline::record_codec{}.decode(*one).value());
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<client> client_ = redis_test::connect();
+  std::string stream_ = "{" + pipeline::test::unique_name("exactly_once") + "}:q";
+  stream_producer producer_ = stream_producer::open(client_, {.stream = stream_, .max_depth = 0}).value();
+};
+
 }  // namespace
 
 namespace pipeline::testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(redis_stream_sink, transactional_sink_contract, ::testing::Types<stream_sink_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(redis_checkpoint_store, checkpoint_store_contract, ::testing::Types<checkpoint_store_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(redis_job_log, job_log_store_contract, ::testing::Types<job_log_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(redis_dead_letter_stream, dead_letter_sink_contract,

@@ -6,10 +6,13 @@
 #include <span>
 #include <stop_token>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <pipeline/redis/client.hpp>
 #include <pipeline/redis/stream_options.hpp>
 #include <pipeline/result.hpp>
+#include <pipeline/transactional_sink.hpp>
 
 namespace pipeline::redis {
 
@@ -27,6 +30,13 @@ namespace pipeline::redis {
 /// process that restarts and adds again what it added before (resuming from a checkpoint
 /// below it) does add it twice: delivery is then at least once, and sinks are idempotent.
 ///
+/// Unless the producer's run is exactly-once (`runner_options::exactly_once`, which
+/// `stream_sink` supports through the three ledger calls below): then each batch is added with
+/// an entry in the ledger hash "<stream>:ledger:<job>" (a key beside the stream), in one
+/// script, and a batch the ledger holds is not added again: a restarted producer skips what
+/// its killed predecessor added after its last checkpoint, so every record is on the stream
+/// once. The runner deletes entries once a checkpoint covers them.
+///
 /// Thread-safe: adds are serialised (numbers must reach Redis in order); blocking.
 class stream_producer {
  public:
@@ -40,6 +50,18 @@ class stream_producer {
   /// check. A retry after a failure adds only what is missing (see the class comment).
   [[nodiscard]] auto add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void>;
 
+  /// Appends one entry per frame and records `entry` in the job's ledger, in one script, after
+  /// one depth check: both or neither. When the ledger holds `entry`'s identity already it
+  /// adds nothing: success when the positions are the same (a batch added before a crash, or
+  /// a resend after a lost reply), a `conflict` when they differ.
+  [[nodiscard]] auto add_committed(std::span<const std::string> frames, const committed_batch& entry,
+                                   std::stop_token stop) -> result<void>;
+  /// Every ledger entry of `job`, in any order.
+  [[nodiscard]] auto committed(std::string_view job, std::stop_token stop) -> result<std::vector<committed_batch>>;
+  /// Deletes the ledger entries of `job` at or below (`run`, `sequence`), in one script.
+  [[nodiscard]] auto forget(std::string_view job, std::uint64_t run, std::uint64_t sequence, std::stop_token stop)
+      -> result<void>;
+
   /// Marks the queue complete: workers that find it drained end their run as completed.
   [[nodiscard]] auto close() -> result<void>;
 
@@ -51,6 +73,7 @@ class stream_producer {
   stream_producer(std::shared_ptr<client> c, stream_options options);
   auto wait_for_room(const std::stop_token& stop) -> result<void>;
   auto add_numbered(std::span<const std::string> frames, const std::stop_token& stop) -> result<std::string>;
+  [[nodiscard]] auto ledger_key(std::string_view job) const -> std::string;
 
   // The numbering of adds (movable as a whole: the producer is returned by value).
   struct sequence {
