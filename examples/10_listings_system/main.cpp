@@ -270,14 +270,16 @@ auto open_sink(const options& o) -> pipeline::any_sink<pipeline::record> {
   const names n{o.name};
   if (o.sink == "mongodb") {
     namespace mdb = pipeline::mongodb;
-    // Upsert by _id, the listing id: an entry redelivered after a crash changes nothing, and
-    // two workers that insert one listing at once (a worker paused past the visibility
-    // timeout, and the one that reclaimed its entry) meet the _id's unique index, which any
-    // MongoDB-compatible server keeps, instead of storing it twice.
+    // Upsert by the listing id: an entry redelivered after a crash changes nothing. Each
+    // document's _id is an ObjectId made of the listing id, so that two workers inserting one
+    // new listing at once (a worker paused past the visibility timeout, and the one that
+    // reclaimed its entry) meet the _id's unique index, and the second insert is sent again
+    // as an upsert, instead of storing the listing twice. An ObjectId, not the number: the
+    // test server (CongoDB) keeps only ObjectId _ids unique; real MongoDB takes either.
     return mdb::collection_sink(mdb::client::open(o.mongodb), {.database = n.database,
                                                                 .collection = "listings",
                                                                 .mode = mdb::write_mode::upsert,
-                                                                .key_fields = {"_id"}});
+                                                                .key_fields = {"id"}});
   }
   const std::map<std::string, std::string, std::less<>> types{{"id", "BIGINT"},
                                                               {"city", "VARCHAR(255)"},
@@ -318,7 +320,7 @@ auto work(const options& o, std::stop_token stop) -> int {
   auto sink = open_sink(o);
   const auto transform = [with_id = o.sink == "mongodb"](const pipeline::record& row) {
     auto listing = normalise_feed_row(row);
-    if (listing && with_id) listing->set("_id", *listing->find("id"));
+    if (listing && with_id) listing->set("_id", fmt::format("{:024x}", listing->find("id")->get<std::int64_t>()));
     return listing;
   };
   pipeline::runner_options run_options;
