@@ -4,7 +4,11 @@
 // sink), so this measures the queue. bench/redis/run.sh runs it beside BullMQ.
 //
 //   bench_redis_queue --redis URI [--messages N] [--per-message K] [--workers W]
-// Prints: redis-stream messages=N per_message=K workers=W seconds=S messages_per_s=… records_per_s=…
+//                     [--exactly-once 0|1] [--wait-replicas R]
+// Prints: redis-stream messages=N per_message=K workers=W exactly_once=E wait_replicas=R seconds=S
+//         messages_per_s=… records_per_s=…
+// --exactly-once 1 runs the producer exactly-once (each batch with its ledger entry);
+// --wait-replicas R makes it WAIT for R replicas after each add (bench/redis/durability.sh).
 #include <pipeline/pipeline.hpp>
 #include <pipeline/redis/redis.hpp>
 
@@ -30,6 +34,8 @@ struct settings {
   std::int64_t messages = 200'000;
   std::int64_t per_message = 1;
   int workers = 2;
+  bool exactly_once = false;
+  std::uint32_t wait_replicas = 0;
 };
 
 // Records 0..total-1 in batches of `batch`.
@@ -68,13 +74,14 @@ auto producer(const settings& s) -> int {
   const bool single = s.per_message == 1;
   auto queue = pipeline::redis::stream_producer::open(
                    c, {.stream = s.stream, .max_depth = single ? 200'000u : 200u,
-                       .records_per_entry = single ? 1u : 0u})
+                       .records_per_entry = single ? 1u : 0u, .wait_replicas = s.wait_replicas})
                    .value();
   counting_source source{s.messages * s.per_message, single ? 1000 : s.per_message};
   pipeline::memory_dlq dlq;
   pipeline::memory_checkpoint_store checkpoints;
-  auto report = pipeline::redis::run_producer(source, queue, dlq, checkpoints,
-                                               {.name = "bench", .workers = 2, .queue_capacity = 8});
+  pipeline::runner_options options{.name = "bench", .workers = 2, .queue_capacity = 8};
+  options.exactly_once = s.exactly_once;
+  auto report = pipeline::redis::run_producer(source, queue, dlq, checkpoints, options);
   return report.status == pipeline::run_status::completed ? 0 : 1;
 }
 
@@ -95,8 +102,10 @@ auto spawn(const char* self, const settings& s, std::string_view role) -> pid_t 
   const pid_t pid = ::fork();
   if (pid == 0) {
     const auto messages = std::to_string(s.messages), per = std::to_string(s.per_message);
+    const auto replicas = std::to_string(s.wait_replicas);
     ::execl(self, self, "--role", std::string(role).c_str(), "--redis", s.redis.c_str(), "--stream", s.stream.c_str(),
-            "--messages", messages.c_str(), "--per-message", per.c_str(), static_cast<char*>(nullptr));
+            "--messages", messages.c_str(), "--per-message", per.c_str(), "--exactly-once",
+            s.exactly_once ? "1" : "0", "--wait-replicas", replicas.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   return pid;
@@ -116,6 +125,8 @@ int main(int argc, char** argv) {
     else if (a == "--workers") s.workers = std::stoi(argv[i + 1]);
     else if (a == "--role") role = argv[i + 1];
     else if (a == "--stream") s.stream = argv[i + 1];
+    else if (a == "--exactly-once") s.exactly_once = std::string_view(argv[i + 1]) == "1";
+    else if (a == "--wait-replicas") s.wait_replicas = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
   }
   if (s.redis.empty() || s.messages <= 0 || s.per_message <= 0 || s.workers <= 0) {
     std::fputs("usage: bench_redis_queue --redis URI [--messages N] [--per-message K] [--workers W]\n", stderr);
@@ -139,13 +150,15 @@ int main(int argc, char** argv) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
   }
   const double seconds = duration<double>(steady_clock::now() - start).count();
-  (void)c->command({"DEL", s.stream, s.stream + ":closed"});
+  (void)c->command({"DEL", s.stream, s.stream + ":closed", s.stream + ":ledger:bench"});
   if (failed != 0) {
     fmt::print(stderr, "bench_redis_queue: {} processes failed\n", failed);
     return 1;
   }
-  fmt::print("redis-stream messages={} per_message={} workers={} seconds={:.2f} messages_per_s={:.0f} records_per_s={:.0f}\n",
-             s.messages, s.per_message, s.workers, seconds, static_cast<double>(s.messages) / seconds,
+  fmt::print("redis-stream messages={} per_message={} workers={} exactly_once={} wait_replicas={} seconds={:.2f} "
+             "messages_per_s={:.0f} records_per_s={:.0f}\n",
+             s.messages, s.per_message, s.workers, s.exactly_once ? 1 : 0, s.wait_replicas, seconds,
+             static_cast<double>(s.messages) / seconds,
              static_cast<double>(s.messages * s.per_message) / seconds);
   return 0;
 }

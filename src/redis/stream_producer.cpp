@@ -234,8 +234,22 @@ auto stream_producer::add_numbered(std::span<const std::string> frames, const st
   const std::vector<std::string> keys{options_.stream, adds_->key};
   auto r = client_->eval(add_script, keys, args, stop);
   if (!r) return std::move(r).error();  // stopped or failed: the numbers are used again next time
+  if (auto replicated = wait_for_replicas(stop); !replicated) return std::move(replicated).error();
   adds_->next += frames.size();
   return std::move(r->str);
+}
+
+auto stream_producer::wait_for_replicas(const std::stop_token& stop) -> result<void> {
+  if (options_.wait_replicas == 0) return ok();
+  auto r = client_->command({"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.replica_timeout.count())},
+                            stop);
+  if (!r) return std::move(r).error();
+  if (r->integer < static_cast<std::int64_t>(options_.wait_replicas)) {
+    return transient_error(fmt::format("stream '{}': {} of {} replicas acknowledged the add within {} ms",
+                                       options_.stream, r->integer, options_.wait_replicas,
+                                       options_.replica_timeout.count()));
+  }
+  return ok();
 }
 
 auto stream_producer::ledger_key(std::string_view job) const -> std::string {
@@ -258,7 +272,7 @@ auto stream_producer::add_committed(std::span<const std::string> frames, const c
     return conflict_error(fmt::format("stream '{}': batch {} of job '{}' is in the ledger with other positions",
                                       options_.stream, args.front(), entry.job));
   }
-  return ok();
+  return wait_for_replicas(stop);  // a batch the ledger held waits too: its first add may not have
 }
 
 auto stream_producer::committed(std::string_view job, std::stop_token stop) -> result<std::vector<committed_batch>> {

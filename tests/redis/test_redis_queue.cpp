@@ -5,6 +5,7 @@
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/redis/redis.hpp>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -417,6 +418,31 @@ TEST(redis_queue, the_supervisor_depth_function_reads_undelivered_and_pending_en
   EXPECT_EQ(depth().value(), 0u);
   for (int i = 0; i < 25; ++i) ASSERT_TRUE(producer.add("x", {}));
   EXPECT_EQ(depth().value(), 25u);
+}
+
+TEST(redis_queue, a_producer_waiting_for_replicas_adds_once_they_have_the_entries) {
+  redis_test::private_server primary;
+  redis_test::private_server replica;
+  auto to_replica = redis_test::connect(replica.uri());
+  ASSERT_TRUE(to_replica->command({"REPLICAOF", "127.0.0.1", std::to_string(primary.port())}));
+  auto c = redis_test::connect(primary.uri());
+  for (int i = 0; i < 200; ++i) {  // the replica has synced when the primary counts it
+    if (c->command({"WAIT", "1", "50"}).value().integer == 1) break;
+  }
+  auto producer = stream_producer::open(c, {.stream = "{w}:q", .wait_replicas = 1}).value();
+  ASSERT_TRUE(producer.add("x", {}));
+  EXPECT_EQ(to_replica->command({"XLEN", "{w}:q"}).value().integer, 1);  // WAIT returned: it is there
+
+  // Two replicas asked for, one there: the add is on the primary but fails transient, and the
+  // retry adds nothing twice.
+  auto demanding = stream_producer::open(c, {.stream = "{w}:q", .wait_replicas = 2,
+                                             .replica_timeout = std::chrono::milliseconds{100}}).value();
+  auto short_of_replicas = demanding.add("y", {});
+  ASSERT_FALSE(short_of_replicas);
+  EXPECT_EQ(short_of_replicas.error().kind, pipeline::error_kind::transient);
+  EXPECT_THAT(short_of_replicas.error().message, ::testing::HasSubstr("1 of 2 replicas"));
+  EXPECT_FALSE(demanding.add("y", {}));
+  EXPECT_EQ(c->command({"XLEN", "{w}:q"}).value().integer, 2);
 }
 
 // --- several processes ---------------------------------------------------------------------

@@ -26,6 +26,13 @@ struct stream_options {
   std::size_t max_depth{10'000};               ///< a producer waits while the stream holds more entries; 0: never
   std::size_t records_per_entry{0};            ///< a producer puts this many records in one entry; 0: a whole batch
   std::chrono::milliseconds trim_interval{1000};  ///< how often acknowledged entries are trimmed
+  /// A producer's durability: after each add, WAIT until this many replicas acknowledged it
+  /// (0: do not wait). An add that fewer replicas took within `replica_timeout` fails
+  /// `transient` (its entries stay on the primary; the runner's retry adds nothing twice and
+  /// waits again), so a failover to an up-to-date replica cannot lose an entry the producer
+  /// counted as added. Costs a round trip and the replication delay per add.
+  std::uint32_t wait_replicas{0};
+  std::chrono::milliseconds replica_timeout{1000};
   logger log{};
   metrics_registry* metrics{nullptr};          ///< gauges pipeline_redis_stream_depth / _pending, if set
 };

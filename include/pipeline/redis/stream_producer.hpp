@@ -74,6 +74,7 @@ class stream_producer {
   auto wait_for_room(const std::stop_token& stop) -> result<void>;
   auto add_numbered(std::span<const std::string> frames, const std::stop_token& stop) -> result<std::string>;
   [[nodiscard]] auto ledger_key(std::string_view job) const -> std::string;
+  [[nodiscard]] auto wait_for_replicas(const std::stop_token& stop) -> result<void>;
 
   // The numbering of adds (movable as a whole: the producer is returned by value).
   struct sequence {
