@@ -160,7 +160,10 @@ auto peak_rss_mb() -> double {
 
 auto open_mysql(const options& o) -> std::shared_ptr<pipeline::mysql::database> {
   // An outage (a restart) is waited out for 5 minutes by default, logged when it starts and ends.
-  return pipeline::mysql::database::open(o.mysql, {.log = log_to_stderr()}).value();
+  // Options set field by field: g++ 12 -O3 warns (maybe-uninitialized) on a temporary here.
+  pipeline::mysql::database_options options;
+  options.log = log_to_stderr();
+  return pipeline::mysql::database::open(o.mysql, options).value();
 }
 
 auto redis_connection(const options& o) -> pipeline::redis::connection_options {
@@ -363,29 +366,28 @@ auto supervise(const options& o, const std::vector<std::string>& worker_command,
   auto c = pipeline::redis::client::connect(conn).value();
   auto view = pipeline::redis::stream_producer::open(c, {.stream = n.stream, .log = conn.log}).value();
   const auto started = std::chrono::steady_clock::now();
-  pipeline::supervisor workers{
-      {.command = worker_command,
-       .depth = pipeline::redis::stream_depth_function(view),
-       // The seed's rule, scaled: one worker per `per_worker` pending entries, between the bounds.
-       .scale = {.min_workers = o.min_workers,
-                 .max_workers = o.max_workers,
-                 .scale_up_above = static_cast<double>(o.per_worker),
-                 .scale_down_below = 1.0,
-                 .up_after = 1,
-                 .down_after = 2,
-                 .interval = o.interval},
-       .stop_grace = 30s,
-       .stable_after = 5s,
-       .on_exit_zero = pipeline::worker_exit_zero::finished,
-       .on_evaluation =
-           [started](const pipeline::supervisor_evaluation& e) {
-             fmt::print("supervisor: t={:.0f}s depth={} running={} desired={}{}\n",
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), e.depth,
-                        e.running, e.desired, e.depth_failed ? " (depth read failed)" : "");
-             std::fflush(stdout);
-           },
-       .name = o.name + "/workers",
-       .log = log_to_stderr()}};
+  pipeline::supervisor_options options;
+  options.command = worker_command;
+  options.depth = pipeline::redis::stream_depth_function(view);
+  // The seed's rule, scaled: one worker per `per_worker` pending entries, between the bounds.
+  options.scale.min_workers = o.min_workers;
+  options.scale.max_workers = o.max_workers;
+  options.scale.scale_up_above = static_cast<double>(o.per_worker);
+  options.scale.scale_down_below = 1.0;
+  options.scale.up_after = 1;
+  options.scale.down_after = 2;
+  options.scale.interval = o.interval;
+  options.stable_after = 5s;
+  options.on_exit_zero = pipeline::worker_exit_zero::finished;
+  options.on_evaluation = [started](const pipeline::supervisor_evaluation& e) {
+    fmt::print("supervisor: t={:.0f}s depth={} running={} desired={}{}\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), e.depth, e.running,
+               e.desired, e.depth_failed ? " (depth read failed)" : "");
+    std::fflush(stdout);
+  };
+  options.name = o.name + "/workers";
+  options.log = log_to_stderr();
+  pipeline::supervisor workers{std::move(options)};
   return workers.run(std::move(stop));
 }
 
@@ -510,13 +512,17 @@ auto run_all(const options& o, int argc, char** argv) -> int {
   // (it resumes from its checkpoint), finished once it exits 0 (the feed is on the stream).
   pipeline::supervisor_report producer_report;
   std::jthread producer{[&] {
-    pipeline::supervisor one{{.command = command_for("produce", argc, argv),
-                              .depth = []() -> pipeline::result<std::uint64_t> { return std::uint64_t{0}; },
-                              .scale = {.min_workers = 1, .max_workers = 1},
-                              .restart_backoff = {.initial = 1s, .max_delay = 10s, .max_attempts = 0},
-                              .on_exit_zero = pipeline::worker_exit_zero::finished,
-                              .name = o.name + "/producer",
-                              .log = log_to_stderr()}};
+    pipeline::supervisor_options options;
+    options.command = command_for("produce", argc, argv);
+    options.depth = []() -> pipeline::result<std::uint64_t> { return std::uint64_t{0}; };
+    options.scale.min_workers = 1;
+    options.scale.max_workers = 1;
+    options.restart_backoff.initial = 1s;
+    options.restart_backoff.max_delay = 10s;
+    options.on_exit_zero = pipeline::worker_exit_zero::finished;
+    options.name = o.name + "/producer";
+    options.log = log_to_stderr();
+    pipeline::supervisor one{std::move(options)};
     producer_report = one.run(stop.token());
   }};
   const auto workers = supervise(o, command_for("work", argc, argv), stop.token());
