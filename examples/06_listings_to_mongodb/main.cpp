@@ -98,8 +98,9 @@ auto stored_ids(const std::shared_ptr<pipeline::mongodb::client>& mongo, const o
 auto verify(const options& o, const std::shared_ptr<pipeline::mongodb::client>& mongo,
             const std::set<std::int64_t>& dead_ids, std::size_t dead_entries) -> bool {
   std::set<std::int64_t> expected_bad;
+  std::set<std::int64_t> expected_good;
   for (std::int64_t id = 1; id <= o.rows; ++id) {
-    if (listings::defect_of(id, o.rows) != listings::defect::none) expected_bad.insert(id);
+    (listings::defect_of(id, o.rows) != listings::defect::none ? expected_bad : expected_good).insert(id);
   }
   auto stored = stored_ids(mongo, o);
   if (!stored) {
@@ -107,13 +108,13 @@ auto verify(const options& o, const std::shared_ptr<pipeline::mongodb::client>& 
     return false;
   }
   const auto& [documents, ids] = *stored;
-  const auto good = o.rows - static_cast<std::int64_t>(expected_bad.size());
-  const bool collection_ok = documents == good && static_cast<std::int64_t>(ids.size()) == good;
+  // Set equality both ways: every good id once and no other, so no id is in both.
+  const bool collection_ok = documents == static_cast<std::int64_t>(expected_good.size()) && ids == expected_good;
   const bool dlq_ok = dead_ids == expected_bad;
-  fmt::print("verify: collection {} documents ({} distinct ids), expected {} -> {}; DLQ {} entries for {} ids, "
-             "expected {} -> {}\n",
-             documents, ids.size(), good, collection_ok ? "ok" : "WRONG", dead_entries, dead_ids.size(),
-             expected_bad.size(), dlq_ok ? "ok" : "WRONG");
+  fmt::print("verify: collection {} documents ({} distinct ids), expected the {} good ids -> {}; DLQ {} entries for {} "
+             "ids, expected the {} bad ones -> {}\n",
+             documents, ids.size(), expected_good.size(), collection_ok ? "ok" : "WRONG", dead_entries,
+             dead_ids.size(), expected_bad.size(), dlq_ok ? "ok" : "WRONG");
   return collection_ok && dlq_ok;
 }
 
@@ -130,7 +131,10 @@ int main(int argc, char** argv) {
     listings::generate(opts->input, opts->rows);
   }
 
-  auto mongo = pipeline::mongodb::client::open(opts->uri);
+  // A server that is down or restarting is waited for (5 minutes by default), with its
+  // outages logged to stderr.
+  auto mongo = pipeline::mongodb::client::open(
+      opts->uri, {.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn}});
   if (opts->fresh) mongo->drop_database(opts->database).value();
   namespace mdb = pipeline::mongodb;
   // Upsert by the listing id: a batch redone after a crash or a retry changes nothing.

@@ -32,6 +32,10 @@ auto checkpoint_store::open(std::shared_ptr<client> c, checkpoint_store_options 
 }
 
 auto checkpoint_store::load(std::string_view key) -> result<checkpoint> {
+  return detail::client_access::rerun(*client_, {}, [&] { return load_once(key); });
+}
+
+auto checkpoint_store::load_once(std::string_view key) -> result<checkpoint> {
   detail::collection_handle coll{*client_, options_.database, options_.collection};
   scoped_bson filter;
   detail::append_text(filter.get(), "key", key);
@@ -58,6 +62,18 @@ auto checkpoint_store::save(std::string_view key, const position& pos, std::uint
   if (expected_version >= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     return conflict_error(fmt::format("checkpoint '{}': version {} is beyond what is stored", key, expected_version));
   }
+  const auto next = static_cast<std::int64_t>(expected_version + 1);
+  auto saved = detail::client_access::send_once(*client_, {}, [&] { return save_once(key, pos, expected_version); });
+  if (saved || saved.error().kind != error_kind::conflict) return saved;
+  // A save sent again after its reply was lost (the runner retries a transient failure) finds
+  // itself done: one version up, at its position.
+  auto stored = load(key);
+  if (stored && stored->version == static_cast<std::uint64_t>(next) && stored->pos == pos) return stored->version;
+  return saved;
+}
+
+auto checkpoint_store::save_once(std::string_view key, const position& pos, std::uint64_t expected_version)
+    -> result<std::uint64_t> {
   const auto next = static_cast<std::int64_t>(expected_version + 1);
   const auto now = detail::to_millis(std::chrono::system_clock::now());
   detail::collection_handle coll{*client_, options_.database, options_.collection};
@@ -104,7 +120,7 @@ auto checkpoint_store::save(std::string_view key, const position& pos, std::uint
     return detail::to_error(e, fmt::format("save checkpoint '{}'", key));
   }
   if (detail::integer_field(*reply.get(), "matchedCount").value_or(0) != 1) {
-    auto stored = load(key);
+    auto stored = load_once(key);
     const auto said = stored ? fmt::format("stored version is {}", stored->version) : std::string("stored version unknown");
     return conflict_error(fmt::format("checkpoint '{}': expected version {}, {}", key, expected_version, said));
   }

@@ -147,6 +147,10 @@ struct collection_source::state {
     cursor.reset(mongoc_collection_find_with_opts(collection->get(), query.get(), opts.get(), nullptr));
     return ok();
   }
+
+  // The next batch from the open cursor (opened after `last` if none is); on an error the
+  // cursor is closed and `last` is where the next read starts.
+  auto read_batch(const std::stop_token& stop) -> result<std::optional<batch<record>>>;
 };
 
 collection_source::collection_source(std::unique_ptr<state> s) noexcept : state_(std::move(s)) {}
@@ -188,12 +192,19 @@ auto collection_source::next_batch(std::stop_token stop) -> result<std::optional
   auto& s = *state_;
   if (stop.stop_requested()) return stopped_error();
   if (s.exhausted) return std::optional<batch<record>>{};
+  // A batch whose cursor was lost in an outage is read again after the last document handed
+  // out, on a new cursor, once the server is back.
+  return detail::client_access::rerun(*s.owner, stop, [&] { return s.read_batch(stop); });
+}
+
+auto collection_source::state::read_batch(const std::stop_token& stop) -> result<std::optional<batch<record>>> {
+  auto& s = *this;
   if (!s.cursor) {
     if (auto opened = s.open_cursor(); !opened) return std::move(opened).error();
   }
   batch<record> out;
   out.records.reserve(std::min<std::size_t>(s.options.batch_size, 4096));
-  position last = s.last;
+  position reached = s.last;  // the key of the last document read into `out`
   const bson_t* doc = nullptr;
   while (out.records.size() + out.rejected.size() < s.options.batch_size) {
     if (stop.stop_requested()) {
@@ -219,16 +230,16 @@ auto collection_source::next_batch(std::stop_token stop) -> result<std::optional
                                    "document has no '{}' of a type a position can hold (ObjectId, integer, double, "
                                    "string, date); is it projected out?", s.options.key))};
     if (!converted) {
-      out.rejected.push_back({document_json(*doc), std::move(converted).error(), 0, last, 0, std::chrono::system_clock::now()});
+      out.rejected.push_back({document_json(*doc), std::move(converted).error(), 0, reached, 0, std::chrono::system_clock::now()});
       continue;
     }
-    out.positions.push_back(last);  // the key before it: seeking there reads it next
+    out.positions.push_back(reached);  // the key before it: seeking there reads it next
     out.records.push_back(std::move(*converted));
-    last = position(std::move(*encoded));
+    reached = position(std::move(*encoded));
   }
   if (out.empty()) return std::optional<batch<record>>{};
-  s.last = last;
-  out.end = std::move(last);
+  s.last = reached;
+  out.end = std::move(reached);
   return std::optional<batch<record>>{std::move(out)};
 }
 

@@ -17,6 +17,10 @@
 #                                   temporary directory $dir and cds there, picks a free port
 #                                   $port, and on exit kills the children, the server ($server_pid
 #                                   when set: keep it current) and removes $dir
+#   chaos_all_running PID...        true while every PID still runs
+#   chaos_finish PID...             for an outage test: waits for each PID (a FAIL line for each
+#                                   that ended rc != 0: then it returns 1), then says how many
+#                                   outage waits the logs show and each log's result lines
 #
 # The caller sets `set -euo pipefail`. Logs go to the current directory (make it a temporary one).
 
@@ -103,4 +107,28 @@ chaos_private_server_cleanup() {
   chaos_cleanup
   if [[ -n $server_pid ]]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$dir"
+}
+
+chaos_all_running() {
+  local p
+  for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done
+}
+
+chaos_finish() {
+  local p rc failed=0
+  for p in "$@"; do
+    rc=0
+    wait "$p" || rc=$?
+    chaos_forget "$p"
+    if ((rc != 0)); then
+      echo "FAIL: process $p ended rc $rc" >&2
+      failed=1
+    fi
+  done
+  echo "outage log lines: $(cat chaos-*.log | grep -c 'waiting up to' || true) waits started," \
+       "$(cat chaos-*.log | grep -c 'is back after' || true) ended, e.g.:"
+  grep -h "is back after" chaos-*.log | head -n 3 | sed 's/^/  /' || true
+  for p in chaos-*.log; do grep -h "^completed\|^failed\|^stopped\|^failure\|^run:" "$p" || true; done
+  if ((failed != 0)); then tail -n 5 chaos-*.log >&2; fi
+  return "$failed"
 }

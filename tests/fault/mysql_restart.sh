@@ -60,24 +60,24 @@ for j in "${copies[@]}"; do
 done
 chaos_spawn "$exactly_once" "${orders_args[@]}"
 procs+=("$chaos_pid")
-all_running() {
-  local p
-  for p in "${procs[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done
-}
 chaos_pause 1.0 3.0
 start_server
 await_ready
 echo "started while the server was down: ${#procs[@]} processes"
 for j in "${copies[@]}"; do
   until [[ $(sql "SELECT COUNT(*) FROM restart_${j}_people" 2>/dev/null || true) == "$rows" ]]; do
-    all_running || { echo "FAIL: a process ended while the sources were generated" >&2; tail -n 5 chaos-*.log >&2; exit 1; }
+    if ! chaos_all_running "${procs[@]}"; then
+      echo "FAIL: a process ended while the sources were generated" >&2
+      tail -n 5 chaos-*.log >&2
+      exit 1
+    fi
     sleep 0.2
   done
 done
 
 for ((r = 1; r <= restarts; r++)); do
   chaos_pause 1.0 3.0
-  if ! all_running; then
+  if ! chaos_all_running "${procs[@]}"; then
     echo "FAIL: a process ended before restart $r (last lines below); raise the rows" >&2
     tail -n 3 chaos-*.log >&2
     exit 1
@@ -95,20 +95,7 @@ for ((r = 1; r <= restarts; r++)); do
 done
 
 status=0
-for p in "${procs[@]}"; do
-  rc=0
-  wait "$p" || rc=$?
-  chaos_forget "$p"
-  if ((rc != 0)); then
-    echo "FAIL: process $p ended rc $rc" >&2
-    status=1
-  fi
-done
-echo "outage log lines: $(cat chaos-*.log | grep -c 'waiting up to' || true) waits started," \
-     "$(cat chaos-*.log | grep -c 'is back after' || true) ended, e.g.:"
-grep -h "is back after" chaos-*.log | head -n 3 | sed 's/^/  /' || true
-for log in chaos-*.log; do grep -h "^completed\|^failed\|^stopped\|^run:" "$log" || true; done
-if ((status != 0)); then tail -n 5 chaos-*.log >&2; fi
+chaos_finish "${procs[@]}" || status=1
 # A rerun of each job resumes after its checkpoint (nothing left to read) and checks it.
 for j in "${copies[@]}"; do
   # shellcheck disable=SC2046
