@@ -81,7 +81,14 @@ auto checkpoint_store::save_once(std::string_view key, const position& pos, std:
   detail::append_text(filter.get(), "key", key);
   bson_error_t e;
   if (expected_version == 0) {
-    // Insert only if absent: the document from before this call tells who won.
+    // Looked up first, so that a save sent again after its reply was lost finds its document
+    // untouched: CongoDB rewrites a document an upsert matches, mangling its binary position.
+    auto stored = load_once(key);
+    if (!stored) return std::move(stored).error();
+    if (stored->version != 0) {
+      return conflict_error(fmt::format("checkpoint '{}' is already stored; expected version 0", key));
+    }
+    // Insert only if absent: the document from before this call tells who won a race.
     scoped_bson update;
     bson_t on_insert;
     BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$setOnInsert", &on_insert);

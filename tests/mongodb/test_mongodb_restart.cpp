@@ -300,4 +300,21 @@ TEST(mongodb_restart, a_run_outlives_a_server_restart_and_writes_every_record_on
   EXPECT_GE(log.count("is back after"), 1u);
 }
 
+// The runner retries a save whose reply was lost; sent again, it must find itself done rather
+// than a conflict (which would fail the run as if another runner had the job).
+TEST(mongodb_restart, a_checkpoint_save_sent_again_after_a_lost_reply_finds_itself_done) {
+  congodb server;
+  pipeline::test::captured_log log;
+  auto store = checkpoint_store::open(client::open(server.uri(), quick(log)), {.database = "restart"}).value();
+  const pipeline::position first{"a"};
+  ASSERT_EQ(store.save("job", first, 0).value(), 1u);
+  EXPECT_EQ(store.save("job", first, 0).value(), 1u);  // the first save, sent again
+  ASSERT_EQ(store.save("job", pipeline::position{"b"}, 1).value(), 2u);
+  EXPECT_EQ(store.save("job", pipeline::position{"b"}, 1).value(), 2u);
+  auto elsewhere = store.save("job", pipeline::position{"c"}, 1);  // another writer's position: a conflict
+  ASSERT_FALSE(elsewhere);
+  EXPECT_EQ(elsewhere.error().kind, pipeline::error_kind::conflict);
+  EXPECT_EQ(store.load("job").value(), (pipeline::checkpoint{pipeline::position{"b"}, 2}));
+}
+
 }  // namespace

@@ -22,9 +22,9 @@ struct checkpoint_store_options {
 ///
 /// `save` with a version above 0 is one `replaceOne({key, version: expected}, {key, …})`:
 /// the filter on the version makes compare-and-set atomic on the server; no match is a
-/// `conflict` naming the stored version, and nothing changed. A first save (version 0) is
-/// one `findAndModify({key}, {$setOnInsert: …}, upsert)`: it wins only if no document was
-/// there. `open` creates a unique index on `key`, so that two first saves racing on real
+/// `conflict` naming the stored version, and nothing changed. A first save (version 0) finds
+/// the key absent, then is one `findAndModify({key}, {$setOnInsert: …}, upsert)`: it wins
+/// only if no document was there. `open` creates a unique index on `key`, so that two first saves racing on real
 /// MongoDB cannot both insert (CongoDB does not enforce unique indexes; see the docs).
 /// Positions are kept byte for byte (binary). A save whose reply was lost in an outage and
 /// that is sent again (the runner retries it) finds itself done, one version up at its
