@@ -18,6 +18,12 @@
 #                                   $port, and on exit kills the children, the server ($server_pid
 #                                   when set: keep it current) and removes $dir
 #   chaos_all_running PID...        true while every PID still runs
+#   chaos_restarts N MAX_DOWN PID...
+#                                   for an outage test: N times, 1 to 3 s apart, fails the test
+#                                   unless every PID still runs, then calls the caller's
+#                                   `restart_server R DOWN` (stop the server, keep it down DOWN s,
+#                                   start it, say so and wait until it answers), DOWN a random
+#                                   1 to MAX_DOWN s
 #   chaos_finish PID...             for an outage test: waits for each PID (a FAIL line for each
 #                                   that ended rc != 0: then it returns 1), then says how many
 #                                   outage waits the logs show and each log's result lines
@@ -112,6 +118,21 @@ chaos_private_server_cleanup() {
 chaos_all_running() {
   local p
   for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done
+}
+
+chaos_restarts() {
+  local restarts=$1 max_down=$2 r down
+  shift 2
+  for ((r = 1; r <= restarts; r++)); do
+    chaos_pause 1.0 3.0
+    if ! chaos_all_running "$@"; then
+      echo "FAIL: a process ended before restart $r (last lines below); give it more work" >&2
+      tail -n 3 chaos-*.log >&2
+      exit 1
+    fi
+    down=$(awk -v seed="$RANDOM$RANDOM" -v hi="$max_down" 'BEGIN { srand(seed); printf "%.1f", 1 + rand() * (hi - 1) }')
+    restart_server "$r" "$down"
+  done
 }
 
 chaos_finish() {

@@ -31,6 +31,13 @@ stop_server() {
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
 }
+restart_server() {  # <restart number> <seconds down>
+  stop_server
+  sleep "$2"
+  start_server
+  echo "restart $1: down $2 s"
+  await_ready
+}
 await_ready() {
   for _ in $(seq 600); do grep -q '^ready' "$dir/server.log" 2>/dev/null && return 0; sleep 0.05; done
   echo "FAIL: CongoDB did not start (run under scripts/services.sh, which installs it)" >&2
@@ -52,20 +59,7 @@ start_server
 await_ready
 echo "started while the server was down: ${#procs[@]} processes"
 
-for ((r = 1; r <= restarts; r++)); do
-  chaos_pause 1.0 3.0
-  if ! chaos_all_running "${procs[@]}"; then
-    echo "FAIL: a process ended before restart $r (last lines below); raise the rows" >&2
-    tail -n 3 chaos-*.log >&2
-    exit 1
-  fi
-  stop_server
-  down=$(awk -v seed="$RANDOM$RANDOM" 'BEGIN { srand(seed); printf "%.1f", 1 + rand() * 2 }')
-  sleep "$down"
-  start_server
-  echo "restart $r: down ${down} s"
-  await_ready
-done
+chaos_restarts "$restarts" 3 "${procs[@]}"
 
 status=0
 chaos_finish "${procs[@]}" || status=1

@@ -36,6 +36,17 @@ stop_server() {  # <signal>
 }
 sql() { mariadb --socket="$dir/sock" -uroot -N -e "$1" pipe; }
 ready() { mariadb-admin --socket="$dir/sock" -uroot ping >/dev/null 2>&1; }
+restart_server() {  # <restart number> <seconds down>: SIGTERM (a clean shutdown) and SIGKILL in turn
+  local written signal=TERM
+  written=$(sql "SELECT (SELECT COUNT(*) FROM restart_a_people_clean) + (SELECT COUNT(*) FROM restart_b_people_clean)
+                 + (SELECT COUNT(*) FROM restart_orders_orders)")
+  (($1 % 2 == 0)) && signal=KILL
+  stop_server "$signal"
+  sleep "$2"
+  start_server
+  echo "restart $1: SIG$signal with $written rows written, down $2 s"
+  await_ready
+}
 await_ready() {
   for _ in $(seq 600); do ready && return 0; sleep 0.05; done
   echo "FAIL: mariadbd did not start" >&2; cat err.log >&2; exit 1
@@ -75,24 +86,7 @@ for j in "${copies[@]}"; do
   done
 done
 
-for ((r = 1; r <= restarts; r++)); do
-  chaos_pause 1.0 3.0
-  if ! chaos_all_running "${procs[@]}"; then
-    echo "FAIL: a process ended before restart $r (last lines below); raise the rows" >&2
-    tail -n 3 chaos-*.log >&2
-    exit 1
-  fi
-  written=$(sql "SELECT (SELECT COUNT(*) FROM restart_a_people_clean) + (SELECT COUNT(*) FROM restart_b_people_clean)
-                 + (SELECT COUNT(*) FROM restart_orders_orders)")
-  signal=TERM
-  ((r % 2 == 0)) && signal=KILL
-  stop_server "$signal"
-  down=$(awk -v seed="$RANDOM$RANDOM" 'BEGIN { srand(seed); printf "%.1f", 1 + rand() * 5 }')
-  sleep "$down"
-  start_server
-  echo "restart $r: SIG$signal with $written rows written, down ${down} s"
-  await_ready
-done
+chaos_restarts "$restarts" 6 "${procs[@]}"
 
 status=0
 chaos_finish "${procs[@]}" || status=1
