@@ -58,14 +58,17 @@ auto without_outage_budget(std::string_view uri, std::chrono::milliseconds& budg
   return kept;
 }
 
-// "mongodb: host:port[,host:port…]", for the outage log and errors.
+// "mongodb: host:port[,host:port…]" (the SRV name for mongodb+srv), for the outage log and
+// errors: never the whole URI, which may hold a password.
 auto server_name(const mongoc_uri_t* uri) -> std::string {
   std::string hosts;
   for (const auto* h = mongoc_uri_get_hosts(uri); h != nullptr; h = h->next) {
     if (!hosts.empty()) hosts += ',';
     hosts += static_cast<const char*>(h->host_and_port);
   }
-  return fmt::format("mongodb: {}", hosts.empty() ? std::string(mongoc_uri_get_string(uri)) : hosts);
+  const char* srv = mongoc_uri_get_srv_hostname(uri);
+  if (hosts.empty() && srv != nullptr) hosts = srv;
+  return fmt::format("mongodb: {}", hosts);
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <iterator>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -303,6 +302,8 @@ auto send(client& c, const collection_sink_options& o, std::span<const record> r
     return ok();
   }
   if (concern_failed) whole.kind = error_kind::transient;  // written, maybe, but not as durably as asked
+  // libmongoc picks the server and its connection once per bulk, before its first command:
+  // a bulk that never reached a server inserted nothing.
   if (o.mode == write_mode::insert && !detail::never_sent(whole)) {
     // The call fails as a whole, so what it may have inserted must not stay: only the `_id`s
     // it made itself, since a given `_id` may be another call's document.
@@ -318,26 +319,9 @@ auto send(client& c, const collection_sink_options& o, std::span<const record> r
   return whole;
 }
 
-// `send`, tried again while the bulk never reached a server (an outage at its start); each
-// try records into a result of its own, merged into `out` once one is sent.
-auto send_waiting(client& c, const collection_sink_options& o, std::span<const record> records,
-                  const std::vector<std::size_t>& indices, const std::vector<op>& ops, const std::stop_token& stop,
-                  bulk_result& out) -> result<void> {
-  auto sent = detail::client_access::send_once(c, stop, [&]() -> result<bulk_result> {
-    bulk_result one;
-    if (auto done = send(c, o, records, indices, ops, stop, one); !done) return std::move(done).error();
-    return one;
-  });
-  if (!sent) return std::move(sent).error();
-  std::move(sent->failures.begin(), sent->failures.end(), std::back_inserter(out.failures));
-  bson_concat(out.sent_ids.get(), sent->sent_ids.get());
-  out.made_ids.merge(sent->made_ids);
-  return ok();
-}
-
-auto run_bulk(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
+// One try of a batch: plan (upsert), send, send the lost races again as upserts.
+auto bulk_once(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
     -> result<bulk_result> {
-  if (stop.stop_requested()) return stopped_error();
   bulk_result out;
   if (records.empty()) return out;
   std::vector<op> ops(records.size(), o.mode == write_mode::insert ? op::insert : op::upsert);
@@ -346,7 +330,7 @@ auto run_bulk(client& c, const collection_sink_options& o, std::span<const recor
   }
   std::vector<std::size_t> all(records.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  if (auto sent = send_waiting(c, o, records, all, ops, stop, out); !sent) return std::move(sent).error();
+  if (auto sent = send(c, o, records, all, ops, stop, out); !sent) return std::move(sent).error();
   if (o.mode == write_mode::upsert) {
     // An insert that met the key stored meanwhile by another writer (duplicate key on a
     // unique index over the key fields) goes again as an upsert.
@@ -360,11 +344,19 @@ auto run_bulk(client& c, const collection_sink_options& o, std::span<const recor
       return lost_race;
     });
     if (!again.empty()) {
-      if (auto sent = send_waiting(c, o, records, again, ops, stop, out); !sent) return std::move(sent).error();
+      if (auto sent = send(c, o, records, again, ops, stop, out); !sent) return std::move(sent).error();
     }
   }
   std::sort(out.failures.begin(), out.failures.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
   return out;
+}
+
+// The batch, tried again from its plan while a bulk never reached a server (an outage at its
+// start; the lost races' second bulk included, whose first one did land).
+auto run_bulk(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
+    -> result<bulk_result> {
+  if (stop.stop_requested()) return stopped_error();
+  return detail::client_access::send_once(c, stop, [&] { return bulk_once(c, o, records, stop); });
 }
 
 }  // namespace

@@ -198,37 +198,36 @@ auto collection_source::next_batch(std::stop_token stop) -> result<std::optional
 }
 
 auto collection_source::state::read_batch(const std::stop_token& stop) -> result<std::optional<batch<record>>> {
-  auto& s = *this;
-  if (!s.cursor) {
-    if (auto opened = s.open_cursor(); !opened) return std::move(opened).error();
+  if (!cursor) {
+    if (auto opened = open_cursor(); !opened) return std::move(opened).error();
   }
   batch<record> out;
-  out.records.reserve(std::min<std::size_t>(s.options.batch_size, 4096));
-  position reached = s.last;  // the key of the last document read into `out`
+  out.records.reserve(std::min<std::size_t>(options.batch_size, 4096));
+  position reached = last;  // the key of the last document read into `out`
   const bson_t* doc = nullptr;
-  while (out.records.size() + out.rejected.size() < s.options.batch_size) {
+  while (out.records.size() + out.rejected.size() < options.batch_size) {
     if (stop.stop_requested()) {
-      s.close();  // the documents read into this batch are read again after last
+      close();  // the documents read into this batch are read again after last
       return stopped_error();
     }
-    if (!mongoc_cursor_next(s.cursor.get(), &doc)) {
+    if (!mongoc_cursor_next(cursor.get(), &doc)) {
       bson_error_t e;
-      if (mongoc_cursor_error(s.cursor.get(), &e)) {
-        s.close();
-        return detail::to_error(e, fmt::format("read {}.{}", s.options.database, s.options.collection));
+      if (mongoc_cursor_error(cursor.get(), &e)) {
+        close();
+        return detail::to_error(e, fmt::format("read {}.{}", options.database, options.collection));
       }
-      s.close();
-      s.exhausted = true;
+      close();
+      exhausted = true;
       break;
     }
     bson_iter_t it;
     bson_iter_t key;
     std::optional<std::string> encoded;
-    if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, s.options.key.c_str(), &key)) encoded = encode_key(key);
+    if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, options.key.c_str(), &key)) encoded = encode_key(key);
     auto converted = encoded ? detail::to_record(*doc)
                              : result<record>{invalid_input_error(fmt::format(
                                    "document has no '{}' of a type a position can hold (ObjectId, integer, double, "
-                                   "string, date); is it projected out?", s.options.key))};
+                                   "string, date); is it projected out?", options.key))};
     if (!converted) {
       out.rejected.push_back({document_json(*doc), std::move(converted).error(), 0, reached, 0, std::chrono::system_clock::now()});
       continue;
@@ -238,7 +237,7 @@ auto collection_source::state::read_batch(const std::stop_token& stop) -> result
     reached = position(std::move(*encoded));
   }
   if (out.empty()) return std::optional<batch<record>>{};
-  s.last = reached;
+  last = reached;
   out.end = std::move(reached);
   return std::optional<batch<record>>{std::move(out)};
 }
