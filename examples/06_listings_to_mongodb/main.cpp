@@ -7,6 +7,7 @@
 #include <pipeline/mongodb/mongodb.hpp>
 #include <pipeline/pipeline.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +30,7 @@ struct options {
   std::filesystem::path input = "listings.csv";
   std::string uri;  // from --uri, else PIPELINE_MONGODB_URI, else PIPELINE_MONGODB_TEST_URI
   std::string database = "real_estate";
+  std::int64_t lease_seconds = 30;
   bool regenerate = false;
   bool fresh = false;
   bool verify = false;
@@ -42,10 +44,13 @@ constexpr const char* usage = R"(usage: listings_to_mongodb [options]
   --input PATH      the CSV to load (listings.csv); generated when missing
   --uri URI         mongodb:// URI (default: $PIPELINE_MONGODB_URI, then $PIPELINE_MONGODB_TEST_URI)
   --database NAME   where listings, checkpoints, dead letters and runs go (real_estate)
+  --lease-seconds N the run's lease on the job (30), renewed every N/3 s: a run paused or cut
+                    off for longer is taken over by the next start and ends failed
   --regenerate      write a new input even if one exists
   --fresh           drop the database first (start over instead of resuming)
   --verify          after the run, check that every good row is in the collection once and
-                    every bad row in the DLQ; exit 1 otherwise
+                    every bad row in the DLQ; exit 1 otherwise; and list the job's runs as
+                    the job log has them
   --drop            drop the database at the end (for test runs)
   --help            this text
 )";
@@ -57,6 +62,7 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
     if (arg == "--rows" && args.positive(o.rows)) continue;
     if (arg == "--workers" && args.positive(o.workers)) continue;
     if (arg == "--batch" && args.positive(o.batch_size)) continue;
+    if (arg == "--lease-seconds" && args.positive(o.lease_seconds)) continue;
     if (arg == "--input") o.input = args.value();
     else if (arg == "--uri") o.uri = args.value();
     else if (arg == "--database") o.database = args.value();
@@ -98,8 +104,9 @@ auto stored_ids(const std::shared_ptr<pipeline::mongodb::client>& mongo, const o
 auto verify(const options& o, const std::shared_ptr<pipeline::mongodb::client>& mongo,
             const std::set<std::int64_t>& dead_ids, std::size_t dead_entries) -> bool {
   std::set<std::int64_t> expected_bad;
+  std::set<std::int64_t> expected_good;
   for (std::int64_t id = 1; id <= o.rows; ++id) {
-    if (listings::defect_of(id, o.rows) != listings::defect::none) expected_bad.insert(id);
+    (listings::defect_of(id, o.rows) != listings::defect::none ? expected_bad : expected_good).insert(id);
   }
   auto stored = stored_ids(mongo, o);
   if (!stored) {
@@ -107,14 +114,29 @@ auto verify(const options& o, const std::shared_ptr<pipeline::mongodb::client>& 
     return false;
   }
   const auto& [documents, ids] = *stored;
-  const auto good = o.rows - static_cast<std::int64_t>(expected_bad.size());
-  const bool collection_ok = documents == good && static_cast<std::int64_t>(ids.size()) == good;
+  // Set equality both ways: every good id once and no other, so no id is in both.
+  const auto missing = std::count_if(expected_good.begin(), expected_good.end(), [&](auto id) { return !ids.contains(id); });
+  const auto unexpected = std::count_if(ids.begin(), ids.end(), [&](auto id) { return !expected_good.contains(id); });
+  const bool collection_ok = documents == static_cast<std::int64_t>(expected_good.size()) && missing == 0 && unexpected == 0;
   const bool dlq_ok = dead_ids == expected_bad;
-  fmt::print("verify: collection {} documents ({} distinct ids), expected {} -> {}; DLQ {} entries for {} ids, "
-             "expected {} -> {}\n",
-             documents, ids.size(), good, collection_ok ? "ok" : "WRONG", dead_entries, dead_ids.size(),
-             expected_bad.size(), dlq_ok ? "ok" : "WRONG");
+  fmt::print("verify: collection {} documents ({} distinct ids; {} good missing, {} others), expected the {} good ids "
+             "-> {}; DLQ {} entries for {} ids, expected the {} bad ones -> {}\n",
+             documents, ids.size(), missing, unexpected, expected_good.size(), collection_ok ? "ok" : "WRONG",
+             dead_entries, dead_ids.size(), expected_bad.size(), dlq_ok ? "ok" : "WRONG");
   return collection_ok && dlq_ok;
+}
+
+// The job's runs, newest first, as the job log has them: "run 3: completed, read … written …".
+void print_runs(pipeline::any_job_log_store& job_log, const std::string& job) {
+  auto runs = job_log.runs(job, 20);
+  if (!runs) {
+    fmt::print(stderr, "job log: {}\n", runs.error());
+    return;
+  }
+  for (const auto& r : *runs) {
+    fmt::print("run {}: {}, read {} written {} dead-lettered {}{}{}\n", r.id, to_string(r.state), r.read, r.written,
+               r.dead_lettered, r.message.empty() ? "" : ": ", r.message);
+  }
 }
 
 }  // namespace
@@ -130,7 +152,10 @@ int main(int argc, char** argv) {
     listings::generate(opts->input, opts->rows);
   }
 
-  auto mongo = pipeline::mongodb::client::open(opts->uri);
+  // A server that is down or restarting is waited for (5 minutes by default), with its
+  // outages logged to stderr.
+  auto mongo = pipeline::mongodb::client::open(
+      opts->uri, {.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn}});
   if (opts->fresh) mongo->drop_database(opts->database).value();
   namespace mdb = pipeline::mongodb;
   // Upsert by the listing id: a batch redone after a crash or a retry changes nothing.
@@ -154,6 +179,8 @@ int main(int argc, char** argv) {
   run_options.job_log = &job_log;
   run_options.expected_records = static_cast<std::uint64_t>(opts->rows);
   run_options.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn};
+  run_options.lease.lease = std::chrono::seconds{opts->lease_seconds};
+  run_options.heartbeat_interval = std::chrono::milliseconds{opts->lease_seconds * 1000 / 3};
 
   const auto report = pipeline::run(source, listings::normalise, listings_sink, dlq, checkpoints, run_options);
 
@@ -163,6 +190,7 @@ int main(int argc, char** argv) {
 
   const bool ok = report.status == pipeline::run_status::completed &&
                   (!opts->verify || verify(*opts, mongo, dead.ids, dead.entries));
+  if (opts->verify) print_runs(job_log, run_options.name);
   if (opts->drop) {
     if (auto dropped = mongo->drop_database(opts->database); !dropped) fmt::print(stderr, "drop: {}\n", dropped.error());
   }

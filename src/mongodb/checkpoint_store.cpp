@@ -32,6 +32,10 @@ auto checkpoint_store::open(std::shared_ptr<client> c, checkpoint_store_options 
 }
 
 auto checkpoint_store::load(std::string_view key) -> result<checkpoint> {
+  return detail::client_access::rerun(*client_, {}, [&] { return load_once(key); });
+}
+
+auto checkpoint_store::load_once(std::string_view key) -> result<checkpoint> {
   detail::collection_handle coll{*client_, options_.database, options_.collection};
   scoped_bson filter;
   detail::append_text(filter.get(), "key", key);
@@ -59,13 +63,32 @@ auto checkpoint_store::save(std::string_view key, const position& pos, std::uint
     return conflict_error(fmt::format("checkpoint '{}': version {} is beyond what is stored", key, expected_version));
   }
   const auto next = static_cast<std::int64_t>(expected_version + 1);
+  auto saved = detail::client_access::send_once(*client_, {}, [&] { return save_once(key, pos, expected_version); });
+  if (saved || saved.error().kind != error_kind::conflict) return saved;
+  // A save sent again after its reply was lost (the runner retries a transient failure) finds
+  // itself done: one version up, at its position.
+  auto stored = load(key);
+  if (stored && stored->version == static_cast<std::uint64_t>(next) && stored->pos == pos) return stored->version;
+  return saved;
+}
+
+auto checkpoint_store::save_once(std::string_view key, const position& pos, std::uint64_t expected_version)
+    -> result<std::uint64_t> {
+  const auto next = static_cast<std::int64_t>(expected_version + 1);
   const auto now = detail::to_millis(std::chrono::system_clock::now());
   detail::collection_handle coll{*client_, options_.database, options_.collection};
   scoped_bson filter;
   detail::append_text(filter.get(), "key", key);
   bson_error_t e;
   if (expected_version == 0) {
-    // Insert only if absent: the document from before this call tells who won.
+    // Looked up first, so that a save sent again after its reply was lost finds its document
+    // untouched: CongoDB rewrites a document an upsert matches, mangling its binary position.
+    auto stored = load_once(key);
+    if (!stored) return std::move(stored).error();
+    if (stored->version != 0) {
+      return conflict_error(fmt::format("checkpoint '{}' is already stored; expected version 0", key));
+    }
+    // Insert only if absent: the document from before this call tells who won a race.
     scoped_bson update;
     bson_t on_insert;
     BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$setOnInsert", &on_insert);
@@ -104,7 +127,7 @@ auto checkpoint_store::save(std::string_view key, const position& pos, std::uint
     return detail::to_error(e, fmt::format("save checkpoint '{}'", key));
   }
   if (detail::integer_field(*reply.get(), "matchedCount").value_or(0) != 1) {
-    auto stored = load(key);
+    auto stored = load_once(key);
     const auto said = stored ? fmt::format("stored version is {}", stored->version) : std::string("stored version unknown");
     return conflict_error(fmt::format("checkpoint '{}': expected version {}, {}", key, expected_version, said));
   }

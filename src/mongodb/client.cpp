@@ -1,6 +1,7 @@
 #include <pipeline/mongodb/client.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,52 @@ void default_option(mongoc_uri_t* uri, const char* name, std::chrono::millisecon
   if (!mongoc_uri_has_option(uri, name)) mongoc_uri_set_option_as_int32(uri, name, as_int32(ms));
 }
 
+// The URI without our own query parameter `outage-budget-ms` (libmongoc would warn about an
+// option it does not know), its value into `budget`. Throws std::invalid_argument when the
+// value is not a number of milliseconds.
+auto without_outage_budget(std::string_view uri, std::chrono::milliseconds& budget) -> std::string {
+  constexpr std::string_view name = "outage-budget-ms=";
+  const auto query = uri.find('?');
+  if (query == std::string_view::npos) return std::string(uri);
+  std::string kept(uri.substr(0, query + 1));
+  std::string_view rest = uri.substr(query + 1);
+  bool first = true;
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.starts_with(name)) {
+      const auto value = pair.substr(name.size());
+      std::int64_t ms = -1;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (ec != std::errc{} || end != value.data() + value.size() || ms < 0) {
+        throw std::invalid_argument(
+            fmt::format("mongodb::client: outage-budget-ms '{}' is not a number of milliseconds", value));
+      }
+      budget = std::chrono::milliseconds{ms};
+      continue;
+    }
+    if (!first) kept += '&';
+    kept += pair;
+    first = false;
+  }
+  if (first) kept.pop_back();  // nothing left after the '?'
+  return kept;
+}
+
+// "mongodb: host:port[,host:port…]" (the SRV name for mongodb+srv), for the outage log and
+// errors: never the whole URI, which may hold a password.
+auto server_name(const mongoc_uri_t* uri) -> std::string {
+  std::string hosts;
+  for (const auto* h = mongoc_uri_get_hosts(uri); h != nullptr; h = h->next) {
+    if (!hosts.empty()) hosts += ',';
+    hosts += static_cast<const char*>(h->host_and_port);
+  }
+  const char* srv = mongoc_uri_get_srv_hostname(uri);
+  if (hosts.empty() && srv != nullptr) hosts = srv;
+  return fmt::format("mongodb: {}", hosts);
+}
+
 }  // namespace
 
 namespace detail {
@@ -35,25 +82,27 @@ collection_handle::collection_handle(client& c, std::string_view database, std::
 
 auto create_index(client& c, std::string_view database, std::string_view collection, const bson_t& keys,
                   std::string_view name, bool unique, const bson_t* partial) -> result<void> {
-  collection_handle coll{c, database, collection};
-  scoped_bson command;
-  bson_append_utf8(command.get(), "createIndexes", -1, mongoc_collection_get_name(coll.get()), -1);
-  bson_t indexes;
-  bson_t index;
-  BSON_APPEND_ARRAY_BEGIN(command.get(), "indexes", &indexes);
-  BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
-  BSON_APPEND_DOCUMENT(&index, "key", &keys);
-  bson_append_utf8(&index, "name", -1, std::string(name).c_str(), -1);
-  if (unique) BSON_APPEND_BOOL(&index, "unique", true);
-  if (partial != nullptr) BSON_APPEND_DOCUMENT(&index, "partialFilterExpression", partial);
-  bson_append_document_end(&indexes, &index);
-  bson_append_array_end(command.get(), &indexes);
-  scoped_bson reply;
-  bson_error_t e;
-  if (!mongoc_collection_write_command_with_opts(coll.get(), command.get(), nullptr, reply.get(), &e)) {
-    return to_error(e, fmt::format("create index {} on {}.{}", name, database, collection));
-  }
-  return ok();
+  return client_access::rerun(c, {}, [&]() -> result<void> {  // createIndexes repeated changes nothing
+    collection_handle coll{c, database, collection};
+    scoped_bson command;
+    bson_append_utf8(command.get(), "createIndexes", -1, mongoc_collection_get_name(coll.get()), -1);
+    bson_t indexes;
+    bson_t index;
+    BSON_APPEND_ARRAY_BEGIN(command.get(), "indexes", &indexes);
+    BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+    BSON_APPEND_DOCUMENT(&index, "key", &keys);
+    bson_append_utf8(&index, "name", -1, std::string(name).c_str(), -1);
+    if (unique) BSON_APPEND_BOOL(&index, "unique", true);
+    if (partial != nullptr) BSON_APPEND_DOCUMENT(&index, "partialFilterExpression", partial);
+    bson_append_document_end(&indexes, &index);
+    bson_append_array_end(command.get(), &indexes);
+    scoped_bson reply;
+    bson_error_t e;
+    if (!mongoc_collection_write_command_with_opts(coll.get(), command.get(), nullptr, reply.get(), &e)) {
+      return to_error(e, fmt::format("create index {} on {}.{}", name, database, collection));
+    }
+    return ok();
+  });
 }
 
 }  // namespace detail
@@ -63,9 +112,13 @@ client::~client() = default;
 
 auto client::open(std::string_view uri_text, const client_options& options) -> std::shared_ptr<client> {
   if (options.max_pool_size == 0) throw std::invalid_argument("mongodb::client: max_pool_size must be > 0");
+  client_options with_uri = options;
+  const auto libmongoc_uri = without_outage_budget(uri_text, with_uri.outage_budget);
+  if (with_uri.outage_budget.count() < 0) throw std::invalid_argument("mongodb::client: outage_budget is negative");
+  validate(with_uri.reconnect);
   detail::ensure_initialised();
   bson_error_t e;
-  const detail::uri_ptr uri{mongoc_uri_new_with_error(std::string(uri_text).c_str(), &e)};
+  const detail::uri_ptr uri{mongoc_uri_new_with_error(libmongoc_uri.c_str(), &e)};
   if (!uri) throw std::invalid_argument(fmt::format("mongodb::client: invalid URI: {}", static_cast<const char*>(e.message)));
   default_option(uri.get(), MONGOC_URI_CONNECTTIMEOUTMS, options.connect_timeout);
   default_option(uri.get(), MONGOC_URI_SERVERSELECTIONTIMEOUTMS, options.server_selection_timeout);
@@ -80,43 +133,50 @@ auto client::open(std::string_view uri_text, const client_options& options) -> s
   mongoc_client_pool_set_error_api(pool.get(), MONGOC_ERROR_API_VERSION_2);
   mongoc_client_pool_max_size(pool.get(), static_cast<std::uint32_t>(
       std::min<std::size_t>(options.max_pool_size, std::numeric_limits<std::uint32_t>::max())));
-  return std::shared_ptr<client>(new client(std::make_unique<impl>(impl{std::move(pool)})));
+  auto server = server_name(uri.get());
+  return std::shared_ptr<client>(new client(std::make_unique<impl>(std::move(pool), std::move(with_uri), std::move(server))));
 }
 
-auto client::ping() -> result<void> {
-  detail::pooled_client c{impl_->pool.get()};
-  detail::scoped_bson command;
-  BSON_APPEND_INT32(command.get(), "ping", 1);
-  detail::scoped_bson reply;
-  bson_error_t e;
-  if (!mongoc_client_command_simple(c.get(), "admin", command.get(), nullptr, reply.get(), &e)) {
-    return detail::to_error(e, "ping");
-  }
-  return ok();
+auto client::ping(std::stop_token stop) -> result<void> {
+  return detail::client_access::rerun(*this, stop, [&]() -> result<void> {
+    detail::pooled_client c{impl_->pool.get()};
+    detail::scoped_bson command;
+    BSON_APPEND_INT32(command.get(), "ping", 1);
+    detail::scoped_bson reply;
+    bson_error_t e;
+    if (!mongoc_client_command_simple(c.get(), "admin", command.get(), nullptr, reply.get(), &e)) {
+      return detail::to_error(e, "ping");
+    }
+    return ok();
+  });
 }
 
 auto client::drop_database(std::string_view name) -> result<void> {
-  detail::pooled_client c{impl_->pool.get()};
-  mongoc_database_t* db = mongoc_client_get_database(c.get(), std::string(name).c_str());
-  bson_error_t e;
-  const bool dropped = mongoc_database_drop_with_opts(db, nullptr, &e);
-  mongoc_database_destroy(db);
-  // 26 NamespaceNotFound: nothing to drop.
-  if (!dropped && !(e.domain == MONGOC_ERROR_SERVER && e.code == 26)) {
-    return detail::to_error(e, fmt::format("drop database {}", name));
-  }
-  return ok();
+  return detail::client_access::rerun(*this, {}, [&]() -> result<void> {  // a dropped database stays dropped
+    detail::pooled_client c{impl_->pool.get()};
+    mongoc_database_t* db = mongoc_client_get_database(c.get(), std::string(name).c_str());
+    bson_error_t e;
+    const bool dropped = mongoc_database_drop_with_opts(db, nullptr, &e);
+    mongoc_database_destroy(db);
+    // 26 NamespaceNotFound: nothing to drop.
+    if (!dropped && !(e.domain == MONGOC_ERROR_SERVER && e.code == 26)) {
+      return detail::to_error(e, fmt::format("drop database {}", name));
+    }
+    return ok();
+  });
 }
 
 auto client::count(std::string_view database, std::string_view collection, std::string_view filter_json)
     -> result<std::int64_t> {
   auto filter = detail::parse_json(filter_json, "the count filter");
   if (!filter) return std::move(filter).error();
-  detail::collection_handle coll{*this, database, collection};
-  bson_error_t e;
-  const auto n = mongoc_collection_count_documents(coll.get(), filter->get(), nullptr, nullptr, nullptr, &e);
-  if (n < 0) return detail::to_error(e, fmt::format("count {}.{}", database, collection));
-  return n;
+  return detail::client_access::rerun(*this, {}, [&]() -> result<std::int64_t> {
+    detail::collection_handle coll{*this, database, collection};
+    bson_error_t e;
+    const auto n = mongoc_collection_count_documents(coll.get(), filter->get(), nullptr, nullptr, nullptr, &e);
+    if (n < 0) return detail::to_error(e, fmt::format("count {}.{}", database, collection));
+    return n;
+  });
 }
 
 }  // namespace pipeline::mongodb

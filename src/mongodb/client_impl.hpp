@@ -1,23 +1,57 @@
 #pragma once
 // The inside of mongodb::client, for the adapter's own sources, sinks and stores.
 
+#include <stop_token>
+#include <string>
 #include <string_view>
+#include <utility>
 
+#include <pipeline/detail/outage.hpp>
 #include <pipeline/mongodb/client.hpp>
 #include <pipeline/result.hpp>
 
+#include "errors.hpp"
 #include "handles.hpp"
 
 namespace pipeline::mongodb {
 
 struct client::impl {
+  impl(detail::pool_ptr p, client_options o, std::string server)
+      : pool(std::move(p)), options(std::move(o)), outage(std::move(server)) {}
   detail::pool_ptr pool;
+  client_options options;
+  pipeline::detail::outage_watch outage;  // one outage for every operation on the deployment
 };
 
 namespace detail {
 
 struct client_access {
   static auto pool(client& c) noexcept -> mongoc_client_pool_t* { return c.impl_->pool.get(); }
+
+  /// `attempt()`, an operation that may run twice (a read, or a write that changes nothing
+  /// when repeated), tried again after any outage error (`is_outage`) until the client's
+  /// outage budget is spent or `stop` fires. `attempt` borrows its own connection each time.
+  template <class Attempt>
+  [[nodiscard]] static auto rerun(client& c, const std::stop_token& stop, Attempt&& attempt) -> decltype(attempt()) {
+    return wait_out(c, stop, std::forward<Attempt>(attempt), is_outage);
+  }
+
+  /// `attempt()`, a write that must not land twice, tried again only while it never reached a
+  /// server (`never_sent`); a connection lost after sending is the caller's error.
+  template <class Attempt>
+  [[nodiscard]] static auto send_once(client& c, const std::stop_token& stop, Attempt&& attempt)
+      -> decltype(attempt()) {
+    return wait_out(c, stop, std::forward<Attempt>(attempt), never_sent);
+  }
+
+ private:
+  template <class Attempt, class Retryable>
+  static auto wait_out(client& c, const std::stop_token& stop, Attempt&& attempt, Retryable retryable)
+      -> decltype(attempt()) {
+    auto& state = *c.impl_;
+    return pipeline::detail::wait_out(state.outage, state.options.outage_budget, state.options.reconnect,
+                                      state.options.log, stop, std::forward<Attempt>(attempt), retryable);
+  }
 };
 
 /// A collection handle on a borrowed connection; both go back when this goes out of scope.

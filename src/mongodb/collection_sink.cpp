@@ -158,7 +158,7 @@ auto key_text(const bson_t& doc, const std::vector<std::string>& key_fields) -> 
 // are left to fail when sent. A batch that repeats a key stays all upserts, since an
 // unordered bulk does not say which of its operations runs first.
 auto plan_upserts(client& c, const collection_sink_options& o, std::span<const record> records,
-                  const detail::field_rules& rules, std::vector<op>& ops) -> result<void> {
+                  const detail::field_rules& rules, const std::stop_token& stop, std::vector<op>& ops) -> result<void> {
   std::vector<std::optional<std::string>> keys(records.size());
   std::set<std::string> seen;
   bool repeated = false;
@@ -211,24 +211,30 @@ auto plan_upserts(client& c, const collection_sink_options& o, std::span<const r
   BSON_APPEND_INT32(&projection, "_id", 0);
   for (const auto& name : o.key_fields) BSON_APPEND_INT32(&projection, name.c_str(), 1);
   bson_append_document_end(opts.get(), &projection);
-  detail::collection_handle coll{c, o.database, o.collection};
-  const detail::cursor_ptr cursor{mongoc_collection_find_with_opts(coll.get(), probe.get(), opts.get(), nullptr)};
-  std::set<std::string> stored;
-  const bson_t* doc = nullptr;
-  while (mongoc_cursor_next(cursor.get(), &doc)) {
-    if (auto k = key_text(*doc, o.key_fields)) stored.insert(std::move(*k));
-  }
-  bson_error_t e;
-  if (mongoc_cursor_error(cursor.get(), &e)) return detail::to_error(e, fmt::format("find the stored keys in {}", name_of(o)));
+  auto stored = detail::client_access::rerun(c, stop, [&]() -> result<std::set<std::string>> {
+    detail::collection_handle coll{c, o.database, o.collection};
+    const detail::cursor_ptr cursor{mongoc_collection_find_with_opts(coll.get(), probe.get(), opts.get(), nullptr)};
+    std::set<std::string> found;
+    const bson_t* doc = nullptr;
+    while (mongoc_cursor_next(cursor.get(), &doc)) {
+      if (auto k = key_text(*doc, o.key_fields)) found.insert(std::move(*k));
+    }
+    bson_error_t e;
+    if (mongoc_cursor_error(cursor.get(), &e)) return detail::to_error(e, fmt::format("find the stored keys in {}", name_of(o)));
+    return found;
+  });
+  if (!stored) return std::move(stored).error();
   for (std::size_t i = 0; i < records.size(); ++i) {
-    if (keys[i] && !stored.contains(*keys[i])) ops[i] = op::insert;
+    if (keys[i] && !stored->contains(*keys[i])) ops[i] = op::insert;
   }
   return ok();
 }
 
 // Deletes the documents this call inserted: those sent at an index `taken(index)` accepts.
+// Waits out an outage (deleting by `_id`s only this call made is safe to repeat), up to `stop`.
 template <class Taken>
-auto take_back(client& c, const collection_sink_options& o, const bson_t& sent_ids, Taken taken) -> result<void> {
+auto take_back(client& c, const collection_sink_options& o, const bson_t& sent_ids, Taken taken,
+               const std::stop_token& stop) -> result<void> {
   scoped_bson filter;
   bson_t id_clause;
   bson_t in;
@@ -249,12 +255,14 @@ auto take_back(client& c, const collection_sink_options& o, const bson_t& sent_i
   bson_append_array_end(&id_clause, &in);
   bson_append_document_end(filter.get(), &id_clause);
   if (n == 0) return ok();
-  detail::collection_handle coll{c, o.database, o.collection};
-  bson_error_t e;
-  if (!mongoc_collection_delete_many(coll.get(), filter.get(), nullptr, nullptr, &e)) {
-    return detail::to_error(e, fmt::format("taking back the {} documents inserted into {} by a failed batch", n, name_of(o)));
-  }
-  return ok();
+  return detail::client_access::rerun(c, stop, [&]() -> result<void> {
+    detail::collection_handle coll{c, o.database, o.collection};
+    bson_error_t e;
+    if (!mongoc_collection_delete_many(coll.get(), filter.get(), nullptr, nullptr, &e)) {
+      return detail::to_error(e, fmt::format("taking back the {} documents inserted into {} by a failed batch", n, name_of(o)));
+    }
+    return ok();
+  });
 }
 
 // Sends the records at `indices` in one unordered bulk, each as `ops` says; adds the
@@ -294,14 +302,16 @@ auto send(client& c, const collection_sink_options& o, std::span<const record> r
     return ok();
   }
   if (concern_failed) whole.kind = error_kind::transient;  // written, maybe, but not as durably as asked
-  if (o.mode == write_mode::insert) {
+  // libmongoc picks the server and its connection once per bulk, before its first command:
+  // a bulk that never reached a server inserted nothing.
+  if (o.mode == write_mode::insert && !detail::never_sent(whole)) {
     // The call fails as a whole, so what it may have inserted must not stay: only the `_id`s
     // it made itself, since a given `_id` may be another call's document.
     std::set<std::size_t> failed;
     collect_write_errors(*reply.get(), sent, o, out.failures);
     for (const auto& f : out.failures) failed.insert(f.index);
     if (auto undone = take_back(c, o, *out.sent_ids.get(),
-                                [&](std::size_t i) { return out.made_ids.contains(i) && !failed.contains(i); });
+                                [&](std::size_t i) { return out.made_ids.contains(i) && !failed.contains(i); }, stop);
         !undone) {
       whole.message += fmt::format("; and {}", undone.error().message);
     }
@@ -309,14 +319,14 @@ auto send(client& c, const collection_sink_options& o, std::span<const record> r
   return whole;
 }
 
-auto run_bulk(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
+// One try of a batch: plan (upsert), send, send the lost races again as upserts.
+auto bulk_once(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
     -> result<bulk_result> {
-  if (stop.stop_requested()) return stopped_error();
   bulk_result out;
   if (records.empty()) return out;
   std::vector<op> ops(records.size(), o.mode == write_mode::insert ? op::insert : op::upsert);
   if (o.mode == write_mode::upsert) {
-    if (auto planned = plan_upserts(c, o, records, rules_of(o), ops); !planned) return std::move(planned).error();
+    if (auto planned = plan_upserts(c, o, records, rules_of(o), stop, ops); !planned) return std::move(planned).error();
   }
   std::vector<std::size_t> all(records.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
@@ -339,6 +349,14 @@ auto run_bulk(client& c, const collection_sink_options& o, std::span<const recor
   }
   std::sort(out.failures.begin(), out.failures.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
   return out;
+}
+
+// The batch, tried again from its plan while a bulk never reached a server (an outage at its
+// start; the lost races' second bulk included, whose first one did land).
+auto run_bulk(client& c, const collection_sink_options& o, std::span<const record> records, const std::stop_token& stop)
+    -> result<bulk_result> {
+  if (stop.stop_requested()) return stopped_error();
+  return detail::client_access::send_once(c, stop, [&] { return bulk_once(c, o, records, stop); });
 }
 
 }  // namespace
@@ -377,7 +395,8 @@ auto collection_sink::write(std::span<const record> records, std::stop_token sto
   if (options_.mode == write_mode::insert) {
     std::set<std::size_t> failed;
     for (const auto& f : failures) failed.insert(f.index);
-    if (auto undone = take_back(*client_, options_, *done->sent_ids.get(), [&](std::size_t i) { return !failed.contains(i); });
+    if (auto undone = take_back(*client_, options_, *done->sent_ids.get(), [&](std::size_t i) { return !failed.contains(i); },
+                                stop);
         !undone) {
       return undone;
     }

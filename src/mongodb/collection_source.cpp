@@ -147,6 +147,10 @@ struct collection_source::state {
     cursor.reset(mongoc_collection_find_with_opts(collection->get(), query.get(), opts.get(), nullptr));
     return ok();
   }
+
+  // The next batch from the open cursor (opened after `last` if none is); on an error the
+  // cursor is closed and `last` is where the next read starts.
+  auto read_batch(const std::stop_token& stop) -> result<std::optional<batch<record>>>;
 };
 
 collection_source::collection_source(std::unique_ptr<state> s) noexcept : state_(std::move(s)) {}
@@ -188,47 +192,53 @@ auto collection_source::next_batch(std::stop_token stop) -> result<std::optional
   auto& s = *state_;
   if (stop.stop_requested()) return stopped_error();
   if (s.exhausted) return std::optional<batch<record>>{};
-  if (!s.cursor) {
-    if (auto opened = s.open_cursor(); !opened) return std::move(opened).error();
+  // A batch whose cursor was lost in an outage is read again after the last document handed
+  // out, on a new cursor, once the server is back.
+  return detail::client_access::rerun(*s.owner, stop, [&] { return s.read_batch(stop); });
+}
+
+auto collection_source::state::read_batch(const std::stop_token& stop) -> result<std::optional<batch<record>>> {
+  if (!cursor) {
+    if (auto opened = open_cursor(); !opened) return std::move(opened).error();
   }
   batch<record> out;
-  out.records.reserve(std::min<std::size_t>(s.options.batch_size, 4096));
-  position last = s.last;
+  out.records.reserve(std::min<std::size_t>(options.batch_size, 4096));
+  position reached = last;  // the key of the last document read into `out`
   const bson_t* doc = nullptr;
-  while (out.records.size() + out.rejected.size() < s.options.batch_size) {
+  while (out.records.size() + out.rejected.size() < options.batch_size) {
     if (stop.stop_requested()) {
-      s.close();  // the documents read into this batch are read again after last
+      close();  // the documents read into this batch are read again after last
       return stopped_error();
     }
-    if (!mongoc_cursor_next(s.cursor.get(), &doc)) {
+    if (!mongoc_cursor_next(cursor.get(), &doc)) {
       bson_error_t e;
-      if (mongoc_cursor_error(s.cursor.get(), &e)) {
-        s.close();
-        return detail::to_error(e, fmt::format("read {}.{}", s.options.database, s.options.collection));
+      if (mongoc_cursor_error(cursor.get(), &e)) {
+        close();
+        return detail::to_error(e, fmt::format("read {}.{}", options.database, options.collection));
       }
-      s.close();
-      s.exhausted = true;
+      close();
+      exhausted = true;
       break;
     }
     bson_iter_t it;
     bson_iter_t key;
     std::optional<std::string> encoded;
-    if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, s.options.key.c_str(), &key)) encoded = encode_key(key);
+    if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, options.key.c_str(), &key)) encoded = encode_key(key);
     auto converted = encoded ? detail::to_record(*doc)
                              : result<record>{invalid_input_error(fmt::format(
                                    "document has no '{}' of a type a position can hold (ObjectId, integer, double, "
-                                   "string, date); is it projected out?", s.options.key))};
+                                   "string, date); is it projected out?", options.key))};
     if (!converted) {
-      out.rejected.push_back({document_json(*doc), std::move(converted).error(), 0, last, 0, std::chrono::system_clock::now()});
+      out.rejected.push_back({document_json(*doc), std::move(converted).error(), 0, reached, 0, std::chrono::system_clock::now()});
       continue;
     }
-    out.positions.push_back(last);  // the key before it: seeking there reads it next
+    out.positions.push_back(reached);  // the key before it: seeking there reads it next
     out.records.push_back(std::move(*converted));
-    last = position(std::move(*encoded));
+    reached = position(std::move(*encoded));
   }
   if (out.empty()) return std::optional<batch<record>>{};
-  s.last = last;
-  out.end = std::move(last);
+  last = reached;
+  out.end = std::move(reached);
   return std::optional<batch<record>>{std::move(out)};
 }
 

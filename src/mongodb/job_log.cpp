@@ -94,27 +94,32 @@ auto job_log::open(std::shared_ptr<client> c, job_log_options options) -> result
   }
   // The counter exists before any create, so that concurrent creates only ever $inc one
   // document (an upsert racing another could make two on a server without unique indexes).
-  detail::collection_handle counters{*c, options.database, options.counters_collection};
-  scoped_bson filter;
-  detail::append_text(filter.get(), "name", options.collection);
-  scoped_bson update;
-  bson_t on_insert;
-  BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$setOnInsert", &on_insert);
-  BSON_APPEND_INT64(&on_insert, "seq", 0);
-  bson_append_document_end(update.get(), &on_insert);
-  scoped_bson opts;
-  BSON_APPEND_BOOL(opts.get(), "upsert", true);
-  bson_error_t e;
-  if (!mongoc_collection_update_one(counters.get(), filter.get(), update.get(), opts.get(), nullptr, &e) &&
-      !(e.domain == MONGOC_ERROR_SERVER && e.code == 11000)) {  // another process made it first
-    return detail::to_error(e, "create the job log's id counter");
-  }
+  // $setOnInsert: repeated after an outage, it changes nothing.
+  auto counter = detail::client_access::rerun(*c, {}, [&]() -> result<void> {
+    detail::collection_handle counters{*c, options.database, options.counters_collection};
+    scoped_bson filter;
+    detail::append_text(filter.get(), "name", options.collection);
+    scoped_bson update;
+    bson_t on_insert;
+    BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$setOnInsert", &on_insert);
+    BSON_APPEND_INT64(&on_insert, "seq", 0);
+    bson_append_document_end(update.get(), &on_insert);
+    scoped_bson opts;
+    BSON_APPEND_BOOL(opts.get(), "upsert", true);
+    bson_error_t e;
+    if (!mongoc_collection_update_one(counters.get(), filter.get(), update.get(), opts.get(), nullptr, &e) &&
+        !(e.domain == MONGOC_ERROR_SERVER && e.code == 11000)) {  // another process made it first
+      return detail::to_error(e, "create the job log's id counter");
+    }
+    return ok();
+  });
+  if (!counter) return std::move(counter).error();
   return job_log(std::move(c), std::move(options));
 }
 
 auto job_log::create(const job_run& run) -> result<std::uint64_t> {
-  std::int64_t id = 0;
-  {
+  // The id: sent once ($inc), so that a lost reply costs an unused id, never a shared one.
+  auto taken = detail::client_access::send_once(*client_, {}, [&]() -> result<std::int64_t> {
     detail::collection_handle counters{*client_, options_.database, options_.counters_collection};
     scoped_bson filter;
     detail::append_text(filter.get(), "name", options_.collection);
@@ -136,19 +141,27 @@ auto job_log::create(const job_run& run) -> result<std::uint64_t> {
       return permanent_error(fmt::format("the job log's id counter in {}.{} is missing or malformed",
                                          options_.database, options_.counters_collection));
     }
-    id = bson_iter_as_int64(&seq);
-  }
-  detail::collection_handle coll{*client_, options_.database, options_.collection};
+    return bson_iter_as_int64(&seq);
+  });
+  if (!taken) return std::move(taken).error();
+  const auto id = *taken;
   scoped_bson doc;
   bson_oid_t oid;
   bson_oid_init(&oid, nullptr);
   BSON_APPEND_OID(doc.get(), "_id", &oid);
   BSON_APPEND_INT64(doc.get(), "run_id", id);
   append_run(doc.get(), run);
-  bson_error_t e;
-  if (!mongoc_collection_insert_one(coll.get(), doc.get(), nullptr, nullptr, &e)) {
+  bool resent = false;
+  auto inserted = detail::client_access::rerun(*client_, {}, [&]() -> result<void> {
+    detail::collection_handle coll{*client_, options_.database, options_.collection};
+    bson_error_t e;
+    const bool done = mongoc_collection_insert_one(coll.get(), doc.get(), nullptr, nullptr, &e);
+    // Sent again after an outage, the `_id` this call made is found stored: the first try landed.
+    if (done || (resent && e.domain == MONGOC_ERROR_SERVER && e.code == 11000)) return ok();
+    resent = true;
     return detail::to_error(e, fmt::format("create a run of '{}'", run.job));
-  }
+  });
+  if (!inserted) return std::move(inserted).error();
   return static_cast<std::uint64_t>(id);
 }
 
@@ -156,52 +169,57 @@ auto job_log::update(const job_run& run) -> result<void> {
   if (run.id == 0 || run.id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     return not_found_error(fmt::format("job run {} is not in the log", run.id));
   }
-  detail::collection_handle coll{*client_, options_.database, options_.collection};
-  scoped_bson filter;
-  BSON_APPEND_INT64(filter.get(), "run_id", static_cast<std::int64_t>(run.id));
-  scoped_bson update;
-  bson_t set;
-  BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$set", &set);
-  append_run(&set, run);
-  bson_append_document_end(update.get(), &set);
-  scoped_bson reply;
-  bson_error_t e;
-  if (!mongoc_collection_update_one(coll.get(), filter.get(), update.get(), nullptr, reply.get(), &e)) {
-    return detail::to_error(e, fmt::format("update job run {}", run.id));
-  }
-  if (detail::integer_field(*reply.get(), "matchedCount").value_or(0) == 0) {
-    return not_found_error(fmt::format("job run {} is not in the log", run.id));
-  }
-  return ok();
+  // $set of the same values: safe to repeat after an outage.
+  return detail::client_access::rerun(*client_, {}, [&]() -> result<void> {
+    detail::collection_handle coll{*client_, options_.database, options_.collection};
+    scoped_bson filter;
+    BSON_APPEND_INT64(filter.get(), "run_id", static_cast<std::int64_t>(run.id));
+    scoped_bson update;
+    bson_t set;
+    BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$set", &set);
+    append_run(&set, run);
+    bson_append_document_end(update.get(), &set);
+    scoped_bson reply;
+    bson_error_t e;
+    if (!mongoc_collection_update_one(coll.get(), filter.get(), update.get(), nullptr, reply.get(), &e)) {
+      return detail::to_error(e, fmt::format("update job run {}", run.id));
+    }
+    if (detail::integer_field(*reply.get(), "matchedCount").value_or(0) == 0) {
+      return not_found_error(fmt::format("job run {} is not in the log", run.id));
+    }
+    return ok();
+  });
 }
 
 auto job_log::runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> {
-  std::vector<job_run> out;
-  if (limit == 0) return out;
-  detail::collection_handle coll{*client_, options_.database, options_.collection};
-  scoped_bson filter;
-  detail::append_text(filter.get(), "job", job);
-  scoped_bson opts;
-  bson_t sort;
-  BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
-  BSON_APPEND_INT32(&sort, "run_id", -1);
-  bson_append_document_end(opts.get(), &sort);
-  if (limit < static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())) {
-    BSON_APPEND_INT64(opts.get(), "limit", static_cast<std::int64_t>(limit));
-  }
-  const detail::cursor_ptr cursor{mongoc_collection_find_with_opts(coll.get(), filter.get(), opts.get(), nullptr)};
-  const bson_t* doc = nullptr;
-  while (mongoc_cursor_next(cursor.get(), &doc)) {
-    auto run = read_run(*doc);
-    if (!run) {
-      return permanent_error(fmt::format("a run of '{}' in {}.{} is malformed (run_id {})", job, options_.database,
-                                         options_.collection, detail::integer_field(*doc, "run_id").value_or(0)));
+  if (limit == 0) return std::vector<job_run>{};
+  return detail::client_access::rerun(*client_, {}, [&]() -> result<std::vector<job_run>> {
+    std::vector<job_run> out;
+    detail::collection_handle coll{*client_, options_.database, options_.collection};
+    scoped_bson filter;
+    detail::append_text(filter.get(), "job", job);
+    scoped_bson opts;
+    bson_t sort;
+    BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
+    BSON_APPEND_INT32(&sort, "run_id", -1);
+    bson_append_document_end(opts.get(), &sort);
+    if (limit < static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())) {
+      BSON_APPEND_INT64(opts.get(), "limit", static_cast<std::int64_t>(limit));
     }
-    out.push_back(std::move(*run));
-  }
-  bson_error_t e;
-  if (mongoc_cursor_error(cursor.get(), &e)) return detail::to_error(e, fmt::format("read the runs of '{}'", job));
-  return out;
+    const detail::cursor_ptr cursor{mongoc_collection_find_with_opts(coll.get(), filter.get(), opts.get(), nullptr)};
+    const bson_t* doc = nullptr;
+    while (mongoc_cursor_next(cursor.get(), &doc)) {
+      auto run = read_run(*doc);
+      if (!run) {
+        return permanent_error(fmt::format("a run of '{}' in {}.{} is malformed (run_id {})", job, options_.database,
+                                           options_.collection, detail::integer_field(*doc, "run_id").value_or(0)));
+      }
+      out.push_back(std::move(*run));
+    }
+    bson_error_t e;
+    if (mongoc_cursor_error(cursor.get(), &e)) return detail::to_error(e, fmt::format("read the runs of '{}'", job));
+    return out;
+  });
 }
 
 }  // namespace pipeline::mongodb

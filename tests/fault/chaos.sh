@@ -19,6 +19,16 @@
 #                                   $mariadb_pid of private_mariadb.sh, $redis_pid, when set: keep
 #                                   them current) and removes $dir
 #   chaos_free_port FROM            a port from FROM up that takes no connection
+#   chaos_all_running PID...        true while every PID still runs
+#   chaos_restarts N MAX_DOWN PID...
+#                                   for an outage test: N times, 1 to 3 s apart, fails the test
+#                                   unless every PID still runs, then calls the caller's
+#                                   `restart_server R DOWN` (stop the server, keep it down DOWN s,
+#                                   start it, say so and wait until it answers), DOWN a random
+#                                   1 to MAX_DOWN s
+#   chaos_finish PID...             for an outage test: waits for each PID (a FAIL line for each
+#                                   that ended rc != 0: then it returns 1), then says how many
+#                                   outage waits the logs show and each log's result lines
 #
 # The caller sets `set -euo pipefail`. Logs go to the current directory (make it a temporary one).
 
@@ -113,4 +123,43 @@ chaos_private_server_cleanup() {
     if [[ -n $pid ]]; then kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   done
   rm -rf "$dir"
+}
+
+chaos_all_running() {
+  local p
+  for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done
+}
+
+chaos_restarts() {
+  local restarts=$1 max_down=$2 r down
+  shift 2
+  for ((r = 1; r <= restarts; r++)); do
+    chaos_pause 1.0 3.0
+    if ! chaos_all_running "$@"; then
+      echo "FAIL: a process ended before restart $r (last lines below); give it more work" >&2
+      tail -n 3 chaos-*.log >&2
+      exit 1
+    fi
+    down=$(awk -v seed="$RANDOM$RANDOM" -v hi="$max_down" 'BEGIN { srand(seed); printf "%.1f", 1 + rand() * (hi - 1) }')
+    restart_server "$r" "$down"
+  done
+}
+
+chaos_finish() {
+  local p rc failed=0
+  for p in "$@"; do
+    rc=0
+    wait "$p" || rc=$?
+    chaos_forget "$p"
+    if ((rc != 0)); then
+      echo "FAIL: process $p ended rc $rc" >&2
+      failed=1
+    fi
+  done
+  echo "outage log lines: $(cat chaos-*.log | grep -c 'waiting up to' || true) waits started," \
+       "$(cat chaos-*.log | grep -c 'is back after' || true) ended, e.g.:"
+  grep -h "is back after" chaos-*.log | head -n 3 | sed 's/^/  /' || true
+  for p in chaos-*.log; do grep -h "^completed\|^failed\|^stopped\|^failure\|^run:" "$p" || true; done
+  if ((failed != 0)); then tail -n 5 chaos-*.log >&2; fi
+  return "$failed"
 }

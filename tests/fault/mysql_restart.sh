@@ -25,6 +25,17 @@ source "$(dirname "$(realpath "$0")")/private_mariadb.sh"
 mariadb_setup "$port"
 uri=$mariadb_uri
 mariadb_stop TERM
+restart_server() {  # <restart number> <seconds down>: SIGTERM (a clean shutdown) and SIGKILL in turn
+  local written signal=TERM
+  written=$(mariadb_sql "SELECT (SELECT COUNT(*) FROM restart_a_people_clean) + (SELECT COUNT(*) FROM restart_b_people_clean)
+                         + (SELECT COUNT(*) FROM restart_orders_orders)")
+  (($1 % 2 == 0)) && signal=KILL
+  mariadb_stop "$signal"
+  sleep "$2"
+  mariadb_start
+  echo "restart $1: SIG$signal with $written rows written, down $2 s"
+  mariadb_await_ready
+}
 
 copies=(a b)
 copy_args() { echo --uri "$uri" --rows "$rows" --workers 3 --prefix "restart_$1"; }
@@ -39,55 +50,25 @@ for j in "${copies[@]}"; do
 done
 chaos_spawn "$exactly_once" "${orders_args[@]}"
 procs+=("$chaos_pid")
-all_running() {
-  local p
-  for p in "${procs[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done
-}
 chaos_pause 1.0 3.0
 mariadb_start
 mariadb_await_ready
 echo "started while the server was down: ${#procs[@]} processes"
 for j in "${copies[@]}"; do
   until [[ $(mariadb_sql "SELECT COUNT(*) FROM restart_${j}_people" 2>/dev/null || true) == "$rows" ]]; do
-    all_running || { echo "FAIL: a process ended while the sources were generated" >&2; tail -n 5 chaos-*.log >&2; exit 1; }
+    if ! chaos_all_running "${procs[@]}"; then
+      echo "FAIL: a process ended while the sources were generated" >&2
+      tail -n 5 chaos-*.log >&2
+      exit 1
+    fi
     sleep 0.2
   done
 done
 
-for ((r = 1; r <= restarts; r++)); do
-  chaos_pause 1.0 3.0
-  if ! all_running; then
-    echo "FAIL: a process ended before restart $r (last lines below); raise the rows" >&2
-    tail -n 3 chaos-*.log >&2
-    exit 1
-  fi
-  written=$(mariadb_sql "SELECT (SELECT COUNT(*) FROM restart_a_people_clean) + (SELECT COUNT(*) FROM restart_b_people_clean)
-                 + (SELECT COUNT(*) FROM restart_orders_orders)")
-  signal=TERM
-  ((r % 2 == 0)) && signal=KILL
-  mariadb_stop "$signal"
-  down=$(awk -v seed="$RANDOM$RANDOM" 'BEGIN { srand(seed); printf "%.1f", 1 + rand() * 5 }')
-  sleep "$down"
-  mariadb_start
-  echo "restart $r: SIG$signal with $written rows written, down ${down} s"
-  mariadb_await_ready
-done
+chaos_restarts "$restarts" 6 "${procs[@]}"
 
 status=0
-for p in "${procs[@]}"; do
-  rc=0
-  wait "$p" || rc=$?
-  chaos_forget "$p"
-  if ((rc != 0)); then
-    echo "FAIL: process $p ended rc $rc" >&2
-    status=1
-  fi
-done
-echo "outage log lines: $(cat chaos-*.log | grep -c 'waiting up to' || true) waits started," \
-     "$(cat chaos-*.log | grep -c 'is back after' || true) ended, e.g.:"
-grep -h "is back after" chaos-*.log | head -n 3 | sed 's/^/  /' || true
-for log in chaos-*.log; do grep -h "^completed\|^failed\|^stopped\|^run:" "$log" || true; done
-if ((status != 0)); then tail -n 5 chaos-*.log >&2; fi
+chaos_finish "${procs[@]}" || status=1
 # A rerun of each job resumes after its checkpoint (nothing left to read) and checks it.
 for j in "${copies[@]}"; do
   # shellcheck disable=SC2046

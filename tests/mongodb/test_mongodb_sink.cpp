@@ -161,8 +161,9 @@ TEST_F(mongodb_sink, bad_json_in_a_json_field_fails_that_record_only) {
 }
 
 TEST(mongodb_client, an_unreachable_server_is_a_transient_error_that_says_so) {
-  // Port 9 (discard) on loopback: nothing listens there on the test machines.
-  auto c = client::open("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300&connectTimeoutMS=300");
+  // Port 9 (discard) on loopback: nothing listens there on the test machines. No outage
+  // budget: the first failure is the error.
+  auto c = client::open("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300&connectTimeoutMS=300&outage-budget-ms=0");
   auto sink = collection_sink(c, {.database = "nowhere", .collection = "items"});
   std::vector<pipeline::record> rows{row(1)};
   auto wrote = sink.write(std::span{std::as_const(rows)}, {});

@@ -22,11 +22,14 @@ struct checkpoint_store_options {
 ///
 /// `save` with a version above 0 is one `replaceOne({key, version: expected}, {key, …})`:
 /// the filter on the version makes compare-and-set atomic on the server; no match is a
-/// `conflict` naming the stored version, and nothing changed. A first save (version 0) is
-/// one `findAndModify({key}, {$setOnInsert: …}, upsert)`: it wins only if no document was
-/// there. `open` creates a unique index on `key`, so that two first saves racing on real
+/// `conflict` naming the stored version, and nothing changed. A first save (version 0) finds
+/// the key absent, then is one `findAndModify({key}, {$setOnInsert: …}, upsert)`: it wins
+/// only if no document was there. `open` creates a unique index on `key`, so that two first saves racing on real
 /// MongoDB cannot both insert (CongoDB does not enforce unique indexes; see the docs).
-/// Positions are kept byte for byte (binary).
+/// Positions are kept byte for byte (binary). A save whose reply was lost in an outage and
+/// that is sent again (the runner retries it) finds itself done, one version up at its
+/// position, and succeeds. Both calls wait out an outage as `client` says (they have no stop
+/// token: up to the outage budget).
 ///
 /// Contract: models `pipeline::checkpoint_store`. Thread-safe (pooled connections);
 /// blocking. A stored document whose version or position has another type (edited by hand)
@@ -48,6 +51,10 @@ class checkpoint_store {
 
  private:
   checkpoint_store(std::shared_ptr<client> c, checkpoint_store_options options) noexcept;
+  // One try each, without waiting out an outage.
+  [[nodiscard]] auto load_once(std::string_view key) -> result<checkpoint>;
+  [[nodiscard]] auto save_once(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t>;
 
   std::shared_ptr<client> client_;
   checkpoint_store_options options_;

@@ -58,7 +58,11 @@ struct collection_sink_options {
 /// nothing is reported per record: a lost connection or no server (`transient`), a
 /// write-concern error (`transient`: the writes may not be durable), a stop. In insert mode
 /// the documents such a call inserted with the `_id`s the sink made are deleted again
-/// first, so that the runner's retry does not store them twice.
+/// first (waiting out an outage to do so), so that the runner's retry does not store them
+/// twice; a record that brought its own `_id` is not deleted (another writer may own that
+/// document), so after a lost reply the retry refuses it with 11000 although it is stored:
+/// use upsert mode where that matters. A bulk that never reached a server (an outage at its
+/// start) is sent again once the server is back (see `client`).
 ///
 /// `write` turns per-record failures into one error, so that a runner without `write_each`
 /// bisects the batch and dead-letters the bad records: `permanent` (or `invalid_input`)
