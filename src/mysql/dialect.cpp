@@ -72,10 +72,13 @@ class mysql_dialect final : public relational::dialect {
     return fmt::format("`{}`", identifier);
   }
   [[nodiscard]] auto placeholder(std::size_t /*n*/) const -> std::string override { return "?"; }
-  [[nodiscard]] auto insert_ignore() const -> std::string_view override { return "INSERT IGNORE"; }
+  [[nodiscard]] auto insert_ignore(std::string_view into) const -> std::string override {
+    return fmt::format("INSERT IGNORE {}", into);
+  }
   // ON DUPLICATE KEY matches every unique key, so `keys` only choose the column of the
   // no-op assignment (`k` = `k` changes nothing, and the row counts as not affected).
-  [[nodiscard]] auto upsert_clause(const std::vector<std::string>& columns, const std::vector<std::string>& keys,
+  [[nodiscard]] auto upsert_clause(std::string_view /*table*/, const std::vector<std::string>& columns,
+                                   const std::vector<std::string>& keys,
                                    const std::vector<std::string>& updates,
                                    const std::vector<std::string>& adds) const -> std::string override {
     std::vector<std::string> assignments;

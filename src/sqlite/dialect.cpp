@@ -32,8 +32,11 @@ class sqlite_dialect final : public relational::dialect {
     return fmt::format("\"{}\"", identifier);
   }
   [[nodiscard]] auto placeholder(std::size_t n) const -> std::string override { return fmt::format("?{}", n); }
-  [[nodiscard]] auto insert_ignore() const -> std::string_view override { return "INSERT OR IGNORE"; }
-  [[nodiscard]] auto upsert_clause(const std::vector<std::string>& /*columns*/, const std::vector<std::string>& keys,
+  [[nodiscard]] auto insert_ignore(std::string_view into) const -> std::string override {
+    return fmt::format("INSERT OR IGNORE {}", into);
+  }
+  [[nodiscard]] auto upsert_clause(std::string_view /*table*/, const std::vector<std::string>& /*columns*/,
+                                   const std::vector<std::string>& keys,
                                    const std::vector<std::string>& updates,
                                    const std::vector<std::string>& adds) const -> std::string override {
     std::vector<std::string> assignments;
