@@ -163,8 +163,11 @@ class connection {
                                          const std::stop_token& stop) -> result<void> = 0;
 
   /// What rows of `plan`'s table are checked against before they are sent (read once, at
-  /// open); null when the dialect checks nothing.
-  [[nodiscard]] virtual auto read_row_check(const sink_plan& plan) -> result<std::shared_ptr<const row_check>> = 0;
+  /// open); null (this default) when the dialect checks nothing: each row is checked by the
+  /// database as it is sent.
+  [[nodiscard]] virtual auto read_row_check(const sink_plan& /*plan*/) -> result<std::shared_ptr<const row_check>> {
+    return std::shared_ptr<const row_check>{};
+  }
 
   /// For a plain INSERT, inside the caller's transaction: sends `rows` by
   /// `plan.skip_duplicates_sql`, so that a row whose unique key is taken is skipped instead of

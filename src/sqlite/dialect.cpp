@@ -39,11 +39,7 @@ class sqlite_dialect final : public relational::dialect {
                                    const std::vector<std::string>& keys,
                                    const std::vector<std::string>& updates,
                                    const std::vector<std::string>& adds) const -> std::string override {
-    std::vector<std::string> assignments;
-    for (const auto& u : updates) assignments.push_back(fmt::format("{0} = excluded.{0}", u));
-    for (const auto& a : adds) assignments.push_back(fmt::format("{0} = {0} + excluded.{0}", a));
-    if (assignments.empty()) return fmt::format(" ON CONFLICT ({}) DO NOTHING", fmt::join(keys, ", "));
-    return fmt::format(" ON CONFLICT ({}) DO UPDATE SET {}", fmt::join(keys, ", "), fmt::join(assignments, ", "));
+    return relational::on_conflict_clause("", keys, updates, adds);
   }
   [[nodiscard]] auto upsert_needs_keys() const noexcept -> bool override { return true; }
   // A commit returns once it is in the file: no reply to lose.
@@ -194,12 +190,6 @@ class relational_connection final : public relational::connection {
       if (auto done = insert_row(*st, plan, rows, row); !done) return done;
     }
     return ok();
-  }
-
-  // sqlite checks nothing before a row is stepped: each row's step is its own check.
-  [[nodiscard]] auto read_row_check(const relational::sink_plan& /*plan*/)
-      -> result<std::shared_ptr<const relational::row_check>> override {
-    return std::shared_ptr<const relational::row_check>{};
   }
 
   // Row by row as above, each row its own statement: a refused row's statement is undone

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/relational_contracts.hpp"
 #include "support/services.hpp"
 
 namespace postgres_test {
@@ -86,13 +87,28 @@ inline auto count(pipeline::postgres::database& db, const std::string& table) ->
   return pipeline::postgres::query_int64(db, fmt::format("SELECT COUNT(*) FROM \"{}\"", table)).value().at(0).value();
 }
 
-// Drops its tables when the test ends, pass or fail.
-struct dropped_tables {
-  std::shared_ptr<pipeline::postgres::database> db;
-  std::vector<std::string> names;
-  ~dropped_tables() {
-    for (const auto& n : names) (void)pipeline::postgres::execute(*db, fmt::format("DROP TABLE IF EXISTS \"{}\"", n));
+// The adapter as tests/support/relational_contracts.hpp takes it.
+struct server {
+  using database = pipeline::postgres::database;
+  using table_sink = pipeline::postgres::table_sink;
+  using table_sink_options = pipeline::postgres::table_sink_options;
+  using write_mode = pipeline::postgres::write_mode;
+  using checkpoint_store = pipeline::postgres::checkpoint_store;
+  using checkpoint_store_options = pipeline::postgres::checkpoint_store_options;
+  using dead_letter_table = pipeline::postgres::dead_letter_table;
+  using job_log = pipeline::postgres::job_log;
+  using job_log_options = pipeline::postgres::job_log_options;
+  static auto open_db() { return postgres_test::open_db(); }
+  static auto table_name(std::string_view prefix) { return postgres_test::table_name(prefix); }
+  static auto quote(std::string_view name) { return fmt::format("\"{}\"", name); }
+  static void exec(database& db, const std::string& sql) { postgres_test::exec(db, sql); }
+  static auto rows(const std::shared_ptr<database>& /*db*/, const std::string& sql) { return postgres_test::rows(sql); }
+  static void drop(database& db, const std::string& table) {
+    (void)pipeline::postgres::execute(db, fmt::format("DROP TABLE IF EXISTS {}", quote(table)));
   }
 };
+
+// Drops its tables when the test ends, pass or fail.
+using dropped_tables = pipeline::test::dropped_tables<server>;
 
 }  // namespace postgres_test

@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +12,7 @@
 
 #include <pipeline/backoff.hpp>
 #include <pipeline/log.hpp>
+#include <pipeline/detail/connection_pool.hpp>
 #include <pipeline/detail/outage.hpp>
 #include <pipeline/result.hpp>
 
@@ -98,23 +98,20 @@ class database {
   /// a negative timeout or budget, or a `reconnect` that describes no schedule.
   [[nodiscard]] static auto open(std::string_view uri, const database_options& options = {})
       -> result<std::shared_ptr<database>>;
-
-  database(const database&) = delete;
-  auto operator=(const database&) -> database& = delete;
-  ~database();
-
+  /// Where it connects (the URI's parts, without the password).
   [[nodiscard]] auto where() const noexcept -> const endpoint& { return endpoint_; }
 
+  ~database();
+  database(const database&) = delete;  // shared through the shared_ptr instead
+  auto operator=(const database&) -> database& = delete;
+
  private:
-  friend struct detail::database_access;
   database(endpoint where, std::vector<std::pair<std::string, std::string>> conninfo, database_options options);
+  friend struct detail::database_access;
 
   endpoint endpoint_;
   std::vector<std::pair<std::string, std::string>> conninfo_;  // libpq keywords and values
-  database_options options_;
-  pipeline::detail::outage_watch outage_;  // one outage for every connection to the server
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<detail::connection>> idle_;
+  pipeline::detail::connection_pool<detail::connection> pool_;
 };
 
 /// A SQLSTATE ("40P01") packed into an error's `native_code` (six bits a character, the first
