@@ -196,6 +196,31 @@ auto connection::check(std::string_view sql) -> result<void> {
   return ok();
 }
 
+auto connection::begin_copy(std::string_view sql, std::string_view context) -> result<void> {
+  const std::string text{sql};
+  result_ptr r{PQexec(conn_, text.c_str())};
+  if (r == nullptr || PQresultStatus(r.get()) != PGRES_COPY_IN) return failure(r.get(), context);
+  return ok();
+}
+
+auto connection::send_copy(std::string_view data, std::string_view context) -> result<void> {
+  // Blocking mode: 1 once queued, -1 on a failure (the connection's).
+  if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1) return failure(nullptr, context);
+  return ok();
+}
+
+auto connection::end_copy(const char* abort_reason, std::string_view context) -> result<void> {
+  if (PQputCopyEnd(conn_, abort_reason) != 1) return failure(nullptr, context);
+  // The COPY's result, then the end of the results (null); an aborted COPY fails (57014),
+  // as asked.
+  std::optional<error> refused;
+  while (result_ptr r{PQgetResult(conn_)}) {
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK && !refused) refused = failure(r.get(), context);
+  }
+  if (refused && abort_reason == nullptr) return std::move(*refused);
+  return ok();
+}
+
 auto quoted_identifier(std::string_view name, std::string_view what) -> std::string {
   pipeline::detail::require_identifier(name, what);
   return fmt::format("\"{}\"", name);

@@ -86,6 +86,13 @@ class connection {
   [[nodiscard]] auto execute(std::string_view sql) -> result<void>;
   /// Has the server parse and check `sql` (its tables and columns), without running it.
   [[nodiscard]] auto check(std::string_view sql) -> result<void>;
+  /// COPY … FROM STDIN: `begin_copy` starts it, `send_copy` sends data (whole lines or not),
+  /// `end_copy` ends it and returns the server's verdict. `end_copy(reason)` with a reason
+  /// aborts it instead: nothing of it is stored, and the call succeeds once the server has
+  /// let the COPY go (the caller reports why it gave up).
+  [[nodiscard]] auto begin_copy(std::string_view sql, std::string_view context) -> result<void>;
+  [[nodiscard]] auto send_copy(std::string_view data, std::string_view context) -> result<void>;
+  [[nodiscard]] auto end_copy(const char* abort_reason, std::string_view context) -> result<void>;
   /// The error of a failed call (`r` may be null), the connection marked broken when it is lost.
   [[nodiscard]] auto failure(const PGresult* r, std::string_view context) -> error;
   /// Lost, or outside an idle transaction state: not to be pooled.

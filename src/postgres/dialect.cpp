@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <iterator>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +18,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include <pipeline/detail/time_text.hpp>
 
 #include "connection.hpp"
 #include "relational/adapter.hpp"
@@ -201,6 +205,60 @@ auto parts_of(const std::string& sql, std::size_t columns) -> insert_parts {
   return {sql.substr(0, at + 7), sql.substr(at + row.size())};
 }
 
+// Appends `text` to a COPY text-format field: backslash, tab, newline and carriage return
+// escaped.
+void append_escaped(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+}
+
+// Appends `v` as a field of COPY's text format, which the server reads with the column type's
+// input function; a value it cannot send as it is (a NUL in text, a time outside the years
+// 0000-9999) returns why.
+auto append_copy_field(std::string& out, const value& v) -> std::optional<std::string_view> {
+  switch (v.kind()) {
+    case value_kind::null: out += "\\N"; break;
+    case value_kind::boolean: out += *v.get_if<bool>() ? 't' : 'f'; break;
+    case value_kind::int64: fmt::format_to(std::back_inserter(out), "{}", *v.get_if<std::int64_t>()); break;
+    case value_kind::float64: {
+      const double d = *v.get_if<double>();
+      if (std::isnan(d)) out += "NaN";
+      else if (std::isinf(d)) out += d > 0 ? "Infinity" : "-Infinity";
+      else fmt::format_to(std::back_inserter(out), "{}", d);  // the shortest text that reads back exactly
+      break;
+    }
+    case value_kind::string: {
+      const auto& s = *v.get_if<std::string>();
+      if (s.find('\0') != std::string::npos) return "holds a NUL, which PostgreSQL text cannot";
+      append_escaped(out, s);
+      break;
+    }
+    case value_kind::binary: {
+      // BYTEA's hex input, its backslash escaped for COPY.
+      out += "\\\\x";
+      for (const std::byte b : *v.get_if<bytes>()) fmt::format_to(std::back_inserter(out), "{:02x}", static_cast<unsigned>(b));
+      break;
+    }
+    case value_kind::datetime: {
+      auto text = pipeline::detail::format_iso_time(*v.get_if<timestamp>());
+      if (!text) return "is a time outside the years 0000-9999 that COPY's text is sent in";
+      out += *text;
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+// About this many bytes of COPY data go in one message.
+constexpr std::size_t copy_chunk_bytes = 256 * 1024;
+
 // A connection of the pool held for one operation, given back (or closed, if it cannot be
 // reused) when this goes.
 class relational_connection final : public relational::connection {
@@ -228,10 +286,12 @@ class relational_connection final : public relational::connection {
   // A lost connection has rolled back already, and is closed rather than reused.
   void rollback() noexcept override { (void)c_->execute("ROLLBACK"); }
 
-  // Chunks of up to `rows_per_statement` rows (fewer when the parameters would pass 65,535),
-  // each one INSERT with a row of placeholders per row.
+  // A plain INSERT goes as COPY FROM STDIN, a conflict clause needs INSERT: chunks of up to
+  // `rows_per_statement` rows (fewer when the parameters would pass 65,535), each one INSERT
+  // with a row of placeholders per row.
   [[nodiscard]] auto insert_rows(const relational::sink_plan& plan, std::span<const record> rows,
                                  const std::stop_token& stop) -> result<void> override {
+    if (plan.refuses_duplicates) return copy_rows(plan, rows, stop);
     const std::size_t width = plan.columns.size();
     const std::size_t per_statement = std::max<std::size_t>(1, std::min(plan.rows_per_statement, max_parameters / width));
     const auto parts = parts_of(plan.sql, width);
@@ -282,6 +342,43 @@ class relational_connection final : public relational::connection {
   }
 
  private:
+  // The rows in one COPY … FROM STDIN (text format), sent in chunks of about
+  // `copy_chunk_bytes`. A value that cannot be sent, or a stop, aborts the COPY: nothing of it
+  // is stored.
+  auto copy_rows(const relational::sink_plan& plan, std::span<const record> rows, const std::stop_token& stop)
+      -> result<void> {
+    std::vector<std::string> columns;
+    for (const auto& c : plan.columns) columns.push_back(the_dialect.quote(c));
+    const auto context = fmt::format("copying {} rows into {}", rows.size(), plan.table);
+    if (auto begun = c_->begin_copy(fmt::format("COPY {} ({}) FROM STDIN", plan.table, fmt::join(columns, ", ")), context);
+        !begun) {
+      return begun;
+    }
+    // Ends the COPY without storing anything, then reports `why`.
+    const auto abort_with = [&](error why) -> result<void> {
+      if (auto ended = c_->end_copy(why.message.c_str(), context); !ended) return ended;
+      return why;
+    };
+    std::string data;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      for (std::size_t j = 0; j < plan.columns.size(); ++j) {
+        if (j != 0) data += '\t';
+        const value* v = rows[i].find(plan.columns[j]);
+        if (auto problem = append_copy_field(data, v != nullptr ? *v : value{})) {
+          return abort_with(invalid_input_error(fmt::format("row {} of {} into {}: field \"{}\" {}", i, rows.size(),
+                                                            plan.table, plan.columns[j], *problem)));
+        }
+      }
+      data += '\n';
+      if (data.size() >= copy_chunk_bytes || i + 1 == rows.size()) {
+        if (stop.stop_requested()) return abort_with(stopped_error());
+        if (auto sent = c_->send_copy(data, context); !sent) return sent;
+        data.clear();
+      }
+    }
+    return c_->end_copy(nullptr, context);
+  }
+
   // `body()` between SAVEPOINT and RELEASE: nullopt when it succeeded; its error when the
   // data was refused (rolled back to the savepoint, the transaction usable again); the result
   // an error when anything else failed.

@@ -17,6 +17,7 @@ namespace {
 using namespace pipeline::postgres;
 using ::testing::HasSubstr;
 using pipeline::record;
+using pipeline::value;
 
 struct postgres_table_sink : ::testing::Test {
   std::shared_ptr<database> db = postgres_test::open_db();
@@ -82,7 +83,7 @@ TEST_F(postgres_table_sink, every_value_kind_round_trips_into_its_column_type) {
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0], (record{{"flag", "true"}, {"ratio", "0.25"}, {"at", "2024-03-01 00:00:00.00025+00"},
                              {"raw", "0001ff"}, {"amount", "12.50"}, {"doc", R"({"a": 1})"},
-                             {"note", "it's \"quoted\" -- and; DROP TABLE x"}, {"small", pipeline::value{}}}));
+                             {"note", "it's \"quoted\" -- and; DROP TABLE x"}, {"small", value{}}}));
 }
 
 TEST_F(postgres_table_sink, a_value_the_column_cannot_hold_is_invalid_input_and_a_nul_never_leaves) {
@@ -116,9 +117,39 @@ TEST_F(postgres_table_sink, write_each_returns_only_the_refused_rows_and_commits
   EXPECT_EQ(stored("id"), (std::vector<record>{{{"id", 1}}, {{"id", 2}}, {{"id", 5}}}));
 }
 
-TEST_F(postgres_table_sink, batches_larger_than_the_parameter_limit_go_in_several_statements) {
+TEST_F(postgres_table_sink, copy_keeps_text_with_escapes_and_bytes_as_they_are) {
+  create("id BIGINT, note TEXT, raw BYTEA");
+  auto sink = table_sink::open(db, {.table = table, .columns = {"id", "note", "raw"}}).value();
+  const std::string note = "tab\there\nnew line\\back\\slash\r\\N \\x00";
+  ASSERT_TRUE(sink.write(std::vector<record>{{{"id", 1}, {"note", note},
+                                              {"raw", pipeline::bytes{std::byte{'\\'}, std::byte{'\t'}, std::byte{0}}}},
+                                             {{"id", 2}}},
+                         {}));
+  EXPECT_EQ(stored("id, note, encode(raw, 'hex') AS raw"),
+            (std::vector<record>{{{"id", 1}, {"note", note}, {"raw", "5c0900"}},
+                                 {{"id", 2}, {"note", value{}}, {"raw", value{}}}}));
+}
+
+TEST_F(postgres_table_sink, a_value_copy_cannot_send_aborts_the_copy_and_the_connection_goes_on) {
+  create("id BIGINT, note TEXT");
+  auto sink = table_sink::open(db, {.table = table, .columns = {"id", "note"}}).value();
+  std::vector<record> rows;
+  for (std::int64_t i = 0; i < 20000; ++i) rows.push_back({{"id", i}, {"note", std::string(40, 'x')}});
+  rows[15000].set("note", std::string{"a\0b", 3});  // past the first chunk of COPY data
+  auto r = sink.write(rows, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, pipeline::error_kind::invalid_input);
+  EXPECT_THAT(r.error().message, HasSubstr("row 15000"));
+  EXPECT_EQ(postgres_test::count(*db, table), 0);
+  rows[15000].set("note", "fixed");
+  ASSERT_TRUE(sink.write(rows, {}));
+  EXPECT_EQ(postgres_test::count(*db, table), 20000);
+}
+
+TEST_F(postgres_table_sink, upsert_batches_larger_than_the_parameter_limit_go_in_several_statements) {
   create("id BIGINT PRIMARY KEY, a BIGINT, b BIGINT, c BIGINT");
-  auto sink = table_sink::open(db, {.table = table, .columns = {"id", "a", "b", "c"}, .rows_per_statement = 50000})
+  auto sink = table_sink::open(db, {.table = table, .columns = {"id", "a", "b", "c"}, .mode = write_mode::upsert,
+                                    .key_columns = {"id"}, .update_columns = {"a"}, .rows_per_statement = 50000})
                   .value();
   std::vector<record> rows;
   for (std::int64_t i = 0; i < 20000; ++i) rows.push_back({{"id", i}, {"a", i}, {"b", i}, {"c", i}});
