@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs a command with the servers the integration tests need, each on 127.0.0.1 and a free port,
 # and stops them afterwards (on every path, by PID):
-#   scripts/services.sh [--only redis,cluster,mysql,mongodb] [--] <command> [args...]
+#   scripts/services.sh [--only redis,cluster,mysql,postgres,mongodb] [--] <command> [args...]
 # The command sees where they are in the environment; the integration tests read these and
 # fail (never skip) when one is missing:
 #   PIPELINE_REDIS_TEST_URI            redis://127.0.0.1:<port>/0
 #   PIPELINE_REDIS_CLUSTER_TEST_NODES  127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3> (3 masters)
 #   PIPELINE_MYSQL_TEST_URI            mysql://pipe:pipe-pass@127.0.0.1:<port>/pipe
 #                                      (user pipe may create databases and kill connections)
+#   PIPELINE_POSTGRES_TEST_URI         postgresql://pipe:pipe-pass@127.0.0.1:<port>/pipe
+#                                      (user pipe is a superuser: may end other sessions)
 #   PIPELINE_MONGODB_TEST_URI          mongodb://127.0.0.1:<port> (CongoDB, see tests/services/congodb)
 # Server files and logs live in a fresh directory under build/services/, removed at the end
 # unless the command failed (then its path is printed, for the logs).
@@ -15,7 +17,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-only="redis,cluster,mysql,mongodb"
+only="redis,cluster,mysql,postgres,mongodb"
 while (($#)); do
   case "$1" in
     --only) only=$2; shift 2 ;;
@@ -23,7 +25,7 @@ while (($#)); do
     *) break ;;
   esac
 done
-(($#)) || { echo "usage: scripts/services.sh [--only redis,cluster,mysql,mongodb] [--] <command>..." >&2; exit 2; }
+(($#)) || { echo "usage: scripts/services.sh [--only redis,cluster,mysql,postgres,mongodb] [--] <command>..." >&2; exit 2; }
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 mkdir -p "$root/build/services"
@@ -136,6 +138,38 @@ if wants mysql; then
     CREATE USER 'pipe'@'127.0.0.1' IDENTIFIED BY 'pipe-pass';
     GRANT ALL ON *.* TO 'pipe'@'127.0.0.1' WITH GRANT OPTION;"
   export PIPELINE_MYSQL_TEST_URI="mysql://pipe:pipe-pass@127.0.0.1:$port/pipe"
+fi
+
+# PostgreSQL refuses to run as root: its data directory and process belong to the user
+# postgres (made by the Debian package), which must be able to reach $svc.
+pg_bin=/usr/lib/postgresql/15/bin
+start_postgres() {  # <port>
+  runuser -u postgres -- "$pg_bin/postgres" -D "$svc/postgres" -p "$1" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories="$svc/postgres-run" -c max_connections=300 -c fsync=off \
+    >"$svc/postgres.log" 2>&1 &
+  pids+=($!)
+  await "postgres :$1" $! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$1" -d postgres -U postgres &&
+    postgres_is_ours "$1"
+}
+# Another server on the port would answer pg_isready: ours must have written its pid file.
+postgres_is_ours() {
+  local deadline=$((SECONDS + 5))
+  until [[ -S "$svc/postgres-run/.s.PGSQL.$1" ]]; do
+    ((SECONDS < deadline)) || { echo "services: port $1 answered by another postgres" >&2; return 1; }
+    sleep 0.05
+  done
+}
+
+if wants postgres; then
+  chmod o+x "$svc"
+  mkdir -p "$svc/postgres" "$svc/postgres-run"
+  chown postgres: "$svc/postgres" "$svc/postgres-run"
+  runuser -u postgres -- "$pg_bin/initdb" -D "$svc/postgres" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 \
+    --locale=C.UTF-8 >"$svc/postgres-initdb.log" 2>&1
+  start_on_free_port 15432 start_postgres
+  runuser -u postgres -- "$pg_bin/psql" -q -h "$svc/postgres-run" -p "$port" -U postgres -d postgres \
+    -v ON_ERROR_STOP=1 -c "CREATE USER pipe SUPERUSER PASSWORD 'pipe-pass'" -c "CREATE DATABASE pipe OWNER pipe"
+  export PIPELINE_POSTGRES_TEST_URI="postgresql://pipe:pipe-pass@127.0.0.1:$port/pipe"
 fi
 
 if wants mongodb; then

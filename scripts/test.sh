@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing (build tools, client libraries,
-# redis-server, MariaDB, the MongoDB-compatible server), starts the servers on 127.0.0.1
+# redis-server, MariaDB, PostgreSQL, the MongoDB-compatible server), starts the servers on 127.0.0.1
 # (scripts/services.sh), then configures, builds and tests three ways, every component required
 # in each: `full` (GCC, with the examples and the fault tests), `asan` (clang with ASan+UBSan,
 # and the fuzzers' seed runs) and `tsan` (GCC with ThreadSanitizer). Warnings are errors in all

@@ -185,10 +185,6 @@ auto connection::prepare(std::string_view sql) -> result<statement> {
   return s;
 }
 
-lease::~lease() {
-  if (c_ != nullptr) database_access::give_back(*db_, std::move(c_));
-}
-
 auto quoted_identifier(std::string_view name, std::string_view what) -> std::string {
   pipeline::detail::require_identifier(name, what);
   return fmt::format("`{}`", name);

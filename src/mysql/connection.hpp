@@ -14,7 +14,7 @@
 
 #include <pipeline/error.hpp>
 #include <pipeline/mysql/database.hpp>
-#include <pipeline/detail/outage.hpp>
+#include <pipeline/detail/connection_pool.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::mysql::detail {
@@ -76,6 +76,8 @@ class connection {
   /// Records `code` and marks the connection broken when it loses the connection.
   void note(unsigned int code) noexcept;
   [[nodiscard]] auto broken() const noexcept -> bool { return broken_; }
+  /// Not broken: the pool may keep it.
+  [[nodiscard]] auto reusable() const noexcept -> bool { return !broken_; }
   void mark_broken() noexcept { broken_ = true; }
   [[nodiscard]] auto thread_id() const noexcept -> unsigned long { return mysql_thread_id(mysql_); }
 
@@ -87,50 +89,28 @@ class connection {
 
 /// A connection borrowed from a database's pool for one operation; given back when
 /// destroyed, or closed if it broke.
-class lease {
- public:
-  lease(database& db, std::unique_ptr<connection> c) noexcept : db_(&db), c_(std::move(c)) {}
-  lease(lease&&) noexcept = default;
-  auto operator=(lease&&) -> lease& = delete;
-  lease(const lease&) = delete;
-  ~lease();
-  [[nodiscard]] auto operator*() const noexcept -> connection& { return *c_; }
-  [[nodiscard]] auto operator->() const noexcept -> connection* { return c_.get(); }
-
- private:
-  database* db_;
-  std::unique_ptr<connection> c_;
-};
+using lease = pipeline::detail::pool_lease<connection>;
 
 struct database_access {
   /// A pooled connection, or a new one; a connect during an outage is waited out (see
   /// `database`), up to `stop`.
-  [[nodiscard]] static auto borrow(database& db, const std::stop_token& stop = {}) -> result<lease>;
-  /// Closes a broken connection, and then the idle ones too (after a restart they are dead).
-  static void give_back(database& db, std::unique_ptr<connection> c) noexcept;
+  [[nodiscard]] static auto borrow(database& db, const std::stop_token& stop = {}) -> result<lease> {
+    return db.pool_.borrow(stop, [&] { return connection::open(db.endpoint_, db.options_); }, is_outage);
+  }
   /// A connection of its own, outside the pool (a cursor that holds it for a long read),
   /// waited for as `borrow` does.
   [[nodiscard]] static auto open_dedicated(database& db, const std::stop_token& stop = {})
-      -> result<std::unique_ptr<connection>>;
-
-  /// `body(connection&)`, which only reads, on a borrowed connection; when the connection is
-  /// lost (or cannot be made) during an outage, again on a new one, until the outage budget is
-  /// spent or `stop` fires. Only for reads: a write whose connection broke may have committed.
+      -> result<std::unique_ptr<connection>> {
+    return db.pool_.wait_out(stop, [&] { return connection::open(db.endpoint_, db.options_); }, is_outage);
+  }
+  /// `body(connection&)`, which only reads, run again on a new connection when its own was
+  /// lost during an outage (connection_pool::read).
   template <class Body>
   [[nodiscard]] static auto read(database& db, const std::stop_token& stop, Body&& body)
       -> decltype(body(std::declval<connection&>())) {
-    return pipeline::detail::wait_out(
-        db.outage_, db.options_.outage_budget, db.options_.reconnect, db.options_.log, stop,
-        [&]() -> decltype(body(std::declval<connection&>())) {
-          auto c = borrow_once(db);
-          if (!c) return std::move(c).error();
-          return body(**c);
-        },
-        is_outage);
+    return db.pool_.read(stop, [&] { return connection::open(db.endpoint_, db.options_); }, is_outage,
+                         std::forward<Body>(body));
   }
-
- private:
-  [[nodiscard]] static auto borrow_once(database& db) -> result<lease>;
 };
 
 /// `name` backtick-quoted, after checking that it is an identifier (throws

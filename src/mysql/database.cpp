@@ -13,7 +13,8 @@ namespace pipeline::mysql {
 database::database(endpoint where, database_options options)
     : endpoint_(std::move(where)),
       options_(std::move(options)),
-      outage_(fmt::format("mysql: {}:{}", endpoint_.host, endpoint_.port)) {}
+      pool_(fmt::format("mysql: {}:{}", endpoint_.host, endpoint_.port), options_.max_idle_connections,
+            {options_.outage_budget, options_.reconnect, options_.log}) {}
 
 database::~database() = default;
 
@@ -31,55 +32,6 @@ auto database::open(std::string_view uri, const database_options& options) -> re
   if (!first) return std::move(first).error();
   return db;
 }
-
-namespace detail {
-
-auto database_access::borrow(database& db, const std::stop_token& stop) -> result<lease> {
-  return pipeline::detail::wait_out(db.outage_, db.options_.outage_budget, db.options_.reconnect, db.options_.log,
-                                    stop, [&] { return borrow_once(db); }, is_outage);
-}
-
-auto database_access::borrow_once(database& db) -> result<lease> {
-  {
-    std::lock_guard lock{db.mutex_};
-    if (!db.idle_.empty()) {
-      auto c = std::move(db.idle_.back());
-      db.idle_.pop_back();
-      return lease{db, std::move(c)};
-    }
-  }
-  auto c = connection::open(db.endpoint_, db.options_);
-  if (!c) return std::move(c).error();
-  return lease{db, std::move(*c)};
-}
-
-void database_access::give_back(database& db, std::unique_ptr<connection> c) noexcept {
-  if (c->broken()) {
-    // Closed here, and the idle ones with it: a server that restarted ended them all, and each
-    // would cost its next user a failed statement. The next borrow opens a fresh one.
-    std::vector<std::unique_ptr<connection>> idle;
-    {
-      std::lock_guard lock{db.mutex_};
-      idle.swap(db.idle_);
-    }
-    return;  // closed outside the lock
-  }
-  std::lock_guard lock{db.mutex_};
-  if (db.idle_.size() < db.options_.max_idle_connections) {
-    try {
-      db.idle_.push_back(std::move(c));
-    } catch (...) {  // no memory for the slot: close it instead
-    }
-  }
-}
-
-auto database_access::open_dedicated(database& db, const std::stop_token& stop)
-    -> result<std::unique_ptr<connection>> {
-  return pipeline::detail::wait_out(db.outage_, db.options_.outage_budget, db.options_.reconnect, db.options_.log,
-                                    stop, [&] { return connection::open(db.endpoint_, db.options_); }, is_outage);
-}
-
-}  // namespace detail
 
 auto execute(database& db, std::string_view sql) -> result<void> {
   auto c = detail::database_access::borrow(db);

@@ -20,7 +20,6 @@
 
 #include <fmt/format.h>
 
-#include <pipeline/detail/dead_letter_fingerprint.hpp>
 
 #include "binding.hpp"
 #include "connection.hpp"
@@ -72,10 +71,13 @@ class mysql_dialect final : public relational::dialect {
     return fmt::format("`{}`", identifier);
   }
   [[nodiscard]] auto placeholder(std::size_t /*n*/) const -> std::string override { return "?"; }
-  [[nodiscard]] auto insert_ignore() const -> std::string_view override { return "INSERT IGNORE"; }
+  [[nodiscard]] auto insert_ignore(std::string_view into) const -> std::string override {
+    return fmt::format("INSERT IGNORE {}", into);
+  }
   // ON DUPLICATE KEY matches every unique key, so `keys` only choose the column of the
   // no-op assignment (`k` = `k` changes nothing, and the row counts as not affected).
-  [[nodiscard]] auto upsert_clause(const std::vector<std::string>& columns, const std::vector<std::string>& keys,
+  [[nodiscard]] auto upsert_clause(std::string_view /*table*/, const std::vector<std::string>& columns,
+                                   const std::vector<std::string>& keys,
                                    const std::vector<std::string>& updates,
                                    const std::vector<std::string>& adds) const -> std::string override {
     std::vector<std::string> assignments;
@@ -109,7 +111,7 @@ class mysql_dialect final : public relational::dialect {
   [[nodiscard]] auto dead_letter_identity_column() const -> std::string_view override { return "entry"; }
   [[nodiscard]] auto dead_letter_identity(const dead_letter& letter, std::string_view fingerprint) const
       -> std::string override {
-    return fmt::format("{}/{:016x}/{}", letter.partition, pipeline::detail::fnv1a_64(letter.pos.bytes()), fingerprint);
+    return relational::bounded_dead_letter_identity(letter, fingerprint);
   }
   [[nodiscard]] auto dead_letter_key() const -> std::vector<std::string> override { return {"`entry`"}; }
 };
@@ -426,17 +428,6 @@ class relational_connection final : public relational::connection {
 }  // namespace pipeline::mysql::detail
 
 // The shared stores and sink for mysql::database: their members reach the database through
-// this specialisation, so they are instantiated here, beside it. (Names in it are looked up
-// in pipeline::detail::relational.)
-template <>
-struct pipeline::detail::relational::backend<pipeline::mysql::database> {
-  // A connection borrowed from the pool (or opened, waiting out an outage) for one operation.
-  static auto connect(mysql::database& db, const std::stop_token& stop) -> result<connection_ptr> {
-    auto c = mysql::detail::database_access::borrow(db, stop);
-    if (!c) return std::move(c).error();
-    return std::make_unique<mysql::detail::relational_connection>(std::move(*c));
-  }
-  static auto sql_dialect() noexcept -> const dialect& { return mysql::detail::the_dialect; }
-};
-
-PIPELINE_RELATIONAL_INSTANTIATE(pipeline::mysql::database);
+// its `backend` (a connection borrowed from the pool for one operation), so they are
+// instantiated here, beside it.
+PIPELINE_RELATIONAL_POOLED_ADAPTER(mysql);

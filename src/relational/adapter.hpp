@@ -34,6 +34,19 @@ namespace pipeline::detail::relational {
 template <class Database>
 struct backend;
 
+/// A `backend` for a server adapter: each connection is a lease `borrow(db, stop)` gives
+/// (from the adapter's pool, waiting out an outage), wrapped in `Connection`, the adapter's
+/// `connection`; `sql_dialect` is `the_dialect`. Derive the specialisation from it.
+template <class Database, class Connection, auto borrow, const auto& the_dialect>
+struct borrowing_backend {
+  static auto connect(Database& db, const std::stop_token& stop) -> result<connection_ptr> {
+    auto c = borrow(db, stop);
+    if (!c) return std::move(c).error();
+    return std::make_unique<Connection>(std::move(*c));
+  }
+  static auto sql_dialect() noexcept -> const dialect& { return the_dialect; }
+};
+
 /// `body(connection&)` on a connection of `db` held for its length; `stop` ends a wait for one
 /// (a server adapter waits out an outage at connect).
 template <class Database, class Body>
@@ -224,6 +237,17 @@ auto table_sink<Database>::forget_batches(std::string_view job, std::uint64_t ru
 }
 
 }  // namespace pipeline::detail::relational
+
+/// `backend` for `pipeline::<adapter>::database`, a server adapter whose src/<adapter>/dialect.cpp
+/// defines `detail::relational_connection` (made from a lease), `detail::the_dialect` and
+/// `detail::database_access::borrow`, and the instantiations; at global scope.
+#define PIPELINE_RELATIONAL_POOLED_ADAPTER(adapter)                                                         \
+  template <>                                                                                               \
+  struct pipeline::detail::relational::backend<pipeline::adapter::database>                                 \
+      : pipeline::detail::relational::borrowing_backend<pipeline::adapter::database, pipeline::adapter::detail::relational_connection,    \
+                          &pipeline::adapter::detail::database_access::borrow,                              \
+                          pipeline::adapter::detail::the_dialect> {};                                       \
+  PIPELINE_RELATIONAL_INSTANTIATE(pipeline::adapter::database)
 
 /// The explicit instantiations of the four types for `Database`, at global scope after
 /// `backend<Database>`: their members are compiled only there, in the adapter's library.

@@ -51,7 +51,7 @@ auto save_checkpoint(connection& c, std::string_view table, std::string_view key
     const std::vector<std::string> key_column{d.quote("key")};
     auto prepared = c.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({}, {}, 1, {}){}", table,
                                           quoted_list(d, columns), d.placeholder(1), d.placeholder(2),
-                                          d.placeholder(3), d.upsert_clause(key_column, key_column, {}, {})));
+                                          d.placeholder(3), d.upsert_clause(table, key_column, key_column, {}, {})));
     if (!prepared) return std::move(prepared).error();
     st = std::move(*prepared);
     st->bind_text(1, key);

@@ -76,7 +76,7 @@ auto insert_dead_letters(connection& c, std::string_view table, std::span<const 
   columns.push_back(d.dead_letter_identity_column());
   const auto key = d.dead_letter_key();
   auto st = c.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({}){}", table, quoted_list(d, columns),
-                                  placeholders(d, 1, columns.size()), d.upsert_clause(key, key, {}, {})));
+                                  placeholders(d, 1, columns.size()), d.upsert_clause(table, key, key, {}, {})));
   if (!st) return std::move(st).error();
   auto& s = **st;
   const auto fingerprints = dead_letter_fingerprints(letters);

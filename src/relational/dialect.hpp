@@ -42,13 +42,14 @@ class dialect {
   [[nodiscard]] virtual auto quote(std::string_view identifier) const -> std::string = 0;
   /// Parameter `n` (from 1). Each parameter appears once, in order, so `?` and `?n` both fit.
   [[nodiscard]] virtual auto placeholder(std::size_t n) const -> std::string = 0;
-  /// The INSERT that skips rows whose key exists ("INSERT OR IGNORE", "INSERT IGNORE").
-  [[nodiscard]] virtual auto insert_ignore() const -> std::string_view = 0;
-  /// What follows INSERT INTO t (`columns`) VALUES (…) for an upsert: on a conflict over
+  /// The INSERT that skips rows whose key exists, `into` being its "INTO t (…) VALUES (…)":
+  /// "INSERT OR IGNORE <into>", "INSERT IGNORE <into>", "INSERT <into> ON CONFLICT DO NOTHING".
+  [[nodiscard]] virtual auto insert_ignore(std::string_view into) const -> std::string = 0;
+  /// What follows INSERT INTO `table` (`columns`) VALUES (…) for an upsert: on a conflict over
   /// `keys` (a dialect that matches every unique key may ignore them, and may get none), set
   /// each of `updates` to the new row's value, add the new row's value to each of `adds`, and
   /// when both are empty change nothing (the row counts as not affected). Names are quoted.
-  [[nodiscard]] virtual auto upsert_clause(const std::vector<std::string>& columns,
+  [[nodiscard]] virtual auto upsert_clause(std::string_view table, const std::vector<std::string>& columns,
                                            const std::vector<std::string>& keys,
                                            const std::vector<std::string>& updates,
                                            const std::vector<std::string>& adds) const -> std::string = 0;
@@ -162,8 +163,11 @@ class connection {
                                          const std::stop_token& stop) -> result<void> = 0;
 
   /// What rows of `plan`'s table are checked against before they are sent (read once, at
-  /// open); null when the dialect checks nothing.
-  [[nodiscard]] virtual auto read_row_check(const sink_plan& plan) -> result<std::shared_ptr<const row_check>> = 0;
+  /// open); null (this default) when the dialect checks nothing: each row is checked by the
+  /// database as it is sent.
+  [[nodiscard]] virtual auto read_row_check(const sink_plan& /*plan*/) -> result<std::shared_ptr<const row_check>> {
+    return std::shared_ptr<const row_check>{};
+  }
 
   /// For a plain INSERT, inside the caller's transaction: sends `rows` by
   /// `plan.skip_duplicates_sql`, so that a row whose unique key is taken is skipped instead of

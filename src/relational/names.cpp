@@ -3,7 +3,9 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <pipeline/detail/dead_letter_fingerprint.hpp>
 #include <pipeline/detail/identifier.hpp>
 
 #include "relational/stores.hpp"
@@ -37,6 +39,19 @@ auto placeholders(const dialect& d, std::size_t first, std::size_t count) -> std
     out += d.placeholder(n);
   }
   return out;
+}
+
+auto on_conflict_clause(std::string_view stored, const std::vector<std::string>& keys,
+                        const std::vector<std::string>& updates, const std::vector<std::string>& adds) -> std::string {
+  std::vector<std::string> assignments;
+  for (const auto& u : updates) assignments.push_back(fmt::format("{0} = excluded.{0}", u));
+  for (const auto& a : adds) assignments.push_back(fmt::format("{0} = {1}{0} + excluded.{0}", a, stored));
+  if (assignments.empty()) return fmt::format(" ON CONFLICT ({}) DO NOTHING", fmt::join(keys, ", "));
+  return fmt::format(" ON CONFLICT ({}) DO UPDATE SET {}", fmt::join(keys, ", "), fmt::join(assignments, ", "));
+}
+
+auto bounded_dead_letter_identity(const dead_letter& letter, std::string_view fingerprint) -> std::string {
+  return fmt::format("{}/{:016x}/{}", letter.partition, fnv1a_64(letter.pos.bytes()), fingerprint);
 }
 
 }  // namespace pipeline::detail::relational

@@ -143,6 +143,19 @@ template <class ReadRow>
   }
 }
 
+/// The upsert clause of the dialects that spell it ON CONFLICT (sqlite, postgres): " ON CONFLICT
+/// (keys) DO UPDATE SET u = excluded.u, …, a = <stored>a + excluded.a, …", or DO NOTHING when
+/// both lists are empty. `stored` qualifies an add column's stored value ("t.", or empty).
+/// Names are quoted.
+[[nodiscard]] auto on_conflict_clause(std::string_view stored, const std::vector<std::string>& keys,
+                                      const std::vector<std::string>& updates, const std::vector<std::string>& adds)
+    -> std::string;
+
+/// A dead letter's identity in one bounded column, for a dialect whose index cannot take a
+/// whole position: "<partition>/<hash of the position>/<shared fingerprint>".
+[[nodiscard]] auto bounded_dead_letter_identity(const dead_letter& letter, std::string_view fingerprint)
+    -> std::string;
+
 /// `names` quoted and joined by ", ".
 [[nodiscard]] auto quoted_list(const dialect& d, std::span<const std::string_view> names) -> std::string;
 /// Placeholders `first` … `first + count - 1` joined by ", ".

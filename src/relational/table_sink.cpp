@@ -100,11 +100,9 @@ auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options)
   const auto adds = quoted_names(d, who, options.add_columns, "add_columns", &options.columns);
   check_column_types(options, who);
 
-  const auto insert_sql = [&](std::string_view verb) {
-    return fmt::format("{} INTO {} ({}) VALUES ({})", verb, table, fmt::join(columns, ", "),
-                       placeholders(d, 1, columns.size()));
-  };
-  auto sql = insert_sql(options.mode == write_mode::insert_ignore ? d.insert_ignore() : "INSERT");
+  const auto into =
+      fmt::format("INTO {} ({}) VALUES ({})", table, fmt::join(columns, ", "), placeholders(d, 1, columns.size()));
+  auto sql = options.mode == write_mode::insert_ignore ? d.insert_ignore(into) : fmt::format("INSERT {}", into);
   if (options.mode != write_mode::upsert) {
     if (!updates.empty() || !adds.empty() || (!keys.empty() && !options.create_table)) {
       throw std::invalid_argument(fmt::format(
@@ -119,10 +117,10 @@ auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options)
     require_apart(options.update_columns, "update_columns", options.key_columns, "key_columns", who);
     require_apart(options.add_columns, "add_columns", options.key_columns, "key_columns", who);
     require_apart(options.update_columns, "update_columns", options.add_columns, "add_columns", who);
-    sql += d.upsert_clause(columns, keys, updates, adds);
+    sql += d.upsert_clause(table, columns, keys, updates, adds);
   }
   const bool plain_insert = options.mode == write_mode::insert;
-  auto skip_duplicates_sql = plain_insert ? insert_sql(d.insert_ignore()) : std::string{};
+  auto skip_duplicates_sql = plain_insert ? d.insert_ignore(into) : std::string{};
   return sink_plan{std::move(sql),
                    std::move(table),
                    options.table,

@@ -32,15 +32,14 @@ class sqlite_dialect final : public relational::dialect {
     return fmt::format("\"{}\"", identifier);
   }
   [[nodiscard]] auto placeholder(std::size_t n) const -> std::string override { return fmt::format("?{}", n); }
-  [[nodiscard]] auto insert_ignore() const -> std::string_view override { return "INSERT OR IGNORE"; }
-  [[nodiscard]] auto upsert_clause(const std::vector<std::string>& /*columns*/, const std::vector<std::string>& keys,
+  [[nodiscard]] auto insert_ignore(std::string_view into) const -> std::string override {
+    return fmt::format("INSERT OR IGNORE {}", into);
+  }
+  [[nodiscard]] auto upsert_clause(std::string_view /*table*/, const std::vector<std::string>& /*columns*/,
+                                   const std::vector<std::string>& keys,
                                    const std::vector<std::string>& updates,
                                    const std::vector<std::string>& adds) const -> std::string override {
-    std::vector<std::string> assignments;
-    for (const auto& u : updates) assignments.push_back(fmt::format("{0} = excluded.{0}", u));
-    for (const auto& a : adds) assignments.push_back(fmt::format("{0} = {0} + excluded.{0}", a));
-    if (assignments.empty()) return fmt::format(" ON CONFLICT ({}) DO NOTHING", fmt::join(keys, ", "));
-    return fmt::format(" ON CONFLICT ({}) DO UPDATE SET {}", fmt::join(keys, ", "), fmt::join(assignments, ", "));
+    return relational::on_conflict_clause("", keys, updates, adds);
   }
   [[nodiscard]] auto upsert_needs_keys() const noexcept -> bool override { return true; }
   // A commit returns once it is in the file: no reply to lose.
@@ -191,12 +190,6 @@ class relational_connection final : public relational::connection {
       if (auto done = insert_row(*st, plan, rows, row); !done) return done;
     }
     return ok();
-  }
-
-  // sqlite checks nothing before a row is stepped: each row's step is its own check.
-  [[nodiscard]] auto read_row_check(const relational::sink_plan& /*plan*/)
-      -> result<std::shared_ptr<const relational::row_check>> override {
-    return std::shared_ptr<const relational::row_check>{};
   }
 
   // Row by row as above, each row its own statement: a refused row's statement is undone

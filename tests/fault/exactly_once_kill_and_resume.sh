@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Crash test of exactly-once mode (tests/fault/exactly_once_process.cpp) into a sink with no
-# idempotent key: a MySQL table (plain INSERT, no unique key; needs PIPELINE_MYSQL_TEST_URI), a
+# idempotent key: a MySQL or PostgreSQL table (plain INSERT, no unique key; needs
+# PIPELINE_MYSQL_TEST_URI or PIPELINE_POSTGRES_TEST_URI), a
 # SQLite table (the same, in a file) or a JSONL file (jsonl_sink with its ledger file). 4
 # workers (3 on some restarts), SIGKILLed at random moments and restarted each time with
 # another batch size, then run to completion and
 # checked by count and set equality: every good order once in the sink, every bad one once in
 # the DLQ, and the batch ledger forgotten. Between the kills and the check, two processes are
 # started on the job at once: one must be turned away with a conflict, having read nothing.
-#   exactly_once_kill_and_resume.sh <exactly_once_process binary> mysql|sqlite|jsonl [kills (12)] [rows (600000)]
+#   exactly_once_kill_and_resume.sh <exactly_once_process binary> mysql|postgres|sqlite|jsonl [kills (12)] [rows (600000)]
 #                                   [least and most seconds before a kill (0.5 2.0)]
 set -euo pipefail
 bin=$(realpath "$1")
@@ -18,6 +19,8 @@ kill_after_min=${5:-0.5}
 kill_after_max=${6:-2.0}
 if [[ $sink == mysql ]]; then
   : "${PIPELINE_MYSQL_TEST_URI:?PIPELINE_MYSQL_TEST_URI is not set (scripts/services.sh --only mysql -- ...)}"
+elif [[ $sink == postgres ]]; then
+  : "${PIPELINE_POSTGRES_TEST_URI:?PIPELINE_POSTGRES_TEST_URI is not set (scripts/services.sh --only postgres -- ...)}"
 fi
 source "$(dirname "$(realpath "$0")")/chaos.sh"
 # The files go to /dev/shm where there is one: a SIGKILL loses nothing the process wrote to the

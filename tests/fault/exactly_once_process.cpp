@@ -4,22 +4,26 @@
 //   --sink mysql  a MySQL table with NO unique key (a plain INSERT, the table sink's batch
 //                 ledger), tables <name>_orders, _batches, _checkpoints and _dlq in the database
 //                 of PIPELINE_MYSQL_TEST_URI;
+//   --sink postgres the same in the PostgreSQL database of PIPELINE_POSTGRES_TEST_URI;
 //   --sink sqlite a SQLite table with no unique key, the same tables in <name>.db in the
 //                 current directory;
 //   --sink jsonl  a JSONL file (jsonl_sink and its ledger file), <name>.jsonl (+ .ledger),
 //                 <name>.dlq.jsonl and <name>.checkpoints/ in the current directory.
 // Every 199th order is malformed (the transform dead-letters it) and every 211th has an amount
-// the sink refuses (MySQL: negative, against the table's CHECK; JSONL: NaN, which JSON lacks):
+// the sink refuses (SQL: negative, against the table's CHECK; JSONL: NaN, which JSON lacks):
 // the runner splits its batch. `--verify` checks by count and set equality that each good
 // order is in the sink once, each bad one in the DLQ once and the ledger is forgotten, and
 // exits 1 otherwise; `--drop` then removes what the run made. A run turned away because another
 // process runs the job exits 3.
-//   exactly_once_process --sink mysql|sqlite|jsonl --name N [--rows N] [--batch N] [--workers N] [--verify] [--drop]
+//   exactly_once_process --sink mysql|postgres|sqlite|jsonl --name N [--rows N] [--batch N] [--workers N] [--verify] [--drop]
 #include <pipeline/file/file.hpp>
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/runner.hpp>
 #ifdef PIPELINE_FAULT_WITH_MYSQL
 #include <pipeline/mysql/mysql.hpp>
+#endif
+#ifdef PIPELINE_FAULT_WITH_POSTGRES
+#include <pipeline/postgres/postgres.hpp>
 #endif
 #ifdef PIPELINE_FAULT_WITH_SQLITE
 #include <pipeline/sqlite/sqlite.hpp>
@@ -116,22 +120,25 @@ auto expected(std::int64_t rows) -> expected_orders {
   return e;
 }
 
-#if defined(PIPELINE_FAULT_WITH_MYSQL) || defined(PIPELINE_FAULT_WITH_SQLITE)
+#if defined(PIPELINE_FAULT_WITH_MYSQL) || defined(PIPELINE_FAULT_WITH_POSTGRES) || defined(PIPELINE_FAULT_WITH_SQLITE)
 // The first column of the first row of a query, in whichever database holds the tables.
 using count_query = std::function<std::int64_t(const std::string&)>;
 
-// The tables <prefix>_orders, _dlq and _batches (MySQL and SQLite both read the backquotes).
-auto verify_tables(const count_query& count, const std::string& prefix, std::int64_t rows) -> bool {
+// The tables <prefix>_orders, _dlq and _batches, each name quoted as `quote_char` says
+// (MySQL and SQLite both read backquotes; PostgreSQL double quotes).
+auto verify_tables(const count_query& count, const std::string& prefix, std::int64_t rows, char quote_char = '`')
+    -> bool {
   const auto e = expected(rows);
-  const auto stored = count(fmt::format("SELECT COUNT(*) FROM `{}_orders`", prefix));
-  const auto distinct = count(fmt::format("SELECT COUNT(DISTINCT id) FROM `{}_orders`", prefix));
-  const auto sum = count(fmt::format("SELECT COALESCE(SUM(id), 0) FROM `{}_orders`", prefix));
-  const auto strays = count(fmt::format("SELECT COUNT(*) FROM `{}_orders` WHERE id % 199 = 198 OR id % 211 = 210 "
+  const auto table = [&](std::string_view suffix) { return fmt::format("{0}{1}_{2}{0}", quote_char, prefix, suffix); };
+  const auto stored = count(fmt::format("SELECT COUNT(*) FROM {}", table("orders")));
+  const auto distinct = count(fmt::format("SELECT COUNT(DISTINCT id) FROM {}", table("orders")));
+  const auto sum = count(fmt::format("SELECT COALESCE(SUM(id), 0) FROM {}", table("orders")));
+  const auto strays = count(fmt::format("SELECT COUNT(*) FROM {} WHERE id % 199 = 198 OR id % 211 = 210 "
                                         "OR id < 0 OR id >= {}",
-                                        prefix, rows));
-  const auto letters = count(fmt::format("SELECT COUNT(*) FROM `{}_dlq`", prefix));
-  const auto distinct_letters = count(fmt::format("SELECT COUNT(DISTINCT position) FROM `{}_dlq`", prefix));
-  const auto ledger = count(fmt::format("SELECT COUNT(*) FROM `{}_batches`", prefix));
+                                        table("orders"), rows));
+  const auto letters = count(fmt::format("SELECT COUNT(*) FROM {}", table("dlq")));
+  const auto distinct_letters = count(fmt::format("SELECT COUNT(DISTINCT position) FROM {}", table("dlq")));
+  const auto ledger = count(fmt::format("SELECT COUNT(*) FROM {}", table("batches")));
   std::printf("verify: %lld rows (%lld distinct ids, expected %lld; duplicates %lld), %lld letters (%lld distinct, "
               "expected %lld), %lld ledger rows left\n",
               static_cast<long long>(stored), static_cast<long long>(distinct), static_cast<long long>(e.good),
@@ -144,39 +151,70 @@ auto verify_tables(const count_query& count, const std::string& prefix, std::int
 }
 #endif
 
-#ifdef PIPELINE_FAULT_WITH_MYSQL
-auto mysql_main(const settings& s) -> int {
-  const char* uri = std::getenv("PIPELINE_MYSQL_TEST_URI");
+#if defined(PIPELINE_FAULT_WITH_MYSQL) || defined(PIPELINE_FAULT_WITH_POSTGRES)
+// A server adapter's run, its tables <name>_… in the database of the URI in
+// `Server::uri_variable`; `Server` names the adapter's types, its functions and its quote.
+template <class Server>
+auto server_main(const settings& s) -> int {
+  const char* uri = std::getenv(Server::uri_variable);
   if (uri == nullptr) {
-    std::fprintf(stderr, "exactly_once_process: --sink mysql needs PIPELINE_MYSQL_TEST_URI\n");
+    std::fprintf(stderr, "exactly_once_process: --sink %s needs %s\n", s.sink.c_str(), Server::uri_variable);
     return 2;
   }
   const auto& prefix = s.name;
-  // A server restart is waited out (the default outage budget); its start and end are logged.
-  auto db = pipeline::mysql::database::open(
-                uri, {.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn}})
-                .value();
-  (void)pipeline::mysql::execute(*db, fmt::format("CREATE TABLE IF NOT EXISTS `{}_orders` (id BIGINT NOT NULL, "
-                                                  "amount BIGINT CHECK (amount >= 0), note VARCHAR(64)) ENGINE=InnoDB",
-                                                  prefix));
-  auto sink = pipeline::mysql::table_sink::open(db, {.table = prefix + "_orders",
-                                                     .columns = {"id", "amount", "note"},
-                                                     .batch_table = prefix + "_batches"})
-                  .value();
-  auto checkpoints = pipeline::mysql::checkpoint_store::open(db, {.table = prefix + "_checkpoints"}).value();
-  auto dlq = pipeline::mysql::dead_letter_table::open(db, {.table = prefix + "_dlq"}).value();
-  if (const auto rc = copy_orders(s, pipeline::value{std::int64_t{-1}}, sink, dlq, checkpoints); rc != 0) return rc;
-  const auto count = [&db](const std::string& sql) {
-    return pipeline::mysql::query_int64(*db, sql).value().at(0).value_or(-1);
+  const auto table = [&](std::string_view suffix) {
+    return fmt::format("{0}{1}_{2}{0}", Server::quote_char, prefix, suffix);
   };
-  const bool exact = !s.verify || verify_tables(count, prefix, s.rows);
+  // A server restart is waited out (the default outage budget); its start and end are logged.
+  auto db = Server::database::open(uri, {.log = pipeline::logger{pipeline::stderr_log_callback(), pipeline::log_level::warn}})
+                .value();
+  (void)Server::execute(*db, fmt::format("CREATE TABLE IF NOT EXISTS {} (id BIGINT NOT NULL, "
+                                         "amount BIGINT CHECK (amount >= 0), note VARCHAR(64)){}",
+                                         table("orders"), Server::table_options));
+  auto sink = Server::table_sink::open(db, {.table = prefix + "_orders",
+                                            .columns = {"id", "amount", "note"},
+                                            .batch_table = prefix + "_batches"})
+                  .value();
+  auto checkpoints = Server::checkpoint_store::open(db, {.table = prefix + "_checkpoints"}).value();
+  auto dlq = Server::dead_letter_table::open(db, {.table = prefix + "_dlq"}).value();
+  if (const auto rc = copy_orders(s, pipeline::value{std::int64_t{-1}}, sink, dlq, checkpoints); rc != 0) return rc;
+  const auto count = [&db](const std::string& sql) { return Server::query_int64(*db, sql).value().at(0).value_or(-1); };
+  const bool exact = !s.verify || verify_tables(count, prefix, s.rows, Server::quote_char);
   if (s.drop) {
     for (const char* t : {"orders", "batches", "checkpoints", "dlq"}) {
-      (void)pipeline::mysql::execute(*db, fmt::format("DROP TABLE IF EXISTS `{}_{}`", prefix, t));
+      (void)Server::execute(*db, fmt::format("DROP TABLE IF EXISTS {}", table(t)));
     }
   }
   return exact ? 0 : 1;
 }
+#endif
+
+#ifdef PIPELINE_FAULT_WITH_MYSQL
+struct mysql_server {
+  using database = pipeline::mysql::database;
+  using table_sink = pipeline::mysql::table_sink;
+  using checkpoint_store = pipeline::mysql::checkpoint_store;
+  using dead_letter_table = pipeline::mysql::dead_letter_table;
+  static constexpr const char* uri_variable = "PIPELINE_MYSQL_TEST_URI";
+  static constexpr char quote_char = '`';
+  static constexpr std::string_view table_options = " ENGINE=InnoDB";
+  static auto execute(database& db, const std::string& sql) { return pipeline::mysql::execute(db, sql); }
+  static auto query_int64(database& db, const std::string& sql) { return pipeline::mysql::query_int64(db, sql); }
+};
+#endif
+
+#ifdef PIPELINE_FAULT_WITH_POSTGRES
+struct postgres_server {
+  using database = pipeline::postgres::database;
+  using table_sink = pipeline::postgres::table_sink;
+  using checkpoint_store = pipeline::postgres::checkpoint_store;
+  using dead_letter_table = pipeline::postgres::dead_letter_table;
+  static constexpr const char* uri_variable = "PIPELINE_POSTGRES_TEST_URI";
+  static constexpr char quote_char = '"';
+  static constexpr std::string_view table_options = "";
+  static auto execute(database& db, const std::string& sql) { return pipeline::postgres::execute(db, sql); }
+  static auto query_int64(database& db, const std::string& sql) { return pipeline::postgres::query_int64(db, sql); }
+};
 #endif
 
 #ifdef PIPELINE_FAULT_WITH_SQLITE
@@ -303,13 +341,16 @@ auto main(int argc, char** argv) -> int {
     else if (arg == "--drop") s.drop = true;
   }
 #ifdef PIPELINE_FAULT_WITH_MYSQL
-  if (s.sink == "mysql" && !s.name.empty()) return mysql_main(s);
+  if (s.sink == "mysql" && !s.name.empty()) return server_main<mysql_server>(s);
+#endif
+#ifdef PIPELINE_FAULT_WITH_POSTGRES
+  if (s.sink == "postgres" && !s.name.empty()) return server_main<postgres_server>(s);
 #endif
 #ifdef PIPELINE_FAULT_WITH_SQLITE
   if (s.sink == "sqlite" && !s.name.empty()) return sqlite_main(s);
 #endif
   if (s.sink == "jsonl" && !s.name.empty()) return jsonl_main(s);
-  std::fprintf(stderr, "usage: exactly_once_process --sink mysql|sqlite|jsonl --name N [--rows N] [--batch N] [--workers N] "
+  std::fprintf(stderr, "usage: exactly_once_process --sink mysql|postgres|sqlite|jsonl --name N [--rows N] [--batch N] [--workers N] "
                        "[--verify] [--drop]\n");
   return 2;
 }

@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/relational_contracts.hpp"
 #include "support/services.hpp"
 
 namespace mysql_test {
@@ -63,14 +64,29 @@ inline auto count(pipeline::mysql::database& db, const std::string& table) -> st
   return pipeline::mysql::query_int64(db, fmt::format("SELECT COUNT(*) FROM `{}`", table)).value().at(0).value();
 }
 
-// Drops its tables when the test ends, pass or fail.
-struct dropped_tables {
-  std::shared_ptr<pipeline::mysql::database> db;
-  std::vector<std::string> names;
-  ~dropped_tables() {
-    for (const auto& n : names) (void)pipeline::mysql::execute(*db, fmt::format("DROP TABLE IF EXISTS `{}`", n));
+// The adapter as tests/support/relational_contracts.hpp takes it.
+struct server {
+  using database = pipeline::mysql::database;
+  using table_sink = pipeline::mysql::table_sink;
+  using table_sink_options = pipeline::mysql::table_sink_options;
+  using write_mode = pipeline::mysql::write_mode;
+  using checkpoint_store = pipeline::mysql::checkpoint_store;
+  using checkpoint_store_options = pipeline::mysql::checkpoint_store_options;
+  using dead_letter_table = pipeline::mysql::dead_letter_table;
+  using job_log = pipeline::mysql::job_log;
+  using job_log_options = pipeline::mysql::job_log_options;
+  static auto open_db() { return mysql_test::open_db(); }
+  static auto table_name(std::string_view prefix) { return mysql_test::table_name(prefix); }
+  static auto quote(std::string_view name) { return fmt::format("`{}`", name); }
+  static void exec(database& db, const std::string& sql) { mysql_test::exec(db, sql); }
+  static auto rows(const std::shared_ptr<database>& db, const std::string& sql) { return mysql_test::rows(db, sql); }
+  static void drop(database& db, const std::string& table) {
+    (void)pipeline::mysql::execute(db, fmt::format("DROP TABLE IF EXISTS {}", quote(table)));
   }
 };
+
+// Drops its tables when the test ends, pass or fail.
+using dropped_tables = pipeline::test::dropped_tables<server>;
 
 // A free TCP port on 127.0.0.1 (bind to 0, read it, close).
 inline auto free_port() -> int {

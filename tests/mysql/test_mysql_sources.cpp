@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "mysql/mysql_test_support.hpp"
+#include "support/source_reading.hpp"
 
 namespace {
 
@@ -22,38 +23,10 @@ using namespace std::chrono_literals;
 using pipeline::record;
 using pipeline::value;
 
-template <class Source>
-auto read_all(Source& src, std::vector<pipeline::batch<record>>* batches = nullptr) -> std::vector<record> {
-  std::vector<record> out;
-  while (auto b = src.next_batch({}).value()) {
-    for (const auto& r : b->records) out.push_back(r);
-    if (batches != nullptr) batches->push_back(std::move(*b));
-  }
-  return out;
-}
+using pipeline::test::expect_each_own_position_reads_its_record;
+using pipeline::test::ids_of;
+using pipeline::test::read_all;
 
-auto ids_of(const std::vector<record>& rows) -> std::vector<std::int64_t> {
-  std::vector<std::int64_t> ids;
-  for (const auto& r : rows) ids.push_back(r.find("id")->get<std::int64_t>());
-  return ids;
-}
-
-// Every record's own position, given to a fresh source from `open_source()`, reads that
-// record next.
-template <class Open>
-void expect_each_own_position_reads_its_record(const std::vector<pipeline::batch<record>>& batches, Open open_source) {
-  for (std::size_t k = 0; k < batches.size(); ++k) {
-    const auto& b = batches[k];
-    ASSERT_EQ(b.positions.size(), b.records.size()) << "batch " << k;
-    for (std::size_t i = 0; i < b.records.size(); ++i) {
-      auto fresh = open_source();
-      ASSERT_TRUE(fresh.seek(b.positions[i]));
-      auto next = fresh.next_batch({}).value();
-      ASSERT_TRUE(next && !next->records.empty()) << "batch " << k << ", record " << i;
-      EXPECT_EQ(next->records.front(), b.records[i]) << "batch " << k << ", record " << i;
-    }
-  }
-}
 
 class mysql_sources : public ::testing::Test {
  protected:

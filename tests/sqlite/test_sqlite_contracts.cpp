@@ -3,13 +3,12 @@
 // store can read back what it holds. The table sink has no in-memory variant: the test reads
 // its rows back through a second connection, which cannot see a private in-memory database.
 #include <pipeline/sqlite/sqlite.hpp>
-#include <pipeline/testing/testing.hpp>
 
-#include <limits>
 #include <memory>
 #include <string>
 
 #include "sqlite/sqlite_test_support.hpp"
+#include "support/relational_contracts.hpp"
 
 namespace {
 
@@ -77,12 +76,7 @@ struct dead_letter_table_factory {
     last_ = dlq.get();
     return dlq;
   }
-  auto stored() -> std::vector<pipeline::dead_letter> {
-    auto rows = last_->read(0, std::numeric_limits<std::size_t>::max()).value();
-    std::vector<pipeline::dead_letter> out;
-    for (auto& [id, letter] : rows) out.push_back(std::move(letter));
-    return out;
-  }
+  auto stored() -> std::vector<pipeline::dead_letter> { return pipeline::test::all_dead_letters(*last_); }
 
  private:
   database_place<Place> place_;
@@ -91,6 +85,7 @@ struct dead_letter_table_factory {
 
 // Named, since a comma in a macro argument splits it.
 using table_sinks = ::testing::Types<table_sink_factory<write_mode::upsert>, table_sink_factory<write_mode::insert>>;
+using exactly_once_sinks = ::testing::Types<table_sink_factory<write_mode::insert>>;
 using checkpoint_stores =
     ::testing::Types<store_factory<checkpoint_store, place::file>, store_factory<checkpoint_store, place::memory>>;
 using dead_letter_tables =
@@ -99,13 +94,5 @@ using job_logs = ::testing::Types<store_factory<job_log, place::file>, store_fac
 
 }  // namespace
 
-namespace pipeline::testing {
-INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_table_sink, sink_contract, table_sinks);
-// Exactly-once mode, in the write mode that needs it: a plain INSERT into a table with no key.
-INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_table_sink, transactional_sink_contract,
-                               ::testing::Types<table_sink_factory<write_mode::insert>>);
-INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_checkpoint_store, checkpoint_store_contract, checkpoint_stores);
-INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_dead_letter_table, dead_letter_sink_contract, dead_letter_tables);
-INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_dead_letter_table, dead_letter_store_contract, dead_letter_tables);
-INSTANTIATE_TYPED_TEST_SUITE_P(sqlite_job_log, job_log_store_contract, job_logs);
-}  // namespace pipeline::testing
+PIPELINE_RELATIONAL_CONTRACTS(sqlite, table_sinks, exactly_once_sinks, checkpoint_stores, dead_letter_tables,
+                              job_logs);

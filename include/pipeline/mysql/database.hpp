@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +11,7 @@
 
 #include <pipeline/backoff.hpp>
 #include <pipeline/log.hpp>
+#include <pipeline/detail/connection_pool.hpp>
 #include <pipeline/detail/outage.hpp>
 #include <pipeline/result.hpp>
 
@@ -130,9 +130,7 @@ class database {
 
   endpoint endpoint_;
   database_options options_;
-  pipeline::detail::outage_watch outage_;  // one outage for every connection to the server
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<detail::connection>> idle_;
+  pipeline::detail::connection_pool<detail::connection> pool_;
 };
 
 /// Runs SQL that takes no parameters and returns no rows: schema set-up (CREATE TABLE …).

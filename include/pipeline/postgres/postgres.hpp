@@ -1,0 +1,16 @@
+#pragma once
+
+/// pipeline::postgres: a keyset source, a bulk table sink (insert, ON CONFLICT DO NOTHING,
+/// upsert, a write that commits a checkpoint in the same transaction as its rows, and
+/// exactly-once batches), a checkpoint store, a dead-letter table and a job log on
+/// PostgreSQL, through libpq. Link
+/// `pipeline::postgres`; <libpq-fe.h> stays out of these headers. docs/adapters/postgres.md
+/// describes the tables and type mapping.
+
+#include <pipeline/postgres/checkpoint_store.hpp>
+#include <pipeline/postgres/database.hpp>
+#include <pipeline/postgres/dead_letter_table.hpp>
+#include <pipeline/postgres/job_log.hpp>
+#include <pipeline/postgres/keyset_source.hpp>
+#include <pipeline/postgres/table_sink.hpp>
+#include <pipeline/postgres/write_mode.hpp>

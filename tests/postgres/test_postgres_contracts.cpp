@@ -1,0 +1,13 @@
+// pipeline::postgres passes the contract suites every adapter passes, against the real server
+// of PIPELINE_POSTGRES_TEST_URI: each factory writes into tables of its own, dropped afterwards.
+#include <pipeline/postgres/postgres.hpp>
+
+#include "postgres/postgres_test_support.hpp"
+#include "support/relational_contracts.hpp"
+
+namespace {
+using factories = pipeline::test::server_contract_factories<postgres_test::server>;
+}  // namespace
+
+PIPELINE_RELATIONAL_CONTRACTS(postgres, factories::table_sinks, factories::exactly_once_sinks, factories::checkpoint_stores,
+                              factories::dead_letter_tables, factories::job_logs);
