@@ -30,12 +30,17 @@ wants() { [[ ",$only," == *",$1,"* ]]; }
 
 mkdir -p "$root/build/services"
 svc=$(mktemp -d "$root/build/services/run.XXXXXX")
+pg_dir=""  # PostgreSQL's files, outside the checkout (below)
 pids=()
 status=1
 teardown() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if ((status == 0)); then rm -rf "$svc"; else echo "services: server files and logs kept in $svc" >&2; fi
+  if ((status == 0)); then
+    rm -rf "$svc" ${pg_dir:+"$pg_dir"}
+  else
+    echo "services: server files and logs kept in $svc${pg_dir:+ and $pg_dir}" >&2
+  fi
 }
 trap teardown EXIT
 
@@ -141,11 +146,13 @@ if wants mysql; then
 fi
 
 # PostgreSQL refuses to run as root: its data directory and process belong to the user
-# postgres (made by the Debian package), which must be able to reach $svc.
+# postgres (made by the Debian package). Its files live in a directory of their own under /tmp,
+# not in $svc: a checkout may sit below a directory only root may enter (a home directory, a
+# `mktemp -d`), which the postgres user could not reach. Its logs stay in $svc.
 pg_bin=/usr/lib/postgresql/15/bin
 start_postgres() {  # <port>
-  runuser -u postgres -- "$pg_bin/postgres" -D "$svc/postgres" -p "$1" -c listen_addresses=127.0.0.1 \
-    -c unix_socket_directories="$svc/postgres-run" -c max_connections=300 -c fsync=off \
+  runuser -u postgres -- "$pg_bin/postgres" -D "$pg_dir/data" -p "$1" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories="$pg_dir/run" -c max_connections=300 -c fsync=off \
     >"$svc/postgres.log" 2>&1 &
   pids+=($!)
   await "postgres :$1" $! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$1" -d postgres -U postgres &&
@@ -154,20 +161,21 @@ start_postgres() {  # <port>
 # Another server on the port would answer pg_isready: ours must have written its pid file.
 postgres_is_ours() {
   local deadline=$((SECONDS + 5))
-  until [[ -S "$svc/postgres-run/.s.PGSQL.$1" ]]; do
+  until [[ -S "$pg_dir/run/.s.PGSQL.$1" ]]; do
     ((SECONDS < deadline)) || { echo "services: port $1 answered by another postgres" >&2; return 1; }
     sleep 0.05
   done
 }
 
 if wants postgres; then
-  chmod o+x "$svc"
-  mkdir -p "$svc/postgres" "$svc/postgres-run"
-  chown postgres: "$svc/postgres" "$svc/postgres-run"
-  runuser -u postgres -- "$pg_bin/initdb" -D "$svc/postgres" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 \
-    --locale=C.UTF-8 >"$svc/postgres-initdb.log" 2>&1
+  pg_dir=$(mktemp -d /tmp/pipeline-postgres.XXXXXX)
+  chmod 755 "$pg_dir"
+  mkdir -p "$pg_dir/data" "$pg_dir/run"
+  chown postgres: "$pg_dir/data" "$pg_dir/run"
+  runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 \
+    --locale=C.UTF-8 >"$svc/postgres-initdb.log" 2>&1 || { echo "services: initdb failed; log in $svc" >&2; exit 1; }
   start_on_free_port 15432 start_postgres
-  runuser -u postgres -- "$pg_bin/psql" -q -h "$svc/postgres-run" -p "$port" -U postgres -d postgres \
+  runuser -u postgres -- "$pg_bin/psql" -q -h "$pg_dir/run" -p "$port" -U postgres -d postgres \
     -v ON_ERROR_STOP=1 -c "CREATE USER pipe SUPERUSER PASSWORD 'pipe-pass'" -c "CREATE DATABASE pipe OWNER pipe"
   export PIPELINE_POSTGRES_TEST_URI="postgresql://pipe:pipe-pass@127.0.0.1:$port/pipe"
 fi
