@@ -283,10 +283,10 @@ TEST(mongodb_restart, a_run_outlives_a_server_restart_and_writes_every_record_on
   pipeline::memory_checkpoint_store checkpoints;
   std::jthread restarter;
   std::atomic<bool> stopped_once{false};
-  auto outage = [&](const pipeline::record& r) {
+  auto outage = [&, &restarted = server](const pipeline::record& r) {  // clang 14 captures no structured binding
     if (*r.find("id") == pipeline::value{500} && !stopped_once.exchange(true)) {
-      server.stop();
-      restarter = restart_after(server, 1500ms);
+      restarted.stop();
+      restarter = restart_after(restarted, 1500ms);
     }
     return r;
   };

@@ -59,6 +59,11 @@ struct keyset_dialect {
   CountParameters filter_parameters;
   bool filter_first = false;
 };
+// Spelt out for clang 14, which deduces no aggregate's arguments by itself.
+template <class Quote, class Mark, class CountParameters>
+keyset_dialect(Quote, Mark, CountParameters) -> keyset_dialect<Quote, Mark, CountParameters>;
+template <class Quote, class Mark, class CountParameters>
+keyset_dialect(Quote, Mark, CountParameters, bool) -> keyset_dialect<Quote, Mark, CountParameters>;
 
 /// The queries of a keyset read: the first page, and the pages after a key
 /// (`SELECT … WHERE (k1, k2) > (…) [AND (filter)] ORDER BY k1, k2 LIMIT …`, never OFFSET).
