@@ -75,11 +75,13 @@ void fill(JobLog& log, Checkpoints& checkpoints, DeadLetters& letters) {
   letters.write(written, {}).value();
 }
 
-auto fill_sqlite(const std::string& path, const std::string& name) -> int {
-  auto db = pipeline::sqlite::database::open(path).value();
-  auto log = pipeline::sqlite::job_log::open(db, {.table = name + "_job_runs"}).value();
-  auto checkpoints = pipeline::sqlite::checkpoint_store::open(db, {.table = name + "_checkpoints"}).value();
-  auto letters = pipeline::sqlite::dead_letter_table::open(db, {.table = name + "_dead_letters"}).value();
+// The stores of a SQL adapter, in the tables NAME_job_runs, NAME_checkpoints and NAME_dead_letters.
+template <class Database>
+auto fill_relational(const std::shared_ptr<Database>& db, const std::string& name) -> int {
+  namespace relational = pipeline::detail::relational;
+  auto log = relational::job_log<Database>::open(db, {.table = name + "_job_runs"}).value();
+  auto checkpoints = relational::checkpoint_store<Database>::open(db, {.table = name + "_checkpoints"}).value();
+  auto letters = relational::dead_letter_table<Database>::open(db, {.table = name + "_dead_letters"}).value();
   fill(log, checkpoints, letters);
   return 0;
 }
@@ -89,11 +91,7 @@ auto fill_mysql(std::string_view uri, const std::string& name) -> int {
   for (const auto* suffix : {"_job_runs", "_checkpoints", "_dead_letters"}) {
     pipeline::mysql::execute(*db, fmt::format("DROP TABLE IF EXISTS `{}{}`", name, suffix)).value();
   }
-  auto log = pipeline::mysql::job_log::open(db, {.table = name + "_job_runs"}).value();
-  auto checkpoints = pipeline::mysql::checkpoint_store::open(db, {.table = name + "_checkpoints"}).value();
-  auto letters = pipeline::mysql::dead_letter_table::open(db, {.table = name + "_dead_letters"}).value();
-  fill(log, checkpoints, letters);
-  return 0;
+  return fill_relational(db, name);
 }
 
 auto fill_redis(std::string_view uri, const std::string& name) -> int {
@@ -120,5 +118,6 @@ auto main(int argc, char** argv) -> int {
   const std::string name = argv[2];
   if (uri.starts_with("mysql://")) return fill_mysql(uri, name);
   if (uri.starts_with("redis://")) return fill_redis(uri, name);
-  return fill_sqlite(std::string(uri.substr(uri.starts_with("sqlite:") ? 7 : 0)), name);
+  const auto path = std::string(uri.substr(uri.starts_with("sqlite:") ? 7 : 0));
+  return fill_relational(pipeline::sqlite::database::open(path).value(), name);
 }

@@ -94,6 +94,11 @@ auto parse_count(std::string_view name, std::string_view text) -> result<std::ui
   return value;
 }
 
+auto limit_option(const command_line& line, std::uint64_t otherwise) -> result<std::uint64_t> {
+  const auto text = line.option("--limit");
+  return text ? parse_count("--limit", *text) : otherwise;
+}
+
 // ISO-8601 UTC; a date alone is its midnight.
 auto parse_time(std::string_view name, const std::string& text) -> result<std::chrono::system_clock::time_point> {
   const auto full = text.size() == 10 ? text + "T00:00:00Z" : text;
@@ -144,6 +149,13 @@ void print_json(const json& value) {
   fmt::print("{}\n", value.dump(2, ' ', false, json::error_handler_t::replace));
 }
 
+template <class Item>
+void print_json_array(const std::vector<Item>& items, auto to_json) {
+  json out = json::array();
+  for (const auto& item : items) out.push_back(to_json(item));
+  print_json(out);
+}
+
 // Asks on the terminal, or takes --yes; anything else refuses.
 auto confirmed(const command_line& line, std::string_view question) -> result<void> {
   if (line.flags.contains("--yes")) return ok();
@@ -166,19 +178,15 @@ auto run_json(const job_run& run) -> json {
           {"written", run.written},
           {"dead_lettered", run.dead_lettered},
           {"retried", run.retried},
-          {"started", iso(run.created)},
+          {"created", iso(run.created)},
           {"updated", iso(run.updated)},
           {"lease_until", iso(run.lease_until)},
           {"message", run.message}};
 }
 
 auto show_runs(store& s, const command_line& line) -> result<void> {
-  std::uint64_t limit = 10;
-  if (auto text = line.option("--limit")) {
-    auto n = parse_count("--limit", *text);
-    if (!n) return std::move(n).error();
-    limit = *n;
-  }
+  auto limit = limit_option(line, 10);
+  if (!limit) return std::move(limit).error();
   std::vector<std::string> jobs;
   if (auto job = line.option("--job")) {
     jobs.push_back(*job);
@@ -189,7 +197,7 @@ auto show_runs(store& s, const command_line& line) -> result<void> {
   }
   std::vector<job_run> runs;
   for (const auto& job : jobs) {
-    auto of_job = s.runs(job, limit);
+    auto of_job = s.runs(job, *limit);
     if (!of_job) return std::move(of_job).error();
     runs.insert(runs.end(), of_job->begin(), of_job->end());
   }
@@ -197,9 +205,7 @@ auto show_runs(store& s, const command_line& line) -> result<void> {
     return not_found_error(fmt::format("no runs of job '{}'", *line.option("--job")));
   }
   if (line.flags.contains("--json")) {
-    json out = json::array();
-    for (const auto& run : runs) out.push_back(run_json(run));
-    print_json(out);
+    print_json_array(runs, run_json);
     return ok();
   }
   std::vector<std::vector<std::string>> rows;
@@ -280,18 +286,14 @@ auto letter_json(const stored_dead_letter& stored) -> json {
 auto list_letters(store& s, const command_line& line) -> result<void> {
   auto filter = letter_filter(line);
   if (!filter) return std::move(filter).error();
-  std::uint64_t limit = 100;
-  if (auto text = line.option("--limit")) {
-    auto n = parse_count("--limit", *text);
-    if (!n) return std::move(n).error();
-    limit = *n;
-  }
+  auto limit = limit_option(line, 100);
+  if (!limit) return std::move(limit).error();
   const auto text = line.option("--text");
   // --text is the tool's own filter (the stores filter by kind, partition, job and time):
   // read on, a page at a time, until `limit` letters match.
   std::vector<stored_dead_letter> letters;
   std::optional<std::string> after;
-  while (letters.size() < limit) {
+  while (letters.size() < *limit) {
     auto page = s.read_letters(*filter, after, 500);
     if (!page) return std::move(page).error();
     if (page->empty()) break;
@@ -301,13 +303,11 @@ auto list_letters(store& s, const command_line& line) -> result<void> {
       if (text && l.payload.find(*text) == std::string::npos && l.reason.message.find(*text) == std::string::npos) {
         continue;
       }
-      if (letters.size() < limit) letters.push_back(std::move(stored));
+      if (letters.size() < *limit) letters.push_back(std::move(stored));
     }
   }
   if (line.flags.contains("--json")) {
-    json out = json::array();
-    for (const auto& stored : letters) out.push_back(letter_json(stored));
-    print_json(out);
+    print_json_array(letters, letter_json);
     return ok();
   }
   std::vector<std::vector<std::string>> rows;
