@@ -19,6 +19,7 @@
 
 #include <pipeline/job_log.hpp>
 #include <pipeline/mysql/mysql.hpp>
+#include <pipeline/postgres/postgres.hpp>
 #include <pipeline/redis/redis.hpp>
 #include <pipeline/sqlite/sqlite.hpp>
 
@@ -86,10 +87,12 @@ auto fill_relational(const std::shared_ptr<Database>& db, const std::string& nam
   return 0;
 }
 
-auto fill_mysql(std::string_view uri, const std::string& name) -> int {
-  auto db = pipeline::mysql::database::open(uri).value();
+// A MySQL or PostgreSQL database, its tables of an earlier run dropped first.
+template <class Database>
+auto fill_server(std::string_view uri, const std::string& name, char quote) -> int {
+  auto db = Database::open(uri).value();
   for (const auto* suffix : {"_job_runs", "_checkpoints", "_dead_letters"}) {
-    pipeline::mysql::execute(*db, fmt::format("DROP TABLE IF EXISTS `{}{}`", name, suffix)).value();
+    execute(*db, fmt::format("DROP TABLE IF EXISTS {}{}{}{}", quote, name, suffix, quote)).value();
   }
   return fill_relational(db, name);
 }
@@ -116,7 +119,8 @@ auto main(int argc, char** argv) -> int {
   }
   const std::string_view uri = argv[1];
   const std::string name = argv[2];
-  if (uri.starts_with("mysql://")) return fill_mysql(uri, name);
+  if (uri.starts_with("mysql://")) return fill_server<pipeline::mysql::database>(uri, name, '`');
+  if (uri.starts_with("postgresql://")) return fill_server<pipeline::postgres::database>(uri, name, '"');
   if (uri.starts_with("redis://")) return fill_redis(uri, name);
   const auto path = std::string(uri.substr(uri.starts_with("sqlite:") ? 7 : 0));
   return fill_relational(pipeline::sqlite::database::open(path).value(), name);

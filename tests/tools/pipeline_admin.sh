@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # pipeline-admin against one store kind, filled by admin_fixture through the library:
 #
-#     pipeline_admin.sh sqlite|mysql|redis PIPELINE_ADMIN ADMIN_FIXTURE
+#     pipeline_admin.sh sqlite|mysql|postgres|redis PIPELINE_ADMIN ADMIN_FIXTURE
 #
-# MySQL and Redis come from scripts/services.sh (PIPELINE_MYSQL_TEST_URI,
+# The servers come from scripts/services.sh (PIPELINE_MYSQL_TEST_URI, PIPELINE_POSTGRES_TEST_URI,
 # PIPELINE_REDIS_TEST_URI): without them the test fails. Checks the text and JSON output, the
 # filters, that checkpoint reset and dlq purge change the store (read back with the store's
 # own client) and refuse without --yes, and the exits of bad commands.
@@ -22,6 +22,12 @@ case $store in
     ;;
   mysql)
     uri=${PIPELINE_MYSQL_TEST_URI:?"run under scripts/services.sh (PIPELINE_MYSQL_TEST_URI)"}
+    name=admin_$$
+    runs_names=(--table "${name}_job_runs") checkpoint_names=(--table "${name}_checkpoints")
+    dlq_names=(--table "${name}_dead_letters")
+    ;;
+  postgres)
+    uri=${PIPELINE_POSTGRES_TEST_URI:?"run under scripts/services.sh (PIPELINE_POSTGRES_TEST_URI)"}
     name=admin_$$
     runs_names=(--table "${name}_job_runs") checkpoint_names=(--table "${name}_checkpoints")
     dlq_names=(--table "${name}_dead_letters")
@@ -45,6 +51,7 @@ native() {
       local host_port=${address%%/*}
       MYSQL_PWD=${credentials#*:} mysql --batch --skip-column-names -u "${credentials%%:*}" \
         -h "${host_port%%:*}" -P "${host_port##*:}" "${address#*/}" -e "$1" ;;
+    postgres) psql --no-align --tuples-only --field-separator='|' "$uri" -c "$1" ;;
     redis) redis-cli -u "$uri" $1 ;;
   esac
 }
@@ -90,6 +97,7 @@ expect_failure "pass --yes" admin checkpoint reset listings/p0 "${checkpoint_nam
 expect_failure "no checkpoint 'nosuch'" admin checkpoint show nosuch "${checkpoint_names[@]}"
 case $store in
   redis) stored_checkpoint() { native "HGET $name:checkpoint:listings/p0 pos" | tr -d '\n'; echo "|$(native "HGET $name:checkpoint:listings/p0 version")"; } ;;
+  postgres) stored_checkpoint() { native "SELECT convert_from(position, 'UTF8'), version FROM ${name}_checkpoints WHERE key = 'listings/p0'"; } ;;
   *) stored_checkpoint() { native "SELECT position, version FROM ${name}_checkpoints WHERE \`key\` = 'listings/p0'" | tr '\t' '|'; } ;;
 esac
 [[ $(stored_checkpoint) == "4200|1" ]] || fail "a refused reset changed the checkpoint: $(stored_checkpoint)"
@@ -158,8 +166,8 @@ case $store in
     expect_failure "cannot open SQLite database" "$tool" "sqlite:$work/missing.db" runs
     [[ ! -e $work/missing.db ]] || fail "the tool created a missing database"
     ;;
-  mysql)
-    expect_failure "no job log table 'nosuch_runs' in mysql://" admin runs --table nosuch_runs
+  mysql | postgres)
+    expect_failure "no job log table 'nosuch_runs' in ${uri%%://*}://" admin runs --table nosuch_runs
     expect_failure "no checkpoint table 'pipeline_nosuch'" admin checkpoint show k --table pipeline_nosuch
     expect_failure "is not a table name" admin runs --table 'x; DROP TABLE y'
     ;;

@@ -32,7 +32,8 @@ using json = nlohmann::json;
 
 constexpr std::string_view usage = R"(usage: pipeline-admin STORE COMMAND [ARGUMENTS] [OPTIONS]
 
-STORE: sqlite:PATH (or a path ending in .db), mysql://user:pass@host:port/db, redis://host:port/db
+STORE: sqlite:PATH (or a path ending in .db), mysql://user:pass@host:port/db,
+       postgresql://user:pass@host:port/db, redis://host:port/db
 
 commands:
   runs [--job J] [--limit N]           jobs and their newest runs (N per job, 10)

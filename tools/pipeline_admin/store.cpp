@@ -20,6 +20,12 @@
 #include <pipeline/mysql/dead_letter_table.hpp>
 #include <pipeline/mysql/job_log.hpp>
 #endif
+#ifdef PIPELINE_ADMIN_WITH_POSTGRES
+#include <pipeline/postgres/checkpoint_store.hpp>
+#include <pipeline/postgres/database.hpp>
+#include <pipeline/postgres/dead_letter_table.hpp>
+#include <pipeline/postgres/job_log.hpp>
+#endif
 #ifdef PIPELINE_ADMIN_WITH_REDIS
 #include <pipeline/redis/checkpoint_store.hpp>
 #include <pipeline/redis/client.hpp>
@@ -142,25 +148,31 @@ auto open_sqlite(std::string path, const store_names& names) -> result<std::uniq
 }
 #endif
 
-#ifdef PIPELINE_ADMIN_WITH_MYSQL
-auto open_mysql(std::string_view uri, const store_names& names) -> result<std::unique_ptr<store>> {
-  std::shared_ptr<mysql::database> db;
+#if defined(PIPELINE_ADMIN_WITH_MYSQL) || defined(PIPELINE_ADMIN_WITH_POSTGRES)
+// A MySQL or PostgreSQL database: `current_schema` is the SQL function that names the
+// schema its tables are looked up in (DATABASE(), current_schema()).
+template <class Database, class Options>
+auto open_server(std::string_view uri, std::string_view current_schema, const store_names& names)
+    -> result<std::unique_ptr<store>> {
+  Options options;
+  options.outage_budget = std::chrono::milliseconds{0};  // an operator's tool answers at once
+  std::shared_ptr<Database> db;
   try {
-    auto opened = mysql::database::open(uri);
+    auto opened = Database::open(uri, options);
     if (!opened) return std::move(opened).error();
     db = std::move(*opened);
   } catch (const std::invalid_argument& e) {
-    return invalid_input_error(fmt::format("bad MySQL URI {}: {}", without_credentials(uri), e.what()));
+    return invalid_input_error(fmt::format("bad URI {}: {}", without_credentials(uri), e.what()));
   }
-  const auto exists = [](mysql::database& d, std::string_view table) -> result<bool> {
-    auto count = mysql::query_int64(d, fmt::format("SELECT COUNT(*) FROM information_schema.tables "
-                                                   "WHERE table_schema = DATABASE() AND table_name = '{}'",
-                                                   table));
+  const auto exists = [current_schema](Database& d, std::string_view table) -> result<bool> {
+    // `table` is an identifier (checked before), so it can stand in the SQL text.
+    auto count = query_int64(d, fmt::format("SELECT COUNT(*) FROM information_schema.tables "
+                                            "WHERE table_schema = {} AND table_name = '{}'",
+                                            current_schema, table));
     if (!count) return std::move(count).error();
     return count->at(0).value_or(0) > 0;
   };
-  return std::make_unique<relational_store<mysql::database>>(std::move(db), without_credentials(uri), names.table,
-                                                             exists);
+  return std::make_unique<relational_store<Database>>(std::move(db), without_credentials(uri), names.table, exists);
 }
 #endif
 
@@ -325,9 +337,16 @@ auto open_store(std::string_view uri, const store_names& names) -> result<std::u
   }
   if (uri.starts_with("mysql://")) {
 #ifdef PIPELINE_ADMIN_WITH_MYSQL
-    return open_mysql(uri, names);
+    return open_server<mysql::database, mysql::database_options>(uri, "DATABASE()", names);
 #else
     return missing_adapter(uri, "mysql");
+#endif
+  }
+  if (uri.starts_with("postgresql://") || uri.starts_with("postgres://")) {
+#ifdef PIPELINE_ADMIN_WITH_POSTGRES
+    return open_server<postgres::database, postgres::database_options>(uri, "current_schema()", names);
+#else
+    return missing_adapter(uri, "postgres");
 #endif
   }
   if (uri.starts_with("redis://")) {
@@ -338,7 +357,7 @@ auto open_store(std::string_view uri, const store_names& names) -> result<std::u
 #endif
   }
   return invalid_input_error(fmt::format(
-      "'{}' is not a store URI: sqlite:PATH (or a path ending in .db), mysql://…, redis://…", without_credentials(uri)));
+      "'{}' is not a store URI: sqlite:PATH (or a path ending in .db), mysql://…, postgresql://…, redis://…", without_credentials(uri)));
 }
 
 }  // namespace pipeline::admin

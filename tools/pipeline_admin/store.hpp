@@ -74,7 +74,7 @@ class store {
 };
 
 /// Opens the store `uri` names: `sqlite:PATH` or a path ending in .db, `mysql://…`,
-/// `redis://…`; an `invalid_input` error for another or for an adapter this build lacks.
+/// `postgresql://…`, `redis://…`; an `invalid_input` error for another or for an adapter this build lacks.
 /// Nothing is created: a missing SQLite file or table is `not_found`.
 [[nodiscard]] auto open_store(std::string_view uri, const store_names& names) -> result<std::unique_ptr<store>>;
 
