@@ -103,6 +103,13 @@ esac
 [[ $(stored_checkpoint) == "4200|1" ]] || fail "a refused reset changed the checkpoint: $(stored_checkpoint)"
 expect_json '.position == "" and .version == 2' admin checkpoint reset listings/p0 --yes "${checkpoint_names[@]}"
 [[ $(stored_checkpoint) == "|2" ]] || fail "reset did not empty the stored checkpoint: $(stored_checkpoint)"
+# On a terminal (script(1) gives it one) reset asks, and only "y" resets.
+on_terminal() { printf '%s\n' "$1" | script -qec "$(printf '%q ' "${@:2}")" /dev/null >"$work/terminal" 2>&1; }
+on_terminal n "$tool" "$uri" checkpoint reset listings/p0 "${checkpoint_names[@]}" && fail "a reset answered n succeeded"
+grep -q "not confirmed, nothing changed" "$work/terminal" || fail "reset answered n: $(cat "$work/terminal")"
+[[ $(stored_checkpoint) == "|2" ]] || fail "a reset answered n changed the checkpoint: $(stored_checkpoint)"
+on_terminal y "$tool" "$uri" checkpoint reset listings/p0 "${checkpoint_names[@]}" || fail "reset answered y: $(cat "$work/terminal")"
+[[ $(stored_checkpoint) == "|3" ]] || fail "a reset answered y left the checkpoint at $(stored_checkpoint)"
 
 # dlq list and its filters.
 dlq() { admin dlq "$@" "${dlq_names[@]}"; }
