@@ -8,6 +8,9 @@
 #include <fmt/format.h>
 
 #include <pipeline/detail/identifier.hpp>
+#include <pipeline/detail/relational/checkpoint_store.hpp>
+#include <pipeline/detail/relational/dead_letter_table.hpp>
+#include <pipeline/detail/relational/job_log.hpp>
 #ifdef PIPELINE_ADMIN_WITH_SQLITE
 #include <pipeline/sqlite/checkpoint_store.hpp>
 #include <pipeline/sqlite/database.hpp>
@@ -44,13 +47,6 @@ auto without_credentials(std::string_view uri) -> std::string {
   const auto at = uri.rfind('@');
   if (scheme_end == std::string_view::npos || at == std::string_view::npos || at < scheme_end) return std::string(uri);
   return fmt::format("{}{}", uri.substr(0, scheme_end + 3), uri.substr(at + 1));
-}
-
-auto parse_integer_id(std::string_view id) -> std::optional<std::int64_t> {
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
-  if (ec != std::errc{} || end != id.data() + id.size() || value < 1) return std::nullopt;
-  return value;
 }
 
 // The job log, checkpoint store and dead-letter table of a SQL adapter. Each command checks
@@ -107,6 +103,14 @@ class relational_store final : public store {
   }
 
  private:
+  // A row id: the tables' ids start at 1.
+  static auto parse_integer_id(std::string_view id) -> std::optional<std::int64_t> {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
+    if (ec != std::errc{} || end != id.data() + id.size() || value < 1) return std::nullopt;
+    return value;
+  }
+
   auto open_dead_letters() -> result<relational::dead_letter_table<Database>> {
     return open<relational::dead_letter_table<Database>, relational::dead_letter_table_options>("dead letter");
   }
