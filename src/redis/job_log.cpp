@@ -1,5 +1,6 @@
 #include <pipeline/redis/job_log.hpp>
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
@@ -141,6 +142,31 @@ auto job_log::runs(std::string_view job, std::size_t limit) -> result<std::vecto
     out.push_back(std::move(*run));
   }
   return out;
+}
+
+auto job_log::jobs() -> result<std::vector<std::string>> {
+  // Each job's runs are a sorted set `<prefix>:runs:<job>`; the id counter and the create
+  // markers under the same prefix are strings, which TYPE leaves out.
+  std::string pattern;
+  for (const char ch : prefix_ + ":runs:") {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern += '\\';
+    pattern += ch;
+  }
+  pattern += '*';
+  const auto name_start = prefix_.size() + std::string_view(":runs:").size();
+  std::vector<std::string> names;
+  std::string cursor = "0";
+  do {
+    auto r = client_->command({"SCAN", cursor, "MATCH", pattern, "TYPE", "zset", "COUNT", "1000"});
+    if (!r) return std::move(r).error();
+    if (r->elements.size() != 2) return permanent_error("redis job log: SCAN answered an unexpected reply");
+    cursor = r->elements[0].str;
+    for (const auto& key : r->elements[1].elements) names.push_back(key.str.substr(name_start));
+  } while (cursor != "0");
+  std::ranges::sort(names);
+  const auto repeats = std::ranges::unique(names);  // SCAN may return a key twice
+  names.erase(repeats.begin(), repeats.end());
+  return names;
 }
 
 }  // namespace pipeline::redis

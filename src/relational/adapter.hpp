@@ -172,6 +172,11 @@ auto job_log<Database>::runs(std::string_view job, std::size_t limit) -> result<
 }
 
 template <class Database>
+auto job_log<Database>::jobs() -> result<std::vector<std::string>> {
+  return with_connection(*db_, {}, [&](connection& c) { return select_jobs(c, table_); });
+}
+
+template <class Database>
 auto table_sink<Database>::open(std::shared_ptr<Database> db, const table_sink_options& options)
     -> result<table_sink> {
   auto plan = plan_sink(db != nullptr, backend<Database>::sql_dialect(), options);

@@ -1,6 +1,7 @@
 // The Redis stores that have no contract suite: coalescing counters and the shared rate limiter.
 #include <pipeline/redis/counter_store.hpp>
 #include <pipeline/redis/dead_letter_stream.hpp>
+#include <pipeline/redis/job_log.hpp>
 #include <pipeline/redis/rate_limiter.hpp>
 
 #include <gtest/gtest.h>
@@ -184,6 +185,26 @@ TEST(redis_dead_letter_stream, writers_racing_with_the_same_letters_store_each_o
 TEST(redis_dead_letter_stream, a_stream_name_no_identity_set_can_share_a_slot_with_is_refused) {
   EXPECT_THROW((dead_letter_stream{redis_test::connect(), {.stream = "dead{}letters"}}), std::invalid_argument);
   EXPECT_NO_THROW((dead_letter_stream{redis_test::connect(), {.stream = "dead:letters"}}));
+}
+
+// jobs() lists the job names under its own prefix only, though SCAN takes a glob pattern: a
+// '*' in the prefix must not reach the runs of a longer prefix.
+TEST(redis_job_log, jobs_are_the_names_with_runs_under_the_prefix_in_name_order) {
+  const auto name = pipeline::test::unique_name("jobs");
+  auto c = redis_test::connect();
+  job_log log{c, {.prefix = name + "*"}};
+  job_log other{c, {.prefix = name + "zz"}};
+  EXPECT_TRUE(log.jobs().value().empty());
+  for (const auto* job : {"reports/2026-05", "listings", "reports/2026-05"}) {
+    pipeline::job_run run;
+    run.job = job;
+    (void)log.create(run).value();
+    (void)other.create(run).value();
+  }
+  pipeline::job_run elsewhere;
+  elsewhere.job = "elsewhere";
+  (void)other.create(elsewhere).value();
+  EXPECT_EQ(log.jobs().value(), (std::vector<std::string>{"listings", "reports/2026-05"}));
 }
 
 }  // namespace

@@ -178,6 +178,17 @@ TEST_F(sqlite_stores, job_run_times_are_kept_to_the_microsecond) {
   EXPECT_EQ(raw_.scalar("SELECT created FROM pipeline_job_runs").get<std::string>(), "2026-09-21T14:13:20.123456Z");
 }
 
+TEST_F(sqlite_stores, jobs_are_the_names_with_runs_each_once_in_name_order) {
+  auto log = job_log::open(db_).value();
+  EXPECT_THAT(log.jobs().value(), ::testing::IsEmpty());
+  for (const auto* job : {"reports/2026-05", "listings", "reports/2026-05"}) {
+    pipeline::job_run run;
+    run.job = job;
+    (void)log.create(run).value();
+  }
+  EXPECT_THAT(log.jobs().value(), ::testing::ElementsAre("listings", "reports/2026-05"));
+}
+
 // The lease logic of the core, on runs kept in sqlite: a run whose process died is found and
 // marked on the next start.
 TEST_F(sqlite_stores, begin_run_marks_a_run_whose_lease_ran_out_crashed) {

@@ -43,6 +43,9 @@ class job_log {
   [[nodiscard]] auto create(const job_run& run) -> result<std::uint64_t>;
   [[nodiscard]] auto update(const job_run& run) -> result<void>;
   [[nodiscard]] auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>>;
+  /// The names of the jobs that have runs, in name order (for an operator's listing): a SCAN
+  /// of the sorted sets under the prefix, on the node the client was given.
+  [[nodiscard]] auto jobs() -> result<std::vector<std::string>>;
 
  private:
   std::shared_ptr<client> client_;

@@ -42,6 +42,8 @@ class job_log {
   [[nodiscard]] auto create(const job_run& run) -> result<std::uint64_t>;
   [[nodiscard]] auto update(const job_run& run) -> result<void>;
   [[nodiscard]] auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>>;
+  /// The names of the jobs that have runs, in name order (for an operator's listing).
+  [[nodiscard]] auto jobs() -> result<std::vector<std::string>>;
 
  private:
   job_log(std::shared_ptr<Database> db, std::string table) noexcept : db_(std::move(db)), table_(std::move(table)) {}

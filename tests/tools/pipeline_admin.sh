@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# pipeline-admin against one store kind, filled by admin_fixture through the library:
+#
+#     pipeline_admin.sh sqlite|mysql|postgres|redis PIPELINE_ADMIN ADMIN_FIXTURE
+#
+# The servers come from scripts/services.sh (PIPELINE_MYSQL_TEST_URI, PIPELINE_POSTGRES_TEST_URI,
+# PIPELINE_REDIS_TEST_URI): without them the test fails. Checks the text and JSON output, the
+# filters, that checkpoint reset and dlq purge change the store (read back with the store's
+# own client) and refuse without --yes, and the exits of bad commands.
+set -euo pipefail
+
+store=$1 tool=$2 fixture=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+case $store in
+  sqlite)
+    uri="sqlite:$work/state.db" name=pipeline
+    runs_names=() checkpoint_names=() dlq_names=()  # the stores' default tables
+    ;;
+  mysql)
+    uri=${PIPELINE_MYSQL_TEST_URI:?"run under scripts/services.sh (PIPELINE_MYSQL_TEST_URI)"}
+    name=admin_$$
+    runs_names=(--table "${name}_job_runs") checkpoint_names=(--table "${name}_checkpoints")
+    dlq_names=(--table "${name}_dead_letters")
+    ;;
+  postgres)
+    uri=${PIPELINE_POSTGRES_TEST_URI:?"run under scripts/services.sh (PIPELINE_POSTGRES_TEST_URI)"}
+    name=admin_$$
+    runs_names=(--table "${name}_job_runs") checkpoint_names=(--table "${name}_checkpoints")
+    dlq_names=(--table "${name}_dead_letters")
+    ;;
+  redis)
+    uri=${PIPELINE_REDIS_TEST_URI:?"run under scripts/services.sh (PIPELINE_REDIS_TEST_URI)"}
+    name=admin-$$
+    runs_names=(--prefix "$name") checkpoint_names=(--prefix "$name") dlq_names=(--prefix "$name")
+    ;;
+  *) fail "unknown store kind $store" ;;
+esac
+
+# A query on the store itself, not through the tool: for sqlite and mysql a SQL statement,
+# for redis a command.
+native() {
+  case $store in
+    sqlite) sqlite3 "$work/state.db" "$1" ;;
+    mysql)
+      local rest=${uri#mysql://}
+      local credentials=${rest%@*} address=${rest#*@}
+      local host_port=${address%%/*}
+      MYSQL_PWD=${credentials#*:} mysql --batch --skip-column-names -u "${credentials%%:*}" \
+        -h "${host_port%%:*}" -P "${host_port##*:}" "${address#*/}" -e "$1" ;;
+    postgres) psql --no-align --tuples-only --field-separator='|' "$uri" -c "$1" ;;
+    redis) redis-cli -u "$uri" $1 ;;
+  esac
+}
+
+admin() { "$tool" "$uri" "$@"; }
+
+# expect_failure PATTERN COMMAND...: the tool exits 2 and says PATTERN on stderr.
+expect_failure() {
+  local pattern=$1 status=0
+  shift
+  "$@" </dev/null >"$work/out" 2>"$work/err" || status=$?
+  [[ $status == 2 ]] || fail "$* exited $status, not 2: $(cat "$work/err")"
+  grep -q -- "$pattern" "$work/err" || fail "$*: '$pattern' not in: $(cat "$work/err")"
+}
+
+# expect_json FILTER COMMAND...: jq FILTER holds on the command's --json output.
+expect_json() {
+  local filter=$1
+  shift
+  "$@" --json </dev/null >"$work/out" || fail "$* --json failed"
+  jq -e "$filter" "$work/out" >/dev/null || fail "$* --json: '$filter' does not hold on: $(cat "$work/out")"
+}
+
+"$fixture" "$uri" "$name"
+
+# runs: every job's runs, the crashed one with the owner that had it and why it is marked.
+admin runs "${runs_names[@]}" >"$work/runs"
+grep -q '^JOB  *RUN  *STATE' "$work/runs" || fail "runs: no header in: $(cat "$work/runs")"
+grep -Eq '^listings  +[0-9]+  +crashed  +500  +480 .*elsewhere:4242' "$work/runs" || fail "runs: no crashed run: $(cat "$work/runs")"
+grep -Eq '^reports/2026-05  +[0-9]+  +running .*reporter:7' "$work/runs" || fail "runs: no running report: $(cat "$work/runs")"
+expect_json 'length == 3' admin runs "${runs_names[@]}"
+expect_json '[.[] | select(.state == "crashed")] | length == 1 and .[0].owner == "elsewhere:4242" and (.[0].message | length > 0)' \
+  admin runs "${runs_names[@]}"
+expect_json 'length == 1 and .[0].state == "completed" and .[0].read == 1000 and .[0].written == 998 and .[0].dead_lettered == 2' \
+  admin runs --job listings --limit 1 "${runs_names[@]}"
+expect_failure "no runs of job 'nosuch'" admin runs --job nosuch "${runs_names[@]}"
+
+# checkpoint show, and reset: refused without a terminal or --yes, then done and seen in the store.
+expect_json '.key == "listings/p0" and .position == "4200" and .version == 1' \
+  admin checkpoint show listings/p0 "${checkpoint_names[@]}"
+admin checkpoint show listings/p0 "${checkpoint_names[@]}" | grep -Eq '^position +4200$' || fail "checkpoint show text"
+expect_failure "pass --yes" admin checkpoint reset listings/p0 "${checkpoint_names[@]}"
+expect_failure "no checkpoint 'nosuch'" admin checkpoint show nosuch "${checkpoint_names[@]}"
+case $store in
+  redis) stored_checkpoint() { native "HGET $name:checkpoint:listings/p0 pos" | tr -d '\n'; echo "|$(native "HGET $name:checkpoint:listings/p0 version")"; } ;;
+  postgres) stored_checkpoint() { native "SELECT convert_from(position, 'UTF8'), version FROM ${name}_checkpoints WHERE key = 'listings/p0'"; } ;;
+  *) stored_checkpoint() { native "SELECT position, version FROM ${name}_checkpoints WHERE \`key\` = 'listings/p0'" | tr '\t' '|'; } ;;
+esac
+[[ $(stored_checkpoint) == "4200|1" ]] || fail "a refused reset changed the checkpoint: $(stored_checkpoint)"
+expect_json '.position == "" and .version == 2' admin checkpoint reset listings/p0 --yes "${checkpoint_names[@]}"
+[[ $(stored_checkpoint) == "|2" ]] || fail "reset did not empty the stored checkpoint: $(stored_checkpoint)"
+# On a terminal (script(1) gives it one) reset asks, and only "y" resets.
+on_terminal() { printf '%s\n' "$1" | script -qec "$(printf '%q ' "${@:2}")" /dev/null >"$work/terminal" 2>&1; }
+on_terminal n "$tool" "$uri" checkpoint reset listings/p0 "${checkpoint_names[@]}" && fail "a reset answered n succeeded"
+grep -q "not confirmed, nothing changed" "$work/terminal" || fail "reset answered n: $(cat "$work/terminal")"
+[[ $(stored_checkpoint) == "|2" ]] || fail "a reset answered n changed the checkpoint: $(stored_checkpoint)"
+on_terminal y "$tool" "$uri" checkpoint reset listings/p0 "${checkpoint_names[@]}" || fail "reset answered y: $(cat "$work/terminal")"
+[[ $(stored_checkpoint) == "|3" ]] || fail "a reset answered y left the checkpoint at $(stored_checkpoint)"
+
+# dlq list and its filters.
+dlq() { admin dlq "$@" "${dlq_names[@]}"; }
+dlq list >"$work/dlq"
+grep -q '^ID  *JOB  *KIND  *PARTITION' "$work/dlq" || fail "dlq list: no header in: $(cat "$work/dlq")"
+grep -Eq ' invalid_input  +1  +12 .*price is not a number' "$work/dlq" || fail "dlq list: no letter in: $(cat "$work/dlq")"
+expect_json 'length == 4 and ([.[].position] == ["11", "12", "13", "14"])' dlq list
+expect_json 'length == 3 and all(.[]; .kind == "permanent")' dlq list --kind permanent
+expect_json 'length == 2 and all(.[]; .partition == 1)' dlq list --partition 1
+expect_json '[.[].position] == ["12", "13"]' dlq list --since 2026-05-02 --until 2026-05-04T00:00:00Z
+expect_json 'length == 3 and all(.[]; .job == "listings")' dlq list --job listings
+expect_json 'length == 1 and .[0].job == "reports/2026-05" and .[0].message == "too long"' dlq list --text needle
+expect_json '[.[].position] == ["11", "12"]' dlq list --limit 2
+expect_failure "no error kind 'bogus'" dlq list --kind bogus
+expect_failure "needs a UTC time" dlq list --since yesterday
+
+# dlq show: the whole payload, and a clear error for an id that is not there.
+needle=$(dlq list --text needle --json | jq -r '.[0].id')
+dlq show "$needle" >"$work/letter"
+grep -q '^{"id":3,"note":"needle"}$' "$work/letter" || fail "dlq show: no payload in: $(cat "$work/letter")"
+grep -Eq '^kind +permanent$' "$work/letter" || fail "dlq show: no kind in: $(cat "$work/letter")"
+expect_json ".id == \"$needle\" and .payload == \"{\\\"id\\\":3,\\\"note\\\":\\\"needle\\\"}\"" dlq show "$needle"
+case $store in
+  redis) missing_id=9999999999999-0 ;;
+  *) missing_id=999999 ;;
+esac
+expect_failure "no dead letter with id $missing_id" dlq show "$missing_id"
+expect_failure "is not a dead letter id" dlq show not-an-id
+
+# dlq purge: refused without --yes, then through the store's purge, seen in the store.
+case $store in
+  redis) stored_letters() { native "XLEN $name:dead"; } ;;
+  *) stored_letters() { native "SELECT COUNT(*) FROM ${name}_dead_letters"; } ;;
+esac
+expect_failure "pass --yes" dlq purge --kind permanent
+[[ $(stored_letters) == 4 ]] || fail "a refused purge removed letters: $(stored_letters) left"
+expect_failure "not a store filter" dlq purge --text needle --yes
+expect_json '.purged == 2' dlq purge --kind permanent --job listings --yes
+[[ $(stored_letters) == 2 ]] || fail "purge left $(stored_letters) letters, not 2"
+expect_json '[.[].position] == ["12", "13"]' dlq list
+
+# queue: a Redis stream's groups and consumers; the other stores have none.
+if [[ $store == redis ]]; then
+  expect_json '.length == 5 and .groups[0].name == "workers" and .groups[0].pending == 2 and .groups[0].lag == 3
+               and .groups[0].consumers[0].name == "w1" and .groups[0].consumers[0].pending == 2' admin queue "$name:queue"
+  admin queue "$name:queue" >"$work/queue"
+  grep -Eq '^workers  +1  +2  +3 ' "$work/queue" || fail "queue: no group in: $(cat "$work/queue")"
+  grep -Eq '^workers  +w1  +2 ' "$work/queue" || fail "queue: no consumer in: $(cat "$work/queue")"
+  expect_failure "no stream '$name:nosuch'" admin queue "$name:nosuch"
+  native "DEL $name:queue $name:dead $name:runs:next" >/dev/null
+else
+  expect_failure "pass a redis:// store" admin queue jobs
+fi
+
+# A store without the tables or keys, and bad commands.
+case $store in
+  sqlite)
+    sqlite3 "$work/empty.db" "CREATE TABLE other (x INTEGER)"
+    expect_failure "no job log table 'pipeline_job_runs' in $work/empty.db: pass --table" "$tool" "$work/empty.db" runs
+    expect_failure "no dead letter table 'pipeline_dead_letters'" "$tool" "sqlite:$work/empty.db" dlq list
+    expect_failure "cannot open SQLite database" "$tool" "sqlite:$work/missing.db" runs
+    [[ ! -e $work/missing.db ]] || fail "the tool created a missing database"
+    ;;
+  mysql | postgres)
+    expect_failure "no job log table 'nosuch_runs' in ${uri%%://*}://" admin runs --table nosuch_runs
+    expect_failure "no checkpoint table 'pipeline_nosuch'" admin checkpoint show k --table pipeline_nosuch
+    expect_failure "is not a table name" admin runs --table 'x; DROP TABLE y'
+    ;;
+  redis)
+    expect_failure "no job log '$name-nosuch:runs:next'" admin runs --prefix "$name-nosuch"
+    expect_failure "no dead letter stream '$name-nosuch:dead'" admin dlq list --prefix "$name-nosuch"
+    ;;
+esac
+expect_failure "is not a store URI" "$tool" ftp://example.com runs
+expect_failure "no command 'frobnicate'" admin frobnicate
+expect_failure "unknown option --bogus" admin runs --bogus
+echo "pipeline-admin on $store: ok"

@@ -1,0 +1,367 @@
+#include "store.hpp"
+
+#include <charconv>
+#include <functional>
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include <pipeline/detail/identifier.hpp>
+#include <pipeline/detail/relational/checkpoint_store.hpp>
+#include <pipeline/detail/relational/dead_letter_table.hpp>
+#include <pipeline/detail/relational/job_log.hpp>
+#ifdef PIPELINE_ADMIN_WITH_SQLITE
+#include <pipeline/sqlite/checkpoint_store.hpp>
+#include <pipeline/sqlite/database.hpp>
+#include <pipeline/sqlite/dead_letter_table.hpp>
+#include <pipeline/sqlite/job_log.hpp>
+#endif
+#ifdef PIPELINE_ADMIN_WITH_MYSQL
+#include <pipeline/mysql/checkpoint_store.hpp>
+#include <pipeline/mysql/database.hpp>
+#include <pipeline/mysql/dead_letter_table.hpp>
+#include <pipeline/mysql/job_log.hpp>
+#endif
+#ifdef PIPELINE_ADMIN_WITH_POSTGRES
+#include <pipeline/postgres/checkpoint_store.hpp>
+#include <pipeline/postgres/database.hpp>
+#include <pipeline/postgres/dead_letter_table.hpp>
+#include <pipeline/postgres/job_log.hpp>
+#endif
+#ifdef PIPELINE_ADMIN_WITH_REDIS
+#include <pipeline/redis/checkpoint_store.hpp>
+#include <pipeline/redis/client.hpp>
+#include <pipeline/redis/dead_letter_stream.hpp>
+#include <pipeline/redis/job_log.hpp>
+#endif
+
+namespace pipeline::admin {
+namespace {
+
+namespace relational = pipeline::detail::relational;
+
+// The URI as messages show it: the user and password of "scheme://user:pass@host" left out.
+auto without_credentials(std::string_view uri) -> std::string {
+  const auto scheme_end = uri.find("://");
+  const auto at = uri.rfind('@');
+  if (scheme_end == std::string_view::npos || at == std::string_view::npos || at < scheme_end) return std::string(uri);
+  return fmt::format("{}{}", uri.substr(0, scheme_end + 3), uri.substr(at + 1));
+}
+
+// The job log, checkpoint store and dead-letter table of a SQL adapter. Each command checks
+// that its table exists first, since the stores' `open` would create it.
+template <class Database>
+class relational_store final : public store {
+ public:
+  using table_exists = std::function<result<bool>(Database&, std::string_view table)>;
+
+  relational_store(std::shared_ptr<Database> db, std::string where, std::string table, table_exists exists)
+      : db_(std::move(db)), where_(std::move(where)), table_(std::move(table)), exists_(std::move(exists)) {}
+
+  auto jobs() -> result<std::vector<std::string>> override {
+    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log");
+    if (!log) return std::move(log).error();
+    return log->jobs();
+  }
+  auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
+    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log");
+    if (!log) return std::move(log).error();
+    return log->runs(job, limit);
+  }
+  auto load_checkpoint(std::string_view key) -> result<checkpoint> override {
+    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint");
+    if (!checkpoints) return std::move(checkpoints).error();
+    return checkpoints->load(key);
+  }
+  auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t> override {
+    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint");
+    if (!checkpoints) return std::move(checkpoints).error();
+    return checkpoints->save(key, pos, expected_version);
+  }
+  auto read_letters(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit)
+      -> result<std::vector<stored_dead_letter>> override {
+    auto letters = open_dead_letters();
+    if (!letters) return std::move(letters).error();
+    return letters->read(filter, after_id, limit, {});
+  }
+  auto letter(std::string_view id) -> result<stored_dead_letter> override {
+    const auto number = parse_integer_id(id);
+    if (!number) return invalid_input_error(fmt::format("'{}' is not a dead letter id of {} (a row id)", id, where_));
+    auto page = read_letters({}, std::to_string(*number - 1), 1);
+    if (!page) return std::move(page).error();
+    if (page->empty() || page->front().id != id) {
+      return not_found_error(fmt::format("no dead letter with id {} in {}", id, where_));
+    }
+    return std::move(page->front());
+  }
+  auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
+    auto letters = open_dead_letters();
+    if (!letters) return std::move(letters).error();
+    return letters->purge(filter, {});
+  }
+
+ private:
+  // A row id: the tables' ids start at 1.
+  static auto parse_integer_id(std::string_view id) -> std::optional<std::int64_t> {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
+    if (ec != std::errc{} || end != id.data() + id.size() || value < 1) return std::nullopt;
+    return value;
+  }
+
+  auto open_dead_letters() -> result<relational::dead_letter_table<Database>> {
+    return open<relational::dead_letter_table<Database>, relational::dead_letter_table_options>("dead letter");
+  }
+
+  // Opens a store on `--table` or its default table, once that table is known to exist.
+  template <class Store, class Options>
+  auto open(std::string_view what) -> result<Store> {
+    Options options;
+    if (!table_.empty()) options.table = table_;
+    if (!pipeline::detail::is_identifier(options.table)) {
+      return invalid_input_error(fmt::format("'{}' is not a table name", options.table));
+    }
+    auto exists = exists_(*db_, options.table);
+    if (!exists) return std::move(exists).error();
+    if (!*exists) {
+      return not_found_error(fmt::format("no {} table '{}' in {}: pass --table", what, options.table, where_));
+    }
+    return Store::open(db_, options);
+  }
+
+  std::shared_ptr<Database> db_;
+  std::string where_;
+  std::string table_;
+  table_exists exists_;
+};
+
+#ifdef PIPELINE_ADMIN_WITH_SQLITE
+auto open_sqlite(std::string path, const store_names& names) -> result<std::unique_ptr<store>> {
+  auto db = sqlite::database::open(path, {.create_if_missing = false});
+  if (!db) return not_found_error(fmt::format("cannot open SQLite database {}: {}", path, db.error().message));
+  const auto exists = [](sqlite::database& d, std::string_view table) -> result<bool> {
+    // `table` is an identifier (checked before), so it can stand in the SQL text.
+    auto count = sqlite::query_int64(
+        d, fmt::format("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{}'", table));
+    if (!count) return std::move(count).error();
+    return count->at(0) > 0;
+  };
+  return std::make_unique<relational_store<sqlite::database>>(std::move(*db), path, names.table, exists);
+}
+#endif
+
+#if defined(PIPELINE_ADMIN_WITH_MYSQL) || defined(PIPELINE_ADMIN_WITH_POSTGRES)
+// A MySQL or PostgreSQL database: `current_schema` is the SQL function that names the
+// schema its tables are looked up in (DATABASE(), current_schema()).
+template <class Database, class Options>
+auto open_server(std::string_view uri, std::string_view current_schema, const store_names& names)
+    -> result<std::unique_ptr<store>> {
+  Options options;
+  options.outage_budget = std::chrono::milliseconds{0};  // an operator's tool answers at once
+  std::shared_ptr<Database> db;
+  try {
+    auto opened = Database::open(uri, options);
+    if (!opened) return std::move(opened).error();
+    db = std::move(*opened);
+  } catch (const std::invalid_argument& e) {
+    return invalid_input_error(fmt::format("bad URI {}: {}", without_credentials(uri), e.what()));
+  }
+  const auto exists = [current_schema](Database& d, std::string_view table) -> result<bool> {
+    // `table` is an identifier (checked before), so it can stand in the SQL text.
+    auto count = query_int64(d, fmt::format("SELECT COUNT(*) FROM information_schema.tables "
+                                            "WHERE table_schema = {} AND table_name = '{}'",
+                                            current_schema, table));
+    if (!count) return std::move(count).error();
+    return count->at(0).value_or(0) > 0;
+  };
+  return std::make_unique<relational_store<Database>>(std::move(db), without_credentials(uri), names.table, exists);
+}
+#endif
+
+#ifdef PIPELINE_ADMIN_WITH_REDIS
+// The stream id just before `id` ("ms-seq"), so that reading after it starts at `id`.
+auto stream_id_before(std::string_view id) -> std::optional<std::optional<std::string>> {
+  const auto dash = id.find('-');
+  std::uint64_t ms = 0;
+  std::uint64_t seq = 0;
+  const auto parse = [](std::string_view text, std::uint64_t& out) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
+  };
+  if (dash == std::string_view::npos || !parse(id.substr(0, dash), ms) || !parse(id.substr(dash + 1), seq)) {
+    return std::nullopt;
+  }
+  if (seq > 0) return std::optional<std::string>{fmt::format("{}-{}", ms, seq - 1)};
+  if (ms > 0) return std::optional<std::string>{fmt::format("{}-{}", ms - 1, UINT64_MAX)};
+  return std::optional<std::string>{};  // 0-0: read from the start
+}
+
+// The job log, checkpoints and dead-letter stream of pipeline::redis under one prefix.
+class redis_store final : public store {
+ public:
+  redis_store(std::shared_ptr<redis::client> client, std::string where, const store_names& names)
+      : client_(std::move(client)),
+        where_(std::move(where)),
+        prefix_(names.prefix),
+        log_(client_, {.prefix = names.prefix}),
+        checkpoints_(client_, {.prefix = names.prefix}),
+        letters_(client_, {.stream = names.prefix + ":dead"}) {}
+
+  auto jobs() -> result<std::vector<std::string>> override {
+    if (auto present = require_key(prefix_ + ":runs:next", "job log"); !present) return std::move(present).error();
+    return log_.jobs();
+  }
+  auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
+    if (auto present = require_key(prefix_ + ":runs:next", "job log"); !present) return std::move(present).error();
+    return log_.runs(job, limit);
+  }
+  auto load_checkpoint(std::string_view key) -> result<checkpoint> override { return checkpoints_.load(key); }
+  auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t> override {
+    return checkpoints_.save(key, pos, expected_version);
+  }
+  auto read_letters(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit)
+      -> result<std::vector<stored_dead_letter>> override {
+    if (auto present = require_key(prefix_ + ":dead", "dead letter stream"); !present) return std::move(present).error();
+    return letters_.read(filter, after_id, limit, {});
+  }
+  auto letter(std::string_view id) -> result<stored_dead_letter> override {
+    const auto before = stream_id_before(id);
+    if (!before) return invalid_input_error(fmt::format("'{}' is not a dead letter id of {} (a stream id)", id, where_));
+    auto page = read_letters({}, *before, 1);
+    if (!page) return std::move(page).error();
+    if (page->empty() || page->front().id != id) {
+      return not_found_error(fmt::format("no dead letter with id {} in {}", id, where_));
+    }
+    return std::move(page->front());
+  }
+  auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
+    if (auto present = require_key(prefix_ + ":dead", "dead letter stream"); !present) return std::move(present).error();
+    return letters_.purge(filter, {});
+  }
+  auto queue(std::string_view stream) -> result<queue_status> override;
+
+ private:
+  auto require_key(const std::string& key, std::string_view what) -> result<void> {
+    auto exists = client_->command({"EXISTS", key});
+    if (!exists) return std::move(exists).error();
+    if (exists->integer == 0) {
+      return not_found_error(fmt::format("no {} '{}' in {}: pass --prefix", what, key, where_));
+    }
+    return ok();
+  }
+
+  std::shared_ptr<redis::client> client_;
+  std::string where_;
+  std::string prefix_;
+  redis::job_log log_;
+  redis::checkpoint_store checkpoints_;
+  redis::dead_letter_stream letters_;
+};
+
+// The fields of an XINFO reply (a flat array of names and values) by name.
+auto reply_fields(const redis::reply& r) -> std::map<std::string, const redis::reply*, std::less<>> {
+  std::map<std::string, const redis::reply*, std::less<>> fields;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) fields.emplace(r.elements[i].str, &r.elements[i + 1]);
+  return fields;
+}
+
+auto integer_field(const std::map<std::string, const redis::reply*, std::less<>>& fields, std::string_view name)
+    -> std::optional<std::uint64_t> {
+  const auto found = fields.find(name);
+  if (found == fields.end() || found->second->kind != redis::reply::type::integer) return std::nullopt;
+  return static_cast<std::uint64_t>(found->second->integer);
+}
+
+auto text_field(const std::map<std::string, const redis::reply*, std::less<>>& fields, std::string_view name)
+    -> std::string {
+  const auto found = fields.find(name);
+  return found == fields.end() ? std::string{} : found->second->str;
+}
+
+auto redis_store::queue(std::string_view stream) -> result<queue_status> {
+  const std::string key(stream);
+  if (auto present = require_key(key, "stream"); !present) return std::move(present).error();
+  queue_status status;
+  status.stream = key;
+  auto info = client_->command({"XINFO", "STREAM", key});
+  if (!info) return std::move(info).error();
+  status.length = integer_field(reply_fields(*info), "length").value_or(0);
+  auto groups = client_->command({"XINFO", "GROUPS", key});
+  if (!groups) return std::move(groups).error();
+  for (const auto& group_reply : groups->elements) {
+    const auto fields = reply_fields(group_reply);
+    stream_group group;
+    group.name = text_field(fields, "name");
+    group.pending = integer_field(fields, "pending").value_or(0);
+    group.lag = integer_field(fields, "lag");  // Redis 7; nil while it cannot tell
+    group.last_delivered_id = text_field(fields, "last-delivered-id");
+    auto consumers = client_->command({"XINFO", "CONSUMERS", key, group.name});
+    if (!consumers) return std::move(consumers).error();
+    for (const auto& consumer_reply : consumers->elements) {
+      const auto consumer_fields = reply_fields(consumer_reply);
+      group.consumers.push_back(
+          {.name = text_field(consumer_fields, "name"),
+           .pending = integer_field(consumer_fields, "pending").value_or(0),
+           .idle = std::chrono::milliseconds(integer_field(consumer_fields, "idle").value_or(0))});
+    }
+    status.groups.push_back(std::move(group));
+  }
+  return status;
+}
+
+auto open_redis(std::string_view uri, const store_names& names) -> result<std::unique_ptr<store>> {
+  if (auto parsed = redis::parse_uri(uri); !parsed) return std::move(parsed).error();
+  // An operator's tool answers at once: no waiting out an outage.
+  auto client = redis::client::connect({.uri = std::string(uri), .outage_budget = std::chrono::milliseconds{0}});
+  if (!client) return std::move(client).error();
+  return std::make_unique<redis_store>(std::move(*client), without_credentials(uri), names);
+}
+#endif
+
+// Unused in a build that has every adapter.
+[[maybe_unused]] auto missing_adapter(std::string_view uri, std::string_view adapter) -> error {
+  return invalid_input_error(
+      fmt::format("{}: this pipeline-admin was built without pipeline::{}", without_credentials(uri), adapter));
+}
+
+}  // namespace
+
+auto open_store(std::string_view uri, const store_names& names) -> result<std::unique_ptr<store>> {
+  if (uri.starts_with("sqlite:") || uri.ends_with(".db")) {
+    auto path = std::string(uri.starts_with("sqlite:") ? uri.substr(7) : uri);
+#ifdef PIPELINE_ADMIN_WITH_SQLITE
+    if (path.empty()) return invalid_input_error("sqlite: needs a file path");
+    return open_sqlite(std::move(path), names);
+#else
+    return missing_adapter(uri, "sqlite");
+#endif
+  }
+  if (uri.starts_with("mysql://")) {
+#ifdef PIPELINE_ADMIN_WITH_MYSQL
+    return open_server<mysql::database, mysql::database_options>(uri, "DATABASE()", names);
+#else
+    return missing_adapter(uri, "mysql");
+#endif
+  }
+  if (uri.starts_with("postgresql://") || uri.starts_with("postgres://")) {
+#ifdef PIPELINE_ADMIN_WITH_POSTGRES
+    return open_server<postgres::database, postgres::database_options>(uri, "current_schema()", names);
+#else
+    return missing_adapter(uri, "postgres");
+#endif
+  }
+  if (uri.starts_with("redis://")) {
+#ifdef PIPELINE_ADMIN_WITH_REDIS
+    return open_redis(uri, names);
+#else
+    return missing_adapter(uri, "redis");
+#endif
+  }
+  return invalid_input_error(fmt::format(
+      "'{}' is not a store URI: sqlite:PATH (or a path ending in .db), mysql://…, postgresql://…, redis://…", without_credentials(uri)));
+}
+
+}  // namespace pipeline::admin

@@ -1,0 +1,81 @@
+#pragma once
+
+// What pipeline-admin reads and changes, whatever the store: one interface over the job log,
+// checkpoint store and DLQ of each adapter, opened from a URI.
+
+#include <cstddef>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <pipeline/checkpoint.hpp>
+#include <pipeline/dead_letter_store.hpp>
+#include <pipeline/job_run.hpp>
+#include <pipeline/result.hpp>
+
+namespace pipeline::admin {
+
+/// Where the stores are inside the database: `--table` (SQL, the table of the command's
+/// store; each store's default when empty) and `--prefix` (Redis keys, "pipeline").
+struct store_names {
+  std::string table;
+  std::string prefix{"pipeline"};
+};
+
+/// A Redis stream's consumer group, as XINFO GROUPS and XINFO CONSUMERS tell it.
+struct stream_group {
+  struct consumer {
+    std::string name;
+    std::uint64_t pending = 0;
+    std::chrono::milliseconds idle{};  ///< since its last read or claim
+  };
+  std::string name;
+  std::uint64_t pending = 0;  ///< delivered, not acknowledged
+  std::optional<std::uint64_t> lag;  ///< entries not yet delivered; nullopt when Redis cannot tell
+  std::string last_delivered_id;
+  std::vector<consumer> consumers;
+};
+
+struct queue_status {
+  std::string stream;
+  std::uint64_t length = 0;
+  std::vector<stream_group> groups;
+};
+
+/// A store of one adapter. Errors: `not_found` for a missing table, key or letter,
+/// `invalid_input` for a bad argument, the adapter's own otherwise.
+class store {
+ public:
+  virtual ~store() = default;
+
+  [[nodiscard]] virtual auto jobs() -> result<std::vector<std::string>> = 0;
+  [[nodiscard]] virtual auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> = 0;
+
+  [[nodiscard]] virtual auto load_checkpoint(std::string_view key) -> result<checkpoint> = 0;
+  [[nodiscard]] virtual auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t> = 0;
+
+  [[nodiscard]] virtual auto read_letters(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
+                                          std::size_t limit) -> result<std::vector<stored_dead_letter>> = 0;
+  /// The letter with this id, `not_found` when there is none.
+  [[nodiscard]] virtual auto letter(std::string_view id) -> result<stored_dead_letter> = 0;
+  [[nodiscard]] virtual auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> = 0;
+
+  /// A Redis stream's length, groups and consumers; `invalid_input` for the other stores.
+  [[nodiscard]] virtual auto queue(std::string_view stream) -> result<queue_status> {
+    return invalid_input_error(fmt::format("queue {}: queues are Redis streams, pass a redis:// store", stream));
+  }
+};
+
+/// Opens the store `uri` names: `sqlite:PATH` or a path ending in .db, `mysql://…`,
+/// `postgresql://…`, `redis://…`; an `invalid_input` error for another or for an adapter this build lacks.
+/// Nothing is created: a missing SQLite file or table is `not_found`.
+[[nodiscard]] auto open_store(std::string_view uri, const store_names& names) -> result<std::unique_ptr<store>>;
+
+}  // namespace pipeline::admin
