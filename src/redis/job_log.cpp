@@ -163,9 +163,10 @@ auto job_log::jobs() -> result<std::vector<std::string>> {
     cursor = r->elements[0].str;
     for (const auto& key : r->elements[1].elements) names.push_back(key.str.substr(name_start));
   } while (cursor != "0");
-  std::ranges::sort(names);
-  const auto repeats = std::ranges::unique(names);  // SCAN may return a key twice
-  names.erase(repeats.begin(), repeats.end());
+  // SCAN may return a key twice. std::unique, not std::ranges::unique: clang 14 cannot use
+  // libstdc++ 12's subrange.
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
 
