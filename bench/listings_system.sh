@@ -2,15 +2,19 @@
 # examples/10_listings_system against the same job on the seed team's stack (bench/seed_stack:
 # Node, BullMQ, mysql2, mongodb), on one feed and the same servers, in one run:
 #   scripts/services.sh --only redis,mysql,mongodb -- \
-#     bench/listings_system.sh <listings_system binary> [rows (30000)] [runs (3)] [sink: mongodb|mysql]
+#     bench/listings_system.sh <listings_system binary> [rows (20000)] [runs (3)] [sink: mongodb|mysql]
+# Give it a Release binary (build/release/examples/10_listings_system/listings_system): a Debug
+# one spends seconds formatting the 10 MB city's dead letter.
 # Loads the MySQL feed of <rows> listings once, then runs each system <runs> times, alternating
 # (pipeline, BullMQ, pipeline, ...), each run on a fresh queue and sink, with 4 worker
 # processes: listings_system --role all with --min-workers 4 --max-workers 4 (no autoscaling),
-# and node run.mjs --workers 4 (BullMQ Workers with concurrency 1). Every run must pass its
-# check (set equality of sink and DLQ), or the script fails. Prints each run, the medians, and
-# pipeline's rate over BullMQ's. The logs stay in build/bench-listings/<time>/.
+# and node run.mjs --workers 4 (BullMQ Workers with concurrency 1). Peak RSS per process kind:
+# the producer, the largest worker, and the process that runs the others (ours: the supervisors
+# of --role all; theirs: run.mjs). Every run must pass its check (set equality of sink and
+# DLQ), or the script fails. Prints each run, the medians, and pipeline's rate over BullMQ's.
+# The logs stay in build/bench-listings/<time>/.
 set -euo pipefail
-bin=$(realpath "$1") rows=${2:-30000} runs=${3:-3} sink=${4:-mongodb}
+bin=$(realpath "$1") rows=${2:-20000} runs=${3:-3} sink=${4:-mongodb}
 here=$(cd "$(dirname "$0")" && pwd)
 : "${PIPELINE_REDIS_TEST_URI:?run under scripts/services.sh --only redis,mysql,mongodb}"
 : "${PIPELINE_MYSQL_TEST_URI:?run under scripts/services.sh --only redis,mysql,mongodb}"
