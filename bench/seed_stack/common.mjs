@@ -53,6 +53,9 @@ export function options() {
 // BullMQ wants maxRetriesPerRequest null on the connections it blocks on.
 export const redis = (o) => new Redis(o.redis, { maxRetriesPerRequest: null });
 export const mysqlConnection = (o) => mysql.createConnection(o.mysql);
-export const mongo = (o) => new MongoClient(o.mongodb);
+// The test server (CongoDB) does not stream hello replies (moreToCome): with the driver's
+// default monitoring ("auto") it ends the stream, and the driver clears its pool, failing the
+// writes in flight. Polling is what a driver does on servers without streaming.
+export const mongo = (o) => new MongoClient(o.mongodb, { serverMonitoringMode: 'poll' });
 
 export const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
