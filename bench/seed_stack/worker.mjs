@@ -38,6 +38,7 @@ const worker = new Worker(o.name, async (job) => {
   deadLettered += bad.length;
 }, { connection: redis(o), concurrency: 1 });
 worker.on('failed', (job, e) => console.error(`worker ${process.pid}: job ${job.id} attempt ${job.attemptsMade}: ${e.message}`));
+worker.on('error', (e) => console.error(`worker ${process.pid}: ${e.message}`));  // unheard, it would end the process
 
 process.once('SIGTERM', async () => {
   await worker.close();
