@@ -22,29 +22,35 @@ here=$(cd "$(dirname "$0")" && pwd)
 logs="$here/../build/bench-listings/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$logs"
 
-# The feed is loaded once, as lsb1_feed, and renamed to the next run's name before each of ours
-# (its --name also names the queue, the DLQ and the sink, so each run starts on fresh ones).
+# The feed is loaded once, as <prefix>_1_feed, and renamed to the next run's name before each of
+# ours: its --name also names the queue, the DLQ, the checkpoints and the sink, so each run
+# starts on fresh ones. The prefix is this script's pid: a second invocation on the same servers
+# meets none of the first's names.
 [[ $PIPELINE_MYSQL_TEST_URI =~ ^mysql://([^:]+):([^@]+)@([^:]+):([0-9]+)/(.+)$ ]] ||
   { echo "cannot read $PIPELINE_MYSQL_TEST_URI" >&2; exit 2; }
 mysql_args=(-u"${BASH_REMATCH[1]}" -p"${BASH_REMATCH[2]}" -h"${BASH_REMATCH[3]}" -P"${BASH_REMATCH[4]}" "${BASH_REMATCH[5]}")
 sql() { mariadb "${mysql_args[@]}" -e "$1"; }
 echo "# uptime before: $(uptime)"
-"$bin" --role load --name lsb1 --rows "$rows" --fresh >/dev/null
+p=lsb$$
+"$bin" --role load --name "${p}_1" --rows "$rows" --fresh >/dev/null
 
 peak() { grep "$1" "$2" | sed -E 's/.*peak RSS ([0-9]+) MB.*/\1/' | sort -n | tail -1; }
 system_line() { grep '^system: ' "$1" | sed -E 's/^system: [0-9]+ listings in ([0-9.]+) s \(([0-9]+) listings\/s\).*/\1 \2/'; }
-checked() { [[ $(grep -c '^check: .* -> ok; .* -> ok$' "$1") == 1 ]] || { echo "check failed: $1" >&2; tail -5 "$1" >&2; exit 1; }; }
+failed() { echo "run failed: $1" >&2; tail -3 "$1" >&2; exit 1; }
+checked() { [[ $(grep -c '^check: .* -> ok; .* -> ok$' "$1") == 1 ]] || failed "$1"; }
 printf '%-4s %-9s %8s %11s %12s %10s %14s\n' run stack wall_s listings/s producer_MB worker_MB supervisor_MB
 results=()
 for ((k = 1; k <= runs; k++)); do
-  feed=lsb${k}_feed
-  ((k == 1)) || sql "RENAME TABLE lsb$((k - 1))_feed TO $feed"
+  feed=${p}_${k}_feed
+  ((k == 1)) || sql "RENAME TABLE ${p}_$((k - 1))_feed TO $feed"
   log="$logs/pipeline.$k.log"
-  "$bin" --role all --name "lsb$k" --rows "$rows" --sink "$sink" --min-workers 4 --max-workers 4 >"$log" 2>&1
+  "$bin" --role all --name "${p}_$k" --rows "$rows" --sink "$sink" --min-workers 4 --max-workers 4 >"$log" 2>&1 ||
+    failed "$log"
   checked "$log"
   results+=("pipeline $(system_line "$log") $(peak '^producer: ' "$log") $(peak '^worker ' "$log") $(peak '^system: ' "$log")")
   log="$logs/bullmq.$k.log"
-  node "$here/seed_stack/run.mjs" --feed "$feed" --rows "$rows" --name "seed$k" --sink "$sink" --workers 4 --fresh >"$log" 2>&1
+  node "$here/seed_stack/run.mjs" --feed "$feed" --rows "$rows" --name "seed${p}_$k" --sink "$sink" --workers 4 \
+    --fresh >"$log" 2>&1 || failed "$log"
   checked "$log"
   results+=("bullmq $(system_line "$log") $(peak '^producer: ' "$log") $(peak '^worker ' "$log") $(peak '^system: ' "$log")")
   for r in "${results[@]: -2}"; do printf '%-4s %-9s %8s %11s %12s %10s %14s\n' "$k" $r; done
