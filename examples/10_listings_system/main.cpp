@@ -530,9 +530,9 @@ auto run_all(const options& o, int argc, char** argv) -> int {
   producer.join();
   const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   fmt::print("system: {} listings in {:.1f} s ({:.0f} listings/s); producer started {} times ({} crashed); workers "
-             "started {}, peak {}, crashed {}, stopped {}, killed {}\n",
+             "started {}, peak {}, crashed {}, stopped {}, killed {}; supervisors' process peak RSS {:.0f} MB\n",
              o.rows, seconds, static_cast<double>(o.rows) / seconds, producer_report.started, producer_report.crashed,
-             workers.started, workers.peak_workers, workers.crashed, workers.stopped, workers.killed);
+             workers.started, workers.peak_workers, workers.crashed, workers.stopped, workers.killed, peak_rss_mb());
   if (stop.stop_requested()) {
     fmt::print("stopped by a signal: run it again to resume\n");
     return 3;
