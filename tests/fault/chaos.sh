@@ -20,6 +20,9 @@
 #                                   them current) and removes $dir
 #   chaos_free_port FROM            a port from FROM up that takes no connection
 #   chaos_all_running PID...        true while every PID still runs
+#   chaos_server_comes_up N         for an outage test whose N processes were started while the
+#                                   server was down: waits 1 to 3 s, then calls the caller's
+#                                   `start_server` and `await_ready`, and says so
 #   chaos_restarts N MAX_DOWN PID...
 #                                   for an outage test: N times, 1 to 3 s apart, fails the test
 #                                   unless every PID still runs, then calls the caller's
@@ -128,6 +131,13 @@ chaos_private_server_cleanup() {
 chaos_all_running() {
   local p
   for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done
+}
+
+chaos_server_comes_up() {
+  chaos_pause 1.0 3.0
+  start_server
+  await_ready
+  echo "started while the server was down: $1 processes"
 }
 
 chaos_restarts() {

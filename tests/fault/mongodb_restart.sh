@@ -54,10 +54,7 @@ for j in "${copies[@]}"; do
   chaos_spawn "$bin" $(copy_args "$j")
   procs+=("$chaos_pid")
 done
-chaos_pause 1.0 3.0
-start_server
-await_ready
-echo "started while the server was down: ${#procs[@]} processes"
+chaos_server_comes_up "${#procs[@]}"
 
 chaos_restarts "$restarts" 3 "${procs[@]}"
 

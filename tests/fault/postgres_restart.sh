@@ -58,10 +58,7 @@ for j in a b; do
   chaos_spawn "$bin" --sink postgres --name "restart_$j" --rows "$rows" --workers 3
   procs+=("$chaos_pid")
 done
-chaos_pause 1.0 3.0
-start_server
-await_ready
-echo "started while the server was down: ${#procs[@]} processes"
+chaos_server_comes_up "${#procs[@]}"
 chaos_restarts "$restarts" 4 "${procs[@]}"
 status=0
 chaos_finish "${procs[@]}" || status=1
