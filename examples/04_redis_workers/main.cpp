@@ -155,8 +155,13 @@ auto producer(const options& o, const pipeline::redis::connection_options& conn,
       }
     }
   }};
-  auto report = pipeline::redis::run_producer(orders, queue, dlq, checkpoints,
-                                               {.name = o.queue + "/producer", .log = conn.log}, stop);
+  pipeline::runner_options run_options;
+  run_options.name = o.queue + "/producer";
+  run_options.log = conn.log;
+  // The stream's ledger: a producer restarted after a crash adds no batch twice, so no bad
+  // order reaches the DLQ twice under two entries.
+  run_options.exactly_once = true;
+  auto report = pipeline::redis::run_producer(orders, queue, dlq, checkpoints, run_options, stop);
   fmt::print("producer: {}, {} orders queued\n", pipeline::to_string(report.status), report.written);
   return report.status == pipeline::run_status::completed ? 0 : 1;
 }

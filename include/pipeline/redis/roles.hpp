@@ -26,7 +26,9 @@ namespace pipeline::redis {
 /// the producer; e.g. a `redis::checkpoint_store`) advances only past batches that are on the
 /// stream, records the source rejects go to `dlq`, retries follow `options.retry`.
 /// A stopped or failed producer leaves the queue open: a restarted one resumes after its
-/// checkpoint (batches after it may be added twice; workers' sinks are idempotent).
+/// checkpoint. With `options.exactly_once` it adds nothing twice (the stream sink keeps a
+/// ledger, see `stream_sink`); without, batches after the checkpoint may be added again, so
+/// workers' sinks must be idempotent and their DLQ may store a bad record twice.
 ///
 ///     auto report = pipeline::redis::run_producer(csv, producer, dlq, checkpoints, {.name = "orders"}, stop);
 template <class Codec = record_codec, pipeline::seekable_source Source, pipeline::dead_letter_sink Dlq,
