@@ -69,6 +69,16 @@ auto read_run(const bson_t& doc) -> std::optional<job_run> {
   return run;
 }
 
+// The id counter of the job collection `collection` (`filter`), and an update applying `op`
+// ($inc, $setOnInsert) with `seq` to its sequence number.
+void counter_query(bson_t* filter, bson_t* update, const std::string& collection, const char* op, std::int64_t seq) {
+  detail::append_text(filter, "name", collection);
+  bson_t inner;
+  BSON_APPEND_DOCUMENT_BEGIN(update, op, &inner);
+  BSON_APPEND_INT64(&inner, "seq", seq);
+  bson_append_document_end(update, &inner);
+}
+
 }  // namespace
 
 job_log::job_log(std::shared_ptr<client> c, job_log_options options) noexcept
@@ -98,12 +108,8 @@ auto job_log::open(std::shared_ptr<client> c, job_log_options options) -> result
   auto counter = detail::client_access::rerun(*c, {}, [&]() -> result<void> {
     detail::collection_handle counters{*c, options.database, options.counters_collection};
     scoped_bson filter;
-    detail::append_text(filter.get(), "name", options.collection);
     scoped_bson update;
-    bson_t on_insert;
-    BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$setOnInsert", &on_insert);
-    BSON_APPEND_INT64(&on_insert, "seq", 0);
-    bson_append_document_end(update.get(), &on_insert);
+    counter_query(filter.get(), update.get(), options.collection, "$setOnInsert", 0);
     scoped_bson opts;
     BSON_APPEND_BOOL(opts.get(), "upsert", true);
     bson_error_t e;
@@ -122,12 +128,8 @@ auto job_log::create(const job_run& run) -> result<std::uint64_t> {
   auto taken = detail::client_access::send_once(*client_, {}, [&]() -> result<std::int64_t> {
     detail::collection_handle counters{*client_, options_.database, options_.counters_collection};
     scoped_bson filter;
-    detail::append_text(filter.get(), "name", options_.collection);
     scoped_bson update;
-    bson_t inc;
-    BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$inc", &inc);
-    BSON_APPEND_INT64(&inc, "seq", 1);
-    bson_append_document_end(update.get(), &inc);
+    counter_query(filter.get(), update.get(), options_.collection, "$inc", 1);
     scoped_bson reply;
     bson_error_t e;
     if (!mongoc_collection_find_and_modify(counters.get(), filter.get(), nullptr, update.get(), nullptr, false, false,
