@@ -3,7 +3,8 @@
 # checks MySQL against the requests it accepted. Needs the URIs of scripts/services.sh.
 : "${PIPELINE_REDIS_TEST_URI:?run it under scripts/services.sh --only redis,mysql --}"
 : "${PIPELINE_MYSQL_TEST_URI:?run it under scripts/services.sh --only redis,mysql --}"
-service_bin=build/example/examples/08_error_ingestion/error_ingestion
+# SERVICE_BIN: another build of the service to measure (a baseline built from an older commit).
+service_bin=${SERVICE_BIN:-build/example/examples/08_error_ingestion/error_ingestion}
 service_pid=
 service_url=
 service_prefix=

@@ -1,6 +1,11 @@
 #include <pipeline/redis/counter_store.hpp>
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -31,7 +36,22 @@ return 1
 
 }  // namespace
 
-counter_store::counter_store(std::shared_ptr<client> c, counter_store_options options) : client_(std::move(c)) {
+// One thread at a time sends (the leader); the adds that arrive meanwhile wait here and the
+// next leader, one of them, sends them all in one pipeline.
+struct counter_store::add_queue {
+  struct waiter {
+    std::string_view key;
+    std::int64_t delta;
+    std::optional<result<std::int64_t>> answer;
+  };
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<waiter*> waiting;
+  bool sending = false;
+};
+
+counter_store::counter_store(std::shared_ptr<client> c, counter_store_options options)
+    : client_(std::move(c)), adds_(std::make_shared<add_queue>()) {
   if (!client_) throw std::invalid_argument("pipeline::redis::counter_store: client is null");
   if (options.name.empty()) throw std::invalid_argument("pipeline::redis::counter_store: name is empty");
   live_ = options.name + ":live";
@@ -41,9 +61,32 @@ counter_store::counter_store(std::shared_ptr<client> c, counter_store_options op
 }
 
 auto counter_store::add(std::string_view key, std::int64_t delta) -> result<std::int64_t> {
-  auto r = client_->command({"HINCRBY", live_, key, std::to_string(delta)});
-  if (!r) return std::move(r).error();
-  return r->integer;
+  add_queue::waiter me{key, delta, std::nullopt};
+  auto& q = *adds_;
+  std::unique_lock lock{q.mutex};
+  q.waiting.push_back(&me);
+  while (!me.answer) {
+    if (q.sending) {
+      q.answered.wait(lock);
+      continue;
+    }
+    q.sending = true;
+    const auto batch = std::exchange(q.waiting, {});
+    lock.unlock();
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(batch.size());
+    for (const auto* w : batch) commands.push_back({"HINCRBY", live_, std::string(w->key), std::to_string(w->delta)});
+    auto replies = client_->pipeline(commands);
+    lock.lock();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!replies) batch[i]->answer.emplace(replies.error());
+      else if ((*replies)[i].kind == reply::type::error) batch[i]->answer.emplace(reply_error((*replies)[i].str));
+      else batch[i]->answer.emplace((*replies)[i].integer);
+    }
+    q.sending = false;
+    q.answered.notify_all();
+  }
+  return std::move(*me.answer);
 }
 
 auto counter_store::get(std::string_view key) -> result<std::int64_t> {

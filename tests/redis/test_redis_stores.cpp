@@ -94,6 +94,54 @@ TEST(redis_counter_store, concurrent_adders_and_a_flusher_lose_and_double_nothin
   EXPECT_EQ(flushed, 900);
 }
 
+TEST(redis_counter_store, threads_sharing_one_store_each_get_their_own_running_count) {
+  // One store, one connection, 8 threads: their adds go together in pipelines, and each still
+  // answers with the count its own HINCRBY left (all of 1..1600, each once).
+  counter_store counts{redis_test::connect(), {.name = pipeline::test::unique_name("counts")}};
+  std::vector<std::vector<std::int64_t>> seen(8);
+  {
+    std::vector<std::jthread> adders;
+    for (std::size_t t = 0; t < seen.size(); ++t) {
+      adders.emplace_back([&counts, &mine = seen[t]] {
+        for (int i = 0; i < 200; ++i) {
+          auto n = counts.add("k");
+          ASSERT_TRUE(n) << fmt::format("{}", n.error());
+          mine.push_back(*n);
+        }
+      });
+    }
+  }
+  std::vector<std::int64_t> all;
+  for (const auto& mine : seen) all.insert(all.end(), mine.begin(), mine.end());
+  std::sort(all.begin(), all.end());
+  std::vector<std::int64_t> expected(1600);
+  for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<std::int64_t>(i) + 1;
+  EXPECT_EQ(all, expected);
+  EXPECT_EQ(counts.get("k").value(), 1600);
+}
+
+TEST(redis_counter_store, an_error_reply_fails_every_add_of_the_pipeline_and_the_store_goes_on) {
+  const auto name = pipeline::test::unique_name("counts");
+  auto c = redis_test::connect();
+  ASSERT_TRUE(c->command({"SET", name + ":live", "not a hash"}));  // WRONGTYPE for HINCRBY
+  counter_store counts{c, {.name = name}};
+  std::atomic<int> refused{0};
+  {
+    std::vector<std::jthread> adders;
+    for (int t = 0; t < 4; ++t) {
+      adders.emplace_back([&] {
+        for (int i = 0; i < 20; ++i) {
+          auto n = counts.add("k");
+          if (!n && n.error().kind == pipeline::error_kind::permanent) ++refused;
+        }
+      });
+    }
+  }
+  EXPECT_EQ(refused.load(), 80);
+  ASSERT_TRUE(c->command({"DEL", name + ":live"}));
+  EXPECT_EQ(counts.add("k", 2).value(), 2);
+}
+
 TEST(redis_rate_limiter, grants_the_burst_then_refuses) {
   rate_limiter limit{redis_test::connect(),
                      {.key = pipeline::test::unique_name("rate"), .tokens_per_period = 1, .period = 10s, .burst = 3}};
