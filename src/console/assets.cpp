@@ -230,6 +230,7 @@ async function loadLetters() {
     replay.type = 'button';
     replay.className = 'replay';
     replay.textContent = 'Replay';
+    replay.disabled = currentStore().queues.length === 0;  // only onto a queue of this store
     replay.addEventListener('click', () => act('replay', { store: currentStore().name, queue: $('queue').value, id: l.id }));
     buttons.append(replay);
   });
@@ -241,6 +242,7 @@ function refresh() {
 
 function chooseStore() {
   $('queue').replaceChildren(...currentStore().queues.map((q) => new Option(q, q)));
+  $('replay-matching').disabled = currentStore().queues.length === 0;
   refresh();
   loadLetters().catch((e) => show(e.message, true));
 }

@@ -29,17 +29,8 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr std::string_view token = "s3cret-token";
-constexpr std::string_view hostile_payload = R"({"name":"<script>alert('x')</script>"})";
-constexpr std::string_view hostile_reason = "<img src=x onerror=alert(1)>";
-
-// The letters beside the admin fixture's: one with HTML in payload and reason, one of 10 KiB.
-auto extra_letters() -> std::vector<pipeline::dead_letter> {
-  const auto now = std::chrono::system_clock::now();
-  return {pipeline::test::letter(std::string(hostile_payload), pipeline::error_kind::invalid_input,
-                                 std::string(hostile_reason), 0, 20, now, "listings"),
-          pipeline::test::letter(std::string(10240, 'x'), pipeline::error_kind::permanent, "too large", 0, 21, now,
-                                 "listings")};
-}
+using pipeline::test::hostile_payload;
+using pipeline::test::hostile_reason;
 
 // A console serving on a free port on a thread of its own, stopped and joined at the end.
 class served_console {
@@ -93,7 +84,7 @@ class console_sqlite : public ::testing::Test {
     letters_ = std::make_unique<relational::dead_letter_table<pipeline::sqlite::database>>(
         relational::dead_letter_table<pipeline::sqlite::database>::open(db_, {}).value());
     pipeline::test::fill_admin_stores(log, checkpoints, *letters_);
-    letters_->write(extra_letters(), {}).value();
+    letters_->write(pipeline::test::hostile_letters(), {}).value();
     checkpoints_ = std::make_unique<relational::checkpoint_store<pipeline::sqlite::database>>(std::move(checkpoints));
   }
   void TearDown() override { std::filesystem::remove(path_); }
@@ -289,7 +280,7 @@ class console_redis : public ::testing::Test {
     letters_ = std::make_unique<pipeline::redis::dead_letter_stream>(
         client_, pipeline::redis::dead_letter_stream_options{.stream = prefix_ + ":dead"});
     pipeline::test::fill_admin_stores(log, checkpoints, *letters_);
-    letters_->write(extra_letters(), {}).value();
+    letters_->write(pipeline::test::hostile_letters(), {}).value();
     (void)client_->command({"XGROUP", "CREATE", queue(), "workers", "$", "MKSTREAM"}).value();
   }
   void TearDown() override {

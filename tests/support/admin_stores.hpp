@@ -2,10 +2,12 @@
 // What pipeline-admin and the console are tested on, written through the library's own stores
 // (tests/tools/admin_fixture.cpp, tests/console/): job "listings" with a run that crashed
 // (owner elsewhere:4242, marked by the next begin_run) and a completed one; job
-// "reports/2026-05" running; checkpoint "listings/p0" at 4200; four dead letters.
+// "reports/2026-05" running; checkpoint "listings/p0" at 4200; four dead letters;
+// and the hostile letters below.
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <pipeline/checkpoint.hpp>
@@ -63,6 +65,18 @@ void fill_admin_stores(JobLog& log, Checkpoints& checkpoints, DeadLetters& lette
              "reports/2026-05"),
       letter("{\"id\":4}", pipeline::error_kind::permanent, "duplicate key", 2, 14, at(4, 10), "listings")};
   letters.write(written, {}).value();
+}
+
+// Letters the console must show safely: HTML in a payload and in a reason, and a payload of
+// 10 KiB (over the console's 4 KiB list limit).
+inline constexpr std::string_view hostile_payload = R"({"name":"<script>alert('x')</script>"})";
+inline constexpr std::string_view hostile_reason = "<img src=x onerror=alert(1)>";
+
+inline auto hostile_letters() -> std::vector<pipeline::dead_letter> {
+  const auto now = clock_type::now();
+  return {letter(std::string(hostile_payload), pipeline::error_kind::invalid_input, std::string(hostile_reason), 0, 20,
+                 now, "listings"),
+          letter(std::string(10240, 'x'), pipeline::error_kind::permanent, "too large", 0, 21, now, "listings")};
 }
 
 }  // namespace pipeline::test

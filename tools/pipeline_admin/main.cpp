@@ -42,7 +42,7 @@ using json = nlohmann::json;
 
 constexpr std::string_view usage = R"(usage: pipeline-admin STORE COMMAND [ARGUMENTS] [OPTIONS]
        pipeline-admin serve --store STORE [--store STORE…] --listen HOST:PORT --token-file F
-                            [--open-reads] [--queue STREAM…] [--table T] [--prefix P]
+                            [--open-reads] [--queue STREAM…] [--total JOB=N…] [--table T] [--prefix P]
 
 STORE: sqlite:PATH (or a path ending in .db), mysql://user:pass@host:port/db,
        postgresql://user:pass@host:port/db, redis://host:port/db
@@ -61,7 +61,8 @@ commands:
   serve                                the web console (docs/console.md) until SIGINT/SIGTERM:
                                        --listen 127.0.0.1:8081, --token-file F (the bearer token
                                        changes need), --open-reads (reads without it), --queue S
-                                       (a Redis stream to show and replay onto; repeatable)
+                                       (a Redis stream to show and replay onto; repeatable),
+                                       --total JOB=N (JOB's records in all: progress and ETA)
 
 filters: --kind K, --partition P, --job J, --since TIME, --until TIME (ISO-8601 UTC,
          2026-05-01 or 2026-05-01T12:00:00Z; since inclusive, until exclusive)
@@ -69,7 +70,7 @@ options: --json, --table T (SQL stores), --prefix P (Redis, "pipeline"), --yes
 exit status: 0 done, 1 the store failed, 2 a bad command, URI, name or id, or nothing there
 )";
 
-// The command line: its words and its options, each at most once but --store and --queue.
+// The command line: its words and its options, each at most once but --store, --queue, --total.
 struct command_line {
   std::vector<std::string> words;
   std::map<std::string, std::string, std::less<>> options;
@@ -87,7 +88,7 @@ auto parse_command_line(int argc, char** argv) -> result<command_line> {
   static const std::set<std::string_view> valued{"--table", "--prefix", "--job",  "--limit", "--kind",
                                                  "--partition", "--since", "--until", "--text", "--to",
                                                  "--listen", "--token-file"};
-  static const std::set<std::string_view> listed{"--store", "--queue"};
+  static const std::set<std::string_view> listed{"--store", "--queue", "--total"};
   static const std::set<std::string_view> flags{"--json", "--yes", "--open-reads"};
   command_line line;
   for (int i = 1; i < argc; ++i) {
@@ -387,6 +388,23 @@ auto read_token(const std::string& path) -> result<std::string> {
   return token;
 }
 
+// The --total JOB=N options: how many records each job has in all.
+auto parse_totals(const command_line& line) -> result<std::map<std::string, std::uint64_t, std::less<>>> {
+  std::map<std::string, std::uint64_t, std::less<>> totals;
+  const auto given = line.lists.find("--total");
+  if (given == line.lists.end()) return totals;
+  for (const auto& text : given->second) {
+    const auto equals = text.rfind('=');
+    if (equals == std::string::npos || equals == 0) {
+      return invalid_input_error(fmt::format("--total needs JOB=N, not '{}'", text));
+    }
+    auto n = parse_count("--total", std::string_view(text).substr(equals + 1));
+    if (!n) return std::move(n).error();
+    totals[text.substr(0, equals)] = *n;
+  }
+  return totals;
+}
+
 // `serve`: the console over every --store until SIGINT or SIGTERM.
 auto serve(const command_line& line) -> result<void> {
   if (line.words.size() != 1) return invalid_input_error("usage: serve --store STORE… --listen HOST:PORT --token-file F");
@@ -407,7 +425,14 @@ auto serve(const command_line& line) -> result<void> {
     const bool redis = uri.starts_with("redis://");
     stores.push_back({admin::without_credentials(uri), std::move(*s), redis ? queues : std::vector<std::string>{}});
   }
+  auto totals = parse_totals(line);
+  if (!totals) return std::move(totals).error();
   admin::console_options options;
+  options.total_of = [totals = std::move(*totals)](std::string_view job) -> std::optional<std::uint64_t> {
+    const auto found = totals.find(job);
+    if (found == totals.end()) return std::nullopt;
+    return found->second;
+  };
   options.token = std::move(*token);
   options.open_reads = line.flags.contains("--open-reads");
   const auto host = listen->first;
