@@ -382,7 +382,8 @@ auto parse_listen(const std::string& text) -> result<std::pair<std::string, std:
 auto read_token(const std::string& path) -> result<std::string> {
   std::ifstream file(path);
   std::string token;
-  if (!file || !std::getline(file, token)) return invalid_input_error(fmt::format("--token-file {}: cannot read it", path));
+  if (!file) return invalid_input_error(fmt::format("--token-file {}: cannot read it", path));
+  std::getline(file, token);
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
   if (token.empty()) return invalid_input_error(fmt::format("--token-file {}: the first line is empty", path));
   return token;
