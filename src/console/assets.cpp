@@ -84,6 +84,7 @@ pre:empty { display: none; }
 progress { width: 8em; vertical-align: middle; }
 #status.error { color: #ffb4ab; font-weight: 600; }
 #status.ok { color: #a5d6a7; }
+td.note { color: #5f6b76; font-style: italic; }
 button { cursor: pointer; }
 button.danger { color: #b3261e; }
 form label, .actions label { margin-right: .6em; }
@@ -199,6 +200,8 @@ async function act(what, params) {
   }
 }
 
+let lettersShown = 0;  // how many times the letters were filled: tests wait for the next one
+
 async function loadLetters() {
   const params = filters();
   const [reasons, page] = await Promise.all([api('GET', 'api/reasons', params), api('GET', 'api/letters', params)]);
@@ -234,10 +237,22 @@ async function loadLetters() {
     replay.addEventListener('click', () => act('replay', { store: currentStore().name, queue: $('queue').value, id: l.id }));
     buttons.append(replay);
   });
+  $('letters').dataset.shown = String(++lettersShown);
+}
+
+// A view the store cannot fill (no job log in it, say) says why in its table.
+function note(table, error) {
+  const body = $(table).tBodies[0];
+  body.replaceChildren();
+  const td = body.insertRow().insertCell();
+  td.colSpan = $(table).tHead.rows[0].cells.length;
+  td.className = 'note';
+  td.textContent = error.message;
 }
 
 function refresh() {
-  Promise.all([loadRuns(), loadQueues()]).catch((e) => show(e.message, true));
+  loadRuns().catch((e) => note('runs', e));
+  loadQueues().catch((e) => note('queues', e));
 }
 
 function chooseStore() {

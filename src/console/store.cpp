@@ -49,27 +49,29 @@ class relational_store final : public store {
  public:
   using table_exists = std::function<result<bool>(Database&, std::string_view table)>;
 
-  relational_store(std::shared_ptr<Database> db, std::string where, std::string table, table_exists exists)
-      : db_(std::move(db)), where_(std::move(where)), table_(std::move(table)), exists_(std::move(exists)) {}
+  relational_store(std::shared_ptr<Database> db, std::string where, store_names names, table_exists exists)
+      : db_(std::move(db)), where_(std::move(where)), names_(std::move(names)), exists_(std::move(exists)) {}
 
   auto jobs() -> result<std::vector<std::string>> override {
-    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log");
+    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table);
     if (!log) return std::move(log).error();
     return log->jobs();
   }
   auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
-    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log");
+    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table);
     if (!log) return std::move(log).error();
     return log->runs(job, limit);
   }
   auto load_checkpoint(std::string_view key) -> result<checkpoint> override {
-    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint");
+    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint",
+                                                                                                  names_.checkpoint_table);
     if (!checkpoints) return std::move(checkpoints).error();
     return checkpoints->load(key);
   }
   auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t> override {
-    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint");
+    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint",
+                                                                                                  names_.checkpoint_table);
     if (!checkpoints) return std::move(checkpoints).error();
     return checkpoints->save(key, pos, expected_version);
   }
@@ -105,14 +107,20 @@ class relational_store final : public store {
   }
 
   auto open_dead_letters() -> result<relational::dead_letter_table<Database>> {
-    return open<relational::dead_letter_table<Database>, relational::dead_letter_table_options>("dead letter");
+    return open<relational::dead_letter_table<Database>, relational::dead_letter_table_options>("dead letter",
+                                                                                            names_.dead_letter_table);
   }
 
-  // Opens a store on `--table` or its default table, once that table is known to exist.
+  // Opens a store on its own table name, else `table`, else its default table, once that
+  // table is known to exist.
   template <class Store, class Options>
-  auto open(std::string_view what) -> result<Store> {
+  auto open(std::string_view what, const std::string& own_table) -> result<Store> {
     Options options;
-    if (!table_.empty()) options.table = table_;
+    if (!own_table.empty()) {
+      options.table = own_table;
+    } else if (!names_.table.empty()) {
+      options.table = names_.table;
+    }
     if (!pipeline::detail::is_identifier(options.table)) {
       return invalid_input_error(fmt::format("'{}' is not a table name", options.table));
     }
@@ -126,7 +134,7 @@ class relational_store final : public store {
 
   std::shared_ptr<Database> db_;
   std::string where_;
-  std::string table_;
+  store_names names_;
   table_exists exists_;
 };
 
@@ -141,7 +149,7 @@ auto open_sqlite(std::string path, const store_names& names) -> result<std::uniq
     if (!count) return std::move(count).error();
     return count->at(0) > 0;
   };
-  return std::make_unique<relational_store<sqlite::database>>(std::move(*db), path, names.table, exists);
+  return std::make_unique<relational_store<sqlite::database>>(std::move(*db), path, names, exists);
 }
 #endif
 
@@ -169,7 +177,7 @@ auto open_server(std::string_view uri, std::string_view current_schema, const st
     if (!count) return std::move(count).error();
     return count->at(0).value_or(0) > 0;
   };
-  return std::make_unique<relational_store<Database>>(std::move(db), without_credentials(uri), names.table, exists);
+  return std::make_unique<relational_store<Database>>(std::move(db), without_credentials(uri), names, exists);
 }
 #endif
 

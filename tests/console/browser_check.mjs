@@ -48,6 +48,13 @@ async function click(css) {
   await call('POST', s(`/element/${found[element]}/click`), {});
 }
 
+// Runs `change` on the page and waits until the letters table was filled again after it.
+async function andLettersShown(change, ...args) {
+  const before = Number(await run("return document.getElementById('letters').dataset.shown || 0"));
+  await run(change, ...args);
+  await until(`return Number(document.getElementById('letters').dataset.shown || 0) > arguments[0]`, 'the letters again', before);
+}
+
 async function saveScreenshot(path) {
   writeFileSync(path, Buffer.from(await call('GET', s('/screenshot')), 'base64'));
   check(true, 'screenshot saved to ' + path);
@@ -78,20 +85,20 @@ try {
   await saveScreenshot(screenshot);
 
   // The Redis store: replay without the token, then with it.
-  await run(`const select = document.getElementById('store');
-             select.value = arguments[0]; select.dispatchEvent(new Event('change'));`, redisStore);
-  await until(`return document.querySelectorAll('#queues tbody tr').length > 0 &&
-                      [...document.querySelectorAll('#letters tbody tr')].some((r) => r.cells[7].textContent === arguments[0])`,
-              'the Redis store\'s letters and queue', hostilePayload);
-  const id = await run(`return [...document.querySelectorAll('#letters tbody tr')]
-                          .find((r) => r.cells[7].textContent === arguments[0]).dataset.id`, hostilePayload);
+  await andLettersShown(`const select = document.getElementById('store');
+                         select.value = arguments[0]; select.dispatchEvent(new Event('change'));`, redisStore);
+  // The SQLite page shows the same letter under a row id: wait for the Redis one (a stream id).
+  const id = await until(`const row = [...document.querySelectorAll('#letters tbody tr')]
+                            .find((r) => r.cells[7].textContent === arguments[0] && r.dataset.id.includes('-'));
+                          return document.querySelectorAll('#queues tbody tr').length > 0 && row ? row.dataset.id : null`,
+                         'the Redis store\'s letters and queue', hostilePayload);
   await click(`#letters tr[data-id="${id}"] button.replay`);
   const refused = await until(`const t = document.getElementById('status').textContent; return t.includes('refused') ? t : null`,
                               'the refusal');
   check(refused.includes('401'), 'replay without the token: ' + refused);
 
-  await run(`const t = document.getElementById('token'); t.value = arguments[0]; t.dispatchEvent(new Event('change'));`, token);
-  await until(`return [...document.querySelectorAll('#letters tbody tr')].some((r) => r.dataset.id === arguments[0])`, 'the reload', id);
+  await andLettersShown(`const t = document.getElementById('token'); t.value = arguments[0];
+                         t.dispatchEvent(new Event('change'));`, token);
   await click(`#letters tr[data-id="${id}"] button.replay`);
   const done = await until(`const t = document.getElementById('status').textContent; return t.includes('requeued') ? t : null`,
                            'the replay');

@@ -24,10 +24,14 @@
 
 namespace pipeline::admin {
 
-/// Where the stores are inside the database: `--table` (SQL, the table of the command's
-/// store; each store's default when empty) and `--prefix` (Redis keys, "pipeline").
+/// Where the stores are inside the database. SQL: each store's own table when given, else
+/// `table` (pipeline-admin's `--table`: the table of the command's store), else the store's
+/// default table. Redis: the keys under `prefix` ("pipeline").
 struct store_names {
   std::string table;
+  std::string job_log_table;
+  std::string checkpoint_table;
+  std::string dead_letter_table;
   std::string prefix{"pipeline"};
 };
 
