@@ -32,6 +32,15 @@ const std::string_view console_page_html = R"html(<!doctype html>
   </table>
 </section>
 <section>
+  <h2>Checkpoint</h2>
+  <form id="checkpoint-form">
+    <label>Key <input id="checkpoint-key" size="30" placeholder="listings/p0"></label>
+    <button type="submit">Show</button>
+    <button id="checkpoint-reset" type="button" class="danger">Reset to the beginning</button>
+    <output id="checkpoint"></output>
+  </form>
+</section>
+<section>
   <h2>Dead letters</h2>
   <form id="filters">
     <label>Kind <select id="f-kind"><option value="">any</option><option>transient</option><option>permanent</option><option>invalid_input</option><option>conflict</option><option>not_found</option><option>internal</option></select></label>
@@ -249,6 +258,23 @@ function note(table, error) {
   td.className = 'note';
   td.textContent = error.message;
 }
+
+function showCheckpoint(cp) {
+  $('checkpoint').textContent = 'position ' + (cp.position === '' ? '(the beginning)' : cp.position) + ', version ' + cp.version;
+}
+
+$('checkpoint-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  api('GET', 'api/checkpoint', { store: currentStore().name, key: $('checkpoint-key').value })
+    .then(showCheckpoint, (e) => { $('checkpoint').textContent = e.message; });
+});
+$('checkpoint-reset').addEventListener('click', () => {
+  const key = $('checkpoint-key').value;
+  if (!confirm('Reset checkpoint ' + key + '? Its job starts over at its next run.')) return;
+  api('POST', 'api/checkpoint/reset', { store: currentStore().name, key })
+    .then((cp) => { showCheckpoint(cp); show('checkpoint reset: ' + key, false); },
+          (e) => show('checkpoint reset refused: ' + e.message, true));
+});
 
 function refresh() {
   loadRuns().catch((e) => note('runs', e));

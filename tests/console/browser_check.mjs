@@ -82,6 +82,10 @@ try {
   check(letters.some((r) => r[7].startsWith('xxxx') && r[7].includes('whole (10240 bytes)')), 'dlq: the long payload cut, with a link to the whole');
   const reasons = await run("return [...document.querySelectorAll('#reasons tbody tr')].map((r) => [...r.cells].map((c) => c.textContent))");
   check(reasons.some((r) => r[1] === 'duplicate key' && r[2] === '2'), 'reasons: grouped with counts');
+  await run(`document.getElementById('checkpoint-key').value = 'listings/p0';
+             document.getElementById('checkpoint-form').requestSubmit();`);
+  const checkpoint = await until("return document.getElementById('checkpoint').textContent", 'the checkpoint');
+  check(checkpoint === 'position 4200, version 1', 'checkpoint: ' + checkpoint);
   await saveScreenshot(screenshot);
 
   // The Redis store: replay without the token, then with it.
