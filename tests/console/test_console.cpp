@@ -347,11 +347,10 @@ TEST_F(console_redis, replay_by_filter_moves_every_match) {
   ASSERT_TRUE(replayed);
   EXPECT_EQ(json::parse(replayed->body)["requeued"], 3) << replayed->body;
   EXPECT_EQ(length(queue()), 3);
-  EXPECT_EQ(letters_->read(pipeline::dead_letter_filter{.kind = pipeline::error_kind::permanent, .job = "listings"},
-                           std::nullopt, 100, {})
-                .value()
-                .size(),
-            0U);
+  pipeline::dead_letter_filter replayed_ones;
+  replayed_ones.kind = pipeline::error_kind::permanent;
+  replayed_ones.job = "listings";
+  EXPECT_EQ(letters_->read(replayed_ones, std::nullopt, 100, {}).value().size(), 0U);
 }
 
 TEST_F(console_redis, replay_onto_a_stream_the_console_was_not_given_is_refused) {
