@@ -4,14 +4,16 @@
 #                                        client libraries of the adapters (sqlite3, hiredis, libmariadb, libpq, libmongoc),
 #                                        cpp-httplib and OpenSSL (examples/08_error_ingestion)
 #   scripts/install-deps.sh build test   and clang (with libFuzzer), GoogleTest, Google Benchmark, the queue peers,
-#                                        wrk (bench/error_ingestion_load.sh, bench/soak.sh), ccache (scripts/test.sh)
+#                                        wrk (bench/error_ingestion_load.sh, bench/soak.sh), ccache (scripts/test.sh),
+#                                        chromium and chromium-driver (the console's browser test, tests/console/)
 #   scripts/install-deps.sh servers      redis-server, MariaDB, PostgreSQL 15 and Node.js (for the MongoDB-compatible test server)
 set -euo pipefail
 
 declare -A groups=(
   [build]="g++ cmake ninja-build pkg-config libfmt-dev librange-v3-dev libmsgsl-dev nlohmann-json3-dev
            libsqlite3-dev libhiredis-dev libmariadb-dev libpq-dev libmongoc-dev libbson-dev libcpp-httplib-dev libssl-dev"
-  [test]="clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libconcurrentqueue-dev wrk ccache"
+  [test]="clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev libconcurrentqueue-dev wrk ccache
+          chromium chromium-driver"
   [servers]="redis-server redis-tools mariadb-server mariadb-client postgresql-15 iproute2"
 )
 

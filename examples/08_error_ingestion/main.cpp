@@ -20,10 +20,14 @@
 //
 // GET /health (Redis and MySQL answer), GET /metrics (Prometheus text). A body that is not a
 // JSON object with a string "message" is answered 400 with the reason; one over --max-body
-// bytes 413. SIGINT/SIGTERM: stop taking requests, let the worker drain the stream, flush once
-// more, exit.
+// bytes 413. With --console HOST:PORT, the operator's console (pipeline::console) serves the DLQ
+// table, the flush checkpoints, the events stream's depth and these metrics on a port of its
+// own, behind the bearer token of --console-token-file. SIGINT/SIGTERM: stop taking requests,
+// let the worker drain the stream, flush once more, exit.
 //
 //     error_ingestion --redis redis://127.0.0.1:6379/0 --mysql mysql://etl:secret@127.0.0.1/ops --listen 0.0.0.0:8080
+
+#include <pipeline/console/console.hpp>
 #include <pipeline/mysql/mysql.hpp>
 #include <pipeline/pipeline.hpp>
 #include <pipeline/redis/redis.hpp>
@@ -46,6 +50,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +76,9 @@ struct options {
   std::size_t redis_connections = 4;
   std::int64_t flush_seconds = 30;
   std::optional<std::int64_t> check_total;  // --check-total N: verify MySQL and exit
+  std::string console_host;  // --console HOST:PORT: the operator's console there (empty: none)
+  int console_port = 0;
+  std::string console_token_file;
 
   [[nodiscard]] auto has(std::string_view role) const -> bool {
     return ("," + roles + ",").find("," + std::string(role) + ",") != std::string::npos;
@@ -88,7 +96,22 @@ constexpr const char* usage = R"(usage: error_ingestion [options]
   --http-threads N       requests served at once; a keep-alive connection holds one (600)
   --redis-connections N  Redis connections of the hot path (4)
   --check-total N        only check that MySQL counts N events, all fingerprints known, and exit
+  --console HOST:PORT    the operator's web console (pipeline::console) there: the DLQ table, the
+                         flush checkpoints, the events stream and these metrics (port 0: any free one)
+  --console-token-file F the bearer token (first line) the console's reads and changes need
 )";
+
+// HOST:PORT into `host` and `port`; false when it is not that.
+auto parse_host_port(std::string_view text, std::string& host, int& port) -> bool {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos ||
+      std::from_chars(text.data() + colon + 1, text.data() + text.size(), port).ec != std::errc{} || port < 0 ||
+      port > 65535) {
+    return false;
+  }
+  host = std::string(text.substr(0, colon));
+  return true;
+}
 
 auto parse_options(int argc, char** argv) -> std::optional<options> {
   options o;
@@ -106,14 +129,11 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
       if (std::from_chars(text.data(), text.data() + text.size(), n).ec != std::errc{} || n < 0) return std::nullopt;
       o.check_total = n;
     } else if (arg == "--listen") {
-      const auto text = args.value();
-      const auto colon = text.rfind(':');
-      if (colon == std::string_view::npos ||
-          std::from_chars(text.data() + colon + 1, text.data() + text.size(), o.port).ec != std::errc{} ||
-          o.port < 0 || o.port > 65535) {
-        return std::nullopt;
-      }
-      o.host = std::string(text.substr(0, colon));
+      if (!parse_host_port(args.value(), o.host, o.port)) return std::nullopt;
+    } else if (arg == "--console") {
+      if (!parse_host_port(args.value(), o.console_host, o.console_port)) return std::nullopt;
+    } else if (arg == "--console-token-file") {
+      o.console_token_file = args.value();
     } else if (arg == "--redis") o.redis_uri = args.value();
     else if (arg == "--mysql") o.mysql_uri = args.value();
     else if (arg == "--prefix") o.prefix = args.value();
@@ -121,6 +141,7 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
     else return std::nullopt;
   }
   if (o.redis_uri.empty() || o.mysql_uri.empty()) return std::nullopt;
+  if (!o.console_host.empty() && o.console_token_file.empty()) return std::nullopt;  // never a console without a token
   return o;
 }
 
@@ -336,6 +357,39 @@ auto check_totals(my::database& db, const std::string& prefix, std::int64_t expe
 
 }  // namespace
 
+// The console's stores and options: reads and changes both need the token of
+// --console-token-file.
+auto open_console(const options& o, const std::string& checkpoint_table, const std::string& events,
+                  const pipeline::metrics_registry& metrics)
+    -> pipeline::result<std::pair<std::vector<pipeline::admin::console_store>, pipeline::admin::console_options>> {
+  std::ifstream token_file(o.console_token_file);
+  std::string token;
+  std::getline(token_file, token);
+  if (token.empty()) {
+    return pipeline::invalid_input_error(fmt::format("--console-token-file {}: no token on its first line", o.console_token_file));
+  }
+  pipeline::admin::store_names sql;
+  sql.dead_letter_table = o.prefix + "_dlq";
+  sql.checkpoint_table = checkpoint_table;
+  auto mysql_store = pipeline::admin::open_store(o.mysql_uri, sql);
+  if (!mysql_store) return std::move(mysql_store).error();
+  pipeline::admin::store_names keys;
+  keys.prefix = "{" + o.prefix + "}";
+  auto redis_store = pipeline::admin::open_store(o.redis_uri, keys);
+  if (!redis_store) return std::move(redis_store).error();
+  std::vector<pipeline::admin::console_store> stores;
+  stores.push_back({"mysql", std::move(*mysql_store), {}});
+  stores.push_back({"redis", std::move(*redis_store), {events}});
+  pipeline::admin::console_options console_options;
+  console_options.token = std::move(token);
+  console_options.metrics = &metrics;
+  console_options.on_listening = [host = o.console_host](std::uint16_t port) {
+    std::printf("console on http://%s:%u/\n", host.c_str(), static_cast<unsigned>(port));
+    std::fflush(stdout);
+  };
+  return std::pair{std::move(stores), std::move(console_options)};
+}
+
 int main(int argc, char** argv) {
   const auto o = parse_options(argc, argv);
   if (!o) {
@@ -532,9 +586,25 @@ int main(int argc, char** argv) {
     http_thread.emplace([&server] { server.listen_after_bind(); });
   }
 
+  // The console (docs/console.md) on its own port: the MySQL DLQ table and flush checkpoints,
+  // the Redis events stream, and this process's metrics.
+  std::optional<pipeline::admin::console> web;
+  std::optional<std::jthread> console_thread;
+  if (!o->console_host.empty()) {
+    auto opened = open_console(*o, checkpoint_table, stream.stream, metrics);
+    if (!opened) return examples::print_error(opened.error());
+    web.emplace(std::move(opened->first), std::move(opened->second));
+    console_thread.emplace([&web, host = o->console_host, port = o->console_port](std::stop_token token) {
+      if (auto served = web->listen(static_cast<std::uint16_t>(port), std::move(token), host); !served) {
+        std::fprintf(stderr, "console: %s\n", served.error().message.c_str());
+      }
+    });
+  }
+
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   std::printf("signal %d: stopping\n", signal_number);
+  console_thread.reset();  // stops and joins it
   if (http_thread) {
     server.stop();
     http_thread.reset();  // joins: no request is in progress from here on

@@ -12,10 +12,14 @@ bin=$1 requests=${2:-300}
 prefix="ingest_$$_$RANDOM"
 log=$(mktemp)
 pid=
-trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -f "$log"' EXIT
-"$bin" --listen 127.0.0.1:0 --prefix "$prefix" --flush-seconds 1 --max-body 4096 --http-threads 16 > "$log" 2>&1 & pid=$!
-for ((i = 0; i < 200; i++)); do grep -q "listening on" "$log" && break; kill -0 "$pid" || { cat "$log"; exit 1; }; sleep 0.05; done
-url=$(grep -o "http://[0-9.:]*" "$log")
+token_file=$(mktemp)
+trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -f "$log" "$token_file"' EXIT
+echo "console-token-$RANDOM" > "$token_file"
+"$bin" --listen 127.0.0.1:0 --prefix "$prefix" --flush-seconds 1 --max-body 4096 --http-threads 16 \
+  --console 127.0.0.1:0 --console-token-file "$token_file" > "$log" 2>&1 & pid=$!
+for ((i = 0; i < 200; i++)); do grep -q "console on" "$log" && grep -q "listening on" "$log" && break; kill -0 "$pid" || { cat "$log"; exit 1; }; sleep 0.05; done
+url=$(grep -o "http://[0-9.:]*" "$log" | head -1)
+console=$(grep "console on" "$log" | grep -o "http://[0-9.:]*")
 fail() { echo "FAIL: $*" >&2; cat "$log" >&2; exit 1; }
 post() { curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "$1" "$url/errors/log"; }
 
@@ -50,6 +54,12 @@ code=$(post "{\"message\": \"$big\"}")
 metrics=$(curl -s "$url/metrics")
 grep -q "^error_ingestion_events_accepted_total $accepted\$" <<<"$metrics" || fail "/metrics: $(grep accepted <<<"$metrics")"
 grep -q 'error_ingestion_responses_total{status="413"} 1' <<<"$metrics" || fail "/metrics does not count the 413"
+# The console: its reads need the token; with it, the DLQ table, the events stream and the metrics.
+[[ $(curl -s -o /dev/null -w '%{http_code}' "$console/api/letters?store=mysql") == 401 ]] || fail "console: a read without the token was not 401"
+auth=(-H "Authorization: Bearer $(cat "$token_file")")
+curl -sf "${auth[@]}" "$console/api/letters?store=mysql" | grep -q '"letters":\[' || fail "console: no DLQ listing"
+curl -sf "${auth[@]}" "$console/api/queue?store=redis&stream=%7B$prefix%7D:events" | grep -q '"groups"' || fail "console: no events stream"
+curl -sf "${auth[@]}" "$console/metrics" | grep -q '^error_ingestion_events_accepted_total' || fail "console: no metrics"
 
 kill -TERM "$pid"
 wait "$pid" || fail "the service exited with $?"

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include <pipeline/detail/dead_letter_fingerprint.hpp>
+#include <pipeline/redis/detail/frame.hpp>
 #include <pipeline/redis/detail/slot.hpp>
 
 #include <fmt/format.h>
@@ -110,6 +111,22 @@ for i = 1, #ARGV do
   redis.call('HDEL', KEYS[2], ARGV[i])
 end
 return 0
+)lua";
+
+// KEYS: the queue stream, the DLQ stream and its replays hash; ARGV: pairs of entry id and frame.
+// An entry XDEL finds is added to the queue; one already gone (requeued or purged by someone
+// else meanwhile) is not. -1: no queue stream.
+constexpr std::string_view requeue_entries = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local moved = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('XDEL', KEYS[2], ARGV[i]) == 1 then
+    redis.call('HDEL', KEYS[3], ARGV[i])
+    redis.call('XADD', KEYS[1], '*', 'b', ARGV[i + 1])
+    moved = moved + 1
+  end
+end
+return moved
 )lua";
 
 // Per letter, ARGV holds its identity, its place ("<partition>:<length>:<position>") and then
@@ -238,6 +255,25 @@ auto dead_letter_stream::resolve(std::span<const std::string> ids, std::stop_tok
   auto done = client_->eval(delete_entries, keys, ids);
   if (!done) return std::move(done).error();
   return ok();
+}
+
+auto dead_letter_stream::requeue(std::span<const stored_dead_letter> letters, const std::string& queue,
+                                 std::stop_token stop) -> result<std::size_t> {
+  if (stop.stop_requested()) return stopped_error();
+  if (letters.empty()) return std::size_t{0};
+  std::vector<std::string> args;
+  args.reserve(letters.size() * 2);
+  for (const auto& l : letters) {
+    std::string frame;
+    detail::frame_append(frame, l.letter.payload);
+    args.push_back(l.id);
+    args.push_back(std::move(frame));
+  }
+  const std::vector<std::string> keys{queue, stream_, replays_};
+  auto moved = client_->eval(requeue_entries, keys, args);
+  if (!moved) return std::move(moved).error();
+  if (moved->integer < 0) return not_found_error(fmt::format("no queue stream '{}' to requeue dead letters to", queue));
+  return static_cast<std::size_t>(moved->integer);
 }
 
 auto dead_letter_stream::record_failure(std::span<const failed_replay> failures, std::stop_token stop)

@@ -23,58 +23,9 @@
 #include <pipeline/redis/redis.hpp>
 #include <pipeline/sqlite/sqlite.hpp>
 
+#include "support/admin_stores.hpp"
+
 namespace {
-
-using namespace std::chrono_literals;
-using clock_type = std::chrono::system_clock;
-
-auto at(int day, int hour) -> clock_type::time_point {
-  return clock_type::time_point{std::chrono::sys_days{std::chrono::year{2026} / 5 / day}} + std::chrono::hours{hour};
-}
-
-auto letter(std::string payload, pipeline::error_kind kind, std::string message, std::uint32_t partition,
-            std::int64_t pos, clock_type::time_point time, std::string job) -> pipeline::dead_letter {
-  return {.payload = std::move(payload),
-          .reason = {.kind = kind, .message = std::move(message), .native_code = 0, .backend = "test"},
-          .attempts = 1,
-          .pos = pipeline::position::from_integer(pos),
-          .partition = partition,
-          .time = time,
-          .job = std::move(job)};
-}
-
-template <class JobLog, class Checkpoints, class DeadLetters>
-void fill(JobLog& log, Checkpoints& checkpoints, DeadLetters& letters) {
-  const auto now = clock_type::now();
-  // A run whose process died on another host: its lease ran out, so the next start marks it.
-  pipeline::job_run dead;
-  dead.job = "listings";
-  dead.state = pipeline::run_state::running;
-  dead.owner = "elsewhere:4242";
-  dead.read = 500;
-  dead.written = 480;
-  dead.created = now - 10min;
-  dead.updated = now - 5min;
-  dead.lease_until = now - 4min;
-  dead.id = log.create(dead).value();
-  auto next = pipeline::begin_run(log, "listings", {.lease = 30s, .owner = "admin-test:1"}, now).value();
-  next.read = 1000;
-  next.written = 998;
-  next.dead_lettered = 2;
-  pipeline::finish_run(log, next, pipeline::run_state::completed, "", now).value();
-  (void)pipeline::begin_run(log, "reports/2026-05", {.lease = 1h, .owner = "reporter:7"}, now).value();
-
-  (void)checkpoints.save("listings/p0", pipeline::position::from_integer(4200), 0).value();
-
-  const std::vector<pipeline::dead_letter> written{
-      letter("{\"id\":1}", pipeline::error_kind::permanent, "duplicate key", 0, 11, at(1, 10), "listings"),
-      letter("{\"id\":2,\"price\":\"x\"}", pipeline::error_kind::invalid_input, "price is not a number", 1, 12,
-             at(2, 10), "listings"),
-      letter("{\"id\":3,\"note\":\"needle\"}", pipeline::error_kind::permanent, "too long", 1, 13, at(3, 10),
-             "reports/2026-05"),
-      letter("{\"id\":4}", pipeline::error_kind::permanent, "duplicate key", 2, 14, at(4, 10), "listings")};
-  letters.write(written, {}).value();
-}
 
 // The stores of a SQL adapter, in the tables NAME_job_runs, NAME_checkpoints and NAME_dead_letters.
 template <class Database>
@@ -83,7 +34,7 @@ auto fill_relational(const std::shared_ptr<Database>& db, const std::string& nam
   auto log = relational::job_log<Database>::open(db, {.table = name + "_job_runs"}).value();
   auto checkpoints = relational::checkpoint_store<Database>::open(db, {.table = name + "_checkpoints"}).value();
   auto letters = relational::dead_letter_table<Database>::open(db, {.table = name + "_dead_letters"}).value();
-  fill(log, checkpoints, letters);
+  pipeline::test::fill_admin_stores(log, checkpoints, letters);
   return 0;
 }
 
@@ -102,7 +53,7 @@ auto fill_redis(std::string_view uri, const std::string& name) -> int {
   pipeline::redis::job_log log{client, {.prefix = name}};
   pipeline::redis::checkpoint_store checkpoints{client, {.prefix = name}};
   pipeline::redis::dead_letter_stream letters{client, {.stream = name + ":dead"}};
-  fill(log, checkpoints, letters);
+  pipeline::test::fill_admin_stores(log, checkpoints, letters);
   const auto queue = name + ":queue";
   (void)client->command({"XGROUP", "CREATE", queue, "workers", "$", "MKSTREAM"}).value();
   for (int i = 0; i < 5; ++i) (void)client->command({"XADD", queue, "*", "n", std::to_string(i)}).value();

@@ -151,12 +151,33 @@ expect_json '.purged == 2' dlq purge --kind permanent --job listings --yes
 [[ $(stored_letters) == 2 ]] || fail "purge left $(stored_letters) letters, not 2"
 expect_json '[.[].position] == ["12", "13"]' dlq list
 
+# dlq replay: onto a Redis stream of the same Redis (moved there and out of the DLQ in one
+# script), by filter and by id, seen in both streams; the SQL stores refuse it.
+expect_failure "needs --to STREAM" dlq replay --kind invalid_input --yes
+if [[ $store == redis ]]; then
+  expect_failure "pass --yes" dlq replay --to "$name:queue" --kind invalid_input
+  expect_failure "no queue stream '$name:nosuch'" dlq replay --to "$name:nosuch" --yes
+  [[ $(stored_letters) == 2 ]] || fail "a refused replay moved letters: $(stored_letters) left"
+  expect_json '.requeued == 1' dlq replay --to "$name:queue" --kind invalid_input --yes
+  [[ $(stored_letters) == 1 ]] || fail "replay left $(stored_letters) letters, not 1"
+  [[ $(native "XLEN $name:queue") == 6 ]] || fail "replay: the queue holds $(native "XLEN $name:queue") entries, not 6"
+  native "XREVRANGE $name:queue + - COUNT 1" | grep -q 'price' || fail "replay: the payload is not the queue's last entry"
+  last_id=$(dlq list --json | jq -r '.[0].id')
+  expect_json '.requeued == 1' dlq replay "$last_id" --to "$name:queue" --yes
+  [[ $(stored_letters) == 0 ]] || fail "replay by id left $(stored_letters) letters"
+  [[ $(native "XLEN $name:queue") == 7 ]] || fail "replay by id: the queue holds $(native "XLEN $name:queue") entries, not 7"
+  expect_failure "no dead letter with id $last_id" dlq replay "$last_id" --to "$name:queue" --yes
+else
+  expect_failure "this store is not Redis" dlq replay --to queue --yes
+  [[ $(stored_letters) == 2 ]] || fail "a refused replay removed letters: $(stored_letters) left"
+fi
+
 # queue: a Redis stream's groups and consumers; the other stores have none.
 if [[ $store == redis ]]; then
-  expect_json '.length == 5 and .groups[0].name == "workers" and .groups[0].pending == 2 and .groups[0].lag == 3
+  expect_json '.length == 7 and .groups[0].name == "workers" and .groups[0].pending == 2 and .groups[0].lag == 5
                and .groups[0].consumers[0].name == "w1" and .groups[0].consumers[0].pending == 2' admin queue "$name:queue"
   admin queue "$name:queue" >"$work/queue"
-  grep -Eq '^workers  +1  +2  +3 ' "$work/queue" || fail "queue: no group in: $(cat "$work/queue")"
+  grep -Eq '^workers  +1  +2  +5 ' "$work/queue" || fail "queue: no group in: $(cat "$work/queue")"
   grep -Eq '^workers  +w1  +2 ' "$work/queue" || fail "queue: no consumer in: $(cat "$work/queue")"
   expect_failure "no stream '$name:nosuch'" admin queue "$name:nosuch"
   native "DEL $name:queue $name:dead $name:runs:next" >/dev/null
@@ -186,4 +207,10 @@ esac
 expect_failure "is not a store URI" "$tool" ftp://example.com runs
 expect_failure "no command 'frobnicate'" admin frobnicate
 expect_failure "unknown option --bogus" admin runs --bogus
+# serve (the console; tests/console/ drives it in a browser) refuses to start without a token.
+expect_failure "needs --token-file" "$tool" serve --store "$uri" "${dlq_names[@]}"
+: >"$work/empty-token"
+expect_failure "the first line is empty" "$tool" serve --store "$uri" --token-file "$work/empty-token"
+echo secret >"$work/token"
+expect_failure "needs HOST:PORT" "$tool" serve --store "$uri" --token-file "$work/token" --listen 127.0.0.1:http
 echo "pipeline-admin on $store: ok"

@@ -1,19 +1,26 @@
 // pipeline-admin: an operator's look at a pipeline's stores (docs/console.md).
 //
 //     pipeline-admin STORE COMMAND [ARGUMENTS] [OPTIONS]
+//     pipeline-admin serve --store URI [--store URI…] --listen HOST:PORT --token-file F
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <stop_token>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -22,7 +29,10 @@
 #include <pipeline/detail/time_text.hpp>
 #include <pipeline/error.hpp>
 
-#include "store.hpp"
+#include <pipeline/console/console.hpp>
+#include <pipeline/console/store.hpp>
+
+#include "store_json.hpp"
 
 namespace {
 
@@ -31,6 +41,8 @@ using admin::store;
 using json = nlohmann::json;
 
 constexpr std::string_view usage = R"(usage: pipeline-admin STORE COMMAND [ARGUMENTS] [OPTIONS]
+       pipeline-admin serve --store STORE [--store STORE…] --listen HOST:PORT --token-file F
+                            [--open-reads] [--queue STREAM…] [--total JOB=N…] [--table T] [--prefix P]
 
 STORE: sqlite:PATH (or a path ending in .db), mysql://user:pass@host:port/db,
        postgresql://user:pass@host:port/db, redis://host:port/db
@@ -42,7 +54,15 @@ commands:
   dlq list [FILTERS] [--text S] [--limit N]   dead letters, oldest first (N: 100)
   dlq show ID                          one dead letter with its whole payload
   dlq purge [FILTERS] [--yes]          remove the dead letters that match
+  dlq replay [ID] --to STREAM [FILTERS] [--text S] [--yes]
+                                       put letters back on a Redis stream of the same Redis
+                                       for the job's workers, and out of the DLQ
   queue STREAM                         a Redis stream's length, groups and consumers
+  serve                                the web console (docs/console.md) until SIGINT/SIGTERM:
+                                       --listen 127.0.0.1:8081, --token-file F (the bearer token
+                                       changes need), --open-reads (reads without it), --queue S
+                                       (a Redis stream to show and replay onto; repeatable),
+                                       --total JOB=N (JOB's records in all: progress and ETA)
 
 filters: --kind K, --partition P, --job J, --since TIME, --until TIME (ISO-8601 UTC,
          2026-05-01 or 2026-05-01T12:00:00Z; since inclusive, until exclusive)
@@ -50,10 +70,11 @@ options: --json, --table T (SQL stores), --prefix P (Redis, "pipeline"), --yes
 exit status: 0 done, 1 the store failed, 2 a bad command, URI, name or id, or nothing there
 )";
 
-// The command line: its words and its options, each option at most once.
+// The command line: its words and its options, each at most once but --store, --queue, --total.
 struct command_line {
   std::vector<std::string> words;
   std::map<std::string, std::string, std::less<>> options;
+  std::map<std::string, std::vector<std::string>, std::less<>> lists;
   std::set<std::string, std::less<>> flags;
 
   [[nodiscard]] auto option(std::string_view name) const -> std::optional<std::string> {
@@ -65,8 +86,10 @@ struct command_line {
 
 auto parse_command_line(int argc, char** argv) -> result<command_line> {
   static const std::set<std::string_view> valued{"--table", "--prefix", "--job",  "--limit", "--kind",
-                                                 "--partition", "--since", "--until", "--text"};
-  static const std::set<std::string_view> flags{"--json", "--yes"};
+                                                 "--partition", "--since", "--until", "--text", "--to",
+                                                 "--listen", "--token-file"};
+  static const std::set<std::string_view> listed{"--store", "--queue", "--total"};
+  static const std::set<std::string_view> flags{"--json", "--yes", "--open-reads"};
   command_line line;
   for (int i = 1; i < argc; ++i) {
     const std::string_view word = argv[i];
@@ -74,6 +97,9 @@ auto parse_command_line(int argc, char** argv) -> result<command_line> {
       line.words.emplace_back(word);
     } else if (flags.contains(word)) {
       line.flags.emplace(word);
+    } else if (listed.contains(word)) {
+      if (i + 1 == argc) return invalid_input_error(fmt::format("{} needs a value", word));
+      line.lists[std::string(word)].emplace_back(argv[++i]);
     } else if (valued.contains(word)) {
       if (i + 1 == argc) return invalid_input_error(fmt::format("{} needs a value", word));
       if (!line.options.emplace(std::string(word), argv[++i]).second) {
@@ -98,26 +124,6 @@ auto parse_count(std::string_view name, std::string_view text) -> result<std::ui
 auto limit_option(const command_line& line, std::uint64_t otherwise) -> result<std::uint64_t> {
   const auto text = line.option("--limit");
   return text ? parse_count("--limit", *text) : otherwise;
-}
-
-// ISO-8601 UTC; a date alone is its midnight.
-auto parse_time(std::string_view name, const std::string& text) -> result<std::chrono::system_clock::time_point> {
-  const auto full = text.size() == 10 ? text + "T00:00:00Z" : text;
-  const auto t = pipeline::detail::parse_iso_time(full);
-  if (!t) return invalid_input_error(fmt::format("{} needs a UTC time such as 2026-05-01T12:00:00Z, not '{}'", name, text));
-  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(*t);
-}
-
-auto iso(std::chrono::system_clock::time_point t) -> std::string { return pipeline::detail::format_iso_time(t); }
-
-// Bytes as text when they are printable ASCII, else as hex ("0x…"): positions and payloads
-// are bytes.
-auto shown_bytes(const std::string& bytes) -> std::string {
-  const bool printable = std::ranges::all_of(bytes, [](char c) { return c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f); });
-  if (printable) return bytes;
-  std::string hex = "0x";
-  for (const char c : bytes) hex += fmt::format("{:02x}", static_cast<unsigned char>(c));
-  return hex;
 }
 
 // A value for one cell of a table: one line, at most `width` characters.
@@ -145,10 +151,7 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
   for (const auto& row : rows) print_row(row);
 }
 
-void print_json(const json& value) {
-  // Payloads are bytes: invalid UTF-8 is shown with U+FFFD rather than failing the output.
-  fmt::print("{}\n", value.dump(2, ' ', false, json::error_handler_t::replace));
-}
+void print_json(const json& value) { fmt::print("{}\n", admin::json_text(value, 2)); }
 
 template <class Item>
 void print_json_array(const std::vector<Item>& items, auto to_json) {
@@ -168,21 +171,6 @@ auto confirmed(const command_line& line, std::string_view question) -> result<vo
   std::getline(std::cin, answer);
   if (answer == "y" || answer == "yes") return ok();
   return invalid_input_error("not confirmed, nothing changed");
-}
-
-auto run_json(const job_run& run) -> json {
-  return {{"job", run.job},
-          {"id", run.id},
-          {"state", to_string(run.state)},
-          {"owner", run.owner},
-          {"read", run.read},
-          {"written", run.written},
-          {"dead_lettered", run.dead_lettered},
-          {"retried", run.retried},
-          {"created", iso(run.created)},
-          {"updated", iso(run.updated)},
-          {"lease_until", iso(run.lease_until)},
-          {"message", run.message}};
 }
 
 auto show_runs(store& s, const command_line& line) -> result<void> {
@@ -206,14 +194,14 @@ auto show_runs(store& s, const command_line& line) -> result<void> {
     return not_found_error(fmt::format("no runs of job '{}'", *line.option("--job")));
   }
   if (line.flags.contains("--json")) {
-    print_json_array(runs, run_json);
+    print_json_array(runs, admin::run_json);
     return ok();
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& run : runs) {
     rows.push_back({run.job, std::to_string(run.id), std::string(to_string(run.state)), std::to_string(run.read),
                     std::to_string(run.written), std::to_string(run.dead_lettered), std::to_string(run.retried),
-                    iso(run.created), iso(run.updated), run.owner, cell(run.message)});
+                    admin::iso_time(run.created), admin::iso_time(run.updated), run.owner, cell(run.message)});
   }
   print_table({"JOB", "RUN", "STATE", "READ", "WRITTEN", "DEAD", "RETRIED", "STARTED", "UPDATED", "OWNER", "MESSAGE"},
               rows);
@@ -230,7 +218,7 @@ auto checkpoint_command(store& s, const command_line& line) -> result<void> {
   if (cp->version == 0) return not_found_error(fmt::format("no checkpoint '{}'", key));
   if (line.words[2] == "reset") {
     const auto question = fmt::format("reset checkpoint '{}' (version {}, position {}) to the beginning?", key,
-                                      cp->version, shown_bytes(cp->pos.bytes()));
+                                      cp->version, admin::shown_bytes(cp->pos.bytes()));
     if (auto yes = confirmed(line, question); !yes) return std::move(yes).error();
     // An empty position is the beginning; the new version fences off a process still running.
     auto version = s.save_checkpoint(key, position{}, cp->version);
@@ -238,50 +226,17 @@ auto checkpoint_command(store& s, const command_line& line) -> result<void> {
     cp = checkpoint{position{}, *version};
   }
   if (line.flags.contains("--json")) {
-    print_json({{"key", key}, {"position", shown_bytes(cp->pos.bytes())}, {"version", cp->version}});
+    print_json({{"key", key}, {"position", admin::shown_bytes(cp->pos.bytes())}, {"version", cp->version}});
   } else {
     fmt::print("key       {}\nposition  {}\nversion   {}\n", key,
-               cp->pos.empty() ? "(the beginning)" : shown_bytes(cp->pos.bytes()), cp->version);
+               cp->pos.empty() ? "(the beginning)" : admin::shown_bytes(cp->pos.bytes()), cp->version);
   }
   return ok();
 }
 
+// The filter of the --kind, --partition, --job, --since and --until options.
 auto letter_filter(const command_line& line) -> result<dead_letter_filter> {
-  dead_letter_filter filter;
-  if (auto kind = line.option("--kind")) {
-    filter.kind = parse_error_kind(*kind);
-    if (!filter.kind) return invalid_input_error(fmt::format("--kind: no error kind '{}'", *kind));
-  }
-  if (auto partition = line.option("--partition")) {
-    auto n = parse_count("--partition", *partition);
-    if (!n) return std::move(n).error();
-    if (*n > UINT32_MAX) return invalid_input_error(fmt::format("--partition {} is too large", *n));
-    filter.partition = static_cast<std::uint32_t>(*n);
-  }
-  for (auto [name, member] : {std::pair{"--since", &dead_letter_filter::from}, std::pair{"--until", &dead_letter_filter::to}}) {
-    if (auto text = line.option(name)) {
-      auto t = parse_time(name, *text);
-      if (!t) return std::move(t).error();
-      filter.*member = *t;
-    }
-  }
-  filter.job = line.option("--job");
-  return filter;
-}
-
-auto letter_json(const stored_dead_letter& stored) -> json {
-  const auto& l = stored.letter;
-  return {{"id", stored.id},
-          {"job", l.job},
-          {"kind", to_string(l.reason.kind)},
-          {"message", l.reason.message},
-          {"native_code", l.reason.native_code},
-          {"backend", l.reason.backend},
-          {"attempts", l.attempts},
-          {"partition", l.partition},
-          {"position", shown_bytes(l.pos.bytes())},
-          {"time", iso(l.time)},
-          {"payload", l.payload}};
+  return admin::parse_letter_filter([&](std::string_view name) { return line.option(fmt::format("--{}", name)); });
 }
 
 auto list_letters(store& s, const command_line& line) -> result<void> {
@@ -289,33 +244,17 @@ auto list_letters(store& s, const command_line& line) -> result<void> {
   if (!filter) return std::move(filter).error();
   auto limit = limit_option(line, 100);
   if (!limit) return std::move(limit).error();
-  const auto text = line.option("--text");
-  // --text is the tool's own filter (the stores filter by kind, partition, job and time):
-  // read on, a page at a time, until `limit` letters match.
-  std::vector<stored_dead_letter> letters;
-  std::optional<std::string> after;
-  while (letters.size() < *limit) {
-    auto page = s.read_letters(*filter, after, 500);
-    if (!page) return std::move(page).error();
-    if (page->empty()) break;
-    after = page->back().id;
-    for (auto& stored : *page) {
-      const auto& l = stored.letter;
-      if (text && l.payload.find(*text) == std::string::npos && l.reason.message.find(*text) == std::string::npos) {
-        continue;
-      }
-      if (letters.size() < *limit) letters.push_back(std::move(stored));
-    }
-  }
+  auto letters = admin::find_letters(s, *filter, line.option("--text"), std::nullopt, *limit);
+  if (!letters) return std::move(letters).error();
   if (line.flags.contains("--json")) {
-    print_json_array(letters, letter_json);
+    print_json_array(*letters, [](const stored_dead_letter& l) { return admin::letter_json(l); });
     return ok();
   }
   std::vector<std::vector<std::string>> rows;
-  for (const auto& [id, l] : letters) {
+  for (const auto& [id, l] : *letters) {
     rows.push_back({id, l.job, std::string(to_string(l.reason.kind)), std::to_string(l.partition),
-                    cell(shown_bytes(l.pos.bytes()), 20), std::to_string(l.attempts), iso(l.time),
-                    cell(l.reason.message), cell(shown_bytes(l.payload), 40)});
+                    cell(admin::shown_bytes(l.pos.bytes()), 20), std::to_string(l.attempts), admin::iso_time(l.time),
+                    cell(l.reason.message), cell(admin::shown_bytes(l.payload), 40)});
   }
   print_table({"ID", "JOB", "KIND", "PARTITION", "POSITION", "ATTEMPTS", "TIME", "MESSAGE", "PAYLOAD"}, rows);
   return ok();
@@ -326,14 +265,14 @@ auto show_letter(store& s, const command_line& line) -> result<void> {
   auto stored = s.letter(line.words[3]);
   if (!stored) return std::move(stored).error();
   if (line.flags.contains("--json")) {
-    print_json(letter_json(*stored));
+    print_json(admin::letter_json(*stored));
     return ok();
   }
   const auto& l = stored->letter;
   fmt::print("id          {}\njob         {}\nkind        {}\nmessage     {}\nnative code {} ({})\nattempts    {}\n"
              "partition   {}\nposition    {}\ntime        {}\npayload ({} bytes):\n{}\n",
              stored->id, l.job, to_string(l.reason.kind), l.reason.message, l.reason.native_code, l.reason.backend,
-             l.attempts, l.partition, shown_bytes(l.pos.bytes()), iso(l.time), l.payload.size(), shown_bytes(l.payload));
+             l.attempts, l.partition, admin::shown_bytes(l.pos.bytes()), admin::iso_time(l.time), l.payload.size(), admin::shown_bytes(l.payload));
   return ok();
 }
 
@@ -352,12 +291,46 @@ auto purge_letters(store& s, const command_line& line) -> result<void> {
   return ok();
 }
 
+// One letter by id, or every one that matches the filters, back onto the queue `--to`.
+auto replay_letters(store& s, const command_line& line) -> result<void> {
+  const auto queue = line.option("--to");
+  if (!queue) return invalid_input_error("dlq replay needs --to STREAM, the Redis stream the job's workers read");
+  std::size_t moved = 0;
+  if (line.words.size() == 4) {
+    auto letter = s.letter(line.words[3]);
+    if (!letter) return std::move(letter).error();
+    if (auto yes = confirmed(line, fmt::format("requeue dead letter {} onto {}?", line.words[3], *queue)); !yes) {
+      return std::move(yes).error();
+    }
+    auto done = s.requeue_letters(std::span(&*letter, 1), *queue);
+    if (!done) return std::move(done).error();
+    moved = *done;
+  } else {
+    auto filter = letter_filter(line);
+    if (!filter) return std::move(filter).error();
+    if (auto yes = confirmed(line, fmt::format("requeue the dead letters that match onto {}?", *queue)); !yes) {
+      return std::move(yes).error();
+    }
+    auto done = admin::requeue_matching(s, *filter, line.option("--text"), *queue);
+    if (!done) return std::move(done).error();
+    moved = *done;
+  }
+  if (line.flags.contains("--json")) {
+    print_json({{"requeued", moved}});
+  } else {
+    fmt::print("requeued {} dead letters onto {}\n", moved, *queue);
+  }
+  return ok();
+}
+
 auto dlq_command(store& s, const command_line& line) -> result<void> {
   const auto sub = line.words.size() > 2 ? std::string_view(line.words[2]) : std::string_view{};
   if (sub == "list" && line.words.size() == 3) return list_letters(s, line);
   if (sub == "show") return show_letter(s, line);
   if (sub == "purge" && line.words.size() == 3) return purge_letters(s, line);
-  return invalid_input_error("usage: dlq list [FILTERS] | dlq show ID | dlq purge [FILTERS] [--yes]");
+  if (sub == "replay" && line.words.size() <= 4) return replay_letters(s, line);
+  return invalid_input_error(
+      "usage: dlq list [FILTERS] | dlq show ID | dlq purge [FILTERS] [--yes] | dlq replay [ID] --to STREAM [FILTERS] [--yes]");
 }
 
 auto show_queue(store& s, const command_line& line) -> result<void> {
@@ -365,19 +338,7 @@ auto show_queue(store& s, const command_line& line) -> result<void> {
   auto status = s.queue(line.words[2]);
   if (!status) return std::move(status).error();
   if (line.flags.contains("--json")) {
-    json groups = json::array();
-    for (const auto& g : status->groups) {
-      json consumers = json::array();
-      for (const auto& c : g.consumers) {
-        consumers.push_back({{"name", c.name}, {"pending", c.pending}, {"idle_ms", c.idle.count()}});
-      }
-      groups.push_back({{"name", g.name},
-                        {"pending", g.pending},
-                        {"lag", g.lag ? json(*g.lag) : json(nullptr)},
-                        {"last_delivered_id", g.last_delivered_id},
-                        {"consumers", consumers}});
-    }
-    print_json({{"stream", status->stream}, {"length", status->length}, {"groups", groups}});
+    print_json(admin::queue_json(*status));
     return ok();
   }
   fmt::print("stream {}: length {}\n\n", status->stream, status->length);
@@ -396,11 +357,117 @@ auto show_queue(store& s, const command_line& line) -> result<void> {
   return ok();
 }
 
-auto run_command(const command_line& line) -> result<void> {
-  if (line.words.size() < 2) return invalid_input_error("a store and a command are needed");
+auto store_names_of(const command_line& line) -> admin::store_names {
   admin::store_names names;
   if (auto table = line.option("--table")) names.table = *table;
   if (auto prefix = line.option("--prefix")) names.prefix = *prefix;
+  return names;
+}
+
+// HOST:PORT, the host defaulting to 127.0.0.1 (":8081" or "8081").
+auto parse_listen(const std::string& text) -> result<std::pair<std::string, std::uint16_t>> {
+  const auto colon = text.rfind(':');
+  const auto host = colon == std::string::npos || colon == 0 ? std::string("127.0.0.1") : text.substr(0, colon);
+  const auto port_text = colon == std::string::npos ? std::string_view(text) : std::string_view(text).substr(colon + 1);
+  std::uint16_t port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size()) {
+    return invalid_input_error(fmt::format("--listen needs HOST:PORT, not '{}'", text));
+  }
+  return std::pair{host, port};
+}
+
+// The token is the file's first line; a file without one is refused, so that a console never
+// serves changes behind an empty token by mistake.
+auto read_token(const std::string& path) -> result<std::string> {
+  std::ifstream file(path);
+  std::string token;
+  if (!file) return invalid_input_error(fmt::format("--token-file {}: cannot read it", path));
+  std::getline(file, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return invalid_input_error(fmt::format("--token-file {}: the first line is empty", path));
+  return token;
+}
+
+// The --total JOB=N options: how many records each job has in all.
+auto parse_totals(const command_line& line) -> result<std::map<std::string, std::uint64_t, std::less<>>> {
+  std::map<std::string, std::uint64_t, std::less<>> totals;
+  const auto given = line.lists.find("--total");
+  if (given == line.lists.end()) return totals;
+  for (const auto& text : given->second) {
+    const auto equals = text.rfind('=');
+    if (equals == std::string::npos || equals == 0) {
+      return invalid_input_error(fmt::format("--total needs JOB=N, not '{}'", text));
+    }
+    auto n = parse_count("--total", std::string_view(text).substr(equals + 1));
+    if (!n) return std::move(n).error();
+    totals[text.substr(0, equals)] = *n;
+  }
+  return totals;
+}
+
+// `serve`: the console over every --store until SIGINT or SIGTERM.
+auto serve(const command_line& line) -> result<void> {
+  if (line.words.size() != 1) return invalid_input_error("usage: serve --store STORE… --listen HOST:PORT --token-file F");
+  const auto uris = line.lists.find("--store");
+  if (uris == line.lists.end()) return invalid_input_error("serve needs --store STORE (one or more)");
+  const auto token_file = line.option("--token-file");
+  if (!token_file) return invalid_input_error("serve needs --token-file F: changes need its bearer token");
+  auto token = read_token(*token_file);
+  if (!token) return std::move(token).error();
+  auto listen = parse_listen(line.option("--listen").value_or("127.0.0.1:8081"));
+  if (!listen) return std::move(listen).error();
+  const auto queues = line.lists.contains("--queue") ? line.lists.at("--queue") : std::vector<std::string>{};
+
+  std::vector<admin::console_store> stores;
+  for (const auto& uri : uris->second) {
+    auto s = admin::open_store(uri, store_names_of(line));
+    if (!s) return std::move(s).error();
+    const bool redis = uri.starts_with("redis://");
+    stores.push_back({admin::without_credentials(uri), std::move(*s), redis ? queues : std::vector<std::string>{}});
+  }
+  auto totals = parse_totals(line);
+  if (!totals) return std::move(totals).error();
+  admin::console_options options;
+  options.total_of = [totals = std::move(*totals)](std::string_view job) -> std::optional<std::uint64_t> {
+    const auto found = totals.find(job);
+    if (found == totals.end()) return std::nullopt;
+    return found->second;
+  };
+  options.token = std::move(*token);
+  options.open_reads = line.flags.contains("--open-reads");
+  const auto host = listen->first;
+  options.on_listening = [host](std::uint16_t port) {
+    fmt::print("pipeline-admin: console on http://{}:{}/\n", host, port);
+    std::fflush(stdout);
+  };
+  admin::console web(std::move(stores), std::move(options));
+
+  // SIGINT and SIGTERM end the console: blocked here (the console's threads inherit the
+  // mask) and taken by one thread that asks it to stop.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::stop_source stop;
+  std::jthread waiter([&] {
+    int taken = 0;
+    sigwait(&signals, &taken);
+    stop.request_stop();
+  });
+  auto served = web.listen(listen->second, stop.get_token(), host);
+  if (!stop.stop_requested()) {
+    // Listening failed: wake the waiter so that it can be joined.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+  }
+  return served;
+}
+
+auto run_command(const command_line& line) -> result<void> {
+  if (!line.words.empty() && line.words[0] == "serve") return serve(line);
+  if (line.words.size() < 2) return invalid_input_error("a store and a command are needed");
+  const auto names = store_names_of(line);
   const auto& command = line.words[1];
   if (command != "runs" && command != "checkpoint" && command != "dlq" && command != "queue") {
     return invalid_input_error(fmt::format("no command '{}'", command));

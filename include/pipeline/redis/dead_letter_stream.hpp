@@ -84,6 +84,14 @@ class dead_letter_stream {
   /// Entries are immutable: the new attempts and reason go to the hash `<stream>:replays`,
   /// which `read` applies.
   [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
+  /// Puts the letters' payloads back on the queue stream `queue` (one entry per letter, framed
+  /// as `stream_producer` frames one record, field "b"), where the workers' transform runs on
+  /// them again, and deletes those entries from this stream, in one script: a letter is moved
+  /// only while its entry is still here, so two operators requeuing the same letters at once
+  /// add each once. `queue` must exist (`not_found` otherwise, so a misspelt name creates
+  /// nothing) and share the DLQ stream's slot in a cluster. Returns how many were moved.
+  [[nodiscard]] auto requeue(std::span<const stored_dead_letter> letters, const std::string& queue,
+                             std::stop_token stop) -> result<std::size_t>;
   /// Deletes the matching entries a page at a time (not atomic as a whole); returns how many.
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 

@@ -1,4 +1,4 @@
-#include "store.hpp"
+#include <pipeline/console/store.hpp>
 
 #include <charconv>
 #include <functional>
@@ -8,28 +8,29 @@
 #include <fmt/format.h>
 
 #include <pipeline/detail/identifier.hpp>
+#include <pipeline/detail/time_text.hpp>
 #include <pipeline/detail/relational/checkpoint_store.hpp>
 #include <pipeline/detail/relational/dead_letter_table.hpp>
 #include <pipeline/detail/relational/job_log.hpp>
-#ifdef PIPELINE_ADMIN_WITH_SQLITE
+#ifdef PIPELINE_CONSOLE_WITH_SQLITE
 #include <pipeline/sqlite/checkpoint_store.hpp>
 #include <pipeline/sqlite/database.hpp>
 #include <pipeline/sqlite/dead_letter_table.hpp>
 #include <pipeline/sqlite/job_log.hpp>
 #endif
-#ifdef PIPELINE_ADMIN_WITH_MYSQL
+#ifdef PIPELINE_CONSOLE_WITH_MYSQL
 #include <pipeline/mysql/checkpoint_store.hpp>
 #include <pipeline/mysql/database.hpp>
 #include <pipeline/mysql/dead_letter_table.hpp>
 #include <pipeline/mysql/job_log.hpp>
 #endif
-#ifdef PIPELINE_ADMIN_WITH_POSTGRES
+#ifdef PIPELINE_CONSOLE_WITH_POSTGRES
 #include <pipeline/postgres/checkpoint_store.hpp>
 #include <pipeline/postgres/database.hpp>
 #include <pipeline/postgres/dead_letter_table.hpp>
 #include <pipeline/postgres/job_log.hpp>
 #endif
-#ifdef PIPELINE_ADMIN_WITH_REDIS
+#ifdef PIPELINE_CONSOLE_WITH_REDIS
 #include <pipeline/redis/checkpoint_store.hpp>
 #include <pipeline/redis/client.hpp>
 #include <pipeline/redis/dead_letter_stream.hpp>
@@ -41,14 +42,6 @@ namespace {
 
 namespace relational = pipeline::detail::relational;
 
-// The URI as messages show it: the user and password of "scheme://user:pass@host" left out.
-auto without_credentials(std::string_view uri) -> std::string {
-  const auto scheme_end = uri.find("://");
-  const auto at = uri.rfind('@');
-  if (scheme_end == std::string_view::npos || at == std::string_view::npos || at < scheme_end) return std::string(uri);
-  return fmt::format("{}{}", uri.substr(0, scheme_end + 3), uri.substr(at + 1));
-}
-
 // The job log, checkpoint store and dead-letter table of a SQL adapter. Each command checks
 // that its table exists first, since the stores' `open` would create it.
 template <class Database>
@@ -56,27 +49,29 @@ class relational_store final : public store {
  public:
   using table_exists = std::function<result<bool>(Database&, std::string_view table)>;
 
-  relational_store(std::shared_ptr<Database> db, std::string where, std::string table, table_exists exists)
-      : db_(std::move(db)), where_(std::move(where)), table_(std::move(table)), exists_(std::move(exists)) {}
+  relational_store(std::shared_ptr<Database> db, std::string where, store_names names, table_exists exists)
+      : db_(std::move(db)), where_(std::move(where)), names_(std::move(names)), exists_(std::move(exists)) {}
 
   auto jobs() -> result<std::vector<std::string>> override {
-    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log");
+    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table);
     if (!log) return std::move(log).error();
     return log->jobs();
   }
   auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
-    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log");
+    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table);
     if (!log) return std::move(log).error();
     return log->runs(job, limit);
   }
   auto load_checkpoint(std::string_view key) -> result<checkpoint> override {
-    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint");
+    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint",
+                                                                                                  names_.checkpoint_table);
     if (!checkpoints) return std::move(checkpoints).error();
     return checkpoints->load(key);
   }
   auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t> override {
-    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint");
+    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint",
+                                                                                                  names_.checkpoint_table);
     if (!checkpoints) return std::move(checkpoints).error();
     return checkpoints->save(key, pos, expected_version);
   }
@@ -112,14 +107,20 @@ class relational_store final : public store {
   }
 
   auto open_dead_letters() -> result<relational::dead_letter_table<Database>> {
-    return open<relational::dead_letter_table<Database>, relational::dead_letter_table_options>("dead letter");
+    return open<relational::dead_letter_table<Database>, relational::dead_letter_table_options>("dead letter",
+                                                                                            names_.dead_letter_table);
   }
 
-  // Opens a store on `--table` or its default table, once that table is known to exist.
+  // Opens a store on its own table name, else `table`, else its default table, once that
+  // table is known to exist.
   template <class Store, class Options>
-  auto open(std::string_view what) -> result<Store> {
+  auto open(std::string_view what, const std::string& own_table) -> result<Store> {
     Options options;
-    if (!table_.empty()) options.table = table_;
+    if (!own_table.empty()) {
+      options.table = own_table;
+    } else if (!names_.table.empty()) {
+      options.table = names_.table;
+    }
     if (!pipeline::detail::is_identifier(options.table)) {
       return invalid_input_error(fmt::format("'{}' is not a table name", options.table));
     }
@@ -133,11 +134,11 @@ class relational_store final : public store {
 
   std::shared_ptr<Database> db_;
   std::string where_;
-  std::string table_;
+  store_names names_;
   table_exists exists_;
 };
 
-#ifdef PIPELINE_ADMIN_WITH_SQLITE
+#ifdef PIPELINE_CONSOLE_WITH_SQLITE
 auto open_sqlite(std::string path, const store_names& names) -> result<std::unique_ptr<store>> {
   auto db = sqlite::database::open(path, {.create_if_missing = false});
   if (!db) return not_found_error(fmt::format("cannot open SQLite database {}: {}", path, db.error().message));
@@ -148,11 +149,11 @@ auto open_sqlite(std::string path, const store_names& names) -> result<std::uniq
     if (!count) return std::move(count).error();
     return count->at(0) > 0;
   };
-  return std::make_unique<relational_store<sqlite::database>>(std::move(*db), path, names.table, exists);
+  return std::make_unique<relational_store<sqlite::database>>(std::move(*db), path, names, exists);
 }
 #endif
 
-#if defined(PIPELINE_ADMIN_WITH_MYSQL) || defined(PIPELINE_ADMIN_WITH_POSTGRES)
+#if defined(PIPELINE_CONSOLE_WITH_MYSQL) || defined(PIPELINE_CONSOLE_WITH_POSTGRES)
 // A MySQL or PostgreSQL database: `current_schema` is the SQL function that names the
 // schema its tables are looked up in (DATABASE(), current_schema()).
 template <class Database, class Options>
@@ -176,11 +177,11 @@ auto open_server(std::string_view uri, std::string_view current_schema, const st
     if (!count) return std::move(count).error();
     return count->at(0).value_or(0) > 0;
   };
-  return std::make_unique<relational_store<Database>>(std::move(db), without_credentials(uri), names.table, exists);
+  return std::make_unique<relational_store<Database>>(std::move(db), without_credentials(uri), names, exists);
 }
 #endif
 
-#ifdef PIPELINE_ADMIN_WITH_REDIS
+#ifdef PIPELINE_CONSOLE_WITH_REDIS
 // The stream id just before `id` ("ms-seq"), so that reading after it starts at `id`.
 auto stream_id_before(std::string_view id) -> std::optional<std::optional<std::string>> {
   const auto dash = id.find('-');
@@ -240,6 +241,10 @@ class redis_store final : public store {
   auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
     if (auto present = require_key(prefix_ + ":dead", "dead letter stream"); !present) return std::move(present).error();
     return letters_.purge(filter, {});
+  }
+  auto requeue_letters(std::span<const stored_dead_letter> letters, std::string_view queue)
+      -> result<std::size_t> override {
+    return letters_.requeue(letters, std::string(queue), {});
   }
   auto queue(std::string_view stream) -> result<queue_status> override;
 
@@ -329,10 +334,82 @@ auto open_redis(std::string_view uri, const store_names& names) -> result<std::u
 
 }  // namespace
 
+auto without_credentials(std::string_view uri) -> std::string {
+  const auto scheme_end = uri.find("://");
+  const auto at = uri.rfind('@');
+  if (scheme_end == std::string_view::npos || at == std::string_view::npos || at < scheme_end) return std::string(uri);
+  return fmt::format("{}{}", uri.substr(0, scheme_end + 3), uri.substr(at + 1));
+}
+
+auto find_letters(store& s, const dead_letter_filter& filter, const std::optional<std::string>& text,
+                  std::optional<std::string> after_id, std::size_t limit) -> result<std::vector<stored_dead_letter>> {
+  std::vector<stored_dead_letter> letters;
+  while (letters.size() < limit) {
+    // Without a text filter every letter read is kept: read no more than is wanted.
+    auto page = s.read_letters(filter, after_id, text ? 500 : limit - letters.size());
+    if (!page) return std::move(page).error();
+    if (page->empty()) break;
+    after_id = page->back().id;
+    for (auto& stored : *page) {
+      const auto& l = stored.letter;
+      if (text && l.payload.find(*text) == std::string::npos && l.reason.message.find(*text) == std::string::npos) {
+        continue;
+      }
+      if (letters.size() < limit) letters.push_back(std::move(stored));
+    }
+  }
+  return letters;
+}
+
+auto parse_letter_filter(const std::function<std::optional<std::string>(std::string_view)>& field)
+    -> result<dead_letter_filter> {
+  dead_letter_filter filter;
+  if (auto kind = field("kind")) {
+    filter.kind = parse_error_kind(*kind);
+    if (!filter.kind) return invalid_input_error(fmt::format("kind: no error kind '{}'", *kind));
+  }
+  if (auto partition = field("partition")) {
+    std::uint32_t n = 0;
+    const auto [end, ec] = std::from_chars(partition->data(), partition->data() + partition->size(), n);
+    if (ec != std::errc{} || end != partition->data() + partition->size()) {
+      return invalid_input_error(fmt::format("partition needs a number below 2^32, not '{}'", *partition));
+    }
+    filter.partition = n;
+  }
+  for (auto [name, member] : {std::pair{"since", &dead_letter_filter::from}, std::pair{"until", &dead_letter_filter::to}}) {
+    if (auto text = field(name)) {
+      // A date alone is its midnight.
+      const auto t = pipeline::detail::parse_iso_time(text->size() == 10 ? *text + "T00:00:00Z" : *text);
+      if (!t) {
+        return invalid_input_error(
+            fmt::format("{} needs a UTC time such as 2026-05-01T12:00:00Z, not '{}'", name, *text));
+      }
+      filter.*member = std::chrono::time_point_cast<std::chrono::system_clock::duration>(*t);
+    }
+  }
+  filter.job = field("job");
+  return filter;
+}
+
+auto requeue_matching(store& s, const dead_letter_filter& filter, const std::optional<std::string>& text,
+                      std::string_view queue) -> result<std::size_t> {
+  std::size_t moved = 0;
+  std::optional<std::string> after;
+  for (;;) {
+    auto page = find_letters(s, filter, text, after, 500);
+    if (!page) return std::move(page).error();
+    if (page->empty()) return moved;
+    after = page->back().id;
+    auto done = s.requeue_letters(*page, queue);
+    if (!done) return std::move(done).error();
+    moved += *done;
+  }
+}
+
 auto open_store(std::string_view uri, const store_names& names) -> result<std::unique_ptr<store>> {
   if (uri.starts_with("sqlite:") || uri.ends_with(".db")) {
     auto path = std::string(uri.starts_with("sqlite:") ? uri.substr(7) : uri);
-#ifdef PIPELINE_ADMIN_WITH_SQLITE
+#ifdef PIPELINE_CONSOLE_WITH_SQLITE
     if (path.empty()) return invalid_input_error("sqlite: needs a file path");
     return open_sqlite(std::move(path), names);
 #else
@@ -340,21 +417,21 @@ auto open_store(std::string_view uri, const store_names& names) -> result<std::u
 #endif
   }
   if (uri.starts_with("mysql://")) {
-#ifdef PIPELINE_ADMIN_WITH_MYSQL
+#ifdef PIPELINE_CONSOLE_WITH_MYSQL
     return open_server<mysql::database, mysql::database_options>(uri, "DATABASE()", names);
 #else
     return missing_adapter(uri, "mysql");
 #endif
   }
   if (uri.starts_with("postgresql://") || uri.starts_with("postgres://")) {
-#ifdef PIPELINE_ADMIN_WITH_POSTGRES
+#ifdef PIPELINE_CONSOLE_WITH_POSTGRES
     return open_server<postgres::database, postgres::database_options>(uri, "current_schema()", names);
 #else
     return missing_adapter(uri, "postgres");
 #endif
   }
   if (uri.starts_with("redis://")) {
-#ifdef PIPELINE_ADMIN_WITH_REDIS
+#ifdef PIPELINE_CONSOLE_WITH_REDIS
     return open_redis(uri, names);
 #else
     return missing_adapter(uri, "redis");
