@@ -1,5 +1,5 @@
-// pipeline::mysql::keyset_source and cursor_source on MariaDB: types, composite keys,
-// filters, resuming, concurrent inserts, streaming, and the partition planners.
+// pipeline::mysql::keyset_source and cursor_source on MariaDB: the source contract, types,
+// composite keys, filters, resuming, concurrent inserts, streaming, and the partition planners.
 #include <pipeline/mysql/mysql.hpp>
 
 #include <atomic>
@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "mysql/mysql_test_support.hpp"
+#include "support/relational_contracts.hpp"
 #include "support/source_reading.hpp"
 
 namespace {
@@ -254,3 +255,10 @@ TEST_F(mysql_sources, date_partitions_split_users_by_registration_month) {
 }
 
 }  // namespace
+
+namespace pipeline::testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(mysql_keyset_source, source_contract,
+                               ::testing::Types<pipeline::test::server_keyset_source_factory<mysql_test::server>>);
+INSTANTIATE_TYPED_TEST_SUITE_P(mysql_cursor_source, source_contract,
+                               ::testing::Types<pipeline::test::server_cursor_source_factory<mysql_test::server>>);
+}  // namespace pipeline::testing

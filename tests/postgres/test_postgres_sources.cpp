@@ -24,46 +24,6 @@ using pipeline::value;
 using pipeline::test::ids_of;
 using pipeline::test::read_all;
 
-// A table of `count` rows (id, name).
-class row_table {
- protected:
-  void fill(std::size_t count) {
-    postgres_test::exec(*db_, fmt::format("CREATE TABLE \"{}\" (id BIGINT PRIMARY KEY, name TEXT)", table_));
-    postgres_test::exec(*db_, fmt::format("INSERT INTO \"{}\" SELECT s, 'row-' || s FROM generate_series(0, {}) s",
-                                          table_, static_cast<std::int64_t>(count) - 1));
-  }
-  std::shared_ptr<database> db_ = postgres_test::open_db();
-  std::string table_ = postgres_test::table_name("src");
-  postgres_test::dropped_tables cleanup_{db_, {table_}};
-
- public:
-  static auto make_record(std::size_t i) -> record {
-    return {{"id", static_cast<std::int64_t>(i)}, {"name", "row-" + std::to_string(i)}};
-  }
-};
-
-// The table read by key, in pages of 3.
-struct keyset_source_factory : row_table {
-  using source_type = keyset_source;
-  auto make_source(std::size_t count) -> std::unique_ptr<keyset_source> {
-    fill(count);
-    return std::make_unique<keyset_source>(
-        keyset_source::open(db_, {.table = table_, .key_columns = {"id"}, .batch_size = 3}).value());
-  }
-};
-
-// The table read through a cursor ordered by id, 3 rows a FETCH.
-struct cursor_source_factory : row_table {
-  using source_type = cursor_source;
-  auto make_source(std::size_t count) -> std::unique_ptr<cursor_source> {
-    fill(count);
-    return std::make_unique<cursor_source>(
-        cursor_source::open(db_, {.query = fmt::format("SELECT id, name FROM \"{}\" ORDER BY id", table_),
-                                  .batch_size = 3})
-            .value());
-  }
-};
-
 class postgres_sources : public ::testing::Test {
  protected:
   // Rows (grp, id) for id 1 … n, grp = id % 3, a label and a date.
@@ -276,6 +236,8 @@ TEST_F(postgres_sources, date_partitions_number_their_values_after_the_filter_pa
 }  // namespace
 
 namespace pipeline::testing {
-INSTANTIATE_TYPED_TEST_SUITE_P(postgres_keyset_source, source_contract, ::testing::Types<keyset_source_factory>);
-INSTANTIATE_TYPED_TEST_SUITE_P(postgres_cursor_source, source_contract, ::testing::Types<cursor_source_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(postgres_keyset_source, source_contract,
+                               ::testing::Types<pipeline::test::server_keyset_source_factory<postgres_test::server>>);
+INSTANTIATE_TYPED_TEST_SUITE_P(postgres_cursor_source, source_contract,
+                               ::testing::Types<pipeline::test::server_cursor_source_factory<postgres_test::server>>);
 }  // namespace pipeline::testing
