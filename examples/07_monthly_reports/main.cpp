@@ -452,13 +452,9 @@ auto run_reports(const options& o, examples::stop_on_signals& stop) -> int {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto o = parse_options(argc, argv);
-  if (!o) {
-    std::fputs(usage, stderr);
-    return 2;
-  }
+  const auto o = examples::options_or_usage(argc, argv, parse_options, usage);
   // The prefix goes into the CREATE and INSERT below, which this program writes itself.
-  if (!examples::check_table_prefix(o->prefix)) return 2;
+  if (!o || !examples::check_table_prefix(o->prefix)) return 2;
   // SIGINT/SIGTERM stop the job cleanly (each month saves its checkpoint; a rerun resumes):
   // blocked here, before any thread starts.
   examples::stop_on_signals stop;
