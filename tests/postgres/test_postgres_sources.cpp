@@ -185,6 +185,24 @@ TEST_F(postgres_sources, an_abandoned_cursor_closes_at_once_without_reading_the_
   EXPECT_EQ(query_int64(*db_, "SELECT 1").value().at(0), 1);
 }
 
+TEST_F(postgres_sources, a_cursor_whose_session_is_terminated_fails_transient_then_resumes_after_what_it_handed_out) {
+  fill(100);
+  // Each row carries the pid of the session that holds the cursor.
+  auto src = cursor_source::open(db_, {.query = fmt::format("SELECT id, pg_backend_pid() AS pid FROM \"{}\" ORDER BY id",
+                                                            table_),
+                                       .batch_size = 30})
+                 .value();
+  auto first = src.next_batch({}).value();
+  ASSERT_TRUE(first);
+  postgres_test::rows(fmt::format("SELECT pg_terminate_backend({})", first->records.front().find("pid")->get<std::int64_t>()));
+  auto lost = src.next_batch({});
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().kind, pipeline::error_kind::transient) << fmt::format("{}", lost.error());
+  const auto rest = ids_of(read_all(src));
+  ASSERT_EQ(rest.size(), 70u);
+  EXPECT_EQ(rest.front(), 31);
+}
+
 TEST_F(postgres_sources, a_bad_cursor_query_is_a_permanent_error_and_bad_options_throw) {
   auto src = cursor_source::open(db_, {.query = "SELECT * FROM no_such_table_here"}).value();
   auto r = src.next_batch({});
