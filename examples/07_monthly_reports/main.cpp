@@ -1,6 +1,7 @@
-// Monthly reports: one "report" per user of a MySQL `users` table, sent through a rate-limited
-// outbox. The job partitions the users by registration month (pipeline::mysql::
-// plan_date_intervals), pages each month by id (keyset source, batches of 100), has 5 worker
+// Monthly reports: one "report" per user of a `users` table on MySQL or PostgreSQL (the URI's
+// scheme picks the adapter), sent through a rate-limited outbox. The job partitions the users
+// by registration month (plan_date_intervals), pages each month by id (keyset source, batches
+// of 100), has 5 worker
 // threads (5 users processed at a time), retries a user whose report fails transiently 3
 // times with backoff, dead-letters users with an invalid e-mail (not retried) and users still
 // failing after 3 attempts, and records each month's run in a job log with its counts.
@@ -11,8 +12,10 @@
 // redone without sending any report twice. Ctrl-C (SIGINT) or SIGTERM stops it cleanly.
 //
 //     monthly_reports --uri mysql://etl:secret@127.0.0.1:3306/shop --users 1000000 --per-minute 100
+//     monthly_reports --uri postgres://etl:secret@127.0.0.1:5432/shop --users 1000000 --per-minute 100
 #include <pipeline/mysql/mysql.hpp>
 #include <pipeline/pipeline.hpp>
+#include <pipeline/postgres/postgres.hpp>
 
 #include "../common/command_line.hpp"
 #include "../common/schedule_option.hpp"
@@ -45,9 +48,11 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace my = pipeline::mysql;
+namespace pg = pipeline::postgres;
 
 struct options {
   std::string uri;
+  std::string backend = "mysql";  // which server --uri names when it is not given
   std::int64_t users = 1'000'000;
   std::string prefix = "reports";
   std::string outbox;  // default: <prefix>_outbox.txt
@@ -61,7 +66,10 @@ struct options {
 };
 
 constexpr const char* usage = R"(usage: monthly_reports [options]
-  --uri URI            mysql://user:password@host:port/db (default: $PIPELINE_MYSQL_TEST_URI)
+  --uri URI            mysql://user:password@host:port/db or postgres://user:password@host:port/db:
+                       the scheme picks the database (default: --backend's test URI)
+  --backend NAME       mysql or postgres: the server of $PIPELINE_MYSQL_TEST_URI or
+                       $PIPELINE_POSTGRES_TEST_URI when --uri is not given (mysql)
   --users N            users to generate when the users table does not exist (1000000)
   --prefix NAME        table name prefix (reports): NAME_users, NAME_dlq, NAME_checkpoints, NAME_runs
   --outbox PATH        the file reports are "sent" to (NAME_outbox.txt)
@@ -79,7 +87,6 @@ constexpr const char* usage = R"(usage: monthly_reports [options]
 
 auto parse_options(int argc, char** argv) -> std::optional<options> {
   options o;
-  if (const char* env = std::getenv("PIPELINE_MYSQL_TEST_URI")) o.uri = env;
   examples::command_line args{argc, argv};
   while (const auto arg = args.next_option()) {
     if (arg == "--users" && args.positive(o.users)) continue;
@@ -93,9 +100,18 @@ auto parse_options(int argc, char** argv) -> std::optional<options> {
     else if (arg == "--verify") o.verify = true;
     else if (arg == "--drop") o.drop = true;
     else if (arg == "--schedule") o.schedule = args.value();
+    else if (arg == "--backend") o.backend = args.value();
     else return std::nullopt;
   }
-  if (o.uri.empty()) return std::nullopt;
+  if (o.backend != "mysql" && o.backend != "postgres") return std::nullopt;
+  if (o.uri.empty()) {
+    const char* env = std::getenv(o.backend == "mysql" ? "PIPELINE_MYSQL_TEST_URI" : "PIPELINE_POSTGRES_TEST_URI");
+    if (env == nullptr) return std::nullopt;
+    o.uri = env;
+  }
+  if (o.uri.starts_with("postgres://") || o.uri.starts_with("postgresql://")) o.backend = "postgres";
+  else if (o.uri.starts_with("mysql://")) o.backend = "mysql";
+  else return std::nullopt;
   if (o.outbox.empty()) o.outbox = o.prefix + "_outbox.txt";
   return o;
 }
@@ -220,8 +236,45 @@ class report_maker {
   std::set<std::int64_t> failed_once_;
 };
 
+// One adapter's names: the job below is written once for either server. `restrict_to` is the
+// adapter's (it marks values as its SQL does).
+template <class Database, class KeysetSource, class DeadLetterTable, class CheckpointStore, class JobLog,
+          const auto& RestrictTo>
+struct adapter {
+  using database = Database;
+  using keyset_source = KeysetSource;
+  using dead_letter_table = DeadLetterTable;
+  using checkpoint_store = CheckpointStore;
+  using job_log = JobLog;
+  static constexpr const auto& restrict_to = RestrictTo;
+};
+using mysql_adapter = adapter<my::database, my::keyset_source, my::dead_letter_table, my::checkpoint_store,
+                              my::job_log, my::restrict_to>;
+using postgres_adapter = adapter<pg::database, pg::keyset_source, pg::dead_letter_table, pg::checkpoint_store,
+                                 pg::job_log, pg::restrict_to>;
+
+// `name` quoted as an identifier: backticks on MySQL, double quotes on PostgreSQL.
+auto quoted(const my::database& /*db*/, std::string_view name) { return fmt::format("`{}`", name); }
+auto quoted(const pg::database& /*db*/, std::string_view name) { return fmt::format("\"{}\"", name); }
+
+// Fills the users table with the server's own row generator (no round trips): MariaDB's
+// sequence engine, PostgreSQL's generate_series. Users already there are kept.
+auto fill_users_sql(const my::database& /*db*/, std::string_view table, std::int64_t users) -> std::string {
+  return fmt::format("INSERT IGNORE INTO `{}` SELECT seq, CONCAT('user ', seq), "
+                     "IF(seq % 53 = 0, CONCAT('user', seq, '.example.org'), CONCAT('user', seq, '@example.org')), "
+                     "'2022-01-01' + INTERVAL (seq * 7919 % {}) DAY FROM seq_1_to_{}",
+                     table, registration_days, users);
+}
+auto fill_users_sql(const pg::database& /*db*/, std::string_view table, std::int64_t users) -> std::string {
+  return fmt::format("INSERT INTO \"{}\" SELECT s, 'user ' || s, "
+                     "CASE WHEN s % 53 = 0 THEN 'user' || s || '.example.org' ELSE 'user' || s || '@example.org' END, "
+                     "DATE '2022-01-01' + (s * 7919 % {})::int FROM generate_series(1, {}) s ON CONFLICT DO NOTHING",
+                     table, registration_days, users);
+}
+
 // Compares the outbox and the DLQ with what the generated users call for.
-auto verify(my::database& db, const options& o, const std::string& dlq_table, const std::string& log_table,
+template <class Database>
+auto verify(Database& db, const options& o, const std::string& dlq_table, const std::string& log_table,
             std::size_t months) -> bool {
   std::int64_t expected_reports = 0, expected_letters = 0;
   for (std::int64_t id = 1; id <= o.users; ++id) {
@@ -244,7 +297,8 @@ auto verify(my::database& db, const options& o, const std::string& dlq_table, co
     keys.insert(key);
   }
   const auto duplicates = lines - static_cast<std::int64_t>(keys.size());
-  auto letters = my::query_int64(db, fmt::format("SELECT COUNT(*), SUM(attempts = 3) FROM `{}`", dlq_table));
+  auto letters = query_int64(db, fmt::format("SELECT COUNT(*), SUM(CASE WHEN attempts = 3 THEN 1 ELSE 0 END) FROM {}",
+                                             quoted(db, dlq_table)));
   const auto dead = letters ? letters->at(0).value_or(-1) : -1;
   const auto exhausted = letters ? letters->at(1).value_or(0) : -1;
   const bool outbox_ok = lines == expected_reports && duplicates == 0 && wrong == 0;
@@ -257,10 +311,10 @@ auto verify(my::database& db, const options& o, const std::string& dlq_table, co
               static_cast<long long>(exhausted), dlq_ok ? "ok" : "WRONG");
   // Each month's newest run completed; nothing left pending or running (a killed run's months
   // are marked crashed by the rerun). Months only: --schedule's own runs are beside them.
-  auto runs = my::query_int64(db, fmt::format("SELECT (SELECT COUNT(DISTINCT job) FROM `{0}` WHERE state = 'completed' "
-                                              "AND job LIKE 'monthly-reports/%'), (SELECT COUNT(*) FROM `{0}` WHERE "
-                                              "state IN ('pending', 'running') AND job LIKE 'monthly-reports/%')",
-                                              log_table));
+  auto runs = query_int64(db, fmt::format("SELECT (SELECT COUNT(DISTINCT job) FROM {0} WHERE state = 'completed' "
+                                          "AND job LIKE 'monthly-reports/%'), (SELECT COUNT(*) FROM {0} WHERE "
+                                          "state IN ('pending', 'running') AND job LIKE 'monthly-reports/%')",
+                                          quoted(db, log_table)));
   const auto completed = runs ? runs->at(0).value_or(-1) : -1;
   const auto open_runs = runs ? runs->at(1).value_or(0) : -1;
   const bool log_ok = completed == static_cast<std::int64_t>(months) && open_runs == 0;
@@ -269,49 +323,33 @@ auto verify(my::database& db, const options& o, const std::string& dlq_table, co
   return outbox_ok && dlq_ok && log_ok;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const auto o = parse_options(argc, argv);
-  if (!o) {
-    std::fputs(usage, stderr);
-    return 2;
-  }
-  // The prefix goes into the CREATE and INSERT below, which this program writes itself.
-  if (!examples::check_table_prefix(o->prefix)) return 2;
-  // SIGINT/SIGTERM stop the job cleanly (each month saves its checkpoint; a rerun resumes):
-  // blocked here, before any thread starts.
-  examples::stop_on_signals stop;
-
-  auto db_result = my::database::open(o->uri);
+// The job on the server of `o->uri`, through `Adapter`'s names; the exit status.
+template <class Adapter>
+auto run_reports(const options& o, examples::stop_on_signals& stop) -> int {
+  auto db_result = Adapter::database::open(o.uri);
   if (!db_result) return examples::print_error(db_result.error());
   auto db = *db_result;
-  const auto users_table = o->prefix + "_users";
-  const auto dlq_table = o->prefix + "_dlq";
-  const auto checkpoint_table = o->prefix + "_checkpoints";
-  const auto log_table = o->prefix + "_runs";
+  const auto users_table = o.prefix + "_users";
+  const auto dlq_table = o.prefix + "_dlq";
+  const auto checkpoint_table = o.prefix + "_checkpoints";
+  const auto log_table = o.prefix + "_runs";
 
   // The users, generated once with the server's sequence engine (no round trips).
-  if (auto made = my::execute(*db, fmt::format("CREATE TABLE IF NOT EXISTS `{}` (id BIGINT PRIMARY KEY, "
-                                               "name VARCHAR(64) NOT NULL, email VARCHAR(64) NOT NULL, "
-                                               "registered DATE NOT NULL)",
-                                               users_table));
+  if (auto made = execute(*db, fmt::format("CREATE TABLE IF NOT EXISTS {} (id BIGINT PRIMARY KEY, "
+                                           "name VARCHAR(64) NOT NULL, email VARCHAR(64) NOT NULL, "
+                                           "registered DATE NOT NULL)",
+                                           quoted(*db, users_table)));
       !made) {
     return examples::print_error(made.error());
   }
-  if (auto filled = my::execute(*db, fmt::format("INSERT IGNORE INTO `{}` SELECT seq, CONCAT('user ', seq), "
-                                                 "IF(seq % 53 = 0, CONCAT('user', seq, '.example.org'), "
-                                                 "CONCAT('user', seq, '@example.org')), "
-                                                 "'2022-01-01' + INTERVAL (seq * 7919 % {}) DAY FROM seq_1_to_{}",
-                                                 users_table, registration_days, o->users));
-      !filled) {
+  if (auto filled = execute(*db, fill_users_sql(*db, users_table, o.users)); !filled) {
     return examples::print_error(filled.error());
   }
 
-  auto outbox = outbox_file::open(o->outbox);
-  auto dlq = my::dead_letter_table::open(db, {.table = dlq_table});
-  auto checkpoints = my::checkpoint_store::open(db, {.table = checkpoint_table});
-  auto log = my::job_log::open(db, {.table = log_table});
+  auto outbox = outbox_file::open(o.outbox);
+  auto dlq = Adapter::dead_letter_table::open(db, {.table = dlq_table});
+  auto checkpoints = Adapter::checkpoint_store::open(db, {.table = checkpoint_table});
+  auto log = Adapter::job_log::open(db, {.table = log_table});
   for (const auto* e : {outbox ? nullptr : &outbox.error(),
                         dlq ? nullptr : &dlq.error(), checkpoints ? nullptr : &checkpoints.error(),
                         log ? nullptr : &log.error()}) {
@@ -319,14 +357,14 @@ int main(int argc, char** argv) {
   }
 
   // "N per minute", in bursts of 5: the limited sink hands the outbox 5 reports at a time.
-  pipeline::rate_limiter per_minute{o->per_minute, std::chrono::minutes{1}, std::min<std::uint64_t>(5, o->per_minute)};
+  pipeline::rate_limiter per_minute{o.per_minute, std::chrono::minutes{1}, std::min<std::uint64_t>(5, o.per_minute)};
   pipeline::limited_sink limited_outbox{*outbox, {.rate = &per_minute, .rate_per_record = true}};
   pipeline::any_job_log_store any_log{std::ref(*log)};
   pipeline::runner_options run_options;
   run_options.name = "monthly-reports";
-  run_options.workers = o->workers;
+  run_options.workers = o.workers;
   run_options.job_log = &any_log;
-  run_options.retry = {.initial = std::chrono::milliseconds{o->backoff_ms}, .max_attempts = 3};
+  run_options.retry = {.initial = std::chrono::milliseconds{o.backoff_ms}, .max_attempts = 3};
   // A user whose report service keeps timing out is that user's problem, not an outage: after
   // 3 attempts it is dead-lettered and the month goes on (the default would fail the run).
   run_options.when_retries_exhausted = pipeline::exhausted_policy::dead_letter;
@@ -335,7 +373,7 @@ int main(int argc, char** argv) {
   // One run of the job: plans the months, queues them, runs them. 0 when every month completed.
   std::size_t planned = 0;
   const auto run_job = [&](std::stop_token token) -> int {
-    auto months = my::plan_date_intervals(*db, users_table, "registered", pipeline::interval_unit::month);
+    auto months = plan_date_intervals(*db, users_table, "registered", pipeline::interval_unit::month);
     if (!months) return examples::print_error(months.error());
     planned = months->size();
     // Every month is due: `pending` in the job log until its run takes the entry over.
@@ -349,12 +387,13 @@ int main(int argc, char** argv) {
     const auto reports = pipeline::run_partitions(
         *months,
         [&](const pipeline::partition& month) {
-          auto source = my::keyset_source::open(
-              db, my::restrict_to({.table = users_table, .key_columns = {"id"}, .batch_size = 100}, month, "registered"));
+          auto source = Adapter::keyset_source::open(
+              db, Adapter::restrict_to({.table = users_table, .key_columns = {"id"}, .batch_size = 100}, month,
+                                       "registered"));
           if (!source) throw std::runtime_error(fmt::format("{}", source.error()));
           return std::move(*source);
         },
-        make_report, limited_outbox, *dlq, *checkpoints, run_options, o->months_at_once, token);
+        make_report, limited_outbox, *dlq, *checkpoints, run_options, o.months_at_once, token);
 
     std::uint64_t sent = 0, dead = 0, retried = 0;
     int status = 0;
@@ -376,10 +415,10 @@ int main(int argc, char** argv) {
   };
 
   int status = 0;
-  if (o->schedule.empty()) {
+  if (o.schedule.empty()) {
     status = run_job(stop.token());
   } else {
-    const auto when = examples::parse_schedule_option("--schedule", o->schedule);
+    const auto when = examples::parse_schedule_option("--schedule", o.schedule);
     if (!when) return 2;
     // One run at a time across processes: the schedule's lease sits beside the checkpoints.
     pipeline::any_checkpoint_store schedule_store{std::ref(*checkpoints)};
@@ -400,12 +439,24 @@ int main(int argc, char** argv) {
   }
   if (stop.stop_requested()) std::puts("stopped by a signal: run it again to resume");
 
-  if (o->verify && status == 0 && !verify(*db, *o, dlq_table, log_table, planned)) status = 1;
-  if (o->drop) {
+  if (o.verify && status == 0 && !verify(*db, o, dlq_table, log_table, planned)) status = 1;
+  if (o.drop) {
     for (const auto& t : {users_table, dlq_table, checkpoint_table, log_table}) {
-      (void)my::execute(*db, fmt::format("DROP TABLE IF EXISTS `{}`", t));
+      (void)execute(*db, fmt::format("DROP TABLE IF EXISTS {}", quoted(*db, t)));
     }
-    std::remove(o->outbox.c_str());
+    std::remove(o.outbox.c_str());
   }
   return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto o = examples::options_or_usage(argc, argv, parse_options, usage);
+  // The prefix goes into the CREATE and INSERT below, which this program writes itself.
+  if (!o || !examples::check_table_prefix(o->prefix)) return 2;
+  // SIGINT/SIGTERM stop the job cleanly (each month saves its checkpoint; a rerun resumes):
+  // blocked here, before any thread starts.
+  examples::stop_on_signals stop;
+  return o->backend == "postgres" ? run_reports<postgres_adapter>(*o, stop) : run_reports<mysql_adapter>(*o, stop);
 }

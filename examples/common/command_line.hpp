@@ -3,6 +3,7 @@
 // Header-only; a value type over argv, which must outlive it.
 
 #include <charconv>
+#include <cstdio>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -31,5 +32,14 @@ class command_line {
   std::span<char*> args_;
   std::size_t at_ = 0;
 };
+
+/// `parse(argc, argv)`'s options (an optional), or nullopt once `usage` is printed on stderr:
+/// the caller then exits 2.
+template <class Parse>
+auto options_or_usage(int argc, char** argv, Parse parse, const char* usage) -> decltype(parse(argc, argv)) {
+  auto o = parse(argc, argv);
+  if (!o) std::fputs(usage, stderr);
+  return o;
+}
 
 }  // namespace examples

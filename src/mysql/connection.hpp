@@ -15,6 +15,7 @@
 #include <pipeline/error.hpp>
 #include <pipeline/mysql/database.hpp>
 #include <pipeline/detail/connection_pool.hpp>
+#include <pipeline/detail/keyset_reader.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::mysql::detail {
@@ -120,4 +121,17 @@ struct database_access {
 /// Throws std::invalid_argument ("<what>: db is null") when `db` is null.
 void require_database(const std::shared_ptr<database>& db, std::string_view what);
 
+/// How this adapter's sources and planners spell their SQL (defined in keyset_source.cpp).
+extern const pipeline::detail::sql_spelling spelling;
+
 }  // namespace pipeline::mysql::detail
+
+namespace pipeline::mysql {
+
+/// `detail::spelling`, found by argument-dependent lookup from the sources and planners
+/// written once in src/relational/.
+[[nodiscard]] inline auto sql_spelling_of(const database* /*db*/) -> const pipeline::detail::sql_spelling& {
+  return detail::spelling;
+}
+
+}  // namespace pipeline::mysql

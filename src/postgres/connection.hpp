@@ -19,6 +19,7 @@
 #include <pipeline/error.hpp>
 #include <pipeline/postgres/database.hpp>
 #include <pipeline/detail/connection_pool.hpp>
+#include <pipeline/detail/keyset_reader.hpp>
 #include <pipeline/record.hpp>
 #include <pipeline/result.hpp>
 
@@ -117,6 +118,12 @@ struct database_access {
   [[nodiscard]] static auto borrow(database& db, const std::stop_token& stop = {}) -> result<lease> {
     return db.pool_.borrow(stop, [&] { return open(db); }, is_outage);
   }
+  /// A connection of its own, outside the pool (a cursor that holds it, in a transaction, for
+  /// a long read), waited for as `borrow` does.
+  [[nodiscard]] static auto open_dedicated(database& db, const std::stop_token& stop = {})
+      -> result<std::unique_ptr<connection>> {
+    return db.pool_.wait_out(stop, [&] { return open(db); }, is_outage);
+  }
   /// `body(connection&)`, which only reads, run again on a new connection when its own was
   /// lost during an outage (connection_pool::read).
   template <class Body>
@@ -144,4 +151,17 @@ void require_database(const std::shared_ptr<database>& db, std::string_view what
 /// ("2024-03-01 12:00:00.00025+00"); nullopt for anything else (infinity, BC, years past 9999).
 [[nodiscard]] auto parse_timestamptz(std::string_view text) -> std::optional<timestamp>;
 
+/// How this adapter's sources and planners spell their SQL (defined in keyset_source.cpp).
+extern const pipeline::detail::sql_spelling spelling;
+
 }  // namespace pipeline::postgres::detail
+
+namespace pipeline::postgres {
+
+/// `detail::spelling`, found by argument-dependent lookup from the sources and planners
+/// written once in src/relational/.
+[[nodiscard]] inline auto sql_spelling_of(const database* /*db*/) -> const pipeline::detail::sql_spelling& {
+  return detail::spelling;
+}
+
+}  // namespace pipeline::postgres

@@ -75,6 +75,8 @@ struct server {
   using dead_letter_table = pipeline::mysql::dead_letter_table;
   using job_log = pipeline::mysql::job_log;
   using job_log_options = pipeline::mysql::job_log_options;
+  using keyset_source = pipeline::mysql::keyset_source;
+  using cursor_source = pipeline::mysql::cursor_source;
   static auto open_db() { return mysql_test::open_db(); }
   static auto table_name(std::string_view prefix) { return mysql_test::table_name(prefix); }
   static auto quote(std::string_view name) { return fmt::format("`{}`", name); }

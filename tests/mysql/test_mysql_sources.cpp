@@ -1,5 +1,5 @@
-// pipeline::mysql::keyset_source and cursor_source on MariaDB: types, composite keys,
-// filters, resuming, concurrent inserts, streaming, and the partition planners.
+// pipeline::mysql::keyset_source and cursor_source on MariaDB: the source contract, types,
+// composite keys, filters, resuming, concurrent inserts, streaming, and the partition planners.
 #include <pipeline/mysql/mysql.hpp>
 
 #include <atomic>
@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "mysql/mysql_test_support.hpp"
+#include "support/relational_contracts.hpp"
 #include "support/source_reading.hpp"
 
 namespace {
@@ -187,31 +188,19 @@ TEST_F(mysql_sources, keyset_reads_every_existing_row_once_while_rows_are_insert
 
 TEST_F(mysql_sources, cursor_streams_in_batches_and_seek_skips_rows_handed_out) {
   fill(2500);
-  const auto query = fmt::format("SELECT id FROM `{}` ORDER BY id", table_);
-  auto src = cursor_source::open(db_, {.query = query, .batch_size = 300}).value();
-  std::vector<pipeline::batch<record>> batches;
-  auto ids = ids_of(read_all(src, &batches));
-  ASSERT_EQ(ids.size(), 2500u);
-  EXPECT_EQ(batches.size(), 9u);
-  EXPECT_EQ(batches[0].end, pipeline::position::from_integer(300));
-  auto resumed = cursor_source::open(db_, {.query = query, .batch_size = 1000}).value();
-  ASSERT_TRUE(resumed.seek(batches[3].end));
-  auto rest = ids_of(read_all(resumed));
-  ASSERT_EQ(rest.size(), 1300u);
-  EXPECT_EQ(rest.front(), 1201);
+  pipeline::test::expect_cursor_reads_in_batches_and_resumes_at_a_count([&](std::size_t batch_size) {
+    return cursor_source::open(db_, {.query = fmt::format("SELECT id FROM `{}` ORDER BY id", table_),
+                                     .batch_size = batch_size})
+        .value();
+  });
 }
 
 TEST_F(mysql_sources, cursor_gives_each_record_the_count_before_it_to_seek_to) {
   fill(30);
-  const auto open_source = [&] {
+  pipeline::test::expect_each_record_positioned_at_the_count_before_it([&] {
     return cursor_source::open(db_, {.query = fmt::format("SELECT id FROM `{}` ORDER BY id", table_), .batch_size = 7})
         .value();
-  };
-  auto src = open_source();
-  std::vector<pipeline::batch<record>> batches;
-  ASSERT_EQ(read_all(src, &batches).size(), 30u);
-  EXPECT_EQ(batches[1].positions[0], pipeline::position::from_integer(7));
-  expect_each_own_position_reads_its_record(batches, open_source);
+  });
 }
 
 TEST_F(mysql_sources, an_abandoned_cursor_closes_at_once_without_reading_the_rest) {
@@ -240,17 +229,10 @@ TEST_F(mysql_sources, key_range_partitions_cover_the_table_once) {
   fill(1000);
   auto plan = plan_key_ranges(*db_, table_, "id", 4).value();
   ASSERT_EQ(plan.size(), 4u);
-  std::vector<std::int64_t> all;
-  for (const auto& p : plan) {
-    auto src = keyset_source::open(db_, restrict_to({.table = table_, .key_columns = {"id"}, .batch_size = 100}, p, "id"))
-                   .value();
-    auto ids = ids_of(read_all(src));
-    EXPECT_EQ(ids.size(), 250u) << p.name;
-    all.insert(all.end(), ids.begin(), ids.end());
-  }
-  std::vector<std::int64_t> expected(1000);
-  std::iota(expected.begin(), expected.end(), 1);
-  EXPECT_EQ(all, expected);
+  pipeline::test::expect_ids_split_evenly(pipeline::test::ids_by_partition(plan, [&](const pipeline::partition& p) {
+    return keyset_source::open(db_, restrict_to({.table = table_, .key_columns = {"id"}, .batch_size = 100}, p, "id"))
+        .value();
+  }), 250);
 }
 
 TEST_F(mysql_sources, date_partitions_split_users_by_registration_month) {
@@ -259,18 +241,13 @@ TEST_F(mysql_sources, date_partitions_split_users_by_registration_month) {
   ASSERT_EQ(plan.size(), 3u);
   EXPECT_EQ(plan[0].name, "2024-01");
   EXPECT_EQ(plan[2].name, "2024-03");
-  std::size_t total = 0;
-  std::vector<std::size_t> sizes;
-  for (const auto& p : plan) {
-    auto src = keyset_source::open(db_, restrict_to({.table = table_, .key_columns = {"id"}, .filter = "grp >= ?",
-                                                     .filter_parameters = {0}},
-                                                    p, "joined"))
-                   .value();
-    sizes.push_back(read_all(src).size());
-    total += sizes.back();
-  }
-  EXPECT_EQ(total, 900u);
-  EXPECT_EQ(sizes, (std::vector<std::size_t>{310, 290, 300}));  // 31, 29 and 30 days × 10
+  const auto parts = pipeline::test::ids_by_partition(plan, [&](const pipeline::partition& p) {
+    return keyset_source::open(
+               db_, restrict_to({.table = table_, .key_columns = {"id"}, .filter = "grp >= ?", .filter_parameters = {0}},
+                                p, "joined"))
+        .value();
+  });
+  EXPECT_EQ(pipeline::test::sizes_of(parts), (std::vector<std::size_t>{310, 290, 300}));  // 31, 29 and 30 days × 10
   auto empty_table = mysql_test::table_name("empty");
   mysql_test::dropped_tables cleanup{db_, {empty_table}};
   mysql_test::exec(*db_, fmt::format("CREATE TABLE `{}` (id BIGINT PRIMARY KEY)", empty_table));
@@ -278,3 +255,10 @@ TEST_F(mysql_sources, date_partitions_split_users_by_registration_month) {
 }
 
 }  // namespace
+
+namespace pipeline::testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(mysql_keyset_source, source_contract,
+                               ::testing::Types<pipeline::test::server_keyset_source_factory<mysql_test::server>>);
+INSTANTIATE_TYPED_TEST_SUITE_P(mysql_cursor_source, source_contract,
+                               ::testing::Types<pipeline::test::server_cursor_source_factory<mysql_test::server>>);
+}  // namespace pipeline::testing

@@ -98,6 +98,8 @@ struct server {
   using dead_letter_table = pipeline::postgres::dead_letter_table;
   using job_log = pipeline::postgres::job_log;
   using job_log_options = pipeline::postgres::job_log_options;
+  using keyset_source = pipeline::postgres::keyset_source;
+  using cursor_source = pipeline::postgres::cursor_source;
   static auto open_db() { return postgres_test::open_db(); }
   static auto table_name(std::string_view prefix) { return postgres_test::table_name(prefix); }
   static auto quote(std::string_view name) { return fmt::format("\"{}\"", name); }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace pipeline::test {
 
@@ -27,7 +28,8 @@ auto all_dead_letters(DeadLetterTable& dlq) -> std::vector<dead_letter> {
 
 // `Server` is the adapter's test support:
 //   using database, table_sink, table_sink_options, write_mode, checkpoint_store,
-//         checkpoint_store_options, dead_letter_table, job_log, job_log_options = the adapter's;
+//         checkpoint_store_options, dead_letter_table, job_log, job_log_options,
+//         keyset_source, cursor_source = the adapter's;
 //   static auto open_db() -> std::shared_ptr<database>;
 //   static auto table_name(std::string_view prefix) -> std::string;  // unique per test
 //   static auto quote(std::string_view name) -> std::string;          // as an identifier
@@ -113,6 +115,53 @@ struct server_dead_letter_table_factory {
   std::string table_ = Server::table_name("dlq");
   dropped_tables<Server> cleanup_{db_, {}};
   dlq_type* last_ = nullptr;
+};
+
+/// A table of `count` rows (id BIGINT PRIMARY KEY, name VARCHAR(64)), made by one INSERT, for
+/// the source contract (pipeline/testing/source_contract.hpp).
+template <class Server>
+class server_row_table {
+ public:
+  static auto make_record(std::size_t i) -> record {
+    return {{"id", static_cast<std::int64_t>(i)}, {"name", "row-" + std::to_string(i)}};
+  }
+
+ protected:
+  void fill(std::size_t count) {
+    Server::exec(*db_, fmt::format("CREATE TABLE {} (id BIGINT PRIMARY KEY, name VARCHAR(64))", Server::quote(table_)));
+    if (count == 0) return;
+    std::vector<std::string> rows;
+    for (std::size_t i = 0; i < count; ++i) rows.push_back(fmt::format("({0}, 'row-{0}')", i));
+    Server::exec(*db_, fmt::format("INSERT INTO {} VALUES {}", Server::quote(table_), fmt::join(rows, ", ")));
+  }
+  std::shared_ptr<typename Server::database> db_ = Server::open_db();
+  std::string table_ = Server::table_name("src");
+  dropped_tables<Server> cleanup_{db_, {table_}};
+};
+
+/// The table read by its key, in pages of 3.
+template <class Server>
+struct server_keyset_source_factory : server_row_table<Server> {
+  using source_type = typename Server::keyset_source;
+  auto make_source(std::size_t count) -> std::unique_ptr<source_type> {
+    this->fill(count);
+    return std::make_unique<source_type>(
+        source_type::open(this->db_, {.table = this->table_, .key_columns = {"id"}, .batch_size = 3}).value());
+  }
+};
+
+/// The table read through a cursor ordered by id, 3 rows a batch.
+template <class Server>
+struct server_cursor_source_factory : server_row_table<Server> {
+  using source_type = typename Server::cursor_source;
+  auto make_source(std::size_t count) -> std::unique_ptr<source_type> {
+    this->fill(count);
+    return std::make_unique<source_type>(
+        source_type::open(this->db_, {.query = fmt::format("SELECT id, name FROM {} ORDER BY id",
+                                                           Server::quote(this->table_)),
+                                      .batch_size = 3})
+            .value());
+  }
 };
 
 /// The factory lists of a server adapter, for PIPELINE_RELATIONAL_CONTRACTS: the table sink

@@ -47,23 +47,54 @@ struct keyset_options {
   std::size_t batch_size{1000};
 };
 
-/// How an adapter spells a keyset read: `quote(name, what)` quotes a name after checking it
-/// (throwing std::invalid_argument naming `what`), `mark(n)` is parameter n's placeholder
-/// (from 1), `filter_parameters(filter)` counts what a filter takes, and `filter_first` says
-/// whether the filter's parameters come before the key's (so that a filter numbers its own
-/// from 1) or after them.
-template <class Quote, class Mark, class CountParameters>
-struct keyset_dialect {
-  Quote quote;
-  Mark mark;
-  CountParameters filter_parameters;
-  bool filter_first = false;
+/// How a SQL dialect marks bound parameters: MySQL with `?` (in the order key, filter, limit),
+/// PostgreSQL with `$n` (the filter's first, `$1` … `$n` as its author numbered them, then the
+/// key's, then the limit).
+enum class parameter_marks : std::uint8_t { question, numbered };
+
+/// How a SQL adapter spells what its sources and planners send: `adapter` names it in
+/// messages ("mysql"), `quote(name, what)` quotes a name after checking it (throwing
+/// std::invalid_argument naming `what`), `marks` how it marks parameters. Each adapter has
+/// one, in its src/.
+struct sql_spelling {
+  std::string_view adapter;
+  std::string (*quote)(std::string_view name, std::string_view what);
+  parameter_marks marks;
+
+  /// Parameter n's placeholder (from 1).
+  [[nodiscard]] auto mark(std::size_t n) const -> std::string {
+    return marks == parameter_marks::question ? std::string{"?"} : fmt::format("${}", n);
+  }
+  /// Whether a filter's parameters come before a key's (so that it numbers its own from 1).
+  [[nodiscard]] auto filter_first() const noexcept -> bool { return marks == parameter_marks::numbered; }
+
+  /// The parameters `sql` (a filter) takes: its `?`, or its highest `$n`, outside quoted
+  /// strings and names (MySQL's `'`, `"` and `` ` ``, with backslash escapes in strings;
+  /// PostgreSQL's `'` and `"`, where a doubled quote closes and reopens: the same to us).
+  [[nodiscard]] auto parameters_taken(std::string_view sql) const -> std::size_t {
+    const bool question = marks == parameter_marks::question;
+    std::size_t taken = 0;
+    char open_quote = 0;
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+      const char c = sql[i];
+      if (open_quote != 0) {
+        if (question && c == '\\' && open_quote != '`') ++i;
+        else if (c == open_quote) open_quote = 0;
+      } else if (c == '\'' || c == '"' || (question && c == '`')) {
+        open_quote = c;
+      } else if (question && c == '?') {
+        ++taken;
+      } else if (!question && c == '$' && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+        std::size_t n = 0;
+        for (; i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9'; ++i) {
+          n = n * 10 + static_cast<std::size_t>(sql[i + 1] - '0');
+        }
+        taken = std::max(taken, n);
+      }
+    }
+    return taken;
+  }
 };
-// Spelt out for clang 14, which deduces no aggregate's arguments by itself.
-template <class Quote, class Mark, class CountParameters>
-keyset_dialect(Quote, Mark, CountParameters) -> keyset_dialect<Quote, Mark, CountParameters>;
-template <class Quote, class Mark, class CountParameters>
-keyset_dialect(Quote, Mark, CountParameters, bool) -> keyset_dialect<Quote, Mark, CountParameters>;
 
 /// The queries of a keyset read: the first page, and the pages after a key
 /// (`SELECT … WHERE (k1, k2) > (…) [AND (filter)] ORDER BY k1, k2 LIMIT …`, never OFFSET).
@@ -76,9 +107,8 @@ struct keyset_queries {
 /// std::invalid_argument naming `who` when a name is not an identifier, `key_columns` is
 /// empty, `batch_size` is 0, or the filter takes another number of parameters than given.
 /// The key columns are added to `options.columns` when it names others.
-template <class Quote, class Mark, class CountParameters>
-[[nodiscard]] auto plan_keyset(keyset_options& options, std::string_view who,
-                               const keyset_dialect<Quote, Mark, CountParameters>& d) -> keyset_queries {
+[[nodiscard]] inline auto plan_keyset(keyset_options& options, std::string_view who, const sql_spelling& d)
+    -> keyset_queries {
   const auto table = d.quote(options.table, fmt::format("{}: options.table", who));
   if (options.key_columns.empty()) throw std::invalid_argument(fmt::format("{}: options.key_columns is empty", who));
   if (options.batch_size == 0) throw std::invalid_argument(fmt::format("{}: options.batch_size is 0", who));
@@ -97,11 +127,11 @@ template <class Quote, class Mark, class CountParameters>
   }
   const auto projected = quoted(options.columns, "columns");
   const std::size_t filtered = options.filter_parameters.size();
-  if (const std::size_t taken = d.filter_parameters(options.filter); taken != filtered) {
+  if (const std::size_t taken = d.parameters_taken(options.filter); taken != filtered) {
     throw std::invalid_argument(fmt::format("{}: options.filter takes {} parameters but {} filter_parameters are given",
                                             who, taken, filtered));
   }
-  const std::size_t key_from = d.filter_first ? filtered + 1 : 1;
+  const std::size_t key_from = d.filter_first() ? filtered + 1 : 1;
   std::vector<std::string> marks;
   for (std::size_t i = 0; i < keys.size(); ++i) marks.push_back(d.mark(key_from + i));
   const auto select = projected.empty() ? std::string{"*"} : fmt::format("{}", fmt::join(projected, ", "));
@@ -249,19 +279,32 @@ class keyset_reader {
   bool exhausted_ = false;
 };
 
-/// A SQL adapter's keyset source: users name it `mysql::keyset_source`,
-/// `postgres::keyset_source` (whose headers document it). The adapter defines the three
-/// members for its `Database` in its src/ and instantiates them there.
+/// A SQL adapter's keyset source (users name it `mysql::keyset_source`,
+/// `postgres::keyset_source`; the adapter defines the members for its `Database` in its src/).
 ///
-/// Contract: models `pipeline::seekable_source`. Not thread-safe (one reader).
+/// Reads a table in key order, one page per batch, with
+/// `SELECT … WHERE (k1, k2) > (…) [AND (filter)] ORDER BY k1, k2 LIMIT …`: never OFFSET, so
+/// every page costs the same however deep it is, and rows inserted or deleted behind or
+/// ahead of the read do not shift it (a row inserted ahead of the position is read; one
+/// inserted behind it is not). Each batch's `end` is the key of its last row, encoded with
+/// `record_codec`; `seek` to it resumes after that row. Each record's own position
+/// (`batch::positions[i]`) is the key of the row before it (empty for the table's first
+/// row), so seeking there reads it next. A row with a value that does not convert is put in
+/// the batch's `rejected` with `invalid_input`, not dropped.
+///
+/// Contract: models `pipeline::seekable_source`. Not thread-safe (one reader); each page
+/// borrows a pooled connection, and a page whose connection was lost is read again whole on
+/// a new one (a read may be repeated). Blocking. Server errors as the adapter's `database`
+/// says.
 template <class Database>
 class keyset_source {
  public:
   using value_type = record;
 
-  /// Throws std::invalid_argument, before any SQL is sent, if `db` is null or `options` fail
-  /// `plan_keyset`'s checks. The server checks the query here: a missing table or column is
-  /// a `permanent` error.
+  /// Throws std::invalid_argument, before any SQL is sent, if `db` is null, a name is not an
+  /// identifier, key_columns is empty, batch_size is 0, or the filter takes another number of
+  /// parameters than filter_parameters holds (`plan_keyset`). The server checks the query
+  /// here: a missing table or column is a `permanent` error.
   [[nodiscard]] static auto open(std::shared_ptr<Database> db, keyset_options options) -> result<keyset_source>;
 
   [[nodiscard]] auto next_batch(std::stop_token stop) -> result<std::optional<batch<record>>>;

@@ -8,9 +8,11 @@
 /// describes the tables and type mapping.
 
 #include <pipeline/postgres/checkpoint_store.hpp>
+#include <pipeline/postgres/cursor_source.hpp>
 #include <pipeline/postgres/database.hpp>
 #include <pipeline/postgres/dead_letter_table.hpp>
 #include <pipeline/postgres/job_log.hpp>
 #include <pipeline/postgres/keyset_source.hpp>
+#include <pipeline/postgres/partition_planner.hpp>
 #include <pipeline/postgres/table_sink.hpp>
 #include <pipeline/postgres/write_mode.hpp>
