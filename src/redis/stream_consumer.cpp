@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include <pipeline/redis/detail/frame.hpp>
+#include <pipeline/detail/frame.hpp>
 
 #include "fields.hpp"
 #include "stream_common.hpp"
@@ -124,10 +124,10 @@ for i = 5, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i], 'o', ARGV[3],
 return #ARGV - 4)";
   if (!e.framed) return false;
   std::vector<std::string> args{options_.group, e.id, e.origin, std::to_string(e.origin_index)};
-  detail::frame_reader reader{e.frame};
+  pipeline::detail::frame_reader reader{e.frame};
   while (auto bytes = reader.next()) {
     std::string single;
-    detail::frame_append(single, *bytes);
+    pipeline::detail::frame_append(single, *bytes);
     args.push_back(std::move(single));
   }
   if (reader.bad() || args.size() < 6) return false;  // one record, or a frame stream_source rejects
@@ -242,36 +242,6 @@ void stream_consumer::trim_when_due() {
   if (std::chrono::steady_clock::now() < next_trim_) return;
   next_trim_ = std::chrono::steady_clock::now() + options_.trim_interval;
   if (auto t = trim(); !t) options_.log.warn("redis: trimming {} failed: {}", options_.stream, t.error().message);
-}
-
-auto stream_acks::load(std::string_view key) -> result<checkpoint> {
-  std::scoped_lock lock{mutex_};
-  if (key.find('#') != std::string_view::npos) {
-    const auto it = beside_.find(key);
-    return it != beside_.end() ? it->second : checkpoint{};
-  }
-  return checkpoint{position{}, version_};
-}
-
-auto stream_acks::save(std::string_view key, const position& pos, std::uint64_t expected_version)
-    -> result<std::uint64_t> {
-  std::scoped_lock lock{mutex_};
-  if (key.find('#') != std::string_view::npos) {
-    auto& kept = beside_[std::string(key)];
-    if (expected_version != kept.version) {
-      return conflict_error(fmt::format("'{}' is at version {}, not {}", key, kept.version, expected_version));
-    }
-    kept = checkpoint{pos, kept.version + 1};
-    return kept.version;
-  }
-  if (expected_version != version_) {
-    return conflict_error(fmt::format("stream acks are at version {}, not {}", version_, expected_version));
-  }
-  const auto& text = pos.bytes();
-  auto number = detail::to_int<std::uint64_t>(std::string_view(text).substr(0, text.find('/')));
-  if (!number) return invalid_input_error(fmt::format("'{}' is not a stream_source position", text));
-  if (auto acked = consumer_.ack_through(*number); !acked) return std::move(acked).error();
-  return ++version_;
 }
 
 }  // namespace pipeline::redis
