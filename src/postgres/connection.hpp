@@ -4,6 +4,7 @@
 // parameters of a statement as libpq takes them, and the mapping of SQLSTATEs onto
 // error_kind. Only src/postgres sees <libpq-fe.h>.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -100,6 +101,10 @@ class connection {
     return !broken_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
   }
   [[nodiscard]] auto backend_pid() const noexcept -> int { return PQbackendPID(conn_); }
+  /// Waits up to `timeout` for a notification of a channel this connection LISTENs on (poll
+  /// on its socket) and takes every one that arrived: true when any did. An error when the
+  /// connection is lost.
+  [[nodiscard]] auto wait_for_notification(std::chrono::milliseconds timeout) -> result<bool>;
 
  private:
   explicit connection(PGconn* conn) noexcept : conn_(conn) {}
@@ -117,6 +122,8 @@ struct database_access {
   [[nodiscard]] static auto borrow(database& db, const std::stop_token& stop = {}) -> result<lease> {
     return db.pool_.borrow(stop, [&] { return open(db); }, is_outage);
   }
+  /// A connection of its own, outside the pool (a LISTENing one), opened now.
+  [[nodiscard]] static auto dedicated(database& db) -> result<std::unique_ptr<connection>> { return open(db); }
   /// `body(connection&)`, which only reads, run again on a new connection when its own was
   /// lost during an outage (connection_pool::read).
   template <class Body>
