@@ -18,6 +18,7 @@
 #include <pipeline/job_run.hpp>
 
 #include "connection.hpp"
+#include "relational/dialect.hpp"
 #include "relational/stores.hpp"
 #include "relational_lease.hpp"
 
@@ -469,29 +470,68 @@ auto queue_consumer::track(std::vector<std::string> ids) -> std::uint64_t {
   return n;
 }
 
+namespace {
+
+// The ids of the tracked entries in [first, last) as an array literal ("{4,5,9}"); empty when
+// there are none.
+template <class It>
+auto id_array(It first, It last) -> std::string {
+  std::string ids;
+  for (; first != last; ++first) {
+    for (const auto& id : first->second) ids += (ids.empty() ? "{" : ",") + id;
+  }
+  if (!ids.empty()) ids += '}';
+  return ids;
+}
+
+// The acknowledgement: a DELETE of the entries `ids` names (an array literal, $1).
+auto delete_sql(const queue_names& n) -> std::string {
+  return fmt::format(R"(DELETE FROM {} WHERE "id" = ANY($1::text::bigint[]))", n.table);
+}
+
+}  // namespace
+
 auto queue_consumer::ack_through(std::uint64_t number) -> result<void> {
   std::scoped_lock lock{mutex_};
   const auto end = unacked_.upper_bound(number);
-  std::string ids;
-  for (auto it = unacked_.begin(); it != end; ++it) {
-    for (const auto& id : it->second) ids += (ids.empty() ? "{" : ",") + id;
-  }
-  if (!ids.empty()) {
-    // Kept until the DELETE succeeded: a failed ack is retried with the same entries.
-    ids += '}';
+  // Kept until the DELETE succeeded: a failed ack is retried with the same entries.
+  if (const auto ids = id_array(unacked_.begin(), end); !ids.empty()) {
     auto c = borrow(*db_, {});
     if (!c) return std::move(c).error();
     detail::parameters p;
-    p.set_bytes(0, ids);
+    if (auto set = p.set(0, value{ids}); !set) return set;
     const queue_names names{db_, options_, "postgres::queue_consumer"};
-    auto r = c->native->query(
-        fmt::format(R"(DELETE FROM {} WHERE "id" = ANY(convert_from($1, 'UTF8')::bigint[]))", names.table), &p,
-        fmt::format("acknowledging entries of queue {}", names.table));
+    auto r = c->native->query(delete_sql(names), &p, fmt::format("acknowledging entries of queue {}", names.table));
     if (!r) return std::move(r).error();
   }
   unacked_.erase(unacked_.begin(), end);
   if (unacked_.empty()) all_acknowledged_.notify_all();
   return ok();
+}
+
+auto queue_consumer::acknowledgement(std::uint64_t number) -> relational::transaction_step {
+  std::string ids;
+  {
+    std::scoped_lock lock{mutex_};
+    const auto it = unacked_.find(number);
+    if (it != unacked_.end()) ids = id_array(it, std::next(it));
+  }
+  if (ids.empty()) return {};  // acknowledged already (or never tracked): nothing to add
+  const queue_names names{db_, options_, "postgres::queue_consumer"};
+  return [sql = delete_sql(names), ids = std::move(ids),
+          context = fmt::format("acknowledging entries of queue {} with the rows written", names.table)](
+             relational::connection& c) -> result<void> {
+    auto st = c.prepare(sql);
+    if (!st) return std::move(st).error();
+    (*st)->bind_value(1, value{ids});
+    return (*st)->execute(context);
+  };
+}
+
+void queue_consumer::acknowledged(std::uint64_t number) {
+  std::scoped_lock lock{mutex_};
+  unacked_.erase(number);
+  if (unacked_.empty()) all_acknowledged_.notify_all();
 }
 
 auto queue_consumer::depth() -> result<queue_depth> {

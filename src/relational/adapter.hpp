@@ -214,10 +214,16 @@ auto table_sink<Database>::write_with_checkpoint(std::span<const record> records
 template <class Database>
 auto table_sink<Database>::write_committed(std::span<const record> records, const committed_batch& entry,
                                            std::stop_token stop) -> result<void> {
+  return write_committed(records, entry, std::move(stop), transaction_step{});
+}
+
+template <class Database>
+auto table_sink<Database>::write_committed(std::span<const record> records, const committed_batch& entry,
+                                           std::stop_token stop, const transaction_step& also) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
   return with_connection(*db_, stop, [&](connection& c) -> result<void> {
     if (auto ready = gate_->ensure(c, plan_.batch_name, plan_.batch_table); !ready) return ready;
-    return write_rows_committed(c, plan_, records, entry, stop);
+    return write_rows_committed(c, plan_, records, entry, stop, &also);
   });
 }
 

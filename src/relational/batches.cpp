@@ -83,7 +83,8 @@ auto record_batch(connection& c, std::string_view batch_table, const committed_b
 }
 
 auto write_rows_committed(connection& c, const sink_plan& plan, std::span<const record> records,
-                          const committed_batch& entry, const std::stop_token& stop) -> result<void> {
+                          const committed_batch& entry, const std::stop_token& stop, const transaction_step* also)
+    -> result<void> {
   // A row the dialect's check refuses (MySQL: too long for its column) fails the call as it
   // would fail write_each's row, before anything is sent; the runner splits the batch to it.
   if (plan.check != nullptr) {
@@ -92,8 +93,11 @@ auto write_rows_committed(connection& c, const sink_plan& plan, std::span<const 
   return in_transaction(c, [&]() -> result<void> {
     auto recorded = record_batch(c, plan.batch_table, entry);
     if (!recorded) return std::move(recorded).error();
-    if (!*recorded || records.empty()) return ok();
-    return c.insert_rows(plan, records, stop);
+    if (!*recorded) return ok();
+    if (!records.empty()) {
+      if (auto rows = c.insert_rows(plan, records, stop); !rows) return rows;
+    }
+    return also != nullptr && *also ? (*also)(c) : ok();
   });
 }
 

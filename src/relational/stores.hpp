@@ -128,8 +128,10 @@ struct ledger_gate {
 /// other positions (another runner of the job).
 [[nodiscard]] auto record_batch(connection& c, std::string_view batch_table, const committed_batch& entry)
     -> result<bool>;
+/// `also`, when given, runs in the transaction after the rows (not for an entry stored already).
 [[nodiscard]] auto write_rows_committed(connection& c, const sink_plan& plan, std::span<const record> records,
-                                        const committed_batch& entry, const std::stop_token& stop) -> result<void>;
+                                        const committed_batch& entry, const std::stop_token& stop,
+                                        const transaction_step* also = nullptr) -> result<void>;
 [[nodiscard]] auto select_batches(connection& c, std::string_view batch_table, std::string_view job)
     -> result<std::vector<committed_batch>>;
 [[nodiscard]] auto delete_batches(connection& c, std::string_view batch_table, std::string_view job,

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -297,6 +298,126 @@ TEST(postgres_queue_roles, a_producer_and_three_workers_move_every_record_once) 
     in_sink.push_back(*row.find("id")->get_if<std::int64_t>());
   }
   EXPECT_EQ(sorted(in_sink), ids_where(n, false));
+  std::vector<std::int64_t> in_dlq;
+  for (const auto& row : postgres_test::rows(fmt::format("SELECT convert_from(message, 'UTF8') AS m FROM \"{}\"",
+                                                         dlq_table))) {
+    in_dlq.push_back(refused_id(*row.find("m")->get_if<std::string>()));
+  }
+  EXPECT_EQ(sorted(in_dlq), ids_where(n, true));
+  EXPECT_EQ(postgres_test::count(*q.db, q.table), 0);
+}
+
+// A sink table (id BIGINT, name TEXT) without a key, and its ledger, dropped with the queue.
+struct keyless_rows {
+  keyless_rows(queue_tables& q, const std::string& check = "") {
+    q.cleanup.names.insert(q.cleanup.names.end(), {table, ledger});
+    postgres_test::exec(*q.db, fmt::format("CREATE TABLE \"{}\" (id BIGINT, name TEXT{})", table, check));
+    table_sink_options so;
+    so.table = table;
+    so.columns = {"id", "name"};
+    so.batch_table = ledger;
+    sink.emplace(table_sink::open(q.db, so).value());
+  }
+  [[nodiscard]] auto ids() const -> std::vector<std::int64_t> {
+    std::vector<std::int64_t> out;
+    for (const auto& row : postgres_test::rows(fmt::format("SELECT id FROM \"{}\"", table))) {
+      out.push_back(*row.find("id")->get_if<std::int64_t>());
+    }
+    return sorted(out);
+  }
+  std::string table = postgres_test::table_name("q_rows");
+  std::string ledger = postgres_test::table_name("q_rows_ledger");
+  std::optional<table_sink> sink;
+};
+
+TEST(postgres_queue_same_transaction_ack, a_batch_whose_rows_committed_is_never_delivered_again) {
+  queue_tables q;
+  auto producer = queue_producer::open(q.db, q.options()).value();
+  ASSERT_TRUE(producer.add(frame_of(0, 3), {}));
+  ASSERT_TRUE(producer.close());
+  keyless_rows rows{q};
+  auto o = q.options();
+  o.visibility_timeout = 100ms;
+  o.recheck_interval = 30ms;
+  {
+    // A worker that writes its batch and dies before any acknowledgement of its own.
+    auto crashing = queue_consumer::open(q.db, o).value();
+    auto entries = crashing->read({}).value().value();
+    ASSERT_EQ(entries.size(), 1u);
+    const auto number = crashing->track(ids_of(entries));
+    acknowledging_table_sink sink{*rows.sink, *crashing};
+    const pipeline::committed_batch entry{"w", 0, 1, 0, 0, pipeline::position{},
+                                          pipeline::position{fmt::format("{}/{}", number, entries[0].id)}};
+    ASSERT_TRUE(sink.write_committed(records(3), entry, {}));
+  }
+  EXPECT_EQ(postgres_test::count(*q.db, q.table), 0) << "the entry went with the rows' commit";
+  std::this_thread::sleep_for(150ms);
+  auto consumer = queue_consumer::open(q.db, o).value();
+  acknowledging_table_sink sink{*rows.sink, *consumer};
+  pipeline::memory_dlq dlq;
+  pipeline::runner_options ro;
+  ro.name = "w";
+  ro.exactly_once = true;
+  auto report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, ro);
+  EXPECT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(report.written, 0u);
+  EXPECT_EQ(rows.ids(), (std::vector<std::int64_t>{0, 1, 2}));
+}
+
+TEST(postgres_queue_same_transaction_ack, a_slice_of_a_split_batch_is_acknowledged_after_the_checkpoint) {
+  queue_tables q;
+  auto producer = queue_producer::open(q.db, q.options()).value();
+  ASSERT_TRUE(producer.add(frame_of(0, 8), {}));
+  ASSERT_TRUE(producer.close());
+  keyless_rows rows{q, ", CHECK (id <> 5)"};  // the table refuses record 5
+  auto consumer = queue_consumer::open(q.db, q.options()).value();
+  acknowledging_table_sink sink{*rows.sink, *consumer};
+  pipeline::memory_dlq dlq;
+  pipeline::runner_options ro;
+  ro.name = "w";
+  ro.exactly_once = true;
+  auto report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, ro);
+  ASSERT_EQ(report.status, pipeline::run_status::completed);
+  EXPECT_EQ(report.written, 7u);
+  EXPECT_EQ(rows.ids(), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 6, 7}));
+  EXPECT_EQ(dlq.entries().size(), 1u);
+  EXPECT_EQ(postgres_test::count(*q.db, q.table), 0);
+}
+
+// Three workers whose rows and acknowledgements commit together, into a table without a key:
+// every good record once, every bad one once in the DLQ.
+TEST(postgres_queue_same_transaction_ack, three_workers_write_every_record_once_into_a_table_without_a_key) {
+  queue_tables q;
+  constexpr std::int64_t n = 2000;
+  keyless_rows rows{q};
+  const auto dlq_table = postgres_test::table_name("q_dlq");
+  q.cleanup.names.push_back(dlq_table);
+  auto dlq = dead_letter_table::open(q.db, {.table = dlq_table}).value();
+  {
+    auto producer = queue_producer::open(q.db, q.options()).value();
+    pipeline::vector_source<record> source{records(n), 40};
+    pipeline::memory_checkpoint_store checkpoints;
+    pipeline::memory_dlq source_dlq;
+    ASSERT_EQ(run_producer(source, producer, source_dlq, checkpoints, {.name = "p"}).status,
+              pipeline::run_status::completed);
+  }
+  std::vector<pipeline::run_report> reports(3);
+  {
+    std::vector<std::jthread> workers;
+    for (auto& report : reports) {
+      workers.emplace_back([&] {
+        auto consumer = queue_consumer::open(q.db, q.options()).value();
+        acknowledging_table_sink sink{*rows.sink, *consumer};
+        pipeline::runner_options ro;
+        ro.name = "w";
+        ro.workers = 2;
+        ro.exactly_once = true;
+        report = run_worker<record>(*consumer, refuse_bad, sink, dlq, ro);
+      });
+    }
+  }
+  for (const auto& r : reports) EXPECT_EQ(r.status, pipeline::run_status::completed);
+  EXPECT_EQ(rows.ids(), ids_where(n, false));
   std::vector<std::int64_t> in_dlq;
   for (const auto& row : postgres_test::rows(fmt::format("SELECT convert_from(message, 'UTF8') AS m FROM \"{}\"",
                                                          dlq_table))) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,18 @@
 #include <pipeline/result.hpp>
 
 namespace pipeline::detail {
+
+/// The tracking number of a position `queue_source` made for a batch's end ("<number>/…", or
+/// a bare number), nullopt for any other position (a record's, "<entry id>#<index>").
+[[nodiscard]] inline auto queue_batch_number(std::string_view position_text) noexcept -> std::optional<std::uint64_t> {
+  const auto digits = position_text.substr(0, position_text.find('/'));
+  if (digits.empty()) return std::nullopt;
+  std::uint64_t number = 0;
+  const auto* last = digits.data() + digits.size();
+  const auto [end, ec] = std::from_chars(digits.data(), last, number);
+  if (ec != std::errc{} || end != last) return std::nullopt;
+  return number;
+}
 
 /// The checkpoint store a queue worker's run uses so that its checkpoint acknowledges entries:
 /// a `save` of a batch's end ("<tracking number>/…", as `queue_source` makes it) acknowledges
@@ -56,13 +69,9 @@ class queue_acks {
       return conflict_error(fmt::format("queue acks are at version {}, not {}", version_, expected_version));
     }
     const std::string_view text = pos.bytes();
-    const auto digits = text.substr(0, text.find('/'));
-    std::uint64_t number = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty()) {
-      return invalid_input_error(fmt::format("'{}' is not a queue source's position", text));
-    }
-    if (auto acked = consumer_.ack_through(number); !acked) return std::move(acked).error();
+    const auto number = queue_batch_number(text);
+    if (!number) return invalid_input_error(fmt::format("'{}' is not a queue source's position", text));
+    if (auto acked = consumer_.ack_through(*number); !acked) return std::move(acked).error();
     return ++version_;
   }
 

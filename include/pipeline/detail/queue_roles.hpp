@@ -35,7 +35,8 @@ auto run_queue_producer(Source& source, Producer& producer, Dlq& dlq, Store& che
 /// The worker role of every adapter's queue (`redis::run_worker`, `postgres::run_worker` say
 /// what it does): a `queue_source` over `consumer` run by the core runner into `sink` and
 /// `dlq`, its checkpoint a `queue_acks` (acknowledge every batch at once, workers sharing the
-/// job), and the records of redelivered entries that a DLQ with `holds` holds left out.
+/// job), and the records of redelivered entries that a DLQ with `holds` holds left out. In
+/// exactly-once mode the checkpoint key (the ledger's job) is "<key>@<consumer name>".
 template <class T, class Codec, class Consumer, class Transform, class Sink, class Dlq>
 auto run_queue_worker(Consumer& consumer, Transform&& transform, Sink& sink, Dlq& dlq, runner_options options,
                       std::stop_token stop) -> run_report {
@@ -48,6 +49,9 @@ auto run_queue_worker(Consumer& consumer, Transform&& transform, Sink& sink, Dlq
   queue_acks<Consumer> acks{consumer};
   options.checkpoint_interval = std::chrono::milliseconds{0};
   options.exclusive = false;
+  // Exactly-once: the ledger is kept per worker (its runs are numbered by what the ledger
+  // holds, and workers of one job run at once).
+  if (options.exactly_once) options.checkpoint_key = options.effective_checkpoint_key() + "@" + consumer.options().consumer;
   return pipeline::run(source, std::forward<Transform>(transform), sink, dlq, acks, options, std::move(stop));
 }
 

@@ -8,6 +8,7 @@
 /// `pipeline::postgres`; <libpq-fe.h> stays out of these headers. docs/adapters/postgres.md
 /// describes the tables and type mapping.
 
+#include <pipeline/postgres/acknowledging_table_sink.hpp>
 #include <pipeline/postgres/checkpoint_store.hpp>
 #include <pipeline/postgres/database.hpp>
 #include <pipeline/postgres/dead_letter_table.hpp>

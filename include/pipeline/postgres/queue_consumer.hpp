@@ -13,6 +13,7 @@
 
 #include <pipeline/detail/queue_acks.hpp>
 #include <pipeline/detail/queue_entry.hpp>
+#include <pipeline/detail/relational/table_sink.hpp>
 #include <pipeline/postgres/database.hpp>
 #include <pipeline/postgres/queue_options.hpp>
 #include <pipeline/result.hpp>
@@ -46,7 +47,9 @@ using queue_entry = pipeline::detail::queue_entry;
 ///
 /// Entries are tracked by a number given to each read (`track`/`ack_through`), so the runner's
 /// checkpoint — which advances only past batches that are in the sink or the DLQ — acknowledges
-/// them (`queue_acks`): the DELETE only after the sink or DLQ write succeeded.
+/// them (`queue_acks`): the DELETE only after the sink or DLQ write succeeded. With an
+/// `acknowledging_table_sink` on the same database the DELETE is instead part of the sink's
+/// own transaction (`acknowledgement`).
 ///
 /// Holds its listening connection; claims and acknowledgements borrow pooled connections of
 /// `db`. Thread-safety: `read` from one thread at a time; `track`, `ack_through` and `depth`
@@ -70,6 +73,13 @@ class queue_consumer {
   /// Acknowledges (deletes, in one transaction) every tracked entry with a number up to
   /// `number`.
   [[nodiscard]] auto ack_through(std::uint64_t number) -> result<void>;
+
+  /// The deletion of the entries tracked under `number`, for a table sink to run in its own
+  /// transaction (`acknowledging_table_sink`): their acknowledgement commits with the rows.
+  /// Call `acknowledged(number)` once that transaction committed.
+  [[nodiscard]] auto acknowledgement(std::uint64_t number) -> pipeline::detail::relational::transaction_step;
+  /// Forgets the entries tracked under `number`: acknowledged by someone else's transaction.
+  void acknowledged(std::uint64_t number);
 
   [[nodiscard]] auto depth() -> result<queue_depth>;
 
