@@ -319,7 +319,7 @@ auto queue_consumer::open(std::shared_ptr<database> db, queue_options options)
 auto queue_consumer::read(std::stop_token stop) -> result<std::optional<std::vector<queue_entry>>> {
   using entries = std::optional<std::vector<queue_entry>>;
   if (suspect_in_flight_) {
-    if (auto done = wait_until_acknowledged(stop); !done) return std::move(done).error();
+    if (auto done = tracked_.wait_until_all_acknowledged(stop); !done) return std::move(done).error();
     suspect_in_flight_ = false;
   }
   for (;;) {
@@ -370,7 +370,7 @@ auto queue_consumer::reclaim(const std::stop_token& stop) -> result<std::optiona
       if (PQntuples(any->get()) == 0) return std::optional<queue_entry>{};
     }
     // A suspect is handled alone: what this consumer holds is acknowledged first.
-    if (auto done = wait_until_acknowledged(stop); !done) return std::move(done).error();
+    if (auto done = tracked_.wait_until_all_acknowledged(stop); !done) return std::move(done).error();
     auto c = borrow(*db_, stop);
     if (!c) return std::move(c).error();
     auto p = claim_parameters(options_);
@@ -457,34 +457,18 @@ auto queue_consumer::wait_for_entries(const std::stop_token& stop) -> result<voi
   return ok();
 }
 
-auto queue_consumer::wait_until_acknowledged(const std::stop_token& stop) -> result<void> {
-  std::unique_lock lock{mutex_};
-  if (!all_acknowledged_.wait(lock, stop, [&] { return unacked_.empty(); })) return stopped_error();
-  return ok();
-}
-
-auto queue_consumer::track(std::vector<std::string> ids) -> std::uint64_t {
-  std::scoped_lock lock{mutex_};
-  const auto n = next_number_++;
-  unacked_.emplace(n, std::move(ids));
-  return n;
-}
+auto queue_consumer::track(std::vector<std::string> ids) -> std::uint64_t { return tracked_.track(std::move(ids)); }
 
 namespace {
 
-// The ids of the tracked entries in [first, last) as an array literal ("{4,5,9}"); empty when
-// there are none.
-template <class It>
-auto id_array(It first, It last) -> std::string {
-  std::string ids;
-  for (; first != last; ++first) {
-    for (const auto& id : first->second) ids += (ids.empty() ? "{" : ",") + id;
-  }
-  if (!ids.empty()) ids += '}';
-  return ids;
+// The ids as an array literal ("{4,5,9}").
+auto id_array(const std::vector<std::string>& ids) -> std::string {
+  std::string out = "{";
+  for (const auto& id : ids) out += (out.size() == 1 ? "" : ",") + id;
+  return out + '}';
 }
 
-// The acknowledgement: a DELETE of the entries `ids` names (an array literal, $1).
+// The acknowledgement: a DELETE of the entries an array literal ($1) names.
 auto delete_sql(const queue_names& n) -> std::string {
   return fmt::format(R"(DELETE FROM {} WHERE "id" = ANY($1::text::bigint[]))", n.table);
 }
@@ -492,33 +476,23 @@ auto delete_sql(const queue_names& n) -> std::string {
 }  // namespace
 
 auto queue_consumer::ack_through(std::uint64_t number) -> result<void> {
-  std::scoped_lock lock{mutex_};
-  const auto end = unacked_.upper_bound(number);
-  // Kept until the DELETE succeeded: a failed ack is retried with the same entries.
-  if (const auto ids = id_array(unacked_.begin(), end); !ids.empty()) {
+  return tracked_.acknowledge_through(number, [&](const std::vector<std::string>& ids) -> result<void> {
     auto c = borrow(*db_, {});
     if (!c) return std::move(c).error();
     detail::parameters p;
-    if (auto set = p.set(0, value{ids}); !set) return set;
+    if (auto set = p.set(0, value{id_array(ids)}); !set) return set;
     const queue_names names{db_, options_, "postgres::queue_consumer"};
     auto r = c->native->query(delete_sql(names), &p, fmt::format("acknowledging entries of queue {}", names.table));
     if (!r) return std::move(r).error();
-  }
-  unacked_.erase(unacked_.begin(), end);
-  if (unacked_.empty()) all_acknowledged_.notify_all();
-  return ok();
+    return ok();
+  });
 }
 
 auto queue_consumer::acknowledgement(std::uint64_t number) -> relational::transaction_step {
-  std::string ids;
-  {
-    std::scoped_lock lock{mutex_};
-    const auto it = unacked_.find(number);
-    if (it != unacked_.end()) ids = id_array(it, std::next(it));
-  }
+  const auto ids = tracked_.ids_of(number);
   if (ids.empty()) return {};  // acknowledged already (or never tracked): nothing to add
   const queue_names names{db_, options_, "postgres::queue_consumer"};
-  return [sql = delete_sql(names), ids = std::move(ids),
+  return [sql = delete_sql(names), ids = id_array(ids),
           context = fmt::format("acknowledging entries of queue {} with the rows written", names.table)](
              relational::connection& c) -> result<void> {
     auto st = c.prepare(sql);
@@ -528,11 +502,7 @@ auto queue_consumer::acknowledgement(std::uint64_t number) -> relational::transa
   };
 }
 
-void queue_consumer::acknowledged(std::uint64_t number) {
-  std::scoped_lock lock{mutex_};
-  unacked_.erase(number);
-  if (unacked_.empty()) all_acknowledged_.notify_all();
-}
+void queue_consumer::acknowledged(std::uint64_t number) { tracked_.forget(number); }
 
 auto queue_consumer::depth() -> result<queue_depth> {
   return depth_of(*db_, queue_names{db_, options_, "postgres::queue_consumer"});

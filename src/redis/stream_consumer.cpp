@@ -71,9 +71,7 @@ auto stream_consumer::open(const connection_options& connection, stream_options 
 }
 
 auto stream_consumer::wait_until_acknowledged(std::stop_token stop) -> result<void> {
-  std::unique_lock lock{mutex_};
-  if (!all_acknowledged_.wait(lock, stop, [&] { return unacked_.empty(); })) return stopped_error();
-  return ok();
+  return tracked_.wait_until_all_acknowledged(stop);
 }
 
 auto stream_consumer::claim(std::stop_token stop) -> result<std::optional<stream_entry>> {
@@ -190,7 +188,6 @@ auto stream_consumer::read(std::stop_token stop) -> result<std::optional<std::ve
     {
       // Idle: trim what the last acknowledgements left, or a producer waiting on max_depth
       // would wait for entries that are done.
-      std::scoped_lock lock{mutex_};
       trim_when_due();
     }
     auto done = closed_and_drained();
@@ -199,25 +196,17 @@ auto stream_consumer::read(std::stop_token stop) -> result<std::optional<std::ve
   }
 }
 
-auto stream_consumer::track(std::vector<std::string> ids) -> std::uint64_t {
-  std::scoped_lock lock{mutex_};
-  const auto n = next_number_++;
-  unacked_.emplace(n, std::move(ids));
-  return n;
-}
+auto stream_consumer::track(std::vector<std::string> ids) -> std::uint64_t { return tracked_.track(std::move(ids)); }
 
 auto stream_consumer::ack_through(std::uint64_t number) -> result<void> {
-  std::scoped_lock lock{mutex_};
-  std::vector<std::string> args{"XACK", options_.stream, options_.group};
-  const auto end = unacked_.upper_bound(number);
-  for (auto it = unacked_.begin(); it != end; ++it) args.insert(args.end(), it->second.begin(), it->second.end());
-  if (args.size() > 3) {
-    // Kept until XACK succeeded: a failed ack is retried with the same entries.
+  auto acked = tracked_.acknowledge_through(number, [&](const std::vector<std::string>& ids) -> result<void> {
+    std::vector<std::string> args{"XACK", options_.stream, options_.group};
+    args.insert(args.end(), ids.begin(), ids.end());
     auto r = acker_->command(args);
     if (!r) return std::move(r).error();
-  }
-  unacked_.erase(unacked_.begin(), end);
-  if (unacked_.empty()) all_acknowledged_.notify_all();
+    return ok();
+  });
+  if (!acked) return acked;
   trim_when_due();
   return ok();
 }
@@ -239,6 +228,7 @@ auto stream_consumer::trim() -> result<void> {
 }
 
 void stream_consumer::trim_when_due() {
+  std::scoped_lock lock{trim_mutex_};
   if (std::chrono::steady_clock::now() < next_trim_) return;
   next_trim_ = std::chrono::steady_clock::now() + options_.trim_interval;
   if (auto t = trim(); !t) options_.log.warn("redis: trimming {} failed: {}", options_.stream, t.error().message);

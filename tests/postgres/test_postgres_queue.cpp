@@ -42,11 +42,44 @@ auto frame_of(std::int64_t from, std::int64_t count) -> std::string {
   return frame;
 }
 
+// The ids in `table`'s id column, sorted.
+auto ids_in(const std::string& table) -> std::vector<std::int64_t> {
+  std::vector<std::int64_t> out;
+  for (const auto& row : postgres_test::rows(fmt::format("SELECT id FROM \"{}\"", table))) {
+    out.push_back(*row.find("id")->get_if<std::int64_t>());
+  }
+  return sorted(out);
+}
+
+// The ids the letters of `refuse_bad` in the DLQ table name, sorted.
+auto refused_ids_in(const std::string& dlq_table) -> std::vector<std::int64_t> {
+  std::vector<std::int64_t> out;
+  for (const auto& row : postgres_test::rows(fmt::format("SELECT convert_from(message, 'UTF8') AS m FROM \"{}\"",
+                                                         dlq_table))) {
+    out.push_back(refused_id(*row.find("m")->get_if<std::string>()));
+  }
+  return sorted(out);
+}
+
 auto ids_of(const std::vector<queue_entry>& entries) -> std::vector<std::string> {
   std::vector<std::string> out;
   for (const auto& e : entries) out.push_back(e.id);
   return out;
 }
+
+// An empty queue, its producer, and a consumer that looks at the table unasked every
+// `recheck`.
+struct idle_queue {
+  explicit idle_queue(std::chrono::milliseconds recheck)
+      : producer(queue_producer::open(q.db, q.options()).value()), consumer([&] {
+          auto o = q.options();
+          o.recheck_interval = recheck;
+          return queue_consumer::open(q.db, o).value();
+        }()) {}
+  queue_tables q;
+  queue_producer producer;
+  std::unique_ptr<queue_consumer> consumer;
+};
 
 TEST(postgres_queue, a_claim_takes_entries_in_order_and_an_ack_deletes_them) {
   queue_tables q;
@@ -184,11 +217,9 @@ TEST(postgres_queue, several_consumers_never_hold_the_same_entry_at_once) {
 }
 
 TEST(postgres_queue, a_notification_wakes_an_idle_worker_without_polling) {
-  queue_tables q;
-  auto producer = queue_producer::open(q.db, q.options()).value();
-  auto o = q.options();
-  o.recheck_interval = 30s;  // so only the notification can wake it in time
-  auto consumer = queue_consumer::open(q.db, o).value();
+  idle_queue idle{30s};  // so only the notification can wake it in time
+  auto& producer = idle.producer;
+  auto& consumer = idle.consumer;
   auto first_read = std::async(std::launch::async, [&] { return consumer->read({}); });
   std::this_thread::sleep_for(500ms);  // idle on its socket by now
   ASSERT_EQ(first_read.wait_for(0s), std::future_status::timeout);
@@ -200,26 +231,21 @@ TEST(postgres_queue, a_notification_wakes_an_idle_worker_without_polling) {
 }
 
 TEST(postgres_queue, a_lost_listening_connection_is_opened_again_and_strands_nothing) {
-  queue_tables q;
-  auto producer = queue_producer::open(q.db, q.options()).value();
-  auto o = q.options();
-  o.recheck_interval = 500ms;
-  auto consumer = queue_consumer::open(q.db, o).value();
+  idle_queue idle{500ms};
+  auto& producer = idle.producer;
+  auto& consumer = idle.consumer;
   auto first_read = std::async(std::launch::async, [&] { return consumer->read({}); });
   std::this_thread::sleep_for(200ms);
   postgres_test::rows(fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN \"{}\"'",
-                                  q.table));
+                                  idle.q.table));
   ASSERT_TRUE(producer.add(frame_of(0, 1), {}));
   ASSERT_EQ(first_read.wait_for(5s), std::future_status::ready);
   EXPECT_EQ(first_read.get().value().value().size(), 1u);
 }
 
 TEST(postgres_queue, stop_ends_an_idle_read_within_a_fraction_of_a_second) {
-  queue_tables q;
-  auto producer = queue_producer::open(q.db, q.options()).value();
-  auto o = q.options();
-  o.recheck_interval = 30s;
-  auto consumer = queue_consumer::open(q.db, o).value();
+  idle_queue idle{30s};
+  auto& consumer = idle.consumer;
   std::stop_source stop;
   auto read = std::async(std::launch::async, [&] { return consumer->read(stop.get_token()); });
   std::this_thread::sleep_for(300ms);
@@ -293,17 +319,8 @@ TEST(postgres_queue_roles, a_producer_and_three_workers_move_every_record_once) 
     ASSERT_EQ(produced.status, pipeline::run_status::completed);
   }
   for (const auto& r : reports) EXPECT_EQ(r.status, pipeline::run_status::completed);
-  std::vector<std::int64_t> in_sink;
-  for (const auto& row : postgres_test::rows(fmt::format("SELECT id FROM \"{}\"", sink_table))) {
-    in_sink.push_back(*row.find("id")->get_if<std::int64_t>());
-  }
-  EXPECT_EQ(sorted(in_sink), ids_where(n, false));
-  std::vector<std::int64_t> in_dlq;
-  for (const auto& row : postgres_test::rows(fmt::format("SELECT convert_from(message, 'UTF8') AS m FROM \"{}\"",
-                                                         dlq_table))) {
-    in_dlq.push_back(refused_id(*row.find("m")->get_if<std::string>()));
-  }
-  EXPECT_EQ(sorted(in_dlq), ids_where(n, true));
+  EXPECT_EQ(ids_in(sink_table), ids_where(n, false));
+  EXPECT_EQ(refused_ids_in(dlq_table), ids_where(n, true));
   EXPECT_EQ(postgres_test::count(*q.db, q.table), 0);
 }
 
@@ -318,13 +335,7 @@ struct keyless_rows {
     so.batch_table = ledger;
     sink.emplace(table_sink::open(q.db, so).value());
   }
-  [[nodiscard]] auto ids() const -> std::vector<std::int64_t> {
-    std::vector<std::int64_t> out;
-    for (const auto& row : postgres_test::rows(fmt::format("SELECT id FROM \"{}\"", table))) {
-      out.push_back(*row.find("id")->get_if<std::int64_t>());
-    }
-    return sorted(out);
-  }
+  [[nodiscard]] auto ids() const -> std::vector<std::int64_t> { return ids_in(table); }
   std::string table = postgres_test::table_name("q_rows");
   std::string ledger = postgres_test::table_name("q_rows_ledger");
   std::optional<table_sink> sink;
@@ -418,12 +429,7 @@ TEST(postgres_queue_same_transaction_ack, three_workers_write_every_record_once_
   }
   for (const auto& r : reports) EXPECT_EQ(r.status, pipeline::run_status::completed);
   EXPECT_EQ(rows.ids(), ids_where(n, false));
-  std::vector<std::int64_t> in_dlq;
-  for (const auto& row : postgres_test::rows(fmt::format("SELECT convert_from(message, 'UTF8') AS m FROM \"{}\"",
-                                                         dlq_table))) {
-    in_dlq.push_back(refused_id(*row.find("m")->get_if<std::string>()));
-  }
-  EXPECT_EQ(sorted(in_dlq), ids_where(n, true));
+  EXPECT_EQ(refused_ids_in(dlq_table), ids_where(n, true));
   EXPECT_EQ(postgres_test::count(*q.db, q.table), 0);
 }
 

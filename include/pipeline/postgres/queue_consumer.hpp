@@ -1,11 +1,8 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -14,6 +11,7 @@
 #include <pipeline/detail/queue_acks.hpp>
 #include <pipeline/detail/queue_entry.hpp>
 #include <pipeline/detail/relational/table_sink.hpp>
+#include <pipeline/detail/tracked_entries.hpp>
 #include <pipeline/postgres/database.hpp>
 #include <pipeline/postgres/queue_options.hpp>
 #include <pipeline/result.hpp>
@@ -93,7 +91,6 @@ class queue_consumer {
   auto claim_new() -> result<std::vector<queue_entry>>;
   auto closed_and_drained() -> result<bool>;
   auto wait_for_entries(const std::stop_token& stop) -> result<void>;
-  auto wait_until_acknowledged(const std::stop_token& stop) -> result<void>;
 
   std::shared_ptr<database> db_;
   queue_options options_;
@@ -101,10 +98,7 @@ class queue_consumer {
   std::chrono::steady_clock::time_point next_reclaim_{};
   bool suspect_in_flight_ = false;  // the last read returned a reclaimed entry
 
-  std::mutex mutex_;  // guards what follows
-  std::uint64_t next_number_ = 1;
-  std::map<std::uint64_t, std::vector<std::string>> unacked_;
-  std::condition_variable_any all_acknowledged_;  // unacked_ became empty
+  pipeline::detail::tracked_entries tracked_;
 };
 
 /// The checkpoint store a worker's run uses so that its checkpoint acknowledges entries

@@ -15,6 +15,7 @@
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/detail/queue_acks.hpp>
 #include <pipeline/detail/queue_entry.hpp>
+#include <pipeline/detail/tracked_entries.hpp>
 #include <pipeline/metrics.hpp>
 #include <pipeline/redis/client.hpp>
 #include <pipeline/redis/stream_options.hpp>
@@ -91,7 +92,7 @@ class stream_consumer {
   auto split(const stream_entry& e) -> result<bool>;
   auto wait_until_acknowledged(std::stop_token stop) -> result<void>;
   auto closed_and_drained() -> result<bool>;
-  void trim_when_due();  // with mutex_ held
+  void trim_when_due();
 
   std::shared_ptr<client> reader_;
   std::shared_ptr<client> acker_;
@@ -99,10 +100,8 @@ class stream_consumer {
   std::chrono::steady_clock::time_point next_claim_{};
   bool suspect_in_flight_ = false;  // the last read returned a reclaimed entry
 
-  std::mutex mutex_;  // guards what follows
-  std::uint64_t next_number_ = 1;
-  std::map<std::uint64_t, std::vector<std::string>> unacked_;
-  std::condition_variable_any all_acknowledged_;  // unacked_ became empty
+  pipeline::detail::tracked_entries tracked_;
+  std::mutex trim_mutex_;  // guards next_trim_
   std::chrono::steady_clock::time_point next_trim_{};
 
   gauge local_depth_, local_pending_;
