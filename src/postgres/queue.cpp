@@ -211,9 +211,13 @@ auto queue_producer::open(std::shared_ptr<database> db, queue_options options) -
 auto queue_producer::wait_for_room(const std::stop_token& stop) -> result<void> {
   if (options_.max_depth == 0) return ok();
   const queue_names names{db_, options_, "postgres::queue_producer"};
-  // Counts at most max_depth + 1 rows: the check costs no more than the queue is allowed to hold.
-  const auto sql = fmt::format("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) AS held", names.table,
-                               options_.max_depth + 1);
+  // The span of ids (two probes of the primary key) bounds the depth from above: below the
+  // limit nothing more is needed. Above it, the rows are counted, at most max_depth + 1 of
+  // them (an old entry that keeps coming back widens the span, not the queue).
+  const auto sql = fmt::format(
+      R"(SELECT CASE WHEN coalesce(max("id") - min("id") + 1, 0) <= {1} THEN 0 )"
+      R"(ELSE (SELECT count(*) FROM (SELECT 1 FROM {0} LIMIT {1} + 1) AS held) END FROM {0})",
+      names.table, options_.max_depth);
   for (;;) {
     if (stop.stop_requested()) return stopped_error();
     auto held = detail::database_access::read(*db_, stop, [&](detail::connection& c) {

@@ -100,6 +100,24 @@ TEST(postgres_queue, a_claim_takes_entries_in_order_and_an_ack_deletes_them) {
   EXPECT_EQ(queue_depth_function(producer)().value(), 2u);
 }
 
+TEST(postgres_queue, a_producer_waits_while_the_queue_holds_more_than_max_depth) {
+  queue_tables q;
+  auto o = q.options();
+  o.max_depth = 2;
+  auto producer = queue_producer::open(q.db, o).value();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(producer.add(frame_of(i, 1), {}));
+  std::stop_source stop;
+  auto waiting = std::async(std::launch::async, [&] { return producer.add(frame_of(3, 1), stop.get_token()); });
+  EXPECT_EQ(waiting.wait_for(300ms), std::future_status::timeout);
+  stop.request_stop();
+  auto stopped = waiting.get();
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().kind, pipeline::error_kind::stopped);
+  auto consumer = queue_consumer::open(q.db, q.options()).value();
+  ASSERT_TRUE(consumer->ack_through(consumer->track(ids_of(consumer->read({}).value().value()))));
+  EXPECT_TRUE(producer.add(frame_of(3, 1), {})) << "room again once entries are acknowledged";
+}
+
 TEST(postgres_queue, an_unacknowledged_claim_is_claimed_again_after_the_visibility_timeout) {
   queue_tables q;
   auto producer = queue_producer::open(q.db, q.options()).value();
