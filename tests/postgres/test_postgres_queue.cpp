@@ -359,6 +359,16 @@ struct keyless_rows {
   std::optional<table_sink> sink;
 };
 
+// A worker run in exactly-once mode into `rows` through an acknowledging_table_sink.
+auto run_exactly_once_worker(queue_consumer& consumer, keyless_rows& rows, pipeline::memory_dlq& dlq)
+    -> pipeline::run_report {
+  acknowledging_table_sink sink{*rows.sink, consumer};
+  pipeline::runner_options ro;
+  ro.name = "w";
+  ro.exactly_once = true;
+  return run_worker<record>(consumer, pipeline::identity{}, sink, dlq, ro);
+}
+
 TEST(postgres_queue_same_transaction_ack, a_batch_whose_rows_committed_is_never_delivered_again) {
   queue_tables q;
   auto producer = queue_producer::open(q.db, q.options()).value();
@@ -382,12 +392,8 @@ TEST(postgres_queue_same_transaction_ack, a_batch_whose_rows_committed_is_never_
   EXPECT_EQ(postgres_test::count(*q.db, q.table), 0) << "the entry went with the rows' commit";
   std::this_thread::sleep_for(150ms);
   auto consumer = queue_consumer::open(q.db, o).value();
-  acknowledging_table_sink sink{*rows.sink, *consumer};
   pipeline::memory_dlq dlq;
-  pipeline::runner_options ro;
-  ro.name = "w";
-  ro.exactly_once = true;
-  auto report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, ro);
+  auto report = run_exactly_once_worker(*consumer, rows, dlq);
   EXPECT_EQ(report.status, pipeline::run_status::completed);
   EXPECT_EQ(report.written, 0u);
   EXPECT_EQ(rows.ids(), (std::vector<std::int64_t>{0, 1, 2}));
@@ -400,12 +406,8 @@ TEST(postgres_queue_same_transaction_ack, a_slice_of_a_split_batch_is_acknowledg
   ASSERT_TRUE(producer.close());
   keyless_rows rows{q, ", CHECK (id <> 5)"};  // the table refuses record 5
   auto consumer = queue_consumer::open(q.db, q.options()).value();
-  acknowledging_table_sink sink{*rows.sink, *consumer};
   pipeline::memory_dlq dlq;
-  pipeline::runner_options ro;
-  ro.name = "w";
-  ro.exactly_once = true;
-  auto report = run_worker<record>(*consumer, pipeline::identity{}, sink, dlq, ro);
+  auto report = run_exactly_once_worker(*consumer, rows, dlq);
   ASSERT_EQ(report.status, pipeline::run_status::completed);
   EXPECT_EQ(report.written, 7u);
   EXPECT_EQ(rows.ids(), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 6, 7}));
