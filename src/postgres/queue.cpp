@@ -423,11 +423,13 @@ auto queue_consumer::closed_and_drained() -> result<bool> {
     detail::parameters p;
     p.set_bytes(0, options_.table);
     auto r = c.query(fmt::format(R"(SELECT coalesce((SELECT "closed" FROM {} WHERE "queue" = convert_from($1, 'UTF8')), )"
-                                 R"(false) AND NOT EXISTS (SELECT 1 FROM {}))",
+                                 R"(false), NOT EXISTS (SELECT 1 FROM {}))",
                                  names.state_table, names.table),
                      &p, fmt::format("checking whether queue {} is closed and drained", names.table));
     if (!r) return std::move(r).error();
-    return text_of(r->get(), 0, 0) == "t";
+    if (text_of(r->get(), 0, 0) != "t") return false;
+    closed_seen_ = true;
+    return text_of(r->get(), 0, 1) == "t";
   });
 }
 
@@ -472,9 +474,15 @@ auto id_array(const std::vector<std::string>& ids) -> std::string {
   return out + '}';
 }
 
-// The acknowledgement: a DELETE of the entries an array literal ($1) names.
-auto delete_sql(const queue_names& n) -> std::string {
-  return fmt::format(R"(DELETE FROM {} WHERE "id" = ANY($1::text::bigint[]))", n.table);
+// The acknowledgement: a DELETE of the entries an array literal ($1) names. Once the queue is
+// closed it notifies the channel too (the channel's name is the table's, an identifier, so a
+// literal of it is safe): workers waiting for the last entries to go see at once that the
+// queue is drained.
+auto delete_sql(const queue_names& n, const queue_options& o, bool closed) -> std::string {
+  if (!closed) return fmt::format(R"(DELETE FROM {} WHERE "id" = ANY($1::text::bigint[]))", n.table);
+  return fmt::format(R"(WITH gone AS (DELETE FROM {} WHERE "id" = ANY($1::text::bigint[]) RETURNING 1) )"
+                     R"(SELECT pg_notify('{}', '') FROM (SELECT count(*) FROM gone) AS done)",
+                     n.table, o.table);
 }
 
 }  // namespace
@@ -486,7 +494,8 @@ auto queue_consumer::ack_through(std::uint64_t number) -> result<void> {
     detail::parameters p;
     if (auto set = p.set(0, value{id_array(ids)}); !set) return set;
     const queue_names names{db_, options_, "postgres::queue_consumer"};
-    auto r = c->native->query(delete_sql(names), &p, fmt::format("acknowledging entries of queue {}", names.table));
+    auto r = c->native->query(delete_sql(names, options_, closed_seen_), &p,
+                              fmt::format("acknowledging entries of queue {}", names.table));
     if (!r) return std::move(r).error();
     return ok();
   });
@@ -496,7 +505,7 @@ auto queue_consumer::acknowledgement(std::uint64_t number) -> relational::transa
   const auto ids = tracked_.ids_of(number);
   if (ids.empty()) return {};  // acknowledged already (or never tracked): nothing to add
   const queue_names names{db_, options_, "postgres::queue_consumer"};
-  return [sql = delete_sql(names), ids = id_array(ids),
+  return [sql = delete_sql(names, options_, closed_seen_), ids = id_array(ids),
           context = fmt::format("acknowledging entries of queue {} with the rows written", names.table)](
              relational::connection& c) -> result<void> {
     auto st = c.prepare(sql);

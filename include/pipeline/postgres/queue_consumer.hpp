@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -45,7 +46,9 @@ using queue_entry = pipeline::detail::queue_entry;
 ///
 /// Entries are tracked by a number given to each read (`track`/`ack_through`), so the runner's
 /// checkpoint — which advances only past batches that are in the sink or the DLQ — acknowledges
-/// them (`queue_acks`): the DELETE only after the sink or DLQ write succeeded. With an
+/// them (`queue_acks`): the DELETE only after the sink or DLQ write succeeded. Once the queue is
+/// closed, acknowledgements notify the channel, so that idle workers see the drained queue at
+/// once rather than at their next recheck. With an
 /// `acknowledging_table_sink` on the same database the DELETE is instead part of the sink's
 /// own transaction (`acknowledgement`).
 ///
@@ -97,6 +100,7 @@ class queue_consumer {
   std::unique_ptr<detail::connection> listener_;  // LISTENs on the queue's channel; null: to reopen
   std::chrono::steady_clock::time_point next_reclaim_{};
   bool suspect_in_flight_ = false;  // the last read returned a reclaimed entry
+  std::atomic<bool> closed_seen_{false};  // the queue was found closed: acknowledgements notify
 
   pipeline::detail::tracked_entries tracked_;
 };
