@@ -12,10 +12,8 @@
 #include <pipeline/pipeline.hpp>
 #include <pipeline/redis/redis.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -23,6 +21,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "queue_bench.hpp"
 
 namespace {
 
@@ -38,37 +38,6 @@ struct settings {
   std::uint32_t wait_replicas = 0;
 };
 
-// Records 0..total-1 in batches of `batch`.
-class counting_source {
- public:
-  using value_type = pipeline::record;
-  counting_source(std::int64_t total, std::int64_t batch) : total_(total), batch_(batch) {}
-  auto next_batch(std::stop_token) -> pipeline::result<std::optional<pipeline::batch<pipeline::record>>> {
-    if (next_ >= total_) return std::optional<pipeline::batch<pipeline::record>>{};
-    pipeline::batch<pipeline::record> b;
-    b.records.reserve(static_cast<std::size_t>(batch_));
-    for (const auto end = std::min(total_, next_ + batch_); next_ < end; ++next_) b.records.push_back({{"i", next_}});
-    b.end = pipeline::position::from_integer(next_);
-    return std::optional{std::move(b)};
-  }
-  auto seek(const pipeline::position& p) -> pipeline::result<void> {
-    next_ = p.empty() ? 0 : p.to_integer().value_or(0);
-    return pipeline::ok();
-  }
-
- private:
-  std::int64_t total_, batch_, next_ = 0;
-};
-
-struct counting_sink {
-  using value_type = pipeline::record;
-  std::atomic<std::uint64_t> n{0};
-  auto write(std::span<const pipeline::record> rs, std::stop_token) -> pipeline::result<void> {
-    n += rs.size();
-    return pipeline::ok();
-  }
-};
-
 auto producer(const settings& s) -> int {
   auto c = pipeline::redis::client::connect({.uri = s.redis}).value();
   const bool single = s.per_message == 1;
@@ -76,7 +45,7 @@ auto producer(const settings& s) -> int {
                    c, {.stream = s.stream, .max_depth = single ? 200'000u : 200u,
                        .records_per_entry = single ? 1u : 0u, .wait_replicas = s.wait_replicas})
                    .value();
-  counting_source source{s.messages * s.per_message, single ? 1000 : s.per_message};
+  queue_bench::counting_source source{s.messages * s.per_message, single ? 1000 : s.per_message};
   pipeline::memory_dlq dlq;
   pipeline::memory_checkpoint_store checkpoints;
   pipeline::runner_options options{.name = "bench", .workers = 2, .queue_capacity = 8};
@@ -90,25 +59,12 @@ auto worker(const settings& s) -> int {
   auto consumer = pipeline::redis::stream_consumer::open(
                       {.uri = s.redis}, {.stream = s.stream, .read_count = single ? 500u : 4u, .block = milliseconds{20}})
                       .value();
-  counting_sink sink;
+  queue_bench::counting_sink sink;
   pipeline::memory_dlq dlq;
   auto report = pipeline::redis::run_worker<pipeline::record>(*consumer, pipeline::identity{}, sink, dlq,
                                                              {.name = "bench", .workers = 2, .queue_capacity = 4});
   fmt::print(stderr, "worker: {} records\n", sink.n.load());
   return report.status == pipeline::run_status::completed ? 0 : 1;
-}
-
-auto spawn(const char* self, const settings& s, std::string_view role) -> pid_t {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const auto messages = std::to_string(s.messages), per = std::to_string(s.per_message);
-    const auto replicas = std::to_string(s.wait_replicas);
-    ::execl(self, self, "--role", std::string(role).c_str(), "--redis", s.redis.c_str(), "--stream", s.stream.c_str(),
-            "--messages", messages.c_str(), "--per-message", per.c_str(), "--exactly-once",
-            s.exactly_once ? "1" : "0", "--wait-replicas", replicas.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return pid;
 }
 
 }  // namespace
@@ -135,26 +91,21 @@ int main(int argc, char** argv) {
   if (role == "producer") return producer(s);
   if (role == "worker") return worker(s);
 
-  // Workers first, so they wait on the (empty) group; the clock starts with the producer.
+  // The group first, so that the workers wait on it; the clock starts with the producer.
   auto c = pipeline::redis::client::connect({.uri = s.redis}).value();
   (void)c->command({"XGROUP", "CREATE", s.stream, "workers", "0", "MKSTREAM"});
-  std::vector<pid_t> pids;
-  for (int i = 0; i < s.workers; ++i) pids.push_back(spawn(argv[0], s, "worker"));
-  ::usleep(300'000);
-  const auto start = steady_clock::now();
-  pids.push_back(spawn(argv[0], s, "producer"));
-  int failed = 0;
-  for (auto pid : pids) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
-  }
-  const double seconds = duration<double>(steady_clock::now() - start).count();
+  const auto timed = queue_bench::time_roles(
+      argv[0],
+      {"--redis", s.redis, "--stream", s.stream, "--messages", std::to_string(s.messages), "--per-message",
+       std::to_string(s.per_message), "--exactly-once", s.exactly_once ? "1" : "0", "--wait-replicas",
+       std::to_string(s.wait_replicas)},
+      s.workers);
   (void)c->command({"DEL", s.stream, s.stream + ":closed", s.stream + ":ledger:bench"});
-  if (failed != 0) {
-    fmt::print(stderr, "bench_redis_queue: {} processes failed\n", failed);
+  if (!timed) {
+    fmt::print(stderr, "bench_redis_queue: a process failed\n");
     return 1;
   }
+  const double seconds = *timed;
   fmt::print("redis-stream messages={} per_message={} workers={} exactly_once={} wait_replicas={} seconds={:.2f} "
              "messages_per_s={:.0f} records_per_s={:.0f}\n",
              s.messages, s.per_message, s.workers, s.exactly_once ? 1 : 0, s.wait_replicas, seconds,

@@ -1,6 +1,9 @@
 #include "connection.hpp"
 
+#include <poll.h>
+
 #include <array>
+#include <cerrno>
 #include <bit>
 #include <cstring>
 #include <stdexcept>
@@ -219,6 +222,25 @@ auto connection::end_copy(const char* abort_reason, std::string_view context) ->
   }
   if (refused && abort_reason == nullptr) return std::move(*refused);
   return ok();
+}
+
+auto connection::wait_for_notification(std::chrono::milliseconds timeout) -> result<bool> {
+  const auto take = [&] {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn_)) {
+      PQfreemem(n);
+      any = true;
+    }
+    return any;
+  };
+  if (take()) return true;  // read with an earlier result
+  pollfd waiting{PQsocket(conn_), POLLIN, 0};
+  if (waiting.fd < 0) return failure(nullptr, "waiting for a notification");
+  const int ready = ::poll(&waiting, 1, static_cast<int>(timeout.count()));
+  if (ready < 0 && errno != EINTR) return failure(nullptr, "waiting for a notification");
+  if (ready <= 0) return false;
+  if (PQconsumeInput(conn_) == 0) return failure(nullptr, "reading a notification");
+  return take();
 }
 
 auto quoted_identifier(std::string_view name, std::string_view what) -> std::string {

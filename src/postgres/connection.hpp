@@ -4,6 +4,7 @@
 // parameters of a statement as libpq takes them, and the mapping of SQLSTATEs onto
 // error_kind. Only src/postgres sees <libpq-fe.h>.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -101,6 +102,10 @@ class connection {
     return !broken_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
   }
   [[nodiscard]] auto backend_pid() const noexcept -> int { return PQbackendPID(conn_); }
+  /// Waits up to `timeout` for a notification of a channel this connection LISTENs on (poll
+  /// on its socket) and takes every one that arrived: true when any did. An error when the
+  /// connection is lost.
+  [[nodiscard]] auto wait_for_notification(std::chrono::milliseconds timeout) -> result<bool>;
 
  private:
   explicit connection(PGconn* conn) noexcept : conn_(conn) {}
@@ -119,7 +124,7 @@ struct database_access {
     return db.pool_.borrow(stop, [&] { return open(db); }, is_outage);
   }
   /// A connection of its own, outside the pool (a cursor that holds it, in a transaction, for
-  /// a long read), waited for as `borrow` does.
+  /// a long read; a queue consumer's LISTENing one), waited for as `borrow` does.
   [[nodiscard]] static auto open_dedicated(database& db, const std::stop_token& stop = {})
       -> result<std::unique_ptr<connection>> {
     return db.pool_.wait_out(stop, [&] { return open(db); }, is_outage);

@@ -22,6 +22,7 @@
 #include <pipeline/detail/time_text.hpp>
 
 #include "connection.hpp"
+#include "relational_lease.hpp"
 #include "relational/adapter.hpp"
 
 namespace pipeline::postgres::detail {
@@ -400,6 +401,14 @@ class relational_connection final : public relational::connection {
 };
 
 }  // namespace
+
+auto borrow_relational(database& db, const std::stop_token& stop) -> result<relational_lease> {
+  auto c = database_access::borrow(db, stop);
+  if (!c) return std::move(c).error();
+  connection* native = &**c;  // owned by the lease, which the relational connection keeps
+  return relational_lease{std::make_unique<relational_connection>(std::move(*c)), native};
+}
+
 }  // namespace pipeline::postgres::detail
 
 // The shared stores and sink for postgres::database: their members reach the database

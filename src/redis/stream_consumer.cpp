@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include <pipeline/redis/detail/frame.hpp>
+#include <pipeline/detail/frame.hpp>
 
 #include "fields.hpp"
 #include "stream_common.hpp"
@@ -71,9 +71,7 @@ auto stream_consumer::open(const connection_options& connection, stream_options 
 }
 
 auto stream_consumer::wait_until_acknowledged(std::stop_token stop) -> result<void> {
-  std::unique_lock lock{mutex_};
-  if (!all_acknowledged_.wait(lock, stop, [&] { return unacked_.empty(); })) return stopped_error();
-  return ok();
+  return tracked_.wait_until_all_acknowledged(stop);
 }
 
 auto stream_consumer::claim(std::stop_token stop) -> result<std::optional<stream_entry>> {
@@ -124,10 +122,10 @@ for i = 5, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i], 'o', ARGV[3],
 return #ARGV - 4)";
   if (!e.framed) return false;
   std::vector<std::string> args{options_.group, e.id, e.origin, std::to_string(e.origin_index)};
-  detail::frame_reader reader{e.frame};
+  pipeline::detail::frame_reader reader{e.frame};
   while (auto bytes = reader.next()) {
     std::string single;
-    detail::frame_append(single, *bytes);
+    pipeline::detail::frame_append(single, *bytes);
     args.push_back(std::move(single));
   }
   if (reader.bad() || args.size() < 6) return false;  // one record, or a frame stream_source rejects
@@ -190,7 +188,6 @@ auto stream_consumer::read(std::stop_token stop) -> result<std::optional<std::ve
     {
       // Idle: trim what the last acknowledgements left, or a producer waiting on max_depth
       // would wait for entries that are done.
-      std::scoped_lock lock{mutex_};
       trim_when_due();
     }
     auto done = closed_and_drained();
@@ -199,25 +196,17 @@ auto stream_consumer::read(std::stop_token stop) -> result<std::optional<std::ve
   }
 }
 
-auto stream_consumer::track(std::vector<std::string> ids) -> std::uint64_t {
-  std::scoped_lock lock{mutex_};
-  const auto n = next_number_++;
-  unacked_.emplace(n, std::move(ids));
-  return n;
-}
+auto stream_consumer::track(std::vector<std::string> ids) -> std::uint64_t { return tracked_.track(std::move(ids)); }
 
 auto stream_consumer::ack_through(std::uint64_t number) -> result<void> {
-  std::scoped_lock lock{mutex_};
-  std::vector<std::string> args{"XACK", options_.stream, options_.group};
-  const auto end = unacked_.upper_bound(number);
-  for (auto it = unacked_.begin(); it != end; ++it) args.insert(args.end(), it->second.begin(), it->second.end());
-  if (args.size() > 3) {
-    // Kept until XACK succeeded: a failed ack is retried with the same entries.
+  auto acked = tracked_.acknowledge_through(number, [&](const std::vector<std::string>& ids) -> result<void> {
+    std::vector<std::string> args{"XACK", options_.stream, options_.group};
+    args.insert(args.end(), ids.begin(), ids.end());
     auto r = acker_->command(args);
     if (!r) return std::move(r).error();
-  }
-  unacked_.erase(unacked_.begin(), end);
-  if (unacked_.empty()) all_acknowledged_.notify_all();
+    return ok();
+  });
+  if (!acked) return acked;
   trim_when_due();
   return ok();
 }
@@ -239,39 +228,10 @@ auto stream_consumer::trim() -> result<void> {
 }
 
 void stream_consumer::trim_when_due() {
+  std::scoped_lock lock{trim_mutex_};
   if (std::chrono::steady_clock::now() < next_trim_) return;
   next_trim_ = std::chrono::steady_clock::now() + options_.trim_interval;
   if (auto t = trim(); !t) options_.log.warn("redis: trimming {} failed: {}", options_.stream, t.error().message);
-}
-
-auto stream_acks::load(std::string_view key) -> result<checkpoint> {
-  std::scoped_lock lock{mutex_};
-  if (key.find('#') != std::string_view::npos) {
-    const auto it = beside_.find(key);
-    return it != beside_.end() ? it->second : checkpoint{};
-  }
-  return checkpoint{position{}, version_};
-}
-
-auto stream_acks::save(std::string_view key, const position& pos, std::uint64_t expected_version)
-    -> result<std::uint64_t> {
-  std::scoped_lock lock{mutex_};
-  if (key.find('#') != std::string_view::npos) {
-    auto& kept = beside_[std::string(key)];
-    if (expected_version != kept.version) {
-      return conflict_error(fmt::format("'{}' is at version {}, not {}", key, kept.version, expected_version));
-    }
-    kept = checkpoint{pos, kept.version + 1};
-    return kept.version;
-  }
-  if (expected_version != version_) {
-    return conflict_error(fmt::format("stream acks are at version {}, not {}", version_, expected_version));
-  }
-  const auto& text = pos.bytes();
-  auto number = detail::to_int<std::uint64_t>(std::string_view(text).substr(0, text.find('/')));
-  if (!number) return invalid_input_error(fmt::format("'{}' is not a stream_source position", text));
-  if (auto acked = consumer_.ack_through(*number); !acked) return std::move(acked).error();
-  return ++version_;
 }
 
 }  // namespace pipeline::redis

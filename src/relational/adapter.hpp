@@ -214,10 +214,16 @@ auto table_sink<Database>::write_with_checkpoint(std::span<const record> records
 template <class Database>
 auto table_sink<Database>::write_committed(std::span<const record> records, const committed_batch& entry,
                                            std::stop_token stop) -> result<void> {
+  return write_committed(records, entry, std::move(stop), transaction_step{});
+}
+
+template <class Database>
+auto table_sink<Database>::write_committed(std::span<const record> records, const committed_batch& entry,
+                                           std::stop_token stop, const transaction_step& also) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
   return with_connection(*db_, stop, [&](connection& c) -> result<void> {
-    if (auto ready = gate_->ensure(c, plan_); !ready) return ready;
-    return write_rows_committed(c, plan_, records, entry, stop);
+    if (auto ready = gate_->ensure(c, plan_.batch_name, plan_.batch_table); !ready) return ready;
+    return write_rows_committed(c, plan_, records, entry, stop, &also);
   });
 }
 
@@ -226,8 +232,8 @@ auto table_sink<Database>::committed_batches(std::string_view job, std::stop_tok
     -> result<std::vector<committed_batch>> {
   if (stop.stop_requested()) return stopped_error();
   return with_connection(*db_, stop, [&](connection& c) -> result<std::vector<committed_batch>> {
-    if (auto ready = gate_->ensure(c, plan_); !ready) return std::move(ready).error();
-    return select_batches(c, plan_, job);
+    if (auto ready = gate_->ensure(c, plan_.batch_name, plan_.batch_table); !ready) return std::move(ready).error();
+    return select_batches(c, plan_.batch_table, job);
   });
 }
 
@@ -236,8 +242,8 @@ auto table_sink<Database>::forget_batches(std::string_view job, std::uint64_t ru
                                           std::stop_token stop) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
   return with_connection(*db_, stop, [&](connection& c) -> result<void> {
-    if (auto ready = gate_->ensure(c, plan_); !ready) return ready;
-    return delete_batches(c, plan_, job, run, sequence);
+    if (auto ready = gate_->ensure(c, plan_.batch_name, plan_.batch_table); !ready) return ready;
+    return delete_batches(c, plan_.batch_table, job, run, sequence);
   });
 }
 

@@ -108,23 +108,34 @@ struct saved_checkpoint {
                                               std::uint64_t expected_version, const std::stop_token& stop)
     -> result<std::uint64_t>;
 
-/// Whether a sink's batch ledger table exists yet: `ensure` creates it (outside any
-/// transaction: DDL commits implicitly in MySQL) the first time, and only then.
+/// Whether a batch ledger table exists yet: `ensure` creates it (outside any transaction: DDL
+/// commits implicitly in MySQL) the first time, and only then. `name` is the table's bare name,
+/// `quoted` the same quoted.
 struct ledger_gate {
-  [[nodiscard]] auto ensure(connection& c, const sink_plan& plan) -> result<void>;
+  [[nodiscard]] auto ensure(connection& c, std::string_view name, std::string_view quoted) -> result<void>;
 
  private:
   std::mutex mutex_;
   bool ready_ = false;
 };
 
-/// The batch ledger of a table sink (table_sink::write_committed and the two after it).
+/// The batch ledger of a transactional sink (a table sink's write_committed and the two after
+/// it; a queue producer's), in the quoted table `batch_table`.
+///
+/// `record_batch`, inside the caller's transaction: adds `entry`'s row and returns true, or
+/// returns false when the row is there already with the same positions (its batch is in: a
+/// retry after a COMMIT whose reply was lost), or fails `conflict` when it is there with
+/// other positions (another runner of the job).
+[[nodiscard]] auto record_batch(connection& c, std::string_view batch_table, const committed_batch& entry)
+    -> result<bool>;
+/// `also`, when given, runs in the transaction after the rows (not for an entry stored already).
 [[nodiscard]] auto write_rows_committed(connection& c, const sink_plan& plan, std::span<const record> records,
-                                        const committed_batch& entry, const std::stop_token& stop) -> result<void>;
-[[nodiscard]] auto select_batches(connection& c, const sink_plan& plan, std::string_view job)
+                                        const committed_batch& entry, const std::stop_token& stop,
+                                        const transaction_step* also = nullptr) -> result<void>;
+[[nodiscard]] auto select_batches(connection& c, std::string_view batch_table, std::string_view job)
     -> result<std::vector<committed_batch>>;
-[[nodiscard]] auto delete_batches(connection& c, const sink_plan& plan, std::string_view job, std::uint64_t run,
-                                  std::uint64_t sequence) -> result<void>;
+[[nodiscard]] auto delete_batches(connection& c, std::string_view batch_table, std::string_view job,
+                                  std::uint64_t run, std::uint64_t sequence) -> result<void>;
 
 /// `n` as a LIMIT parameter: SQL integers stop at INT64_MAX.
 [[nodiscard]] auto limit_parameter(std::size_t n) noexcept -> std::int64_t;

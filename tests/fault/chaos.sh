@@ -12,6 +12,11 @@
 #                                   N times: `START i` (a function that runs the program in the
 #                                   foreground; it is started in the background here), kill it
 #                                   after MIN..MAX s, reap it
+#   chaos_replace_a_worker CMD...   SIGKILLs a random one of the caller's array `workers` (pids)
+#                                   and starts CMD in its place; fails the test when that worker
+#                                   had ended by itself (its queue drained: too little work)
+#   chaos_wait_all PID...           waits for each PID (a FAIL line for each that ended rc != 0,
+#                                   then the logs' last lines: it returns 1)
 #   chaos_require_landed N          fails the test unless at least N kills landed
 #   chaos_private_server            for a test that runs (and restarts) its own servers: makes a
 #                                   temporary directory $dir and cds there, picks a free port
@@ -96,6 +101,33 @@ chaos_kill_and_resume() {
   done
 }
 
+chaos_replace_a_worker() {
+  local i=$((RANDOM % ${#workers[@]}))
+  if ! chaos_kill "${workers[i]}"; then
+    # Workers end only once the producer closed the queue and it is drained: too little work.
+    echo "FAIL: worker ${workers[i]} ended by itself after $chaos_landed kills; give the workers more work" >&2
+    tail -n 3 chaos-*.log >&2
+    exit 1
+  fi
+  chaos_spawn "$@"
+  workers[i]=$chaos_pid
+}
+
+chaos_wait_all() {
+  local p rc failed=0
+  for p in "$@"; do
+    rc=0
+    wait "$p" || rc=$?
+    chaos_forget "$p"
+    if ((rc != 0)); then
+      echo "FAIL: process $p ended rc $rc" >&2
+      failed=1
+    fi
+  done
+  if ((failed != 0)); then tail -n 5 chaos-*.log >&2; fi
+  return "$failed"
+}
+
 chaos_require_landed() {
   echo "chaos: $chaos_landed kills landed"
   if ((chaos_landed < $1)); then
@@ -156,20 +188,11 @@ chaos_restarts() {
 }
 
 chaos_finish() {
-  local p rc failed=0
-  for p in "$@"; do
-    rc=0
-    wait "$p" || rc=$?
-    chaos_forget "$p"
-    if ((rc != 0)); then
-      echo "FAIL: process $p ended rc $rc" >&2
-      failed=1
-    fi
-  done
+  local p failed=0
+  chaos_wait_all "$@" || failed=1
   echo "outage log lines: $(cat chaos-*.log | grep -c 'waiting up to' || true) waits started," \
        "$(cat chaos-*.log | grep -c 'is back after' || true) ended, e.g.:"
   grep -h "is back after" chaos-*.log | head -n 3 | sed 's/^/  /' || true
   for p in chaos-*.log; do grep -h "^completed\|^failed\|^stopped\|^failure\|^run:" "$p" || true; done
-  if ((failed != 0)); then tail -n 5 chaos-*.log >&2; fi
   return "$failed"
 }

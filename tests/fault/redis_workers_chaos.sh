@@ -41,26 +41,11 @@ done
 
 while ((chaos_landed < kills)); do
   chaos_pause 0.2 0.5
-  i=$((RANDOM % 3))
-  if ! chaos_kill "${workers[i]}"; then
-    # Workers end only once the producer closed the queue and it is drained: too little work.
-    echo "FAIL: worker ${workers[i]} ended by itself after $chaos_landed kills; raise the orders" >&2
-    tail -n 3 chaos-*.log >&2
-    exit 1
-  fi
-  chaos_spawn "${worker[@]}"
-  workers[i]=$chaos_pid
+  chaos_replace_a_worker "${worker[@]}"
 done
 chaos_require_landed 10
 
 status=0
-for p in "$producer" "${workers[@]}"; do
-  if ! wait "$p"; then
-    echo "FAIL: process $p failed" >&2
-    status=1
-  fi
-  chaos_forget "$p"
-done
-if ((status != 0)); then tail -n 5 chaos-*.log >&2; fi
+chaos_wait_all "$producer" "${workers[@]}" || status=1
 "$bin" --role check "${common[@]}" || status=1
 exit "$status"

@@ -62,7 +62,7 @@ struct stream_sink_factory {
     std::vector<pipeline::record> out;
     const auto entries = client_->command({"XRANGE", stream_, "-", "+"}).value();
     for (const auto& entry : entries.elements) {
-      detail::frame_reader frame{entry.elements.at(1).elements.at(1).str};  // [id, [b, frame]]
+      pipeline::detail::frame_reader frame{entry.elements.at(1).elements.at(1).str};  // [id, [b, frame]]
       while (auto one = frame.next()) out.push_back(pipeline::record_codec{}.decode(*one).value());
     }
     return out;

@@ -134,7 +134,7 @@ TEST(redis_queue, entries_that_do_not_decode_are_dead_lettered_and_the_rest_flow
   auto good = records(3);
   ASSERT_TRUE(to_queue.write(good, {}));
   std::string bad_record;
-  detail::frame_append(bad_record, "not a record");
+  pipeline::detail::frame_append(bad_record, "not a record");
   ASSERT_TRUE(producer.add(bad_record, {}));
   ASSERT_TRUE(producer.add("\xff\xff\xff", {}));  // a length running past the end
   ASSERT_TRUE(c->command({"XADD", names.stream, "*", "other", "field"}));
@@ -204,7 +204,7 @@ TEST(redis_queue, a_reclaimed_entry_of_several_records_is_split_into_one_entry_p
     const auto& e = (*got)[i];
     EXPECT_NE(e.id, original);
     EXPECT_EQ(e.deliveries, 1u);
-    pipeline::redis::detail::frame_reader frame{e.frame};
+    pipeline::detail::frame_reader frame{e.frame};
     auto bytes = frame.next();
     ASSERT_TRUE(bytes);
     EXPECT_EQ(pipeline::record_codec{}.decode(*bytes).value().find("id")->get<std::int64_t>(), static_cast<std::int64_t>(i));
@@ -307,7 +307,7 @@ TEST(redis_queue, a_reclaimed_entry_is_handled_alone) {
   auto consumer = stream_consumer::open({.uri = uri}, options).value();
   const auto first_id = [](const std::vector<stream_entry>& entries) {
     return pipeline::record_codec{}
-        .decode(*pipeline::redis::detail::frame_reader{entries.front().frame}.next())
+        .decode(*pipeline::detail::frame_reader{entries.front().frame}.next())
         .value()
         .find("id")
         ->get<std::int64_t>();

@@ -3,17 +3,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <span>
 #include <stop_token>
 #include <utility>
 
 #include <pipeline/autoscaler.hpp>
 #include <pipeline/codec.hpp>
+#include <pipeline/detail/queue_roles.hpp>
 #include <pipeline/record.hpp>
 #include <pipeline/redis/stream_consumer.hpp>
 #include <pipeline/redis/stream_producer.hpp>
-#include <pipeline/redis/stream_sink.hpp>
-#include <pipeline/redis/stream_source.hpp>
 #include <pipeline/result.hpp>
 #include <pipeline/runner.hpp>
 
@@ -35,15 +33,7 @@ template <class Codec = record_codec, pipeline::seekable_source Source, pipeline
           pipeline::checkpoint_store Store>
 auto run_producer(Source& source, stream_producer& producer, Dlq& dlq, Store& checkpoints, const runner_options& options,
                   std::stop_token stop = {}) -> run_report {
-  stream_sink<source_value_t<Source>, Codec> sink{producer};
-  auto report = pipeline::run(source, identity{}, sink, dlq, checkpoints, options, std::move(stop));
-  if (report.status == run_status::completed) {
-    if (auto closed = producer.close(); !closed) {
-      report.status = run_status::failed;
-      report.failure = closed.error();
-    }
-  }
-  return report;
+  return pipeline::detail::run_queue_producer<Codec>(source, producer, dlq, checkpoints, options, std::move(stop));
 }
 
 /// The worker role: takes batches off the queue and runs them through the core runner's
@@ -65,16 +55,8 @@ auto run_producer(Source& source, stream_producer& producer, Dlq& dlq, Store& ch
 template <class T, class Codec = record_codec, class Transform, pipeline::sink Sink, pipeline::dead_letter_sink Dlq>
 auto run_worker(stream_consumer& consumer, Transform&& transform, Sink& sink, Dlq& dlq, runner_options options,
                 std::stop_token stop = {}) -> run_report {
-  stream_source<T, Codec> source{consumer};
-  if constexpr (requires(std::span<const position> p, std::stop_token s) { dlq.holds(std::uint32_t{}, p, s); }) {
-    source.skip_dead_lettered([&dlq, partition = options.partition](std::span<const position> p, std::stop_token s) {
-      return dlq.holds(partition, p, std::move(s));
-    });
-  }
-  stream_acks acks{consumer};
-  options.checkpoint_interval = std::chrono::milliseconds{0};
-  options.exclusive = false;
-  return pipeline::run(source, std::forward<Transform>(transform), sink, dlq, acks, options, std::move(stop));
+  return pipeline::detail::run_queue_worker<T, Codec>(consumer, std::forward<Transform>(transform), sink, dlq,
+                                                     std::move(options), std::move(stop));
 }
 
 /// The worker count a deployment should run for the queue's depth now, by `scaler`'s rule
@@ -92,11 +74,7 @@ inline auto desired_workers(stream_producer& producer, autoscaler& scaler, std::
 /// entries not yet delivered plus those delivered and not acknowledged, read through
 /// `producer`, which must outlive the supervisor.
 inline auto stream_depth_function(stream_producer& producer) -> std::function<result<std::uint64_t>()> {
-  return [&producer]() -> result<std::uint64_t> {
-    auto depth = producer.depth();
-    if (!depth) return std::move(depth).error();
-    return depth->total();
-  };
+  return pipeline::detail::queue_depth_function(producer);
 }
 
 }  // namespace pipeline::redis

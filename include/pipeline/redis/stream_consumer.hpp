@@ -13,6 +13,9 @@
 #include <vector>
 
 #include <pipeline/checkpoint.hpp>
+#include <pipeline/detail/queue_acks.hpp>
+#include <pipeline/detail/queue_entry.hpp>
+#include <pipeline/detail/tracked_entries.hpp>
 #include <pipeline/metrics.hpp>
 #include <pipeline/redis/client.hpp>
 #include <pipeline/redis/stream_options.hpp>
@@ -21,18 +24,7 @@
 namespace pipeline::redis {
 
 /// One stream entry as a worker receives it.
-struct stream_entry {
-  std::string id;
-  std::string frame;            ///< the batch as the producer framed it
-  std::uint64_t deliveries = 1;  ///< how often it was delivered, this time included
-  bool framed = true;           ///< false: the entry has no batch field (not written by a producer)
-  /// Where the entry's first record was first added: the id of the producer's entry and the
-  /// record's index in it. The id and 0 for an entry as the producer wrote it; for the
-  /// one-record entries a reclaimed entry is split into, the original's id and the index the
-  /// record had there. Stays the same however often the record is redelivered or split.
-  std::string origin;
-  std::size_t origin_index = 0;
-};
+using stream_entry = pipeline::detail::queue_entry;
 
 /// The worker side of a distributed queue: reads entries in a consumer group, reclaims the
 /// ones other workers left idle, acknowledges and trims.
@@ -89,6 +81,8 @@ class stream_consumer {
   [[nodiscard]] auto trim() -> result<void>;
 
   [[nodiscard]] auto options() const noexcept -> const stream_options& { return options_; }
+  /// The stream, for messages.
+  [[nodiscard]] auto name() const noexcept -> const std::string& { return options_.stream; }
 
  private:
   stream_consumer(std::shared_ptr<client> reader, std::shared_ptr<client> acker, stream_options options);
@@ -98,7 +92,7 @@ class stream_consumer {
   auto split(const stream_entry& e) -> result<bool>;
   auto wait_until_acknowledged(std::stop_token stop) -> result<void>;
   auto closed_and_drained() -> result<bool>;
-  void trim_when_due();  // with mutex_ held
+  void trim_when_due();
 
   std::shared_ptr<client> reader_;
   std::shared_ptr<client> acker_;
@@ -106,10 +100,8 @@ class stream_consumer {
   std::chrono::steady_clock::time_point next_claim_{};
   bool suspect_in_flight_ = false;  // the last read returned a reclaimed entry
 
-  std::mutex mutex_;  // guards what follows
-  std::uint64_t next_number_ = 1;
-  std::map<std::uint64_t, std::vector<std::string>> unacked_;
-  std::condition_variable_any all_acknowledged_;  // unacked_ became empty
+  pipeline::detail::tracked_entries tracked_;
+  std::mutex trim_mutex_;  // guards next_trim_
   std::chrono::steady_clock::time_point next_trim_{};
 
   gauge local_depth_, local_pending_;
@@ -117,30 +109,10 @@ class stream_consumer {
   gauge* pending_gauge_ = &local_pending_;
 };
 
-/// The checkpoint store a worker's run uses so that its checkpoint acknowledges entries: a
-/// `save` of a batch's end acknowledges every entry read up to that batch. It keeps its
-/// version in memory (a worker never resumes from a position: unacknowledged entries are
-/// redelivered instead), so `load` is version 0 until the first save.
-///
-/// The runner also keeps records beside its checkpoint under `<key>#…` (the records done so
-/// far). They mean nothing to the stream: such keys are kept in memory, each with its own
-/// version, and acknowledge nothing.
-///
-/// Models `pipeline::checkpoint_store`; thread-safe.
-class stream_acks {
- public:
-  explicit stream_acks(stream_consumer& consumer) noexcept : consumer_(consumer) {}
-
-  [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
-  [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
-      -> result<std::uint64_t>;
-
- private:
-  stream_consumer& consumer_;
-  std::mutex mutex_;
-  std::uint64_t version_ = 0;
-  std::map<std::string, checkpoint, std::less<>> beside_;  // `<key>#…` records
-};
+/// The checkpoint store a worker's run uses so that its checkpoint acknowledges entries
+/// (`pipeline::detail::queue_acks`): a `save` of a batch's end acknowledges every entry read up
+/// to that batch. Models `pipeline::checkpoint_store`; thread-safe.
+using stream_acks = pipeline::detail::queue_acks<stream_consumer>;
 
 static_assert(pipeline::checkpoint_store<stream_acks>);
 

@@ -61,6 +61,12 @@ struct table_sink_options {
   std::map<std::string, std::string, std::less<>> column_types{};
 };
 
+/// A connection of the adapter's, held for one operation; defined in src/.
+class connection;
+/// More work done inside a table sink's transaction, after its rows (`write_committed` with a
+/// step): another write that must commit with them or not at all, on the same connection.
+using transaction_step = std::function<result<void>(connection&)>;
+
 /// What a dialect checks rows against before it sends them (MySQL: the table's column
 /// metadata), read once by `open`; defined by the dialect, in src/.
 class row_check;
@@ -147,6 +153,11 @@ class table_sink {
   /// back, as for `write`. Works in every write mode; it is what makes a plain INSERT exact.
   [[nodiscard]] auto write_committed(std::span<const record> records, const committed_batch& entry,
                                      std::stop_token stop) -> result<void>;
+  /// The same, with `also` run in the same transaction after the rows (only when `entry` is
+  /// not stored yet): all three commit together or not at all. A queue acknowledges the
+  /// entries the rows came from this way (`postgres::acknowledging_table_sink`).
+  [[nodiscard]] auto write_committed(std::span<const record> records, const committed_batch& entry,
+                                     std::stop_token stop, const transaction_step& also) -> result<void>;
   /// The ledger rows of `job`, in (run, sequence, slice) order.
   [[nodiscard]] auto committed_batches(std::string_view job, std::stop_token stop)
       -> result<std::vector<committed_batch>>;

@@ -1,5 +1,5 @@
 #pragma once
-// How a batch of encoded records travels in one stream entry: each record's bytes preceded
+// How a batch of encoded records travels in one queue entry (a Redis stream entry, a PostgreSQL queue row): each record's bytes preceded
 // by their length as an unsigned LEB128 varint. Decoding checks every length against the
 // bytes left, so hostile entries are rejected, never read out of bounds.
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace pipeline::redis::detail {
+namespace pipeline::detail {
 
 inline void frame_append(std::string& frame, std::string_view bytes) {
   auto n = static_cast<std::uint64_t>(bytes.size());
@@ -54,4 +54,4 @@ class frame_reader {
   bool bad_ = false;
 };
 
-}  // namespace pipeline::redis::detail
+}  // namespace pipeline::detail

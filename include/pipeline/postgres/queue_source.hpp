@@ -1,0 +1,24 @@
+#pragma once
+
+#include <pipeline/codec.hpp>
+#include <pipeline/detail/queue_source.hpp>
+#include <pipeline/postgres/queue_consumer.hpp>
+#include <pipeline/record.hpp>
+#include <pipeline/source.hpp>
+
+namespace pipeline::postgres {
+
+/// The source a worker's run reads: the entries a `queue_consumer` claims, decoded with
+/// `Codec`, one batch per read; the queue source every adapter's queue shares
+/// (`pipeline::detail::queue_source`, which says what a batch holds, how entries delivered more
+/// than `max_deliveries` times are dead-lettered, and how `skip_dead_lettered` keeps a record
+/// out of both the sink and the DLQ). A record's position is "<row id>#<index>" of the row it
+/// was first added in.
+///
+/// Contract: models `pipeline::seekable_source`; one thread at a time (the runner's reader).
+template <class T, class Codec = record_codec>
+using queue_source = pipeline::detail::queue_source<T, Codec, queue_consumer>;
+
+static_assert(pipeline::seekable_source<queue_source<record>>);
+
+}  // namespace pipeline::postgres
