@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include <pipeline/detail/dead_letter_fingerprint.hpp>
-#include <pipeline/redis/detail/frame.hpp>
+#include <pipeline/detail/frame.hpp>
 #include <pipeline/redis/detail/slot.hpp>
 
 #include <fmt/format.h>
@@ -265,7 +265,7 @@ auto dead_letter_stream::requeue(std::span<const stored_dead_letter> letters, co
   args.reserve(letters.size() * 2);
   for (const auto& l : letters) {
     std::string frame;
-    detail::frame_append(frame, l.letter.payload);
+    pipeline::detail::frame_append(frame, l.letter.payload);
     args.push_back(l.id);
     args.push_back(std::move(frame));
   }

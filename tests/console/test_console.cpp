@@ -16,7 +16,7 @@
 
 #include <pipeline/console/console.hpp>
 #include <pipeline/metrics.hpp>
-#include <pipeline/redis/detail/frame.hpp>
+#include <pipeline/detail/frame.hpp>
 #include <pipeline/redis/redis.hpp>
 #include <pipeline/sqlite/sqlite.hpp>
 
@@ -330,7 +330,7 @@ TEST_F(console_redis, replay_moves_a_letter_onto_the_queue_only_with_the_token) 
   const auto& fields = entries.elements[0].elements[1].elements;
   ASSERT_EQ(fields.size(), 2U);
   EXPECT_EQ(fields[0].str, "b");
-  pipeline::redis::detail::frame_reader frame(fields[1].str);
+  pipeline::detail::frame_reader frame(fields[1].str);
   EXPECT_EQ(frame.next(), hostile_payload);
   EXPECT_FALSE(frame.next());
 
