@@ -36,10 +36,14 @@ send() {  # n requests over 10 distinct errors
   codes=$(curl -s --config - <<<"$config")
   (($(grep -c '^202$' <<<"$codes") == $1)) || fail "not every request was accepted: $(sort <<<"$codes" | uniq -c)"
 }
-# Waits until a MySQL transaction waits on the lock below (the flusher's INSERT).
+# Waits until the flusher's INSERT into the counts table is running: with the lock below held,
+# that means it waits on it.
+# Bounded by time, not tries (a try is a client start, slow on a loaded machine), and long enough
+# for a flusher that must first take over a killed one's schedule lease (30 s at worst).
 await_lock_waiter() {
-  for ((i = 0; i < 200; i++)); do
-    (($("${sql[@]}" -e "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'") > 0)) && return
+  local deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    (($("${sql[@]}" -e "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO \`${prefix}_counts\`%'") > 0)) && return
     sleep 0.05
   done
   fail "$1: the flusher did not wait on the locked table; sessions: $("${sql[@]}" -e "SELECT ID, COMMAND, STATE, LEFT(INFO, 80) FROM information_schema.PROCESSLIST")"
@@ -56,8 +60,8 @@ lock_counts() {
   locker_id >/dev/null  # returns once the lock is held (the session has moved on to its SLEEP)
 }
 locker_id() {
-  local id
-  for ((i = 0; i < 200; i++)); do
+  local id deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
     id=$("${sql[@]}" -e "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE '%$prefix-lock%' AND ID <> CONNECTION_ID()")
     [[ -n $id ]] && { echo "$id"; return; }
     sleep 0.05
