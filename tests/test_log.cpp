@@ -1,5 +1,6 @@
 #include <pipeline/log.hpp>
 
+#include <fmt/format.h>  // the formatter below reuses fmt's own
 #include <gtest/gtest.h>
 
 #include <mutex>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstddef>
-#include <ranges>
+#include <iterator>  // std::ranges::input_range, without the views of <ranges>
 #include <utility>
 #include <vector>
 

@@ -7,7 +7,9 @@
 #include <string_view>
 #include <utility>
 
-#include <fmt/format.h>
+// fmt's light header: the formatters below are defined in the library, where <fmt/format.h>
+// is included, so that every file including pipeline does not pay for it.
+#include <fmt/core.h>
 
 namespace pipeline {
 
@@ -68,16 +70,10 @@ class bad_result_access : public std::runtime_error {
 /// Formats as `transient: message (mysql 1213)`.
 template <>
 struct fmt::formatter<pipeline::error> : fmt::formatter<std::string_view> {
-  auto format(const pipeline::error& e, format_context& ctx) const -> format_context::iterator {
-    auto out = fmt::format_to(ctx.out(), "{}: {}", pipeline::to_string(e.kind), e.message);
-    if (!e.backend.empty()) out = fmt::format_to(out, " ({} {})", e.backend, e.native_code);
-    return out;
-  }
+  auto format(const pipeline::error& e, format_context& ctx) const -> format_context::iterator;
 };
 
 template <>
 struct fmt::formatter<pipeline::error_kind> : fmt::formatter<std::string_view> {
-  auto format(pipeline::error_kind k, format_context& ctx) const -> format_context::iterator {
-    return fmt::formatter<std::string_view>::format(pipeline::to_string(k), ctx);
-  }
+  auto format(pipeline::error_kind k, format_context& ctx) const -> format_context::iterator;
 };

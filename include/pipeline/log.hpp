@@ -6,7 +6,7 @@
 #include <string_view>
 #include <utility>
 
-#include <fmt/format.h>
+#include <fmt/core.h>  // the formatter below is defined in the library
 
 namespace pipeline {
 
@@ -45,9 +45,7 @@ class logger {
   template <class... Args>
   void log(log_level level, fmt::format_string<Args...> format, Args&&... args) const {
     if (!enabled(level)) return;
-    fmt::memory_buffer text;
-    fmt::format_to(std::back_inserter(text), format, std::forward<Args>(args)...);
-    callback_(level, std::string_view(text.data(), text.size()));
+    callback_(level, fmt::vformat(format, fmt::make_format_args(args...)));
   }
 
   template <class... Args>
@@ -80,7 +78,5 @@ class logger {
 
 template <>
 struct fmt::formatter<pipeline::log_level> : fmt::formatter<std::string_view> {
-  auto format(pipeline::log_level level, format_context& ctx) const -> format_context::iterator {
-    return fmt::formatter<std::string_view>::format(pipeline::to_string(level), ctx);
-  }
+  auto format(pipeline::log_level level, format_context& ctx) const -> format_context::iterator;
 };

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <pipeline/record.hpp>
 #include <pipeline/record_mapping.hpp>

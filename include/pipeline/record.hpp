@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>  // the formatters below are defined in the library
 
 #include <pipeline/result.hpp>
 
@@ -168,22 +168,16 @@ namespace detail {
 /// `2024-03-01T12:00:00.000250Z`. Width and alignment apply to the whole text.
 template <>
 struct fmt::formatter<pipeline::value> : fmt::formatter<std::string_view> {
-  auto format(const pipeline::value& v, format_context& ctx) const -> format_context::iterator {
-    return fmt::formatter<std::string_view>::format(pipeline::detail::to_text(v), ctx);
-  }
+  auto format(const pipeline::value& v, format_context& ctx) const -> format_context::iterator;
 };
 
 /// Formats as `{id: 7, email: "a@example.com"}`.
 template <>
 struct fmt::formatter<pipeline::record> : fmt::formatter<std::string_view> {
-  auto format(const pipeline::record& r, format_context& ctx) const -> format_context::iterator {
-    return fmt::formatter<std::string_view>::format(pipeline::detail::to_text(r), ctx);
-  }
+  auto format(const pipeline::record& r, format_context& ctx) const -> format_context::iterator;
 };
 
 template <>
 struct fmt::formatter<pipeline::value_kind> : fmt::formatter<std::string_view> {
-  auto format(pipeline::value_kind k, format_context& ctx) const -> format_context::iterator {
-    return fmt::formatter<std::string_view>::format(pipeline::to_string(k), ctx);
-  }
+  auto format(pipeline::value_kind k, format_context& ctx) const -> format_context::iterator;
 };

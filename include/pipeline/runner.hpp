@@ -18,7 +18,7 @@
 #include <variant>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <pipeline/any_job_log_store.hpp>
 #include <pipeline/autoscaler.hpp>

@@ -1,5 +1,7 @@
 #include <pipeline/error.hpp>
 
+#include <fmt/format.h>
+
 namespace pipeline {
 namespace {
 auto make(error_kind kind, std::string message) -> error {
@@ -40,3 +42,15 @@ bad_result_access::bad_result_access(pipeline::error e)
     : std::runtime_error(fmt::format("bad result access: {}", e)), error_(std::move(e)) {}
 
 }  // namespace pipeline
+
+auto fmt::formatter<pipeline::error>::format(const pipeline::error& e, format_context& ctx) const
+    -> format_context::iterator {
+  auto out = fmt::format_to(ctx.out(), "{}: {}", pipeline::to_string(e.kind), e.message);
+  if (!e.backend.empty()) out = fmt::format_to(out, " ({} {})", e.backend, e.native_code);
+  return out;
+}
+
+auto fmt::formatter<pipeline::error_kind>::format(pipeline::error_kind k, format_context& ctx) const
+    -> format_context::iterator {
+  return fmt::formatter<std::string_view>::format(pipeline::to_string(k), ctx);
+}

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <fmt/format.h>
+
 namespace pipeline {
 
 auto to_string(log_level level) noexcept -> std::string_view {
@@ -24,3 +26,8 @@ auto stderr_log_callback() -> log_callback {
 }
 
 }  // namespace pipeline
+
+auto fmt::formatter<pipeline::log_level>::format(pipeline::log_level level, format_context& ctx) const
+    -> format_context::iterator {
+  return fmt::formatter<std::string_view>::format(pipeline::to_string(level), ctx);
+}

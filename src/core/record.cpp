@@ -196,3 +196,18 @@ auto to_text(const record& r) -> std::string {
 
 }  // namespace detail
 }  // namespace pipeline
+
+auto fmt::formatter<pipeline::value>::format(const pipeline::value& v, format_context& ctx) const
+    -> format_context::iterator {
+  return fmt::formatter<std::string_view>::format(pipeline::detail::to_text(v), ctx);
+}
+
+auto fmt::formatter<pipeline::record>::format(const pipeline::record& r, format_context& ctx) const
+    -> format_context::iterator {
+  return fmt::formatter<std::string_view>::format(pipeline::detail::to_text(r), ctx);
+}
+
+auto fmt::formatter<pipeline::value_kind>::format(pipeline::value_kind k, format_context& ctx) const
+    -> format_context::iterator {
+  return fmt::formatter<std::string_view>::format(pipeline::to_string(k), ctx);
+}

@@ -3,6 +3,7 @@
 // Values bound as statement parameters (MYSQL_BIND), and the conversions between
 // pipeline::timestamp and MYSQL_TIME. Values are never spliced into SQL text.
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstddef>
-#include <ranges>
+#include <iterator>  // std::ranges concepts, without the views of <ranges>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -20,28 +20,9 @@ class memory_job_log {
   memory_job_log(const memory_job_log&) = delete;
   auto operator=(const memory_job_log&) -> memory_job_log& = delete;
 
-  [[nodiscard]] auto create(const job_run& run) -> result<std::uint64_t> {
-    std::scoped_lock lock{mutex_};
-    runs_.push_back(run);
-    runs_.back().id = runs_.size();
-    return runs_.back().id;
-  }
-
-  [[nodiscard]] auto update(const job_run& run) -> result<void> {
-    std::scoped_lock lock{mutex_};
-    if (run.id == 0 || run.id > runs_.size()) return not_found_error("no job run with id " + std::to_string(run.id));
-    runs_[run.id - 1] = run;
-    return ok();
-  }
-
-  [[nodiscard]] auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> {
-    std::scoped_lock lock{mutex_};
-    std::vector<job_run> out;
-    for (auto it = runs_.rbegin(); it != runs_.rend() && out.size() < limit; ++it) {
-      if (it->job == job) out.push_back(*it);
-    }
-    return out;
-  }
+  [[nodiscard]] auto create(const job_run& run) -> result<std::uint64_t>;
+  [[nodiscard]] auto update(const job_run& run) -> result<void>;
+  [[nodiscard]] auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>>;
 
  private:
   std::mutex mutex_;
