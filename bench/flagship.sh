@@ -8,6 +8,8 @@
 # Each case runs REPS times (default 3), interleaved, each on a fresh warehouse; prints the median
 # rows/s [min - max], the median peak RSS, and the flagship's ratio to each baseline.
 #   bench/flagship.sh [rows] [workers] [reps] [batch]      (Release build in build/example)
+# With BEFORE=<another listings_etl> (an earlier build, e.g. main's), its runner is a fourth case,
+# interleaved with the others, to compare a change with what it changes under the same load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
@@ -21,18 +23,20 @@ cmake -S . -B build/example -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DPIPELINE_BUILD_TESTS=OFF -DPIPELINE_BUILD_EXAMPLES=ON -DPIPELINE_WITH_TESTING=OFF >/dev/null
 cmake --build build/example --target listings_etl >/dev/null
 etl=build/example/examples/03_listings_etl/listings_etl
+before=${BEFORE:-}
+[[ -z "$before" || -x "$before" ]] || { echo "flagship.sh: BEFORE=$before is not an executable" >&2; exit 1; }
 input="$dir/listings-$rows.csv"
 [[ -f "$input" ]] || "$etl" --rows "$rows" --input "$input" --warehouse "$dir/gen.db" --single-loop >/dev/null
 rm -f "$dir/gen.db"*
 
 fresh() { rm -f "$1" "$1-wal" "$1-shm"; }
 
-# Prints "<rows/s> <peak RSS kB>" of one flagship run on a fresh warehouse.
+# Prints "<rows/s> <peak RSS kB>" of one run of the binary $1 on a fresh warehouse.
 measure_etl() {
-  local db="$dir/$1.db"; shift
+  local bin=$1 db="$dir/$2.db"; shift 2
   fresh "$db"
   local out
-  out=$(/usr/bin/time -f 'peak_rss_kb %M' "$etl" --input "$input" --warehouse "$db" --batch "$batch" "$@" 2>&1 >"$dir/last.log"; cat "$dir/last.log")
+  out=$(/usr/bin/time -f 'peak_rss_kb %M' "$bin" --input "$input" --warehouse "$db" --batch "$batch" "$@" 2>&1 >"$dir/last.log"; cat "$dir/last.log")
   grep -q '^completed' <<<"$out" || { echo "$out" >&2; exit 1; }
   local rate rss
   rate=$(sed -n 's/.*(\([0-9]*\) records\/s).*/\1/p' <<<"$out")
@@ -58,11 +62,14 @@ price TEXT, listed_on TEXT, bedrooms INTEGER)" >/dev/null
   awk -v r="$rows" -v s="$start" -v e="$end" -v m="$rss" 'BEGIN { printf "%d %d\n", r / (e - s), m }'
 }
 
-declare -a import_rate import_rss loop_rate loop_rss run_rate run_rss
+declare -a import_rate import_rss loop_rate loop_rss run_rate run_rss before_rate before_rss
 for ((i = 0; i < reps; i++)); do
   read -r r m < <(measure_import); import_rate+=("$r"); import_rss+=("$m")
-  read -r r m < <(measure_etl loop --single-loop); loop_rate+=("$r"); loop_rss+=("$m")
-  read -r r m < <(measure_etl runner --workers "$workers"); run_rate+=("$r"); run_rss+=("$m")
+  read -r r m < <(measure_etl "$etl" loop --single-loop); loop_rate+=("$r"); loop_rss+=("$m")
+  read -r r m < <(measure_etl "$etl" runner --workers "$workers"); run_rate+=("$r"); run_rss+=("$m")
+  if [[ -n "$before" ]]; then
+    read -r r m < <(measure_etl "$before" before --workers "$workers"); before_rate+=("$r"); before_rss+=("$m")
+  fi
 done
 
 # "<median> <min> <max>" of the arguments.
@@ -84,3 +91,11 @@ awk -v rows="$rows" -v w="$workers" -v reps="$reps" -v batch="$batch" \
   printf "%-36s %8d [%d-%d] %7.1f MB\n", "pipeline::run, " w " workers", rm, rmin, rmax, rms / 1024
   printf "runner / sqlite3 .import: %.2fx   runner / loop: %.2fx\n", rm / im, rm / lm
 }'
+if [[ -n "$before" ]]; then
+  read -r bm bmin bmax < <(stats "${before_rate[@]}")
+  read -r bms _ < <(stats "${before_rss[@]}")
+  awk -v w="$workers" -v bm="$bm" -v bmin="$bmin" -v bmax="$bmax" -v bms="$bms" -v rm="$rm" -v im="$im" 'BEGIN {
+    printf "%-36s %8d [%d-%d] %7.1f MB\n", "BEFORE: pipeline::run, " w " workers", bm, bmin, bmax, bms / 1024
+    printf "BEFORE / sqlite3 .import: %.2fx   runner / BEFORE: %.2fx\n", bm / im, rm / bm
+  }'
+fi

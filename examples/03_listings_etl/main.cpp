@@ -173,6 +173,8 @@ int main(int argc, char** argv) {
                             .checkpoint_table = "pipeline_checkpoints"})
                        .value();
   auto checkpoints = pipeline::sqlite::checkpoint_store::open(db).value();
+  // On the sink's database object: each batch's dead letters commit with its rows, one
+  // transaction (one fsync) a batch (docs/runner.md, "Dead letters in the sink's transaction").
   auto dlq = pipeline::sqlite::dead_letter_table::open(db).value();
   pipeline::any_job_log_store job_log{pipeline::sqlite::job_log::open(db).value()};
 

@@ -18,6 +18,7 @@
 #include <pipeline/clock.hpp>
 #include <pipeline/codec.hpp>
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/dead_letter_sharing_sink.hpp>
 #include <pipeline/dead_letter_store.hpp>
 #include <pipeline/error.hpp>
 #include <pipeline/generator.hpp>

@@ -26,6 +26,7 @@
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/clock.hpp>
 #include <pipeline/dead_letter.hpp>
+#include <pipeline/dead_letter_sharing_sink.hpp>
 #include <pipeline/detail/run_stages.hpp>
 #include <pipeline/job_run.hpp>
 #include <pipeline/log.hpp>
@@ -290,13 +291,26 @@ class typed_stages final : public run_stages {
 
   [[nodiscard]] auto flushes() const noexcept -> bool override { return flushable_sink<Sink>; }
   [[nodiscard]] auto answers_per_record() const noexcept -> bool override { return pipeline::answers_per_record(sink_); }
-  auto write(batch_in_flight& b, std::size_t begin, std::size_t end, std::stop_token stop) -> result<void> override {
-    return call_user("the sink", [&] { return sink_.write(outputs(b).subspan(begin, end - begin), stop); });
+  [[nodiscard]] auto shares_dlq_transactions() const noexcept -> bool override {
+    if constexpr (dead_letter_sharing_sink<Sink, Dlq>) {
+      return sink_.shares_transactions_with(dlq_);
+    } else {
+      return false;
+    }
   }
-  auto write_each(batch_in_flight& b, std::size_t begin, std::size_t end, std::stop_token stop)
-      -> result<std::vector<rejected_record>> override {
+  auto write(batch_in_flight& b, std::size_t begin, std::size_t end, std::span<const dead_letter> letters,
+             std::stop_token stop) -> result<void> override {
+    return with_letters(letters, [&](const auto&... shared) {
+      return call_user("the sink", [&] { return sink_.write(outputs(b).subspan(begin, end - begin), stop, shared...); });
+    });
+  }
+  auto write_each(batch_in_flight& b, std::size_t begin, std::size_t end, std::span<const dead_letter> letters,
+                  std::stop_token stop) -> result<std::vector<rejected_record>> override {
     if constexpr (per_record_sink<Sink>) {
-      return call_user("the sink", [&] { return sink_.write_each(outputs(b).subspan(begin, end - begin), stop); });
+      return with_letters(letters, [&](const auto&... shared) {
+        return call_user("the sink",
+                         [&] { return sink_.write_each(outputs(b).subspan(begin, end - begin), stop, shared...); });
+      });
     } else {
       return internal_error("write_each: the sink does not answer per record");
     }
@@ -311,10 +325,13 @@ class typed_stages final : public run_stages {
 
   [[nodiscard]] auto transactional() const noexcept -> bool override { return pipeline::is_transactional(sink_); }
   auto write_committed(batch_in_flight& b, std::size_t begin, std::size_t end, const committed_batch& entry,
-                       std::stop_token stop) -> result<void> override {
+                       std::span<const dead_letter> letters, std::stop_token stop) -> result<void> override {
     if constexpr (transactional_sink<Sink>) {
-      return call_user("the sink",
-                       [&] { return sink_.write_committed(outputs(b).subspan(begin, end - begin), entry, stop); });
+      return with_letters(letters, [&](const auto&... shared) {
+        return call_user("the sink", [&] {
+          return sink_.write_committed(outputs(b).subspan(begin, end - begin), entry, stop, shared...);
+        });
+      });
     } else {
       return internal_error("write_committed: the sink keeps no batch ledger");
     }
@@ -361,6 +378,17 @@ class typed_stages final : public run_stages {
  private:
   static auto of(batch_in_flight& b) -> records& { return static_cast<records&>(*b.records); }
   static auto of(const batch_in_flight& b) -> const records& { return static_cast<const records&>(*b.records); }
+  // `write(…)` with no letters, or with `letters_into` the DLQ when there are some: the engine
+  // gives letters only when shares_dlq_transactions() said yes.
+  template <class Write>
+  auto with_letters(std::span<const dead_letter> letters, Write&& write) {
+    if constexpr (dead_letter_sharing_sink<Sink, Dlq>) {
+      if (!letters.empty()) return write(letters_into<Dlq>{dlq_, letters});
+    }
+    using written = decltype(write());
+    if (!letters.empty()) return written{internal_error("the sink cannot store dead letters in its transactions")};
+    return write();
+  }
   static auto outputs(const batch_in_flight& b) -> std::span<const output> {
     if constexpr (is_identity) {
       return of(b).inputs;

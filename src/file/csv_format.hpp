@@ -37,6 +37,10 @@ class csv_lexer {
   [[nodiscard]] auto step(char c) noexcept -> token;
   /// Whether the input so far ends inside a quoted field.
   [[nodiscard]] auto in_quotes() const noexcept -> bool { return state_ == state::quoted; }
+  /// `step` over `bytes`, which hold no quote and no '\n', where the lexer is outside quotes
+  /// (not just after a closing one): each byte is data or the delimiter, so only the last one
+  /// matters. Returns false, stepping nothing, where the lexer is not in such a state.
+  auto skip_plain(std::string_view bytes) noexcept -> bool;
 
  private:
   enum class state : std::uint8_t { field_start, unquoted, quoted, quote_in_quoted };

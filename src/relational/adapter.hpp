@@ -188,17 +188,48 @@ auto table_sink<Database>::open(std::shared_ptr<Database> db, const table_sink_o
 
 template <class Database>
 auto table_sink<Database>::write(std::span<const record> records, std::stop_token stop) -> result<void> {
+  return write_rows_then(records, stop, nullptr);
+}
+
+template <class Database>
+auto table_sink<Database>::write(std::span<const record> records, std::stop_token stop, letters shared)
+    -> result<void> {
+  const auto also = letters_step(shared);
+  return write_rows_then(records, stop, &also);
+}
+
+template <class Database>
+auto table_sink<Database>::write_rows_then(std::span<const record> records, const std::stop_token& stop,
+                                           const transaction_step* also) -> result<void> {
   if (stop.stop_requested()) return stopped_error();
-  if (records.empty()) return ok();
-  return with_connection(*db_, stop, [&](connection& c) { return write_rows(c, plan_, records, stop); });
+  if (records.empty() && also == nullptr) return ok();
+  return with_connection(*db_, stop, [&](connection& c) { return write_rows(c, plan_, records, stop, also); });
 }
 
 template <class Database>
 auto table_sink<Database>::write_each(std::span<const record> records, std::stop_token stop)
     -> result<std::vector<rejected_record>> {
+  return write_each_then(records, stop, nullptr);
+}
+
+template <class Database>
+auto table_sink<Database>::write_each(std::span<const record> records, std::stop_token stop, letters shared)
+    -> result<std::vector<rejected_record>> {
+  const auto also = letters_step(shared);
+  return write_each_then(records, stop, &also);
+}
+
+template <class Database>
+auto table_sink<Database>::write_each_then(std::span<const record> records, const std::stop_token& stop,
+                                           const transaction_step* also) -> result<std::vector<rejected_record>> {
   if (stop.stop_requested()) return stopped_error();
-  if (records.empty()) return std::vector<rejected_record>{};
-  return with_connection(*db_, stop, [&](connection& c) { return write_rows_each(c, plan_, records, stop); });
+  if (records.empty() && also == nullptr) return std::vector<rejected_record>{};
+  return with_connection(*db_, stop, [&](connection& c) { return write_rows_each(c, plan_, records, stop, also); });
+}
+
+template <class Database>
+auto table_sink<Database>::letters_step(const letters& shared) -> transaction_step {
+  return [&shared](connection& c) { return insert_dead_letters(c, shared.dlq.table_, shared.letters); };
 }
 
 template <class Database>
@@ -225,6 +256,12 @@ auto table_sink<Database>::write_committed(std::span<const record> records, cons
     if (auto ready = gate_->ensure(c, plan_.batch_name, plan_.batch_table); !ready) return ready;
     return write_rows_committed(c, plan_, records, entry, stop, &also);
   });
+}
+
+template <class Database>
+auto table_sink<Database>::write_committed(std::span<const record> records, const committed_batch& entry,
+                                           std::stop_token stop, letters shared) -> result<void> {
+  return write_committed(records, entry, std::move(stop), letters_step(shared));
 }
 
 template <class Database>

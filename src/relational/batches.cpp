@@ -97,7 +97,7 @@ auto write_rows_committed(connection& c, const sink_plan& plan, std::span<const 
     if (!records.empty()) {
       if (auto rows = c.insert_rows(plan, records, stop); !rows) return rows;
     }
-    return also != nullptr && *also ? (*also)(c) : ok();
+    return run_step(c, also);
   });
 }
 

@@ -89,12 +89,18 @@ struct saved_checkpoint {
 /// Creates the table when the options ask for it, prepares the plan's INSERT, and reads the
 /// dialect's row check into `plan.check`.
 [[nodiscard]] auto open_sink(connection& c, const table_sink_options& options, sink_plan& plan) -> result<void>;
-/// One transaction: the rows, and with `key` the checkpoint moved from `expected_version`.
+/// `also` on `c` when it is given (not null, not empty); ok otherwise.
+[[nodiscard]] inline auto run_step(connection& c, const transaction_step* also) -> result<void> {
+  return also != nullptr && *also ? (*also)(c) : ok();
+}
+/// One transaction: the rows, then `also` (run_step).
 [[nodiscard]] auto write_rows(connection& c, const sink_plan& plan, std::span<const record> records,
-                              const std::stop_token& stop) -> result<void>;
-/// One transaction: the rows the database accepts; the others returned (connection::insert_each).
+                              const std::stop_token& stop, const transaction_step* also = nullptr) -> result<void>;
+/// One transaction: the rows the database accepts (the others returned: connection::insert_each),
+/// then `also` (run_step).
 [[nodiscard]] auto write_rows_each(connection& c, const sink_plan& plan, std::span<const record> records,
-                                   const std::stop_token& stop) -> result<std::vector<rejected_record>>;
+                                   const std::stop_token& stop, const transaction_step* also = nullptr)
+    -> result<std::vector<rejected_record>>;
 /// An `insert_each` for a database whose failed statement can be undone alone within a
 /// transaction: the rows `plan.check` refuses are never sent; the rest go by `insert_rows`
 /// under a SAVEPOINT. If the database refuses that, it is rolled back to the savepoint; for a

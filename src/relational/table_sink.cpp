@@ -150,14 +150,26 @@ auto open_sink(connection& c, const table_sink_options& options, sink_plan& plan
   return ok();
 }
 
-auto write_rows(connection& c, const sink_plan& plan, std::span<const record> records, const std::stop_token& stop)
-    -> result<void> {
-  return in_transaction(c, [&] { return c.insert_rows(plan, records, stop); });
+auto write_rows(connection& c, const sink_plan& plan, std::span<const record> records, const std::stop_token& stop,
+                const transaction_step* also) -> result<void> {
+  return in_transaction(c, [&]() -> result<void> {
+    if (!records.empty()) {
+      if (auto rows = c.insert_rows(plan, records, stop); !rows) return rows;
+    }
+    return run_step(c, also);
+  });
 }
 
 auto write_rows_each(connection& c, const sink_plan& plan, std::span<const record> records,
-                     const std::stop_token& stop) -> result<std::vector<rejected_record>> {
-  return in_transaction(c, [&] { return c.insert_each(plan, records, stop); });
+                     const std::stop_token& stop, const transaction_step* also)
+    -> result<std::vector<rejected_record>> {
+  return in_transaction(c, [&]() -> result<std::vector<rejected_record>> {
+    auto refused = records.empty() ? result<std::vector<rejected_record>>{std::vector<rejected_record>{}}
+                                   : c.insert_each(plan, records, stop);
+    if (!refused) return refused;
+    if (auto step = run_step(c, also); !step) return std::move(step).error();
+    return refused;
+  });
 }
 
 namespace {

@@ -124,6 +124,18 @@ TEST(csv_source, a_tiny_read_buffer_reads_the_same_records) {
   }
 }
 
+// Plain records are framed and split without the byte-by-byte lexer; records with quotes are
+// not. Mixed, and cut by every buffer size, they read the same.
+TEST(csv_source, plain_and_quoted_records_mixed_read_the_same_whatever_the_buffer) {
+  const std::string text = "a,b\n1,\"x\ny\"\n2,z\n\"3\",\"\"\"q\"\n,\n44,\"w,v\"\n";
+  const std::vector<record> expected{{{"a", "1"}, {"b", "x\ny"}}, {{"a", "2"}, {"b", "z"}},
+                                     {{"a", "3"}, {"b", "\"q"}},     {{"a", ""}, {"b", ""}},
+                                     {{"a", "44"}, {"b", "w,v"}}};
+  for (std::size_t buffer = 1; buffer <= 24; ++buffer) {
+    EXPECT_EQ(records(text, {.read_buffer_bytes = buffer}), expected) << "read_buffer_bytes " << buffer;
+  }
+}
+
 // --- malformed records: rejected, and reading goes on -----------------------------------------
 
 // The one rejected entry of `text`, and the records read around it.

@@ -6,6 +6,9 @@
 #include <pipeline/sqlite/sqlite.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <string>
@@ -118,6 +121,89 @@ TEST_F(sqlite_runner, every_good_row_lands_once_the_bad_ones_in_the_dlq_and_a_re
   EXPECT_EQ(runs[1].id, first.job_run_id);
   for (const auto& r : runs) EXPECT_EQ(r.state, pipeline::run_state::completed);
   EXPECT_EQ(runs[1].written, item_count - bad_ids.size());
+}
+
+// Commits in the write-ahead log of the database at `path`: frames of the log's current
+// generation (its salts) that end a transaction (a non-zero database size). Good while the log
+// has not been checkpointed and restarted (under 1000 pages).
+auto wal_commits(const std::string& path) -> int {
+  std::ifstream wal{path + "-wal", std::ios::binary};
+  const auto u32 = [](const std::array<unsigned char, 32>& b, std::size_t at) {
+    return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) |
+           std::uint32_t{b[at + 3]};
+  };
+  std::array<unsigned char, 32> header{};
+  if (!wal.read(reinterpret_cast<char*>(header.data()), 32)) return 0;
+  const auto page_size = u32(header, 8);
+  const auto salt1 = u32(header, 16);
+  const auto salt2 = u32(header, 20);
+  int commits = 0;
+  std::array<unsigned char, 32> frame{};
+  while (wal.read(reinterpret_cast<char*>(frame.data()), 24)) {
+    if (u32(frame, 8) != salt1 || u32(frame, 12) != salt2) break;
+    if (u32(frame, 4) != 0) ++commits;
+    wal.seekg(page_size, std::ios::cur);
+  }
+  return commits;
+}
+
+// One load of 300 records in batches of 16, where the transform refuses one record of each
+// batch: the commits it made, and what it left in the table and the DLQ. The DLQ is on the
+// sink's database object, or on a second one opened on the same file.
+struct letters_load {
+  int commits = 0;
+  pipeline::run_report report;
+  std::int64_t rows = 0;
+  std::int64_t letters = 0;
+};
+
+auto load_with_a_letter_per_batch(bool dlq_on_the_sinks_database) -> letters_load {
+  sqlite_test::temp_database_file file;
+  sqlite_test::raw_connection raw{file.path()};
+  raw.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, price INTEGER, label TEXT)");
+  auto db = file.open();
+  auto dlq_db = dlq_on_the_sinks_database ? db : file.open();
+  auto sink = pipeline::sqlite::table_sink::open(db, {.table = "items",
+                                                      .columns = {"id", "price", "label"},
+                                                      .mode = pipeline::sqlite::write_mode::upsert,
+                                                      .key_columns = {"id"},
+                                                      .update_columns = {"price", "label"}})
+                  .value();
+  auto checkpoints = pipeline::sqlite::checkpoint_store::open(db).value();
+  auto dlq = pipeline::sqlite::dead_letter_table::open(dlq_db).value();
+  EXPECT_EQ(sink.shares_transactions_with(dlq), dlq_on_the_sinks_database);
+  const auto refuse_fifth = [](const record& r) -> pipeline::result<record> {
+    if (r.find("id")->get<std::int64_t>() % 16 == 5) return pipeline::invalid_input_error("the fifth of its batch");
+    return labelled(r);
+  };
+  pipeline::vector_source<record> source{items(), 16};
+  pipeline::runner_options options;
+  options.name = "items";
+  options.workers = 2;
+  options.checkpoint_interval = std::chrono::hours{1};  // saved once, at the end
+  letters_load load;
+  const auto before = wal_commits(file.path());
+  load.report = pipeline::run(source, refuse_fifth, sink, dlq, checkpoints, options);
+  load.commits = wal_commits(file.path()) - before;
+  load.rows = raw.scalar("SELECT COUNT(*) FROM items").get<std::int64_t>();
+  load.letters = raw.scalar("SELECT COUNT(*) FROM pipeline_dead_letters").get<std::int64_t>();
+  return load;
+}
+
+TEST(sqlite_runner_letters, a_batch_commits_its_dead_letters_with_its_rows_once_the_dlq_shares_the_database) {
+  const auto shared = load_with_a_letter_per_batch(true);
+  const auto apart = load_with_a_letter_per_batch(false);
+  constexpr std::int64_t batches = (item_count + 15) / 16;  // each with one letter
+  for (const auto* load : {&shared, &apart}) {
+    ASSERT_EQ(load->report.status, pipeline::run_status::completed);
+    EXPECT_EQ(load->report.dead_lettered, std::uint64_t{batches});
+    EXPECT_EQ(load->rows, item_count - batches);
+    EXPECT_EQ(load->letters, batches);
+  }
+  // Apart: each batch commits its rows, then its letters. Shared: one commit for both; the
+  // rest (the lease, the checkpoint at the end) is the same in both.
+  EXPECT_EQ(apart.commits - shared.commits, batches);
+  EXPECT_GE(shared.commits, batches);
 }
 
 }  // namespace

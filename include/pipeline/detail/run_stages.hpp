@@ -93,19 +93,25 @@ class run_stages {
   // Whether the sink buffers (`flush` makes writes durable) and answers per record (`write_each`).
   [[nodiscard]] virtual auto flushes() const noexcept -> bool = 0;
   [[nodiscard]] virtual auto answers_per_record() const noexcept -> bool = 0;
-  // Writes outputs [begin, end); exceptions from the sink come back as `internal` errors.
-  virtual auto write(batch_in_flight& b, std::size_t begin, std::size_t end, std::stop_token stop) -> result<void> = 0;
+  // Whether the sink commits dead letters of the run's DLQ in its own transactions
+  // (`dead_letter_sharing_sink`, on the same database): only then may the writes below be
+  // given `letters`, which commit with the records. Asked once per run.
+  [[nodiscard]] virtual auto shares_dlq_transactions() const noexcept -> bool = 0;
+  // Writes outputs [begin, end), and `letters` into the DLQ in the same transaction;
+  // exceptions from the sink come back as `internal` errors.
+  virtual auto write(batch_in_flight& b, std::size_t begin, std::size_t end, std::span<const dead_letter> letters,
+                     std::stop_token stop) -> result<void> = 0;
   // Only when answers_per_record(): indices in the result are relative to `begin`.
-  virtual auto write_each(batch_in_flight& b, std::size_t begin, std::size_t end, std::stop_token stop)
-      -> result<std::vector<rejected_record>> = 0;
+  virtual auto write_each(batch_in_flight& b, std::size_t begin, std::size_t end, std::span<const dead_letter> letters,
+                          std::stop_token stop) -> result<std::vector<rejected_record>> = 0;
   virtual auto flush(std::stop_token stop) -> result<void> = 0;
 
   // Exactly-once (batch_ledger.hpp): whether the sink is a transactional_sink that keeps a
   // ledger, and its three calls; the last three only when transactional().
   [[nodiscard]] virtual auto transactional() const noexcept -> bool = 0;
-  // Writes outputs [begin, end) with `entry` in one transaction.
+  // Writes outputs [begin, end) with `entry` (and `letters`, as `write`) in one transaction.
   virtual auto write_committed(batch_in_flight& b, std::size_t begin, std::size_t end, const committed_batch& entry,
-                               std::stop_token stop) -> result<void> = 0;
+                               std::span<const dead_letter> letters, std::stop_token stop) -> result<void> = 0;
   virtual auto committed_batches(const std::string& job, std::stop_token stop)
       -> result<std::vector<committed_batch>> = 0;
   virtual auto forget_batches(const std::string& job, std::uint64_t run, std::uint64_t sequence, std::stop_token stop)

@@ -42,14 +42,19 @@ auto batch_isolation::process(batch_in_flight& b, const std::stop_token& stop) -
   const auto records = b.size + w.letters.size();
   if (transform_all(w) == batch_outcome::abandoned) return batch_outcome::abandoned;
   // Exactly-once: the ledger entry will cover the records dead-lettered so far, so they are
-  // stored first (a crash between the two stores them again; the DLQ skips what it holds).
-  if (ledger_.active() && store_letters(w) == batch_outcome::abandoned) return batch_outcome::abandoned;
+  // stored first (a crash between the two stores them again; the DLQ skips what it holds),
+  // unless they commit with the entry itself.
+  if (ledger_.active() && !shares_dlq_ && store_letters(w) == batch_outcome::abandoned) {
+    return batch_outcome::abandoned;
+  }
   if (const auto outputs = stages_.output_count(b); outputs > 0) {
     const auto wrote = stages_.answers_per_record() && !ledger_.active() ? write_each_slice(w, 0, outputs)
                                                                           : write_slice(w, 0, outputs);
     if (wrote == batch_outcome::abandoned) return batch_outcome::abandoned;
   }
-  // DLQ before ack: a batch whose dead letters cannot be stored is not done.
+  // DLQ before ack: a batch whose dead letters cannot be stored is not done. Where the sink
+  // shares the DLQ's transactions, its write took them; only letters found by the write
+  // itself (or a batch with nothing to write) are left here.
   if (store_letters(w) == batch_outcome::abandoned) return batch_outcome::abandoned;
   if (auto spent = budget_.spend(records, w.letters.size(), run_.counters.dead_lettered->value())) {
     run_.fail(permanent_error(std::move(*spent)));
@@ -67,20 +72,37 @@ auto batch_isolation::store_letters(work& w) -> batch_outcome {
     run_.fail_unless_stopped(stored.error());
     return batch_outcome::abandoned;
   }
-  run_.counters.dead_lettered->inc(fresh.size());
-  w.letters_stored = w.letters.size();
+  letters_stored(w, fresh.size());
   return batch_outcome::done;
 }
 
-// Writes outputs [begin, end) once: with their ledger entry in exactly-once mode.
+// The letters the next write carries: those not stored yet where the sink shares the DLQ's
+// transactions, else none.
+auto batch_isolation::letters_to_carry(const work& w) const -> std::span<const dead_letter> {
+  if (!shares_dlq_) return {};
+  return std::span<const dead_letter>{w.letters}.subspan(w.letters_stored);
+}
+
+void batch_isolation::letters_stored(work& w, std::size_t count) {
+  run_.counters.dead_lettered->inc(count);
+  w.letters_stored += count;
+}
+
+// Writes outputs [begin, end) once, with the letters it carries: with their ledger entry in
+// exactly-once mode.
 auto batch_isolation::write_once(work& w, std::size_t begin, std::size_t end) -> result<void> {
-  if (!ledger_.active()) return stages_.write(w.b, begin, end, w.stop);
-  auto entry = ledger_.entry_for(w.b, stages_.shape(), begin, end, stages_.output_count(w.b));
-  if (!entry) {
-    run_.fail(entry.error());
-    return stopped_error();
-  }
-  return stages_.write_committed(w.b, begin, end, *entry, w.stop);
+  const auto letters = letters_to_carry(w);
+  auto wrote = [&]() -> result<void> {
+    if (!ledger_.active()) return stages_.write(w.b, begin, end, letters, w.stop);
+    auto entry = ledger_.entry_for(w.b, stages_.shape(), begin, end, stages_.output_count(w.b));
+    if (!entry) {
+      run_.fail(entry.error());
+      return stopped_error();
+    }
+    return stages_.write_committed(w.b, begin, end, *entry, letters, w.stop);
+  }();
+  if (wrote) letters_stored(w, letters.size());
+  return wrote;
 }
 
 auto batch_isolation::transform_all(work& w) -> batch_outcome {
@@ -152,7 +174,10 @@ auto batch_isolation::write_each_slice(work& w, std::size_t begin, std::size_t e
   auto r = run_.with_retry(
       [&](std::uint32_t n) {
         attempts = n;
-        return stages_.write_each(w.b, begin, end, w.stop);
+        const auto letters = letters_to_carry(w);
+        auto refused = stages_.write_each(w.b, begin, end, letters, w.stop);
+        if (refused) letters_stored(w, letters.size());
+        return refused;
       },
       w.stop);
   if (!r) {
@@ -176,7 +201,7 @@ auto batch_isolation::write_each_slice(work& w, std::size_t begin, std::size_t e
                            [&](std::uint32_t n) -> result<void> {
                              tries = n;
                              if (n == 1) return refusal.reason;
-                             return stages_.write(w.b, at, at + 1, w.stop);
+                             return stages_.write(w.b, at, at + 1, {}, w.stop);
                            },
                            w.stop)
                      : result<void>{refusal.reason};

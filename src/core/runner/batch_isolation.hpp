@@ -5,12 +5,15 @@
 // (stopped, or the run failed) and stays below the checkpoint. Per-record sinks say which
 // records they refused; other sinks are bisected to find them. Transient errors are retried;
 // defects follow runner_options::on_defect; the dead letters of a batch are stored in one call
-// (DLQ before ack) and charged to the error budget.
+// (DLQ before ack) and charged to the error budget. Where the sink shares the DLQ's
+// transactions, each write carries the letters not stored yet, so a batch whose letters come
+// from the source or the transform commits once.
 // Thread-safe: each worker calls `process` on a batch only it holds.
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <stop_token>
 #include <vector>
 
@@ -30,7 +33,11 @@ class batch_isolation {
   // With an active `ledger`, each write commits its ledger entry with the records (and the
   // dead letters of the source and the transform are stored before it: the entry covers them).
   batch_isolation(run_context& run, run_stages& stages, const batch_ledger& ledger)
-      : run_(run), stages_(stages), ledger_(ledger), budget_(run.options()) {}
+      : run_(run),
+        stages_(stages),
+        ledger_(ledger),
+        budget_(run.options()),
+        shares_dlq_(stages.shares_dlq_transactions()) {}
 
   auto process(batch_in_flight& b, const std::stop_token& stop) -> batch_outcome;
 
@@ -45,6 +52,8 @@ class batch_isolation {
   auto split_or_letter(work& w, std::size_t begin, std::size_t end, const error& e, std::uint32_t attempts,
                        bool outputs, const slice_step& again) -> batch_outcome;
   auto store_letters(work& w) -> batch_outcome;
+  [[nodiscard]] auto letters_to_carry(const work& w) const -> std::span<const dead_letter>;
+  void letters_stored(work& w, std::size_t count);
   auto write_once(work& w, std::size_t begin, std::size_t end) -> result<void>;
   auto failed_for_good(work& w, std::size_t index, bool output, error e, std::uint32_t attempts) -> bool;
 
@@ -52,6 +61,7 @@ class batch_isolation {
   run_stages& stages_;
   const batch_ledger& ledger_;
   error_budget budget_;
+  bool shares_dlq_;  // the sink's writes can carry dead letters
 };
 
 }  // namespace pipeline::detail

@@ -16,6 +16,9 @@
 
 namespace pipeline::detail::relational {
 
+template <class Database>
+class table_sink;
+
 struct dead_letter_table_options {
   /// The table, created by `open` when missing; its columns, types and unique key are the
   /// adapter's (pipeline/sqlite/dead_letter_table.hpp, pipeline/mysql/dead_letter_table.hpp).
@@ -44,7 +47,8 @@ struct dead_letter_table_options {
 /// transaction.
 ///
 /// Contract: models `pipeline::dead_letter_sink`; one transaction per `write` (all entries or
-/// none). Thread-safe (through the shared `Database`); blocking. A row that does not read back
+/// none). A `table_sink` on the same `Database` object can insert a batch's entries in the
+/// transaction of its rows instead (`pipeline::dead_letter_sharing_sink`). Thread-safe (through the shared `Database`); blocking. A row that does not read back
 /// as an entry (edited by hand) is a `permanent` error naming its id.
 template <class Database>
 class dead_letter_table {
@@ -72,6 +76,9 @@ class dead_letter_table {
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
  private:
+  template <class>
+  friend class table_sink;  // inserts letters into `table_` in its transactions (same `db_`)
+
   dead_letter_table(std::shared_ptr<Database> db, std::string table) noexcept
       : db_(std::move(db)), table_(std::move(table)) {}
 

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <pipeline/dead_letter_sharing_sink.hpp>
+#include <pipeline/detail/relational/dead_letter_table.hpp>
 #include <pipeline/detail/relational/write_mode.hpp>
 #include <pipeline/position.hpp>
 #include <pipeline/record.hpp>
@@ -103,6 +105,11 @@ struct sink_plan {
 /// how each dialect finds them). A value the database cannot hold as it is (NaN, a time
 /// outside the years 0000-9999) is `invalid_input`.
 ///
+/// With a `dead_letter_table` on the same `Database` object, it is a
+/// `pipeline::dead_letter_sharing_sink`: `write`, `write_each` and `write_committed` take the
+/// letters of a batch and insert them into that table in the transaction of the rows, so
+/// `pipeline::run` commits such a batch once.
+///
 /// Contract: models `pipeline::per_record_sink` (value_type `pipeline::record`). Thread-safe;
 /// blocking. A stop requested before a write returns `stopped` and writes nothing.
 template <class Database>
@@ -124,11 +131,25 @@ class table_sink {
 
   [[nodiscard]] auto write(std::span<const record> records, std::stop_token stop) -> result<void>;
 
+  /// Whether `dlq` writes through this sink's `Database` object, so that one transaction can
+  /// hold its letters and this sink's rows.
+  [[nodiscard]] auto shares_transactions_with(const dead_letter_table<Database>& dlq) const noexcept -> bool {
+    return dlq.db_ == db_;
+  }
+  /// The letters of `pipeline::dead_letter_sharing_sink`: inserted as `dlq.write` inserts
+  /// them, in the transaction of the rows of the calls below, after the rows.
+  using letters = letters_into<dead_letter_table<Database>>;
+  /// `write`, and `shared` in the same transaction. Only when shares_transactions_with(shared.dlq).
+  [[nodiscard]] auto write(std::span<const record> records, std::stop_token stop, letters shared) -> result<void>;
+
   /// Writes `records` in one transaction and returns the ones the database refused, in index
   /// order, each with its reason (`invalid_input` or `permanent`, the database's code and
   /// message naming the column); the others are committed, each once. An error for the whole
   /// call (a lost connection, a deadlock: `transient`; a stop) means nothing was committed.
   [[nodiscard]] auto write_each(std::span<const record> records, std::stop_token stop)
+      -> result<std::vector<rejected_record>>;
+  /// `write_each`, and `shared` committed with the rows it takes.
+  [[nodiscard]] auto write_each(std::span<const record> records, std::stop_token stop, letters shared)
       -> result<std::vector<rejected_record>>;
 
   /// Writes `records` and saves the checkpoint `key` at `pos` in ONE transaction: the
@@ -158,6 +179,9 @@ class table_sink {
   /// entries the rows came from this way (`postgres::acknowledging_table_sink`).
   [[nodiscard]] auto write_committed(std::span<const record> records, const committed_batch& entry,
                                      std::stop_token stop, const transaction_step& also) -> result<void>;
+  /// The same, with `shared` as the step.
+  [[nodiscard]] auto write_committed(std::span<const record> records, const committed_batch& entry,
+                                     std::stop_token stop, letters shared) -> result<void>;
   /// The ledger rows of `job`, in (run, sequence, slice) order.
   [[nodiscard]] auto committed_batches(std::string_view job, std::stop_token stop)
       -> result<std::vector<committed_batch>>;
@@ -169,6 +193,14 @@ class table_sink {
   table_sink(std::shared_ptr<Database> db, sink_plan plan, std::shared_ptr<ledger_gate> gate) noexcept
       : db_(std::move(db)), plan_(std::move(plan)), gate_(std::move(gate)) {}
 
+  // The writes, with `also` (when not null) run in their transaction after the rows.
+  auto write_rows_then(std::span<const record> records, const std::stop_token& stop, const transaction_step* also)
+      -> result<void>;
+  auto write_each_then(std::span<const record> records, const std::stop_token& stop, const transaction_step* also)
+      -> result<std::vector<rejected_record>>;
+  // The step that inserts `shared` into its table.
+  static auto letters_step(const letters& shared) -> transaction_step;
+
   std::shared_ptr<Database> db_;
   sink_plan plan_;
   std::shared_ptr<ledger_gate> gate_;
@@ -179,5 +211,6 @@ class table_sink {
 struct any_database;
 static_assert(pipeline::per_record_sink<table_sink<any_database>>);
 static_assert(pipeline::transactional_sink<table_sink<any_database>>);
+static_assert(pipeline::dead_letter_sharing_sink<table_sink<any_database>, dead_letter_table<any_database>>);
 
 }  // namespace pipeline::detail::relational
