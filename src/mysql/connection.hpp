@@ -72,6 +72,19 @@ class connection {
   /// A statement that returns no rows.
   [[nodiscard]] auto execute(std::string_view sql) -> result<void> { return query(sql, sql); }
   [[nodiscard]] auto prepare(std::string_view sql) -> result<statement>;
+  /// What a LOAD DATA LOCAL INFILE did: rows stored, and the warnings it raised (with LOCAL
+  /// the server skips a duplicate key or cuts a value with a warning instead of failing).
+  struct load_outcome {
+    std::uint64_t rows = 0;
+    unsigned int warnings = 0;
+  };
+  /// Runs `sql`, a LOAD DATA LOCAL INFILE, serving `data` as the file, whatever its name:
+  /// the client reads no file. `context` starts the message of its error.
+  [[nodiscard]] auto load_local(std::string_view sql, std::string_view data, std::string_view context)
+      -> result<load_outcome>;
+  /// Whether the server has refused a LOAD DATA LOCAL INFILE of this connection (its
+  /// local_infile is off): it will refuse the next one too.
+  [[nodiscard]] auto refuses_local_load() const noexcept -> bool { return refuses_local_load_; }
   /// The connection's last error; marks it broken when the error loses the connection.
   [[nodiscard]] auto failure(std::string_view context) -> error;
   /// Records `code` and marks the connection broken when it loses the connection.
@@ -82,9 +95,23 @@ class connection {
   void mark_broken() noexcept { broken_ = true; }
   [[nodiscard]] auto thread_id() const noexcept -> unsigned long { return mysql_thread_id(mysql_); }
 
+  /// The file LOAD DATA LOCAL INFILE is served (what is left of the bytes `load_local`
+  /// lends), or none; public for the client library's callbacks.
+  struct infile_view {
+    std::string_view data;
+    bool lent = false;
+  };
+
  private:
-  explicit connection(MYSQL* mysql) noexcept : mysql_(mysql) {}
+  connection(MYSQL* mysql, bool reads_files) noexcept : mysql_(mysql), reads_files_(reads_files) {}
+  /// Which file a LOAD DATA LOCAL INFILE reads once `load_local` is done: the client's own
+  /// (database_options::local_infile) or none.
+  void serve_files_as_configured() noexcept;
+
   MYSQL* mysql_;
+  bool reads_files_;
+  infile_view infile_;
+  bool refuses_local_load_ = false;
   bool broken_ = false;
 };
 

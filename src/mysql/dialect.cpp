@@ -14,6 +14,7 @@
 #include <cstring>
 #include <iterator>
 #include <memory>
+#include <string>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -289,6 +290,144 @@ auto insert_chunks(connection& c, std::string_view sql, const relational::sink_p
   return ok();
 }
 
+// Whether one of the 8 bytes at `p` needs an escape ('\\', tab, newline, NUL): a byte equal
+// to b makes (w ^ b…b) hold a zero byte, which the usual bit trick finds for all 8 at once.
+auto word_needs_escape(const char* p) noexcept -> bool {
+  std::uint64_t w = 0;
+  std::memcpy(&w, p, sizeof w);
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t x) { return ((x - ones) & ~x & highs) != 0; };
+  return has_zero(w) || has_zero(w ^ (ones * std::uint64_t{'\\'})) || has_zero(w ^ (ones * std::uint64_t{'\t'})) ||
+         has_zero(w ^ (ones * std::uint64_t{'\n'}));
+}
+
+// Appends `s` as one field of LOAD DATA's default text format (fields ended by a tab, rows by
+// a newline, '\\' escaping those and itself; NUL escaped too).
+void append_escaped(std::string& out, std::string_view s) {
+  std::size_t run = 0;  // from here on, not appended yet
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (i + 8 <= s.size() && !word_needs_escape(s.data() + i)) {
+      i += 8;
+      continue;
+    }
+    char escaped = 0;
+    switch (s[i]) {
+      case '\\': escaped = '\\'; break;
+      case '\t': escaped = 't'; break;
+      case '\n': escaped = 'n'; break;
+      case '\0': escaped = '0'; break;
+      default: ++i; continue;
+    }
+    out.append(s.substr(run, i - run));
+    out.push_back('\\');
+    out.push_back(escaped);
+    run = ++i;
+  }
+  out.append(s.substr(run));
+}
+
+// Appends `v` as a field for a column that keeps `store` of its text; false when that text
+// would not be stored as the bound value is (bytes into a text column; a double or a time
+// anywhere but a number or time column, where the server would print it its own way) or
+// binding must judge the value (NaN, a time outside DATETIME's years).
+auto append_field(std::string& out, const value* v, column_store store) -> bool {
+  if (v == nullptr || v->is_null()) {
+    out += "\\N";
+    return true;
+  }
+  if (store == column_store::other) return false;
+  if (const auto* s = v->get_if<std::string>()) {
+    append_escaped(out, *s);
+    return true;
+  }
+  if (v->get_if<std::int64_t>() != nullptr || v->get_if<bool>() != nullptr) {
+    const fmt::format_int text{as_int(*v)};
+    out.append(text.data(), text.size());
+    return true;
+  }
+  if (const auto* b = v->get_if<bytes>()) {
+    if (store != column_store::bytes) return false;
+    append_escaped(out, {reinterpret_cast<const char*>(b->data()), b->size()});
+    return true;
+  }
+  if (store != column_store::meaning) return false;
+  if (const auto* d = v->get_if<double>()) {
+    if (!std::isfinite(*d)) return false;
+    fmt::format_to(std::back_inserter(out), "{}", *d);
+    return true;
+  }
+  if (const auto* t = v->get_if<timestamp>()) {
+    auto m = to_mysql_time(*t);
+    if (!m) return false;
+    out += time_text(*m);
+    return true;
+  }
+  return false;
+}
+
+// `rows` as the file LOAD DATA reads into `plan`'s columns, into `out`; false as for
+// `append_field`.
+auto append_rows(std::string& out, const relational::sink_plan& plan, std::span<const record> rows,
+                 const std::vector<column_store>& stores) -> bool {
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < plan.columns.size(); ++i) {
+      // Records most often hold the columns in order: no search then.
+      const auto at = std::next(r.begin(), static_cast<std::ptrdiff_t>(std::min(i, r.size())));
+      const value* v = at != r.end() && at->first == plan.columns[i] ? &at->second : r.find(plan.columns[i]);
+      if (i != 0) out.push_back('\t');
+      if (!append_field(out, v, stores[i])) return false;
+    }
+    out.push_back('\n');
+  }
+  return true;
+}
+
+// A plain INSERT's rows sent as LOAD DATA LOCAL INFILE from memory, one statement per chunk of
+// `rows_per_statement`: the server parses that text faster than it converts bound parameters
+// (docs/benchmarks.md). With LOCAL the server skips a duplicate or cuts a value with a warning
+// where the INSERT fails, so a chunk that stored fewer rows than it was sent, warned, or failed
+// for its data undoes the call (a savepoint) and false is returned: the caller sends the rows
+// again by binding, whose error is the INSERT's. False too, having sent nothing, for a value
+// `append_field` leaves to binding, and when the server does not take LOAD DATA LOCAL.
+auto load_rows(connection& c, const relational::sink_plan& plan, std::span<const record> rows,
+               const std::stop_token& stop) -> result<bool> {
+  if (plan.check == nullptr || c.refuses_local_load()) return false;
+  const auto stores = column_stores(*plan.check);
+  if (stores.size() != plan.columns.size()) return false;
+  std::vector<std::string> columns;
+  for (const auto& name : plan.columns) columns.push_back(the_dialect.quote(name));
+  const auto sql = fmt::format("LOAD DATA LOCAL INFILE 'rows' INTO TABLE {} CHARACTER SET utf8mb4 ({})", plan.table,
+                               fmt::join(columns, ", "));
+  bool marked = false;
+  const auto undone = [&]() -> result<bool> {
+    if (!marked) return false;
+    if (auto back = c.execute("ROLLBACK TO SAVEPOINT pipeline_load"); !back) return std::move(back).error();
+    return false;
+  };
+  std::string text;
+  for (std::size_t first = 0; first < rows.size(); first += plan.rows_per_statement) {
+    if (stop.stop_requested()) return stopped_error();
+    const auto chunk = rows.subspan(first, std::min(plan.rows_per_statement, rows.size() - first));
+    text.clear();
+    if (!append_rows(text, plan, chunk, stores)) return undone();
+    if (!marked) {
+      if (auto mark = c.execute("SAVEPOINT pipeline_load"); !mark) return std::move(mark).error();
+      marked = true;
+    }
+    auto loaded = c.load_local(sql, text,
+                               fmt::format("loading rows {}-{} of {} into {}", first, first + chunk.size() - 1,
+                                           rows.size(), plan.table));
+    if (!loaded) {
+      if (loaded.error().kind != error_kind::permanent) return std::move(loaded).error();
+      return undone();
+    }
+    if (loaded->rows != chunk.size() || loaded->warnings != 0) return undone();
+  }
+  return true;
+}
+
 auto as_bytes(std::string_view s) -> value {
   const auto* p = reinterpret_cast<const std::byte*>(s.data());
   return value{bytes{p, p + s.size()}};
@@ -379,8 +518,15 @@ class relational_connection final : public relational::connection {
   void rollback() noexcept override {
     if (!c_->broken()) (void)c_->execute("ROLLBACK");
   }
+  // A plain INSERT of more than one row is loaded (`load_rows`); one row, an upsert, or what
+  // the load leaves goes by binding, in one round trip per chunk.
   [[nodiscard]] auto insert_rows(const relational::sink_plan& plan, std::span<const record> rows,
                                  const std::stop_token& stop) -> result<void> override {
+    if (plan.refuses_duplicates && rows.size() > 1) {
+      auto loaded = load_rows(*c_, plan, rows, stop);
+      if (!loaded) return std::move(loaded).error();
+      if (*loaded) return ok();
+    }
     return insert_chunks(*c_, plan.sql, plan, rows, stop, [](const mysql_statement&) { return ok(); });
   }
   // INSERT IGNORE, then the warnings of each chunk (the server keeps only the last
