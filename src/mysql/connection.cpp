@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
-#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -25,18 +24,15 @@ void init_library() {
   });
 }
 
-// LOAD DATA LOCAL INFILE served from a connection's `infile` (the userdata): the bytes
-// `load_local` lends, read from the front, or a refusal when none are lent.
+// LOAD DATA LOCAL INFILE served from a connection's `infile` (the userdata): what the reader
+// `load_local` lends reads, or a refusal when none is lent.
 auto infile_init(void** state, const char* /*name*/, void* userdata) -> int {
   *state = userdata;
-  return static_cast<const connection::infile_view*>(userdata)->lent ? 0 : 1;
+  return static_cast<const connection::infile_view*>(userdata)->reader != nullptr ? 0 : 1;
 }
 auto infile_read(void* state, char* buffer, unsigned int size) -> int {
-  auto& file = *static_cast<connection::infile_view*>(state);
-  const auto n = std::min<std::size_t>({file.data.size(), size, INT_MAX});
-  std::memcpy(buffer, file.data.data(), n);
-  file.data.remove_prefix(n);
-  return static_cast<int>(n);
+  const auto& file = *static_cast<const connection::infile_view*>(state);
+  return static_cast<int>((*file.reader)(buffer, std::min<std::size_t>(size, INT_MAX)));
 }
 void infile_end(void* /*state*/) {}
 auto infile_error(void* /*state*/, char* message, unsigned int size) -> int {
@@ -211,9 +207,9 @@ void connection::serve_files_as_configured() noexcept {
   }
 }
 
-auto connection::load_local(std::string_view sql, std::string_view data, std::string_view context)
+auto connection::load_local(std::string_view sql, const infile_reader& file, std::string_view context)
     -> result<load_outcome> {
-  infile_ = {data, true};
+  infile_ = {&file};
   mysql_set_local_infile_handler(mysql_, infile_init, infile_read, infile_end, infile_error, &infile_);
   const int failed = mysql_real_query(mysql_, sql.data(), sql.size());
   serve_files_as_configured();

@@ -3,7 +3,9 @@
 // One Connector/C connection (MYSQL*) and its prepared statements (MYSQL_STMT*), each owned
 // by RAII, and the mapping of mysql_errno onto error_kind. Only src/mysql sees <mysql.h>.
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -78,9 +80,13 @@ class connection {
     std::uint64_t rows = 0;
     unsigned int warnings = 0;
   };
-  /// Runs `sql`, a LOAD DATA LOCAL INFILE, serving `data` as the file, whatever its name:
-  /// the client reads no file. `context` starts the message of its error.
-  [[nodiscard]] auto load_local(std::string_view sql, std::string_view data, std::string_view context)
+  /// What a LOAD DATA LOCAL INFILE of `load_local` reads: `read(buffer, size)` fills up to
+  /// `size` bytes and returns how many, 0 at the end. Called as the client library sends, so
+  /// what it makes overlaps what the server parses.
+  using infile_reader = std::function<std::size_t(char* buffer, std::size_t size)>;
+  /// Runs `sql`, a LOAD DATA LOCAL INFILE, serving what `file` reads as the file, whatever its
+  /// name: the client reads no file. `context` starts the message of its error.
+  [[nodiscard]] auto load_local(std::string_view sql, const infile_reader& file, std::string_view context)
       -> result<load_outcome>;
   /// Whether the server has refused a LOAD DATA LOCAL INFILE of this connection (its
   /// local_infile is off): it will refuse the next one too.
@@ -95,11 +101,10 @@ class connection {
   void mark_broken() noexcept { broken_ = true; }
   [[nodiscard]] auto thread_id() const noexcept -> unsigned long { return mysql_thread_id(mysql_); }
 
-  /// The file LOAD DATA LOCAL INFILE is served (what is left of the bytes `load_local`
-  /// lends), or none; public for the client library's callbacks.
+  /// The file LOAD DATA LOCAL INFILE is served (the reader `load_local` lends), or none
+  /// (null); public for the client library's callbacks.
   struct infile_view {
-    std::string_view data;
-    bool lent = false;
+    const infile_reader* reader = nullptr;
   };
 
  private:

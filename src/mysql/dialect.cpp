@@ -25,6 +25,7 @@
 #include "binding.hpp"
 #include "connection.hpp"
 #include "relational/adapter.hpp"
+#include "relational/tab_separated.hpp"
 #include "row_check.hpp"
 #include "row_reader.hpp"
 
@@ -290,44 +291,6 @@ auto insert_chunks(connection& c, std::string_view sql, const relational::sink_p
   return ok();
 }
 
-// Whether one of the 8 bytes at `p` needs an escape ('\\', tab, newline, NUL): a byte equal
-// to b makes (w ^ b…b) hold a zero byte, which the usual bit trick finds for all 8 at once.
-auto word_needs_escape(const char* p) noexcept -> bool {
-  std::uint64_t w = 0;
-  std::memcpy(&w, p, sizeof w);
-  constexpr std::uint64_t ones = 0x0101010101010101ULL;
-  constexpr std::uint64_t highs = 0x8080808080808080ULL;
-  const auto has_zero = [](std::uint64_t x) { return ((x - ones) & ~x & highs) != 0; };
-  return has_zero(w) || has_zero(w ^ (ones * std::uint64_t{'\\'})) || has_zero(w ^ (ones * std::uint64_t{'\t'})) ||
-         has_zero(w ^ (ones * std::uint64_t{'\n'}));
-}
-
-// Appends `s` as one field of LOAD DATA's default text format (fields ended by a tab, rows by
-// a newline, '\\' escaping those and itself; NUL escaped too).
-void append_escaped(std::string& out, std::string_view s) {
-  std::size_t run = 0;  // from here on, not appended yet
-  std::size_t i = 0;
-  while (i < s.size()) {
-    if (i + 8 <= s.size() && !word_needs_escape(s.data() + i)) {
-      i += 8;
-      continue;
-    }
-    char escaped = 0;
-    switch (s[i]) {
-      case '\\': escaped = '\\'; break;
-      case '\t': escaped = 't'; break;
-      case '\n': escaped = 'n'; break;
-      case '\0': escaped = '0'; break;
-      default: ++i; continue;
-    }
-    out.append(s.substr(run, i - run));
-    out.push_back('\\');
-    out.push_back(escaped);
-    run = ++i;
-  }
-  out.append(s.substr(run));
-}
-
 // Appends `v` as a field for a column that keeps `store` of its text; false when that text
 // would not be stored as the bound value is (bytes into a text column; a double or a time
 // anywhere but a number or time column, where the server would print it its own way) or
@@ -339,7 +302,7 @@ auto append_field(std::string& out, const value* v, column_store store) -> bool 
   }
   if (store == column_store::other) return false;
   if (const auto* s = v->get_if<std::string>()) {
-    append_escaped(out, *s);
+    relational::append_escaped_field(out, *s);
     return true;
   }
   if (v->get_if<std::int64_t>() != nullptr || v->get_if<bool>() != nullptr) {
@@ -349,7 +312,7 @@ auto append_field(std::string& out, const value* v, column_store store) -> bool 
   }
   if (const auto* b = v->get_if<bytes>()) {
     if (store != column_store::bytes) return false;
-    append_escaped(out, {reinterpret_cast<const char*>(b->data()), b->size()});
+    relational::append_escaped_field(out, {reinterpret_cast<const char*>(b->data()), b->size()});
     return true;
   }
   if (store != column_store::meaning) return false;
@@ -367,63 +330,91 @@ auto append_field(std::string& out, const value* v, column_store store) -> bool 
   return false;
 }
 
-// `rows` as the file LOAD DATA reads into `plan`'s columns, into `out`; false as for
-// `append_field`.
-auto append_rows(std::string& out, const relational::sink_plan& plan, std::span<const record> rows,
-                 const std::vector<column_store>& stores) -> bool {
-  for (const auto& r : rows) {
-    for (std::size_t i = 0; i < plan.columns.size(); ++i) {
+// A chunk of rows as the file LOAD DATA reads into `plan`'s columns, encoded a few rows at a
+// time as the client library asks for more: the client encodes while the server parses what
+// it was sent. A value `append_field` leaves to binding ends the file before its row, with
+// `gave_up` set.
+class row_file {
+ public:
+  row_file(const relational::sink_plan& plan, std::span<const record> rows, const std::vector<column_store>& stores)
+      : plan_(&plan), rows_(rows), stores_(&stores) {}
+
+  auto read(char* buffer, std::size_t size) -> std::size_t {
+    while (text_.size() - sent_ < size && next_ < rows_.size() && !gave_up_) append_row(rows_[next_++]);
+    const auto n = std::min(size, text_.size() - sent_);
+    std::memcpy(buffer, text_.data() + sent_, n);
+    sent_ += n;
+    if (sent_ == text_.size()) {
+      text_.clear();
+      sent_ = 0;
+    }
+    return n;
+  }
+  [[nodiscard]] auto gave_up() const noexcept -> bool { return gave_up_; }
+
+ private:
+  void append_row(const record& r) {
+    const auto start = text_.size();
+    for (std::size_t i = 0; i < plan_->columns.size(); ++i) {
       // Records most often hold the columns in order: no search then.
       const auto at = std::next(r.begin(), static_cast<std::ptrdiff_t>(std::min(i, r.size())));
-      const value* v = at != r.end() && at->first == plan.columns[i] ? &at->second : r.find(plan.columns[i]);
-      if (i != 0) out.push_back('\t');
-      if (!append_field(out, v, stores[i])) return false;
+      const value* v = at != r.end() && at->first == plan_->columns[i] ? &at->second : r.find(plan_->columns[i]);
+      if (i != 0) text_.push_back('\t');
+      if (!append_field(text_, v, (*stores_)[i])) {
+        text_.resize(start);
+        gave_up_ = true;
+        return;
+      }
     }
-    out.push_back('\n');
+    text_.push_back('\n');
   }
-  return true;
-}
+
+  const relational::sink_plan* plan_;
+  std::span<const record> rows_;
+  const std::vector<column_store>* stores_;
+  std::size_t next_ = 0;  // the next row to encode
+  std::string text_;      // encoded, and sent up to `sent_`
+  std::size_t sent_ = 0;
+  bool gave_up_ = false;
+};
 
 // A plain INSERT's rows sent as LOAD DATA LOCAL INFILE from memory, one statement per chunk of
-// `rows_per_statement`: the server parses that text faster than it converts bound parameters
-// (docs/benchmarks.md). With LOCAL the server skips a duplicate or cuts a value with a warning
-// where the INSERT fails, so a chunk that stored fewer rows than it was sent, warned, or failed
-// for its data undoes the call (a savepoint) and false is returned: the caller sends the rows
-// again by binding, whose error is the INSERT's. False too, having sent nothing, for a value
-// `append_field` leaves to binding, and when the server does not take LOAD DATA LOCAL.
+// `rows_per_statement` (docs/adapters/mysql.md). With LOCAL the server skips a duplicate or
+// cuts a value with a warning where the INSERT fails; so a chunk that stored fewer rows than
+// it holds, warned, failed for its data or held a value left to binding undoes the call (a
+// savepoint) and false is returned: the caller sends the rows again by binding, whose error is
+// the INSERT's. False at once, before sending, when a column is of a type the load leaves to
+// binding, and when the server does not take LOAD DATA LOCAL.
 auto load_rows(connection& c, const relational::sink_plan& plan, std::span<const record> rows,
                const std::stop_token& stop) -> result<bool> {
   if (plan.check == nullptr || c.refuses_local_load()) return false;
   const auto stores = column_stores(*plan.check);
-  if (stores.size() != plan.columns.size()) return false;
+  if (stores.size() != plan.columns.size() ||
+      std::find(stores.begin(), stores.end(), column_store::other) != stores.end()) {
+    return false;
+  }
   std::vector<std::string> columns;
   for (const auto& name : plan.columns) columns.push_back(the_dialect.quote(name));
   const auto sql = fmt::format("LOAD DATA LOCAL INFILE 'rows' INTO TABLE {} CHARACTER SET utf8mb4 ({})", plan.table,
                                fmt::join(columns, ", "));
-  bool marked = false;
+  if (auto mark = c.execute("SAVEPOINT pipeline_load"); !mark) return std::move(mark).error();
   const auto undone = [&]() -> result<bool> {
-    if (!marked) return false;
     if (auto back = c.execute("ROLLBACK TO SAVEPOINT pipeline_load"); !back) return std::move(back).error();
     return false;
   };
-  std::string text;
   for (std::size_t first = 0; first < rows.size(); first += plan.rows_per_statement) {
     if (stop.stop_requested()) return stopped_error();
     const auto chunk = rows.subspan(first, std::min(plan.rows_per_statement, rows.size() - first));
-    text.clear();
-    if (!append_rows(text, plan, chunk, stores)) return undone();
-    if (!marked) {
-      if (auto mark = c.execute("SAVEPOINT pipeline_load"); !mark) return std::move(mark).error();
-      marked = true;
-    }
-    auto loaded = c.load_local(sql, text,
+    row_file file{plan, chunk, stores};
+    const connection::infile_reader read = [&file](char* buffer, std::size_t size) { return file.read(buffer, size); };
+    auto loaded = c.load_local(sql, read,
                                fmt::format("loading rows {}-{} of {} into {}", first, first + chunk.size() - 1,
                                            rows.size(), plan.table));
     if (!loaded) {
       if (loaded.error().kind != error_kind::permanent) return std::move(loaded).error();
       return undone();
     }
-    if (loaded->rows != chunk.size() || loaded->warnings != 0) return undone();
+    if (file.gave_up() || loaded->rows != chunk.size() || loaded->warnings != 0) return undone();
   }
   return true;
 }

@@ -3,6 +3,7 @@
 #include <pipeline/mysql/mysql.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -37,14 +38,19 @@ class mysql_table_sink : public ::testing::Test {
     return {{"id", id}, {"name", std::move(name)}, {"n", std::move(n)}, {"hits", hits}};
   }
 
-  // LOAD DATA statements the server has run, in every session: whether the sink loaded.
-  auto loads() -> std::int64_t {
-    return query_int64(*db_, "SELECT CAST(VARIABLE_VALUE AS SIGNED) FROM information_schema.GLOBAL_STATUS "
-                             "WHERE VARIABLE_NAME = 'COM_LOAD'")
+  // A counter of the server's, over every session (`name` upper case).
+  auto status(std::string_view name) -> std::int64_t {
+    return query_int64(*db_, fmt::format("SELECT CAST(VARIABLE_VALUE AS SIGNED) FROM information_schema.GLOBAL_STATUS "
+                                         "WHERE VARIABLE_NAME = '{}'",
+                                         name))
         .value()
         .at(0)
         .value();
   }
+  // LOAD DATA statements run, and loads undone (sent again by binding): whether the sink
+  // loaded its rows.
+  auto loads() -> std::int64_t { return status("COM_LOAD"); }
+  auto undone() -> std::int64_t { return status("COM_ROLLBACK_TO_SAVEPOINT"); }
 
   std::shared_ptr<database> db_ = mysql_test::open_db();
   std::string table_ = mysql_test::table_name("sink");
@@ -137,8 +143,10 @@ TEST_F(mysql_table_sink, a_plain_insert_is_loaded_keeping_nulls_escapes_text_and
   };
   auto sink = table_sink::open(db_, {.table = table, .columns = {"id", "t", "b", "d", "at", "f"}}).value();
   const auto before = loads();
+  const auto undone_before = undone();
   ASSERT_TRUE(sink.write(rows, {}));
   EXPECT_GT(loads(), before);
+  EXPECT_EQ(undone(), undone_before);
 
   const auto stored = mysql_test::rows(db_, fmt::format("SELECT id, t, b, d, at, f FROM `{}` ORDER BY id", table));
   ASSERT_EQ(stored.size(), rows.size());
@@ -175,9 +183,11 @@ TEST_F(mysql_table_sink, a_bad_row_in_a_loaded_batch_fails_it_with_the_insert_er
     auto batch = rows;
     batch[c.at] = c.bad;
     const auto before = loads();
+    const auto undone_before = undone();
     auto r = sink.write(batch, {});
     ASSERT_FALSE(r) << fmt::format("{}", c.bad);
     EXPECT_GT(loads(), before);
+    EXPECT_GT(undone(), undone_before);
     EXPECT_EQ(r.error().kind, pipeline::error_kind::permanent) << fmt::format("{}", r.error());
     EXPECT_EQ(r.error().native_code, c.code) << fmt::format("{}", r.error());
     EXPECT_THAT(r.error().message, HasSubstr("inserting rows 0-49 of 50"));
@@ -210,8 +220,10 @@ TEST_F(mysql_table_sink, write_committed_loads_the_rows_in_the_transaction_of_th
   entry.start = pipeline::position::from_integer(0);
   entry.end = pipeline::position::from_integer(3);
   const auto before = loads();
+  const auto undone_before = undone();
   ASSERT_TRUE(sink.write_committed(std::vector{row(1, "a"), row(2, "b"), row(3, "c")}, entry, {}));
   EXPECT_GT(loads(), before);
+  EXPECT_EQ(undone(), undone_before);
   auto second = entry;
   second.sequence = 2;
   auto refused = sink.write_committed(std::vector{row(4, "d"), row(5, "much too long")}, second, {});
@@ -238,8 +250,11 @@ TEST_F(mysql_table_sink, a_server_without_local_infile_gets_the_rows_by_binding)
     ~restore() { (void)execute(*db, "SET GLOBAL local_infile = 1"); }
   } on_exit{db_.get()};
   auto sink = open({});
+  const auto before = loads();
   ASSERT_TRUE(sink.write(std::vector{row(1, "a"), row(2, "b")}, {}));
   ASSERT_TRUE(sink.write(std::vector{row(3, "c"), row(4, "d")}, {}));
+  // Refused once; the connection (the pool's only one here) does not ask again.
+  EXPECT_EQ(loads(), before + 1);
   EXPECT_EQ(stored(), (std::vector{row(1, "a"), row(2, "b"), row(3, "c"), row(4, "d")}));
 }
 
