@@ -3,9 +3,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
-#include <algorithm>
 #include <climits>
-#include <cstdio>
 #include <mutex>
 #include <stdexcept>
 
@@ -22,22 +20,6 @@ void init_library() {
   std::call_once(once, [] {
     if (mysql_library_init(0, nullptr, nullptr) != 0) throw std::runtime_error("mysql_library_init failed");
   });
-}
-
-// LOAD DATA LOCAL INFILE served from a connection's `infile` (the userdata): what the reader
-// `load_local` lends reads, or a refusal when none is lent.
-auto infile_init(void** state, const char* /*name*/, void* userdata) -> int {
-  *state = userdata;
-  return static_cast<const connection::infile_view*>(userdata)->reader != nullptr ? 0 : 1;
-}
-auto infile_read(void* state, char* buffer, unsigned int size) -> int {
-  const auto& file = *static_cast<const connection::infile_view*>(state);
-  return static_cast<int>((*file.reader)(buffer, std::min<std::size_t>(size, INT_MAX)));
-}
-void infile_end(void* /*state*/) {}
-auto infile_error(void* /*state*/, char* message, unsigned int size) -> int {
-  std::snprintf(message, size, "%s", "this connection reads no local file (database_options::local_infile is off)");
-  return CR_UNKNOWN_ERROR;
 }
 
 auto seconds_option(std::chrono::seconds s) -> unsigned int {
@@ -136,20 +118,17 @@ auto connection::open(const endpoint& where, const database_options& options) ->
   init_library();
   MYSQL* mysql = mysql_init(nullptr);
   if (mysql == nullptr) return transient_error("mysql_init: out of memory");
-  std::unique_ptr<connection> c{new connection(mysql, options.local_infile)};  // closes on every path from here
+  std::unique_ptr<connection> c{new connection(mysql)};  // closes on every path from here
 
   const unsigned int connect = seconds_option(options.connect_timeout);
   const unsigned int read = seconds_option(options.read_timeout);
   const unsigned int write = seconds_option(options.write_timeout);
-  // Always asked for, since the table sink streams rows this way; which file the server may
-  // read is this client's choice (serve_files_as_configured), never the server's.
-  const my_bool local_infile = 1;
+  const my_bool local_infile = options.local_infile ? 1 : 0;
   mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connect);
   mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &read);
   mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &write);
   mysql_options(mysql, MYSQL_OPT_LOCAL_INFILE, &local_infile);
   mysql_options(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  c->serve_files_as_configured();
   const auto& tls = options.tls;
   if (!tls.ca.empty()) mysql_options(mysql, MYSQL_OPT_SSL_CA, tls.ca.c_str());
   if (!tls.cert.empty()) mysql_options(mysql, MYSQL_OPT_SSL_CERT, tls.cert.c_str());
@@ -196,29 +175,6 @@ auto connection::failure(std::string_view context) -> error {
 auto connection::query(std::string_view sql, std::string_view context) -> result<void> {
   if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return failure(context);
   return ok();
-}
-
-void connection::serve_files_as_configured() noexcept {
-  infile_ = {};
-  if (reads_files_) {
-    mysql_set_local_infile_default(mysql_);
-  } else {
-    mysql_set_local_infile_handler(mysql_, infile_init, infile_read, infile_end, infile_error, &infile_);
-  }
-}
-
-auto connection::load_local(std::string_view sql, const infile_reader& file, std::string_view context)
-    -> result<load_outcome> {
-  infile_ = {&file};
-  mysql_set_local_infile_handler(mysql_, infile_init, infile_read, infile_end, infile_error, &infile_);
-  const int failed = mysql_real_query(mysql_, sql.data(), sql.size());
-  serve_files_as_configured();
-  if (failed != 0) {
-    const unsigned int code = mysql_errno(mysql_);
-    refuses_local_load_ = code == ER_NOT_ALLOWED_COMMAND || code == ER_LOAD_INFILE_CAPABILITY_DISABLED;
-    return failure(context);
-  }
-  return load_outcome{mysql_affected_rows(mysql_), mysql_warning_count(mysql_)};
 }
 
 auto connection::prepare(std::string_view sql) -> result<statement> {

@@ -3,9 +3,7 @@
 // One Connector/C connection (MYSQL*) and its prepared statements (MYSQL_STMT*), each owned
 // by RAII, and the mapping of mysql_errno onto error_kind. Only src/mysql sees <mysql.h>.
 
-#include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -74,23 +72,6 @@ class connection {
   /// A statement that returns no rows.
   [[nodiscard]] auto execute(std::string_view sql) -> result<void> { return query(sql, sql); }
   [[nodiscard]] auto prepare(std::string_view sql) -> result<statement>;
-  /// What a LOAD DATA LOCAL INFILE did: rows stored, and the warnings it raised (with LOCAL
-  /// the server skips a duplicate key or cuts a value with a warning instead of failing).
-  struct load_outcome {
-    std::uint64_t rows = 0;
-    unsigned int warnings = 0;
-  };
-  /// What a LOAD DATA LOCAL INFILE of `load_local` reads: `read(buffer, size)` fills up to
-  /// `size` bytes and returns how many, 0 at the end. Called as the client library sends, so
-  /// what it makes overlaps what the server parses.
-  using infile_reader = std::function<std::size_t(char* buffer, std::size_t size)>;
-  /// Runs `sql`, a LOAD DATA LOCAL INFILE, serving what `file` reads as the file, whatever its
-  /// name: the client reads no file. `context` starts the message of its error.
-  [[nodiscard]] auto load_local(std::string_view sql, const infile_reader& file, std::string_view context)
-      -> result<load_outcome>;
-  /// Whether the server has refused a LOAD DATA LOCAL INFILE of this connection (its
-  /// local_infile is off): it will refuse the next one too.
-  [[nodiscard]] auto refuses_local_load() const noexcept -> bool { return refuses_local_load_; }
   /// The connection's last error; marks it broken when the error loses the connection.
   [[nodiscard]] auto failure(std::string_view context) -> error;
   /// Records `code` and marks the connection broken when it loses the connection.
@@ -101,22 +82,9 @@ class connection {
   void mark_broken() noexcept { broken_ = true; }
   [[nodiscard]] auto thread_id() const noexcept -> unsigned long { return mysql_thread_id(mysql_); }
 
-  /// The file LOAD DATA LOCAL INFILE is served (the reader `load_local` lends), or none
-  /// (null); public for the client library's callbacks.
-  struct infile_view {
-    const infile_reader* reader = nullptr;
-  };
-
  private:
-  connection(MYSQL* mysql, bool reads_files) noexcept : mysql_(mysql), reads_files_(reads_files) {}
-  /// Which file a LOAD DATA LOCAL INFILE reads once `load_local` is done: the client's own
-  /// (database_options::local_infile) or none.
-  void serve_files_as_configured() noexcept;
-
+  explicit connection(MYSQL* mysql) noexcept : mysql_(mysql) {}
   MYSQL* mysql_;
-  bool reads_files_;
-  infile_view infile_;
-  bool refuses_local_load_ = false;
   bool broken_ = false;
 };
 

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <iterator>
 #include <memory>
-#include <string>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -25,7 +24,6 @@
 #include "binding.hpp"
 #include "connection.hpp"
 #include "relational/adapter.hpp"
-#include "relational/tab_separated.hpp"
 #include "row_check.hpp"
 #include "row_reader.hpp"
 
@@ -291,134 +289,6 @@ auto insert_chunks(connection& c, std::string_view sql, const relational::sink_p
   return ok();
 }
 
-// Appends `v` as a field for a column that keeps `store` of its text; false when that text
-// would not be stored as the bound value is (bytes into a text column; a double or a time
-// anywhere but a number or time column, where the server would print it its own way) or
-// binding must judge the value (NaN, a time outside DATETIME's years).
-auto append_field(std::string& out, const value* v, column_store store) -> bool {
-  if (v == nullptr || v->is_null()) {
-    out += "\\N";
-    return true;
-  }
-  if (store == column_store::other) return false;
-  if (const auto* s = v->get_if<std::string>()) {
-    relational::append_escaped_field(out, *s);
-    return true;
-  }
-  if (v->get_if<std::int64_t>() != nullptr || v->get_if<bool>() != nullptr) {
-    const fmt::format_int text{as_int(*v)};
-    out.append(text.data(), text.size());
-    return true;
-  }
-  if (const auto* b = v->get_if<bytes>()) {
-    if (store != column_store::bytes) return false;
-    relational::append_escaped_field(out, {reinterpret_cast<const char*>(b->data()), b->size()});
-    return true;
-  }
-  if (store != column_store::meaning) return false;
-  if (const auto* d = v->get_if<double>()) {
-    if (!std::isfinite(*d)) return false;
-    fmt::format_to(std::back_inserter(out), "{}", *d);
-    return true;
-  }
-  if (const auto* t = v->get_if<timestamp>()) {
-    auto m = to_mysql_time(*t);
-    if (!m) return false;
-    out += time_text(*m);
-    return true;
-  }
-  return false;
-}
-
-// A chunk of rows as the file LOAD DATA reads into `plan`'s columns, encoded a few rows at a
-// time as the client library asks for more: the client encodes while the server parses what
-// it was sent. A value `append_field` leaves to binding ends the file before its row, with
-// `gave_up` set.
-class row_file {
- public:
-  row_file(const relational::sink_plan& plan, std::span<const record> rows, const std::vector<column_store>& stores)
-      : plan_(&plan), rows_(rows), stores_(&stores) {}
-
-  auto read(char* buffer, std::size_t size) -> std::size_t {
-    while (text_.size() - sent_ < size && next_ < rows_.size() && !gave_up_) append_row(rows_[next_++]);
-    const auto n = std::min(size, text_.size() - sent_);
-    std::memcpy(buffer, text_.data() + sent_, n);
-    sent_ += n;
-    if (sent_ == text_.size()) {
-      text_.clear();
-      sent_ = 0;
-    }
-    return n;
-  }
-  [[nodiscard]] auto gave_up() const noexcept -> bool { return gave_up_; }
-
- private:
-  void append_row(const record& r) {
-    const auto start = text_.size();
-    for (std::size_t i = 0; i < plan_->columns.size(); ++i) {
-      // Records most often hold the columns in order: no search then.
-      const auto at = std::next(r.begin(), static_cast<std::ptrdiff_t>(std::min(i, r.size())));
-      const value* v = at != r.end() && at->first == plan_->columns[i] ? &at->second : r.find(plan_->columns[i]);
-      if (i != 0) text_.push_back('\t');
-      if (!append_field(text_, v, (*stores_)[i])) {
-        text_.resize(start);
-        gave_up_ = true;
-        return;
-      }
-    }
-    text_.push_back('\n');
-  }
-
-  const relational::sink_plan* plan_;
-  std::span<const record> rows_;
-  const std::vector<column_store>* stores_;
-  std::size_t next_ = 0;  // the next row to encode
-  std::string text_;      // encoded, and sent up to `sent_`
-  std::size_t sent_ = 0;
-  bool gave_up_ = false;
-};
-
-// A plain INSERT's rows sent as LOAD DATA LOCAL INFILE from memory, one statement per chunk of
-// `rows_per_statement` (docs/adapters/mysql.md). With LOCAL the server skips a duplicate or
-// cuts a value with a warning where the INSERT fails; so a chunk that stored fewer rows than
-// it holds, warned, failed for its data or held a value left to binding undoes the call (a
-// savepoint) and false is returned: the caller sends the rows again by binding, whose error is
-// the INSERT's. False at once, before sending, when a column is of a type the load leaves to
-// binding, and when the server does not take LOAD DATA LOCAL.
-auto load_rows(connection& c, const relational::sink_plan& plan, std::span<const record> rows,
-               const std::stop_token& stop) -> result<bool> {
-  if (plan.check == nullptr || c.refuses_local_load()) return false;
-  const auto stores = column_stores(*plan.check);
-  if (stores.size() != plan.columns.size() ||
-      std::find(stores.begin(), stores.end(), column_store::other) != stores.end()) {
-    return false;
-  }
-  std::vector<std::string> columns;
-  for (const auto& name : plan.columns) columns.push_back(the_dialect.quote(name));
-  const auto sql = fmt::format("LOAD DATA LOCAL INFILE 'rows' INTO TABLE {} CHARACTER SET utf8mb4 ({})", plan.table,
-                               fmt::join(columns, ", "));
-  if (auto mark = c.execute("SAVEPOINT pipeline_load"); !mark) return std::move(mark).error();
-  const auto undone = [&]() -> result<bool> {
-    if (auto back = c.execute("ROLLBACK TO SAVEPOINT pipeline_load"); !back) return std::move(back).error();
-    return false;
-  };
-  for (std::size_t first = 0; first < rows.size(); first += plan.rows_per_statement) {
-    if (stop.stop_requested()) return stopped_error();
-    const auto chunk = rows.subspan(first, std::min(plan.rows_per_statement, rows.size() - first));
-    row_file file{plan, chunk, stores};
-    const connection::infile_reader read = [&file](char* buffer, std::size_t size) { return file.read(buffer, size); };
-    auto loaded = c.load_local(sql, read,
-                               fmt::format("loading rows {}-{} of {} into {}", first, first + chunk.size() - 1,
-                                           rows.size(), plan.table));
-    if (!loaded) {
-      if (loaded.error().kind != error_kind::permanent) return std::move(loaded).error();
-      return undone();
-    }
-    if (file.gave_up() || loaded->rows != chunk.size() || loaded->warnings != 0) return undone();
-  }
-  return true;
-}
-
 auto as_bytes(std::string_view s) -> value {
   const auto* p = reinterpret_cast<const std::byte*>(s.data());
   return value{bytes{p, p + s.size()}};
@@ -509,15 +379,8 @@ class relational_connection final : public relational::connection {
   void rollback() noexcept override {
     if (!c_->broken()) (void)c_->execute("ROLLBACK");
   }
-  // A plain INSERT of more than one row is loaded (`load_rows`); one row, an upsert, or what
-  // the load leaves goes by binding, in one round trip per chunk.
   [[nodiscard]] auto insert_rows(const relational::sink_plan& plan, std::span<const record> rows,
                                  const std::stop_token& stop) -> result<void> override {
-    if (plan.refuses_duplicates && rows.size() > 1) {
-      auto loaded = load_rows(*c_, plan, rows, stop);
-      if (!loaded) return std::move(loaded).error();
-      if (*loaded) return ok();
-    }
     return insert_chunks(*c_, plan.sql, plan, rows, stop, [](const mysql_statement&) { return ok(); });
   }
   // INSERT IGNORE, then the warnings of each chunk (the server keeps only the last

@@ -3,7 +3,6 @@
 #include <mysqld_error.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -11,7 +10,6 @@
 #include <limits>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -42,22 +40,7 @@ struct column_rule {
   int integer_digits = 0;             // decimal: precision - scale
   bool is_unsigned = false;           // decimal
   std::vector<std::string> members;  // enumeration, lower-cased, trailing spaces cut
-  column_store store = column_store::other;
 };
-
-// What a column of DATA_TYPE `type` keeps of a value sent as text.
-auto store_of(std::string_view type) -> column_store {
-  using namespace std::string_view_literals;
-  constexpr std::array meaning{"tinyint"sv, "smallint"sv, "mediumint"sv, "int"sv,  "bigint"sv, "decimal"sv,
-                               "float"sv,   "double"sv,   "date"sv,      "time"sv, "datetime"sv, "timestamp"sv,
-                               "year"sv};
-  if (type == "char" || type == "varchar" || type.ends_with("text") || type == "enum" || type == "set") {
-    return column_store::text;
-  }
-  if (type == "binary" || type == "varbinary" || type.ends_with("blob")) return column_store::bytes;
-  if (std::find(meaning.begin(), meaning.end(), type) != meaning.end()) return column_store::meaning;
-  return column_store::other;
-}
 
 struct refusal {
   unsigned int code;
@@ -386,12 +369,6 @@ class column_check final : public relational::row_check {
     return out;
   }
 
-  [[nodiscard]] auto stores() const -> std::vector<column_store> {
-    std::vector<column_store> out;
-    for (const auto& rule : rules_) out.push_back(rule ? rule->store : column_store::other);
-    return out;
-  }
-
   [[nodiscard]] auto skipped(const relational::sink_plan& plan, std::span<const record> rows,
                              std::span<const record> warnings, std::uint64_t inserted) const
       -> std::optional<std::vector<rejected_record>>;
@@ -605,7 +582,6 @@ auto rule_of(const record& r) -> column_rule {
   rule.type = text_of(r, "column_type");
   const auto data_type = text_of(r, "data_type");
   const auto extra = text_of(r, "extra");
-  rule.store = store_of(data_type);
   rule.refuses_null = text_of(r, "is_nullable") == "NO" && extra.find("auto_increment") == std::string::npos &&
                       data_type != "timestamp";
   const bool is_unsigned = rule.type.find("unsigned") != std::string::npos;
@@ -668,11 +644,6 @@ auto skipped_duplicates(const relational::row_check& check, const relational::si
   const auto* columns = dynamic_cast<const column_check*>(&check);
   if (columns == nullptr) return std::nullopt;
   return columns->skipped(plan, rows, warnings, inserted);
-}
-
-auto column_stores(const relational::row_check& check) -> std::vector<column_store> {
-  const auto* columns = dynamic_cast<const column_check*>(&check);
-  return columns != nullptr ? columns->stores() : std::vector<column_store>{};
 }
 
 }  // namespace pipeline::mysql::detail

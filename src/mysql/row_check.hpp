@@ -40,14 +40,4 @@ namespace pipeline::mysql::detail {
                                       std::span<const record> rows, std::span<const record> warnings,
                                       std::uint64_t inserted) -> std::optional<std::vector<rejected_record>>;
 
-/// What a column keeps of a value sent as text: the text (CHAR, VARCHAR, TEXT, ENUM, SET), its
-/// bytes (BINARY, VARBINARY, BLOB), what the text means (a number, a date or time), or it is
-/// another type (BIT, spatial) or not known.
-enum class column_store : std::uint8_t { text, bytes, meaning, other };
-
-/// For each column of the plan `check` was read for, what it keeps of text; empty for a check
-/// this file did not make.
-[[nodiscard]] auto column_stores(const pipeline::detail::relational::row_check& check)
-    -> std::vector<column_store>;
-
 }  // namespace pipeline::mysql::detail

@@ -24,7 +24,6 @@
 #include "connection.hpp"
 #include "relational_lease.hpp"
 #include "relational/adapter.hpp"
-#include "relational/tab_separated.hpp"
 
 namespace pipeline::postgres::detail {
 namespace {
@@ -207,6 +206,20 @@ auto parts_of(const std::string& sql, std::size_t columns) -> insert_parts {
   return {sql.substr(0, at + 7), sql.substr(at + row.size())};
 }
 
+// Appends `text` to a COPY text-format field: backslash, tab, newline and carriage return
+// escaped.
+void append_escaped(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+}
+
 // Appends `v` as a field of COPY's text format, which the server reads with the column type's
 // input function; a value it cannot send as it is (a NUL in text, a time outside the years
 // 0000-9999) returns why.
@@ -225,7 +238,7 @@ auto append_copy_field(std::string& out, const value& v) -> std::optional<std::s
     case value_kind::string: {
       const auto& s = *v.get_if<std::string>();
       if (s.find('\0') != std::string::npos) return "holds a NUL, which PostgreSQL text cannot";
-      relational::append_escaped_field(out, s);
+      append_escaped(out, s);
       break;
     }
     case value_kind::binary: {

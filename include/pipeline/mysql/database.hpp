@@ -42,9 +42,7 @@ struct database_options {
   /// Connections kept open for reuse; more are opened while every kept one is busy.
   std::size_t max_idle_connections{8};
   tls_options tls{};
-  /// Whether a LOAD DATA LOCAL INFILE of yours may read this client's files; off unless asked
-  /// for. Connections always ask the server for LOCAL (table_sink streams its rows that way),
-  /// but without this a server that asks for a file gets none.
+  /// LOAD DATA LOCAL INFILE from this client (MYSQL_OPT_LOCAL_INFILE); off unless asked for.
   bool local_infile{false};
   /// How long the database keeps trying while the server is away (see `database`): from the
   /// first failure of an outage, whichever operation saw it. 0: never wait, the first failure

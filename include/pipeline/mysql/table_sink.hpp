@@ -13,12 +13,9 @@ namespace pipeline::mysql {
 /// LONGBLOB (VARBINARY(255) for a key column), in an InnoDB table.
 using table_sink_options = pipeline::detail::relational::table_sink_options;
 
-/// Writes records as rows of a MySQL table: one transaction per batch. A plain insert of
-/// several rows is sent as LOAD DATA LOCAL INFILE streamed from memory (no file is read; a
-/// load the server answers with a warning is undone and sent again by binding, so errors are
-/// the INSERT's); the other modes with array binding (STMT_ATTR_ARRAY_SIZE: one prepared
-/// INSERT executed for up to `rows_per_statement` rows at once). docs/adapters/mysql.md says
-/// which values go which way. The shared relational table sink
+/// Writes records as rows of a MySQL table: one transaction per batch, the rows sent with
+/// array binding (STMT_ATTR_ARRAY_SIZE: one prepared INSERT executed for up to
+/// `rows_per_statement` rows at once). The shared relational table sink
 /// (pipeline/detail/relational/table_sink.hpp) on MySQL.
 ///
 /// A write is all-or-nothing: a row the server refuses rolls the batch back, and the error

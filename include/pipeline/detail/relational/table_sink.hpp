@@ -38,10 +38,9 @@ struct table_sink_options {
   std::vector<std::string> update_columns{};
   /// upsert: counters the new row's value is added to (a NULL on either side gives NULL).
   std::vector<std::string> add_columns{};
-  /// Rows sent per statement where the database takes many at once (MySQL: one LOAD DATA
-  /// LOCAL of a plain insert, streamed, or one array-bound COM_STMT_BULK_EXECUTE packet, which
-  /// must fit the server's max_allowed_packet); sqlite inserts row by row and only checks it
-  /// is not 0.
+  /// Rows sent per execution of the bulk INSERT where the database takes many at once
+  /// (MySQL: one array-bound COM_STMT_BULK_EXECUTE packet, which must fit the server's
+  /// max_allowed_packet); sqlite inserts row by row and only checks it is not 0.
   std::size_t rows_per_statement{1000};
   /// The checkpoint table `write_with_checkpoint` updates (created there when missing): the
   /// table of the `checkpoint_store` that loads the checkpoint back.
