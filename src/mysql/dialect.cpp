@@ -127,6 +127,7 @@ auto time_text(const MYSQL_TIME& m) -> std::string {
 // One column of a chunk of rows, bound column-wise for array binding: `indicators` marks the
 // NULLs; fixed-size values sit in an array, variable ones are pointers and lengths.
 struct column_array {
+  std::vector<const value*> fields;  // each row's value of the column; null: the row has none
   std::vector<char> indicators;
   std::vector<std::int64_t> ints;
   std::vector<double> doubles;
@@ -138,12 +139,21 @@ struct column_array {
   std::vector<unsigned long> lengths;
 };
 
+// The field `name` of `r`, column `at` of the statement: records most often hold their fields
+// in the columns' order, so the field in that place is tried before a search by name.
+auto field_of(const record& r, std::size_t at, const std::string& name) noexcept -> const value* {
+  if (at < r.size()) {
+    const auto& [field, v] = *std::next(r.begin(), static_cast<std::ptrdiff_t>(at));
+    if (field == name) return &v;
+  }
+  return r.find(name);
+}
+
 // The kind a column is sent as: the kind its non-null values share (bool counted as
 // int64), or string when they differ.
-auto column_kind(std::span<const record> rows, const std::string& name) -> value_kind {
+auto column_kind(const std::vector<const value*>& fields) -> value_kind {
   std::optional<value_kind> kind;
-  for (const auto& r : rows) {
-    const value* v = r.find(name);
+  for (const value* v : fields) {
     if (v == nullptr || v->is_null()) continue;
     auto k = v->kind() == value_kind::boolean ? value_kind::int64 : v->kind();
     if (!kind) kind = k;
@@ -157,20 +167,37 @@ auto as_int(const value& v) -> std::int64_t {
   return *v.get_if<std::int64_t>();
 }
 
-// Fills `col` and `bind` for rows [0, n) of `rows`; an `invalid_input` error names a value
-// the server could not hold as it is.
-auto bind_column(std::span<const record> rows, const std::string& name, column_array& col, MYSQL_BIND& bind)
-    -> result<void> {
+// Whether `s` is ASCII only (8 bytes at a time).
+auto is_ascii(std::string_view s) noexcept -> bool {
+  std::uint64_t seen = 0;
+  std::size_t i = 0;
+  for (; i + sizeof seen <= s.size(); i += sizeof seen) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, s.data() + i, sizeof word);
+    seen |= word;
+  }
+  for (; i < s.size(); ++i) seen |= static_cast<unsigned char>(s[i]);
+  return (seen & 0x8080808080808080ULL) == 0;
+}
+
+// Fills `col` and `bind` for rows [0, n) of `rows`, column `at` (`name`) of the statement; an
+// `invalid_input` error names a value the server could not hold as it is. With
+// `ascii_as_is` (row_check.hpp's `ascii_stored_as_is`), text that is all ASCII is bound as
+// bytes: stored the same, without the server's conversion from utf8mb4.
+auto bind_column(std::span<const record> rows, std::size_t at, const std::string& name, bool ascii_as_is,
+                 column_array& col, MYSQL_BIND& bind) -> result<void> {
   const std::size_t n = rows.size();
   std::memset(&bind, 0, sizeof bind);
+  col.fields.resize(n);
+  for (std::size_t i = 0; i < n; ++i) col.fields[i] = field_of(rows[i], at, name);
   col.indicators.assign(n, STMT_INDICATOR_NONE);
-  const value_kind kind = column_kind(rows, name);
+  const value_kind kind = column_kind(col.fields);
   const auto bad = [&](std::size_t row, const value& v, std::string_view why) {
     return invalid_input_error(fmt::format("row {} of {}: field \"{}\" {} {}", row, n, name, v, why));
   };
   const auto each = [&](auto&& put) -> result<void> {
     for (std::size_t i = 0; i < n; ++i) {
-      const value* v = rows[i].find(name);
+      const value* v = col.fields[i];
       if (v == nullptr || v->is_null()) {
         col.indicators[i] = STMT_INDICATOR_NULL;
         continue;
@@ -225,9 +252,11 @@ auto bind_column(std::span<const record> rows, const std::string& name, column_a
         if (const auto* s = v.get_if<std::string>()) {
           col.pointers[i] = s->empty() ? "" : s->data();
           col.lengths[i] = s->size();
+          ascii_as_is = ascii_as_is && is_ascii(*s);
           return ok();
         }
         if (const auto* b = v.get_if<bytes>()) {
+          ascii_as_is = false;
           col.pointers[i] = b->empty() ? "" : static_cast<const void*>(b->data());
           col.lengths[i] = b->size();
           return ok();
@@ -247,7 +276,7 @@ auto bind_column(std::span<const record> rows, const std::string& name, column_a
         col.lengths[i] = col.texts[i].size();
         return ok();
       });
-      bind.buffer_type = kind == value_kind::binary ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
+      bind.buffer_type = kind == value_kind::binary || ascii_as_is ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
       bind.buffer = col.pointers.data();
       bind.length = col.lengths.data();
       break;
@@ -267,11 +296,13 @@ auto insert_chunks(connection& c, std::string_view sql, const relational::sink_p
   if (!st) return std::move(st).error();
   std::vector<column_array> columns(plan.columns.size());
   std::vector<MYSQL_BIND> binds(plan.columns.size());
+  auto ascii_as_is = plan.check != nullptr ? ascii_stored_as_is(*plan.check) : std::vector<bool>{};
+  ascii_as_is.resize(plan.columns.size(), false);
   for (std::size_t first = 0; first < records.size(); first += plan.rows_per_statement) {
     if (stop.stop_requested()) return stopped_error();
     const auto chunk = records.subspan(first, std::min(plan.rows_per_statement, records.size() - first));
     for (std::size_t i = 0; i < plan.columns.size(); ++i) {
-      if (auto bound = bind_column(chunk, plan.columns[i], columns[i], binds[i]); !bound) {
+      if (auto bound = bind_column(chunk, i, plan.columns[i], ascii_as_is[i], columns[i], binds[i]); !bound) {
         auto e = std::move(bound).error();
         e.message = fmt::format("into {} (rows from {}): {}", plan.table, first, e.message);
         return e;

@@ -33,6 +33,7 @@ struct column_rule {
   std::string type;          // COLUMN_TYPE, for messages
   bool refuses_null = false;  // NOT NULL, and NULL is not turned into a value (AUTO_INCREMENT, TIMESTAMP)
   column_class what = column_class::other;
+  bool ascii_as_is = false;  // characters in a character set that holds ASCII as utf8mb4 does, not utf8mb4
   std::int64_t max_length = 0;  // characters: in characters (CHAR, VARCHAR) or bytes (TEXT); bytes: bytes
   bool length_in_bytes = false;
   std::int64_t min = 0;  // integer
@@ -321,6 +322,12 @@ class column_check final : public relational::row_check {
                std::vector<judged_check> checks) noexcept
       : rules_(std::move(rules)), keys_(std::move(keys)), checks_(std::move(checks)) {}
 
+  [[nodiscard]] auto ascii_stored_as_is() const -> std::vector<bool> {
+    std::vector<bool> out;
+    for (const auto& rule : rules_) out.push_back(rule && rule->ascii_as_is);
+    return out;
+  }
+
   [[nodiscard]] auto refused(const relational::sink_plan& plan, std::span<const record> rows) const
       -> std::vector<rejected_record> override {
     std::vector<rejected_record> out;
@@ -606,6 +613,10 @@ auto rule_of(const record& r) -> column_rule {
     rule.what = column_class::enumeration;
     rule.members = enum_members(rule.type);
   }
+  const auto charset = text_of(r, "charset");
+  rule.ascii_as_is = rule.what == column_class::characters &&
+                     (charset == "latin1" || charset == "latin2" || charset == "ascii" || charset == "utf8mb3" ||
+                      charset == "utf8");
   // A length the metadata does not give (0) checks nothing.
   if ((rule.what == column_class::characters || rule.what == column_class::bytes) && rule.max_length <= 0) {
     rule.what = column_class::other;
@@ -622,7 +633,7 @@ auto read_row_check(connection& c, const relational::sink_plan& plan)
       "SELECT COLUMN_NAME AS name, IS_NULLABLE AS is_nullable, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type, "
       "EXTRA AS extra, CAST(CHARACTER_MAXIMUM_LENGTH AS SIGNED) AS max_characters, "
       "CAST(CHARACTER_OCTET_LENGTH AS SIGNED) AS max_bytes, CAST(NUMERIC_PRECISION AS SIGNED) AS numeric_precision, "
-      "CAST(NUMERIC_SCALE AS SIGNED) AS numeric_scale "
+      "CAST(NUMERIC_SCALE AS SIGNED) AS numeric_scale, CHARACTER_SET_NAME AS charset "
       "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
       fmt::format("reading the columns of {}", plan.table));
   if (!columns) return std::move(columns).error();
@@ -644,6 +655,11 @@ auto skipped_duplicates(const relational::row_check& check, const relational::si
   const auto* columns = dynamic_cast<const column_check*>(&check);
   if (columns == nullptr) return std::nullopt;
   return columns->skipped(plan, rows, warnings, inserted);
+}
+
+auto ascii_stored_as_is(const relational::row_check& check) -> std::vector<bool> {
+  const auto* columns = dynamic_cast<const column_check*>(&check);
+  return columns != nullptr ? columns->ascii_stored_as_is() : std::vector<bool>{};
 }
 
 }  // namespace pipeline::mysql::detail

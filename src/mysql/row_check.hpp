@@ -40,4 +40,11 @@ namespace pipeline::mysql::detail {
                                       std::span<const record> rows, std::span<const record> warnings,
                                       std::uint64_t inserted) -> std::optional<std::vector<rejected_record>>;
 
+/// For each column of the plan `check` was read for, whether it is CHAR, VARCHAR or TEXT in a
+/// character set that is not utf8mb4 but reads ASCII as it does (latin1, latin2, ascii,
+/// utf8mb3): ASCII text bound as bytes is stored there as it would be after the server's
+/// conversion from the connection's utf8mb4, without that conversion. Empty for a check this
+/// file did not make.
+[[nodiscard]] auto ascii_stored_as_is(const pipeline::detail::relational::row_check& check) -> std::vector<bool>;
+
 }  // namespace pipeline::mysql::detail

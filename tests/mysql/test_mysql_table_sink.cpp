@@ -106,6 +106,32 @@ TEST_F(mysql_table_sink, refused_rows_are_permanent_with_the_server_code_and_rol
   EXPECT_EQ(stored(), std::vector{row(1, "there")});
 }
 
+// A latin1 column: a batch of ASCII text is bound as bytes (the same bytes in latin1, so the
+// server skips its conversion from utf8mb4), other text as utf8mb4 for the server to convert;
+// either way the column holds latin1, and refuses what it refused before.
+TEST_F(mysql_table_sink, text_into_a_latin1_column_is_stored_in_latin1_whether_ascii_or_not) {
+  const auto table = mysql_test::table_name("latin1");
+  cleanup_.names.push_back(table);
+  mysql_test::exec(*db_, fmt::format("CREATE TABLE `{}` (id BIGINT PRIMARY KEY, "
+                                     "name VARCHAR(4) CHARACTER SET latin1 NOT NULL)",
+                                     table));
+  auto sink = table_sink::open(db_, {.table = table, .columns = {"id", "name"}}).value();
+  ASSERT_TRUE(sink.write(std::vector<record>{{{"id", 1}, {"name", "abc"}}, {{"id", 2}, {"name", "ta\tb"}}}, {}));
+  ASSERT_TRUE(sink.write(std::vector<record>{{{"id", 3}, {"name", "\xc3\xa9t\xc3\xa9"}}, {{"id", 4}, {"name", "x"}}}, {}));
+  EXPECT_EQ(mysql_test::rows(db_, fmt::format("SELECT id, HEX(name) AS hex FROM `{}` ORDER BY id", table)),
+            (std::vector<record>{{{"id", 1}, {"hex", "616263"}},
+                                 {{"id", 2}, {"hex", "74610962"}},
+                                 {{"id", 3}, {"hex", "E974E9"}},
+                                 {{"id", 4}, {"hex", "78"}}}));
+
+  auto too_long = sink.write(std::vector<record>{{{"id", 5}, {"name", "abcde"}}, {{"id", 6}, {"name", "a"}}}, {});
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().native_code, 1406);
+  auto not_latin1 = sink.write(std::vector<record>{{{"id", 7}, {"name", "\xe4\xb8\xad"}}}, {});  // not in latin1
+  ASSERT_FALSE(not_latin1);
+  EXPECT_EQ(not_latin1.error().native_code, 1366);
+}
+
 TEST_F(mysql_table_sink, values_mysql_cannot_hold_are_invalid_input_before_sending) {
   auto sink = open({});
   auto nan = sink.write(std::vector{row(1, "a", std::numeric_limits<double>::quiet_NaN())}, {});
