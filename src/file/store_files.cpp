@@ -4,6 +4,7 @@
 #include <sys/file.h>
 
 #include <cerrno>
+#include <charconv>
 #include <iterator>
 #include <system_error>
 
@@ -29,6 +30,28 @@ auto escape_file_name(std::string_view name, std::string_view what) -> result<st
                                            escaped.size(), max_escaped_name));
   }
   return escaped;
+}
+
+auto unescape_file_name(std::string_view file_name) -> std::optional<std::string> {
+  std::string name;
+  for (std::size_t i = 0; i < file_name.size(); ++i) {
+    if (file_name[i] != '%') {
+      name += file_name[i];
+      continue;
+    }
+    unsigned value = 0;
+    const auto* digits = file_name.data() + i + 1;
+    if (i + 3 > file_name.size() ||
+        std::from_chars(digits, digits + 2, value, 16).ptr != digits + 2) {
+      return std::nullopt;
+    }
+    name += static_cast<char>(value);
+    i += 2;
+  }
+  // Only the one spelling escape_file_name writes (upper-case hex, safe bytes as they are).
+  auto again = escape_file_name(name, "name");
+  if (!again || *again != file_name) return std::nullopt;
+  return name;
 }
 
 auto lock_exclusively(const std::filesystem::path& path, lock_wait wait) -> result<unique_fd> {

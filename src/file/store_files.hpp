@@ -4,6 +4,7 @@
 // exclusive locks across processes, and files replaced atomically and durably.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,10 @@ namespace pipeline::file::detail {
 /// `-` becomes `%` and two upper-case hex digits. `invalid_input` (naming `what`) when the
 /// result is longer than 200 bytes.
 [[nodiscard]] auto escape_file_name(std::string_view name, std::string_view what) -> result<std::string>;
+
+/// The name `escape_file_name` made `file_name` from; nullopt when it made no such name (a
+/// file of someone else's).
+[[nodiscard]] auto unescape_file_name(std::string_view file_name) -> std::optional<std::string>;
 
 /// Whether taking a lock held elsewhere waits for it or fails at once.
 enum class lock_wait : std::uint8_t { wait, fail };

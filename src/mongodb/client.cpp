@@ -134,7 +134,9 @@ auto client::open(std::string_view uri_text, const client_options& options) -> s
   mongoc_client_pool_max_size(pool.get(), static_cast<std::uint32_t>(
       std::min<std::size_t>(options.max_pool_size, std::numeric_limits<std::uint32_t>::max())));
   auto server = server_name(uri.get());
-  return std::shared_ptr<client>(new client(std::make_unique<impl>(std::move(pool), std::move(with_uri), std::move(server))));
+  const char* database = mongoc_uri_get_database(uri.get());
+  return std::shared_ptr<client>(new client(std::make_unique<impl>(std::move(pool), std::move(with_uri), std::move(server),
+                                                                   database == nullptr ? "" : database)));
 }
 
 auto client::ping(std::stop_token stop) -> result<void> {
@@ -178,5 +180,20 @@ auto client::count(std::string_view database, std::string_view collection, std::
     return n;
   });
 }
+
+auto client::has_collection(std::string_view database, std::string_view collection) -> result<bool> {
+  return detail::client_access::rerun(*this, {}, [&]() -> result<bool> {
+    detail::pooled_client c{impl_->pool.get()};
+    mongoc_database_t* db = mongoc_client_get_database(c.get(), std::string(database).c_str());
+    bson_error_t e{};
+    const bool found = mongoc_database_has_collection(db, std::string(collection).c_str(), &e);
+    mongoc_database_destroy(db);
+    // false with an error code is a failed listCollections, not an absent collection
+    if (!found && e.code != 0) return detail::to_error(e, fmt::format("look for collection {}.{}", database, collection));
+    return found;
+  });
+}
+
+auto client::uri_database() const noexcept -> const std::string& { return impl_->database; }
 
 }  // namespace pipeline::mongodb

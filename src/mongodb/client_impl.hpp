@@ -16,11 +16,12 @@
 namespace pipeline::mongodb {
 
 struct client::impl {
-  impl(detail::pool_ptr p, client_options o, std::string server)
-      : pool(std::move(p)), options(std::move(o)), outage(std::move(server)) {}
+  impl(detail::pool_ptr p, client_options o, std::string server, std::string db)
+      : pool(std::move(p)), options(std::move(o)), outage(std::move(server)), database(std::move(db)) {}
   detail::pool_ptr pool;
   client_options options;
   pipeline::detail::outage_watch outage;  // one outage for every operation on the deployment
+  std::string database;                    // the URI's, "" when none
 };
 
 namespace detail {
