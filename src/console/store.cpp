@@ -1,6 +1,7 @@
 #include <pipeline/console/store.hpp>
 
 #include <charconv>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -30,6 +31,17 @@
 #include <pipeline/postgres/dead_letter_table.hpp>
 #include <pipeline/postgres/job_log.hpp>
 #endif
+#ifdef PIPELINE_CONSOLE_WITH_MONGODB
+#include <pipeline/mongodb/checkpoint_store.hpp>
+#include <pipeline/mongodb/client.hpp>
+#include <pipeline/mongodb/dead_letter_collection.hpp>
+#include <pipeline/mongodb/job_log.hpp>
+#endif
+#ifdef PIPELINE_CONSOLE_WITH_FILE
+#include <pipeline/file/checkpoint_store.hpp>
+#include <pipeline/file/dead_letter_file.hpp>
+#include <pipeline/file/job_log.hpp>
+#endif
 #ifdef PIPELINE_CONSOLE_WITH_REDIS
 #include <pipeline/redis/checkpoint_store.hpp>
 #include <pipeline/redis/client.hpp>
@@ -41,6 +53,40 @@ namespace pipeline::admin {
 namespace {
 
 namespace relational = pipeline::detail::relational;
+
+// What `letter_before` gives: the id to read after so that `id` comes first (nullopt inside:
+// from the start), or nullopt when `id` is not one of the store's.
+using id_before = std::optional<std::optional<std::string>>;
+
+// The letter `id` of `s`, read as the first one after `before`; `what` names the store's kind
+// of id ("a row id") for a malformed one, `where` the store.
+auto letter_at(store& s, std::string_view id, const id_before& before, std::string_view what, std::string_view where)
+    -> result<stored_dead_letter> {
+  if (!before) return invalid_input_error(fmt::format("'{}' is not a dead letter id of {} ({})", id, where, what));
+  auto page = s.read_letters({}, *before, 1);
+  if (!page) return std::move(page).error();
+  if (page->empty() || page->front().id != id) {
+    return not_found_error(fmt::format("no dead letter with id {} in {}", id, where));
+  }
+  return std::move(page->front());
+}
+
+// A number from 1 (a row id, a line number): the one before it, or from the start for 1.
+auto integer_id_before(std::string_view id) -> id_before {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
+  if (ec != std::errc{} || end != id.data() + id.size() || value < 1) return std::nullopt;
+  if (value == 1) return std::optional<std::string>{};
+  return std::optional<std::string>{std::to_string(value - 1)};
+}
+
+// A store's table, collection or file: its own name when given, else `table` (the command's
+// store), else `fallback`, its default.
+auto name_of(const std::string& own, const store_names& names, std::string fallback) -> std::string {
+  if (!own.empty()) return own;
+  if (!names.table.empty()) return names.table;
+  return fallback;
+}
 
 // The job log, checkpoint store and dead-letter table of a SQL adapter. Each command checks
 // that its table exists first, since the stores' `open` would create it.
@@ -82,14 +128,7 @@ class relational_store final : public store {
     return letters->read(filter, after_id, limit, {});
   }
   auto letter(std::string_view id) -> result<stored_dead_letter> override {
-    const auto number = parse_integer_id(id);
-    if (!number) return invalid_input_error(fmt::format("'{}' is not a dead letter id of {} (a row id)", id, where_));
-    auto page = read_letters({}, std::to_string(*number - 1), 1);
-    if (!page) return std::move(page).error();
-    if (page->empty() || page->front().id != id) {
-      return not_found_error(fmt::format("no dead letter with id {} in {}", id, where_));
-    }
-    return std::move(page->front());
+    return letter_at(*this, id, integer_id_before(id), "a row id", where_);
   }
   auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
     auto letters = open_dead_letters();
@@ -98,14 +137,6 @@ class relational_store final : public store {
   }
 
  private:
-  // A row id: the tables' ids start at 1.
-  static auto parse_integer_id(std::string_view id) -> std::optional<std::int64_t> {
-    std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
-    if (ec != std::errc{} || end != id.data() + id.size() || value < 1) return std::nullopt;
-    return value;
-  }
-
   auto open_dead_letters() -> result<relational::dead_letter_table<Database>> {
     return open<relational::dead_letter_table<Database>, relational::dead_letter_table_options>("dead letter",
                                                                                             names_.dead_letter_table);
@@ -116,11 +147,7 @@ class relational_store final : public store {
   template <class Store, class Options>
   auto open(std::string_view what, const std::string& own_table) -> result<Store> {
     Options options;
-    if (!own_table.empty()) {
-      options.table = own_table;
-    } else if (!names_.table.empty()) {
-      options.table = names_.table;
-    }
+    options.table = name_of(own_table, names_, options.table);
     if (!pipeline::detail::is_identifier(options.table)) {
       return invalid_input_error(fmt::format("'{}' is not a table name", options.table));
     }
@@ -183,7 +210,7 @@ auto open_server(std::string_view uri, std::string_view current_schema, const st
 
 #ifdef PIPELINE_CONSOLE_WITH_REDIS
 // The stream id just before `id` ("ms-seq"), so that reading after it starts at `id`.
-auto stream_id_before(std::string_view id) -> std::optional<std::optional<std::string>> {
+auto stream_id_before(std::string_view id) -> id_before {
   const auto dash = id.find('-');
   std::uint64_t ms = 0;
   std::uint64_t seq = 0;
@@ -229,14 +256,7 @@ class redis_store final : public store {
     return letters_.read(filter, after_id, limit, {});
   }
   auto letter(std::string_view id) -> result<stored_dead_letter> override {
-    const auto before = stream_id_before(id);
-    if (!before) return invalid_input_error(fmt::format("'{}' is not a dead letter id of {} (a stream id)", id, where_));
-    auto page = read_letters({}, *before, 1);
-    if (!page) return std::move(page).error();
-    if (page->empty() || page->front().id != id) {
-      return not_found_error(fmt::format("no dead letter with id {} in {}", id, where_));
-    }
-    return std::move(page->front());
+    return letter_at(*this, id, stream_id_before(id), "a stream id", where_);
   }
   auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
     if (auto present = require_key(prefix_ + ":dead", "dead letter stream"); !present) return std::move(present).error();
@@ -323,6 +343,191 @@ auto open_redis(std::string_view uri, const store_names& names) -> result<std::u
   auto client = redis::client::connect({.uri = std::string(uri), .outage_budget = std::chrono::milliseconds{0}});
   if (!client) return std::move(client).error();
   return std::make_unique<redis_store>(std::move(*client), without_credentials(uri), names);
+}
+#endif
+
+#ifdef PIPELINE_CONSOLE_WITH_MONGODB
+// The ObjectId (24 hex digits) just before `id`, so that reading after it starts at `id`.
+auto object_id_before(std::string_view id) -> id_before {
+  if (id.size() != 24 || id.find_first_not_of("0123456789abcdef") != std::string_view::npos) return std::nullopt;
+  std::string before(id);
+  for (auto digit = before.rbegin(); digit != before.rend(); ++digit) {
+    if (*digit != '0') {  // borrow stops here
+      *digit = *digit == 'a' ? '9' : static_cast<char>(*digit - 1);
+      return std::optional<std::string>{std::move(before)};
+    }
+    *digit = 'f';
+  }
+  return std::optional<std::string>{};  // 000…0: read from the start
+}
+
+// The job log, checkpoint store and dead-letter collection of pipeline::mongodb in the URI's
+// database; the names of store_names are collections here. Each command checks that its
+// collection exists first, since the stores' `open` would create it.
+class mongodb_store final : public store {
+ public:
+  mongodb_store(std::shared_ptr<mongodb::client> client, std::string where, const store_names& names)
+      : client_(std::move(client)),
+        where_(std::move(where)),
+        job_log_collection_(name_of(names.job_log_table, names, mongodb::job_log_options{}.collection)),
+        checkpoint_collection_(name_of(names.checkpoint_table, names, mongodb::checkpoint_store_options{}.collection)),
+        letter_collection_(name_of(names.dead_letter_table, names, mongodb::dead_letter_collection_options{}.collection)),
+        letters_(client_, {.database = client_->uri_database(), .collection = letter_collection_}) {}
+
+  auto jobs() -> result<std::vector<std::string>> override {
+    auto log = open_job_log();
+    if (!log) return std::move(log).error();
+    return log->jobs();
+  }
+  auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
+    auto log = open_job_log();
+    if (!log) return std::move(log).error();
+    return log->runs(job, limit);
+  }
+  auto load_checkpoint(std::string_view key) -> result<checkpoint> override {
+    auto checkpoints = open_checkpoints();
+    if (!checkpoints) return std::move(checkpoints).error();
+    return checkpoints->load(key);
+  }
+  auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t> override {
+    auto checkpoints = open_checkpoints();
+    if (!checkpoints) return std::move(checkpoints).error();
+    return checkpoints->save(key, pos, expected_version);
+  }
+  auto read_letters(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit)
+      -> result<std::vector<stored_dead_letter>> override {
+    if (auto present = require("dead letter", letter_collection_); !present) return std::move(present).error();
+    return letters_.read(filter, after_id, limit, {});
+  }
+  auto letter(std::string_view id) -> result<stored_dead_letter> override {
+    return letter_at(*this, id, object_id_before(id), "an ObjectId, 24 hex digits", where_);
+  }
+  auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
+    if (auto present = require("dead letter", letter_collection_); !present) return std::move(present).error();
+    return letters_.purge(filter, {});
+  }
+
+ private:
+  auto require(std::string_view what, const std::string& collection) -> result<void> {
+    auto exists = client_->has_collection(client_->uri_database(), collection);
+    if (!exists) return std::move(exists).error();
+    if (!*exists) return not_found_error(fmt::format("no {} collection '{}' in {}: pass --table", what, collection, where_));
+    return ok();
+  }
+  auto open_job_log() -> result<mongodb::job_log> {
+    if (auto present = require("job log", job_log_collection_); !present) return std::move(present).error();
+    mongodb::job_log_options options;
+    options.database = client_->uri_database();
+    options.collection = job_log_collection_;
+    return mongodb::job_log::open(client_, options);
+  }
+  auto open_checkpoints() -> result<mongodb::checkpoint_store> {
+    if (auto present = require("checkpoint", checkpoint_collection_); !present) return std::move(present).error();
+    mongodb::checkpoint_store_options options;
+    options.database = client_->uri_database();
+    options.collection = checkpoint_collection_;
+    return mongodb::checkpoint_store::open(client_, options);
+  }
+
+  std::shared_ptr<mongodb::client> client_;
+  std::string where_;
+  std::string job_log_collection_;
+  std::string checkpoint_collection_;
+  std::string letter_collection_;
+  mongodb::dead_letter_collection letters_;
+};
+
+auto open_mongodb(std::string_view uri, const store_names& names) -> result<std::unique_ptr<store>> {
+  std::shared_ptr<mongodb::client> client;
+  try {
+    mongodb::client_options options;
+    options.outage_budget = std::chrono::milliseconds{0};  // an operator's tool answers at once
+    client = mongodb::client::open(uri, options);
+  } catch (const std::invalid_argument& e) {
+    return invalid_input_error(fmt::format("bad URI {}: {}", without_credentials(uri), e.what()));
+  }
+  if (client->uri_database().empty()) {
+    return invalid_input_error(
+        fmt::format("{}: name the database in the URI (mongodb://host:port/DB)", without_credentials(uri)));
+  }
+  return std::make_unique<mongodb_store>(std::move(client), without_credentials(uri), names);
+}
+#endif
+
+#ifdef PIPELINE_CONSOLE_WITH_FILE
+// The job log, checkpoint store and dead-letter file of pipeline::file in one directory: the
+// names of store_names are a subdirectory (job log, checkpoints) and a file (dead letters)
+// there. Each command checks that its entry exists first, since the stores make theirs.
+class file_store final : public store {
+ public:
+  file_store(std::filesystem::path directory, const store_names& names)
+      : directory_(std::move(directory)),
+        job_log_name_(name_of(names.job_log_table, names, "jobs")),
+        checkpoint_name_(name_of(names.checkpoint_table, names, "checkpoints")),
+        letter_name_(name_of(names.dead_letter_table, names, "dead_letters.jsonl")),
+        log_(directory_ / job_log_name_),
+        checkpoints_(directory_ / checkpoint_name_),
+        letters_(directory_ / letter_name_) {}
+
+  auto jobs() -> result<std::vector<std::string>> override {
+    if (auto present = require("job log directory", job_log_name_); !present) return std::move(present).error();
+    return log_.jobs();
+  }
+  auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
+    if (auto present = require("job log directory", job_log_name_); !present) return std::move(present).error();
+    return log_.runs(job, limit);
+  }
+  auto load_checkpoint(std::string_view key) -> result<checkpoint> override {
+    if (auto present = require("checkpoint directory", checkpoint_name_); !present) return std::move(present).error();
+    return checkpoints_.load(key);
+  }
+  auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t> override {
+    if (auto present = require("checkpoint directory", checkpoint_name_); !present) return std::move(present).error();
+    return checkpoints_.save(key, pos, expected_version);
+  }
+  auto read_letters(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit)
+      -> result<std::vector<stored_dead_letter>> override {
+    if (auto present = require("dead letter file", letter_name_); !present) return std::move(present).error();
+    return letters_.read(filter, after_id, limit, {});
+  }
+  auto letter(std::string_view id) -> result<stored_dead_letter> override {
+    return letter_at(*this, id, integer_id_before(id), "a line number", directory_.string());
+  }
+  /// dead_letter_file::purge: a rewrite under the file's lock, safe beside a job that writes.
+  auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
+    if (auto present = require("dead letter file", letter_name_); !present) return std::move(present).error();
+    return letters_.purge(filter, {});
+  }
+
+ private:
+  // `name` in the directory, one name and no path, so that no --table reaches outside it.
+  auto require(std::string_view what, const std::string& name) -> result<void> {
+    const std::filesystem::path entry(name);
+    if (name.empty() || entry.has_parent_path() || name == "." || name == "..") {
+      return invalid_input_error(fmt::format("'{}' is not a name in the directory (a file or directory name)", name));
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(directory_ / entry, ec)) {
+      return not_found_error(fmt::format("no {} '{}' in {}: pass --table", what, name, directory_.string()));
+    }
+    return ok();
+  }
+
+  std::filesystem::path directory_;
+  std::string job_log_name_;
+  std::string checkpoint_name_;
+  std::string letter_name_;
+  file::job_log log_;
+  file::checkpoint_store checkpoints_;
+  file::dead_letter_file letters_;
+};
+
+auto open_directory(std::string_view path, const store_names& names) -> result<std::unique_ptr<store>> {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return not_found_error(fmt::format("no directory {}", path));
+  return std::make_unique<file_store>(std::filesystem::path(path), names);
 }
 #endif
 
@@ -437,8 +642,27 @@ auto open_store(std::string_view uri, const store_names& names) -> result<std::u
     return missing_adapter(uri, "redis");
 #endif
   }
+  if (uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
+#ifdef PIPELINE_CONSOLE_WITH_MONGODB
+    return open_mongodb(uri, names);
+#else
+    return missing_adapter(uri, "mongodb");
+#endif
+  }
+  std::error_code ec;
+  if (uri.starts_with("file:") || std::filesystem::is_directory(uri, ec)) {
+    const auto path = uri.starts_with("file:") ? uri.substr(5) : uri;
+#ifdef PIPELINE_CONSOLE_WITH_FILE
+    if (path.empty()) return invalid_input_error("file: needs a directory");
+    return open_directory(path, names);
+#else
+    return missing_adapter(uri, "file");
+#endif
+  }
   return invalid_input_error(fmt::format(
-      "'{}' is not a store URI: sqlite:PATH (or a path ending in .db), mysql://…, postgresql://…, redis://…", without_credentials(uri)));
+      "'{}' is not a store URI: sqlite:PATH (or a path ending in .db), mysql://…, postgresql://…, redis://…, "
+      "mongodb://…/DB, file:DIR (or a directory)",
+      without_credentials(uri)));
 }
 
 }  // namespace pipeline::admin
