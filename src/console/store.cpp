@@ -54,13 +54,13 @@ namespace {
 
 namespace relational = pipeline::detail::relational;
 
-// What `letter_before` gives: the id to read after so that `id` comes first (nullopt inside:
+// The letter id just before `id`, to read after so that `id` comes first (nullopt inside:
 // from the start), or nullopt when `id` is not one of the store's.
-using id_before = std::optional<std::optional<std::string>>;
+using previous_id = std::optional<std::optional<std::string>>;
 
 // The letter `id` of `s`, read as the first one after `before`; `what` names the store's kind
 // of id ("a row id") for a malformed one, `where` the store.
-auto letter_at(store& s, std::string_view id, const id_before& before, std::string_view what, std::string_view where)
+auto letter_at(store& s, std::string_view id, const previous_id& before, std::string_view what, std::string_view where)
     -> result<stored_dead_letter> {
   if (!before) return invalid_input_error(fmt::format("'{}' is not a dead letter id of {} ({})", id, where, what));
   auto page = s.read_letters({}, *before, 1);
@@ -72,7 +72,7 @@ auto letter_at(store& s, std::string_view id, const id_before& before, std::stri
 }
 
 // A number from 1 (a row id, a line number): the one before it, or from the start for 1.
-auto integer_id_before(std::string_view id) -> id_before {
+auto integer_id_before(std::string_view id) -> previous_id {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
   if (ec != std::errc{} || end != id.data() + id.size() || value < 1) return std::nullopt;
@@ -88,64 +88,79 @@ auto name_of(const std::string& own, const store_names& names, std::string fallb
   return fallback;
 }
 
-// The job log, checkpoint store and dead-letter table of a SQL adapter. Each command checks
-// that its table exists first, since the stores' `open` would create it.
-template <class Database>
-class relational_store final : public store {
+// A store over an adapter's job log, checkpoint store and DLQ, which `Access` makes, or checks
+// are there, for each command: `job_log(f)`, `checkpoints(f)` and `letters(f)` call `f` with
+// that store, or return the error that kept it from being there; `id_before` is the adapter's
+// letter id just before another (see `letter_at`), `id_kind` and `where` name its ids and the
+// store in messages.
+template <class Access>
+class store_over final : public store {
  public:
-  using table_exists = std::function<result<bool>(Database&, std::string_view table)>;
-
-  relational_store(std::shared_ptr<Database> db, std::string where, store_names names, table_exists exists)
-      : db_(std::move(db)), where_(std::move(where)), names_(std::move(names)), exists_(std::move(exists)) {}
+  explicit store_over(Access access) : access_(std::move(access)) {}
 
   auto jobs() -> result<std::vector<std::string>> override {
-    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table);
-    if (!log) return std::move(log).error();
-    return log->jobs();
+    return access_.job_log([](auto& log) { return log.jobs(); });
   }
   auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
-    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table);
-    if (!log) return std::move(log).error();
-    return log->runs(job, limit);
+    return access_.job_log([&](auto& log) { return log.runs(job, limit); });
+  }
+  auto checkpoint_keys() -> result<std::vector<std::string>> override {
+    return access_.checkpoints([](auto& checkpoints) { return checkpoints.keys(); });
   }
   auto load_checkpoint(std::string_view key) -> result<checkpoint> override {
-    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint",
-                                                                                                  names_.checkpoint_table);
-    if (!checkpoints) return std::move(checkpoints).error();
-    return checkpoints->load(key);
+    return access_.checkpoints([&](auto& checkpoints) { return checkpoints.load(key); });
   }
   auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t> override {
-    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint",
-                                                                                                  names_.checkpoint_table);
-    if (!checkpoints) return std::move(checkpoints).error();
-    return checkpoints->save(key, pos, expected_version);
+    return access_.checkpoints([&](auto& checkpoints) { return checkpoints.save(key, pos, expected_version); });
   }
   auto read_letters(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit)
       -> result<std::vector<stored_dead_letter>> override {
-    auto letters = open_dead_letters();
-    if (!letters) return std::move(letters).error();
-    return letters->read(filter, after_id, limit, {});
+    return access_.letters([&](auto& letters) { return letters.read(filter, after_id, limit, {}); });
   }
   auto letter(std::string_view id) -> result<stored_dead_letter> override {
-    return letter_at(*this, id, integer_id_before(id), "a row id", where_);
+    return letter_at(*this, id, Access::id_before(id), Access::id_kind, access_.where());
   }
   auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
-    auto letters = open_dead_letters();
-    if (!letters) return std::move(letters).error();
-    return letters->purge(filter, {});
+    return access_.letters([&](auto& letters) { return letters.purge(filter, {}); });
   }
 
  private:
-  auto open_dead_letters() -> result<relational::dead_letter_table<Database>> {
-    return open<relational::dead_letter_table<Database>, relational::dead_letter_table_options>("dead letter",
-                                                                                            names_.dead_letter_table);
-  }
+  Access access_;
+};
 
-  // Opens a store on its own table name, else `table`, else its default table, once that
-  // table is known to exist.
-  template <class Store, class Options>
-  auto open(std::string_view what, const std::string& own_table) -> result<Store> {
+// The job log, checkpoint store and dead-letter table of a SQL adapter, each opened for a
+// command once its table is known to exist, since the stores' `open` would create it.
+template <class Database>
+class relational_access {
+ public:
+  using table_exists = std::function<result<bool>(Database&, std::string_view table)>;
+  static constexpr std::string_view id_kind = "a row id";
+  static auto id_before(std::string_view id) -> previous_id { return integer_id_before(id); }
+
+  relational_access(std::shared_ptr<Database> db, std::string where, store_names names, table_exists exists)
+      : db_(std::move(db)), where_(std::move(where)), names_(std::move(names)), exists_(std::move(exists)) {}
+
+  template <class F>
+  auto job_log(F&& f) {
+    return with<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table, f);
+  }
+  template <class F>
+  auto checkpoints(F&& f) {
+    return with<relational::checkpoint_store<Database>, relational::checkpoint_store_options>(
+        "checkpoint", names_.checkpoint_table, f);
+  }
+  template <class F>
+  auto letters(F&& f) {
+    return with<relational::dead_letter_table<Database>, relational::dead_letter_table_options>(
+        "dead letter", names_.dead_letter_table, f);
+  }
+  [[nodiscard]] auto where() const -> const std::string& { return where_; }
+
+ private:
+  // `f` on the store opened on its own table name, else `table`, else its default table.
+  template <class Store, class Options, class F>
+  auto with(std::string_view what, const std::string& own_table, F& f) -> decltype(f(std::declval<Store&>())) {
     Options options;
     options.table = name_of(own_table, names_, options.table);
     if (!pipeline::detail::is_identifier(options.table)) {
@@ -156,7 +171,9 @@ class relational_store final : public store {
     if (!*exists) {
       return not_found_error(fmt::format("no {} table '{}' in {}: pass --table", what, options.table, where_));
     }
-    return Store::open(db_, options);
+    auto opened = Store::open(db_, options);
+    if (!opened) return std::move(opened).error();
+    return f(*opened);
   }
 
   std::shared_ptr<Database> db_;
@@ -176,7 +193,8 @@ auto open_sqlite(std::string path, const store_names& names) -> result<std::uniq
     if (!count) return std::move(count).error();
     return count->at(0) > 0;
   };
-  return std::make_unique<relational_store<sqlite::database>>(std::move(*db), path, names, exists);
+  return std::make_unique<store_over<relational_access<sqlite::database>>>(
+      relational_access<sqlite::database>(std::move(*db), path, names, exists));
 }
 #endif
 
@@ -204,13 +222,14 @@ auto open_server(std::string_view uri, std::string_view current_schema, const st
     if (!count) return std::move(count).error();
     return count->at(0).value_or(0) > 0;
   };
-  return std::make_unique<relational_store<Database>>(std::move(db), without_credentials(uri), names, exists);
+  return std::make_unique<store_over<relational_access<Database>>>(
+      relational_access<Database>(std::move(db), without_credentials(uri), names, exists));
 }
 #endif
 
 #ifdef PIPELINE_CONSOLE_WITH_REDIS
 // The stream id just before `id` ("ms-seq"), so that reading after it starts at `id`.
-auto stream_id_before(std::string_view id) -> id_before {
+auto stream_id_before(std::string_view id) -> previous_id {
   const auto dash = id.find('-');
   std::uint64_t ms = 0;
   std::uint64_t seq = 0;
@@ -245,6 +264,7 @@ class redis_store final : public store {
     if (auto present = require_key(prefix_ + ":runs:next", "job log"); !present) return std::move(present).error();
     return log_.runs(job, limit);
   }
+  auto checkpoint_keys() -> result<std::vector<std::string>> override { return checkpoints_.keys(); }
   auto load_checkpoint(std::string_view key) -> result<checkpoint> override { return checkpoints_.load(key); }
   auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t> override {
@@ -348,7 +368,7 @@ auto open_redis(std::string_view uri, const store_names& names) -> result<std::u
 
 #ifdef PIPELINE_CONSOLE_WITH_MONGODB
 // The ObjectId (24 hex digits) just before `id`, so that reading after it starts at `id`.
-auto object_id_before(std::string_view id) -> id_before {
+auto object_id_before(std::string_view id) -> previous_id {
   if (id.size() != 24 || id.find_first_not_of("0123456789abcdef") != std::string_view::npos) return std::nullopt;
   std::string before(id);
   for (auto digit = before.rbegin(); digit != before.rend(); ++digit) {
@@ -364,9 +384,12 @@ auto object_id_before(std::string_view id) -> id_before {
 // The job log, checkpoint store and dead-letter collection of pipeline::mongodb in the URI's
 // database; the names of store_names are collections here. Each command checks that its
 // collection exists first, since the stores' `open` would create it.
-class mongodb_store final : public store {
+class mongodb_access {
  public:
-  mongodb_store(std::shared_ptr<mongodb::client> client, std::string where, const store_names& names)
+  static constexpr std::string_view id_kind = "an ObjectId, 24 hex digits";
+  static auto id_before(std::string_view id) -> previous_id { return object_id_before(id); }
+
+  mongodb_access(std::shared_ptr<mongodb::client> client, std::string where, const store_names& names)
       : client_(std::move(client)),
         where_(std::move(where)),
         job_log_collection_(name_of(names.job_log_table, names, mongodb::job_log_options{}.collection)),
@@ -374,39 +397,32 @@ class mongodb_store final : public store {
         letter_collection_(name_of(names.dead_letter_table, names, mongodb::dead_letter_collection_options{}.collection)),
         letters_(client_, {.database = client_->uri_database(), .collection = letter_collection_}) {}
 
-  auto jobs() -> result<std::vector<std::string>> override {
-    auto log = open_job_log();
+  template <class F>
+  auto job_log(F&& f) -> decltype(f(std::declval<mongodb::job_log&>())) {
+    if (auto present = require("job log", job_log_collection_); !present) return std::move(present).error();
+    mongodb::job_log_options options;
+    options.database = client_->uri_database();
+    options.collection = job_log_collection_;
+    auto log = mongodb::job_log::open(client_, options);
     if (!log) return std::move(log).error();
-    return log->jobs();
+    return f(*log);
   }
-  auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
-    auto log = open_job_log();
-    if (!log) return std::move(log).error();
-    return log->runs(job, limit);
-  }
-  auto load_checkpoint(std::string_view key) -> result<checkpoint> override {
-    auto checkpoints = open_checkpoints();
+  template <class F>
+  auto checkpoints(F&& f) -> decltype(f(std::declval<mongodb::checkpoint_store&>())) {
+    if (auto present = require("checkpoint", checkpoint_collection_); !present) return std::move(present).error();
+    mongodb::checkpoint_store_options options;
+    options.database = client_->uri_database();
+    options.collection = checkpoint_collection_;
+    auto checkpoints = mongodb::checkpoint_store::open(client_, options);
     if (!checkpoints) return std::move(checkpoints).error();
-    return checkpoints->load(key);
+    return f(*checkpoints);
   }
-  auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
-      -> result<std::uint64_t> override {
-    auto checkpoints = open_checkpoints();
-    if (!checkpoints) return std::move(checkpoints).error();
-    return checkpoints->save(key, pos, expected_version);
-  }
-  auto read_letters(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit)
-      -> result<std::vector<stored_dead_letter>> override {
+  template <class F>
+  auto letters(F&& f) -> decltype(f(std::declval<mongodb::dead_letter_collection&>())) {
     if (auto present = require("dead letter", letter_collection_); !present) return std::move(present).error();
-    return letters_.read(filter, after_id, limit, {});
+    return f(letters_);
   }
-  auto letter(std::string_view id) -> result<stored_dead_letter> override {
-    return letter_at(*this, id, object_id_before(id), "an ObjectId, 24 hex digits", where_);
-  }
-  auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
-    if (auto present = require("dead letter", letter_collection_); !present) return std::move(present).error();
-    return letters_.purge(filter, {});
-  }
+  [[nodiscard]] auto where() const -> const std::string& { return where_; }
 
  private:
   auto require(std::string_view what, const std::string& collection) -> result<void> {
@@ -414,20 +430,6 @@ class mongodb_store final : public store {
     if (!exists) return std::move(exists).error();
     if (!*exists) return not_found_error(fmt::format("no {} collection '{}' in {}: pass --table", what, collection, where_));
     return ok();
-  }
-  auto open_job_log() -> result<mongodb::job_log> {
-    if (auto present = require("job log", job_log_collection_); !present) return std::move(present).error();
-    mongodb::job_log_options options;
-    options.database = client_->uri_database();
-    options.collection = job_log_collection_;
-    return mongodb::job_log::open(client_, options);
-  }
-  auto open_checkpoints() -> result<mongodb::checkpoint_store> {
-    if (auto present = require("checkpoint", checkpoint_collection_); !present) return std::move(present).error();
-    mongodb::checkpoint_store_options options;
-    options.database = client_->uri_database();
-    options.collection = checkpoint_collection_;
-    return mongodb::checkpoint_store::open(client_, options);
   }
 
   std::shared_ptr<mongodb::client> client_;
@@ -451,18 +453,23 @@ auto open_mongodb(std::string_view uri, const store_names& names) -> result<std:
     return invalid_input_error(
         fmt::format("{}: name the database in the URI (mongodb://host:port/DB)", without_credentials(uri)));
   }
-  return std::make_unique<mongodb_store>(std::move(client), without_credentials(uri), names);
+  return std::make_unique<store_over<mongodb_access>>(mongodb_access(std::move(client), without_credentials(uri), names));
 }
 #endif
 
 #ifdef PIPELINE_CONSOLE_WITH_FILE
 // The job log, checkpoint store and dead-letter file of pipeline::file in one directory: the
 // names of store_names are a subdirectory (job log, checkpoints) and a file (dead letters)
-// there. Each command checks that its entry exists first, since the stores make theirs.
-class file_store final : public store {
+// there. Each command checks that its entry exists first, since the stores make theirs. A
+// purge is dead_letter_file's: a rewrite under the file's lock, safe beside a job that writes.
+class file_access {
  public:
-  file_store(std::filesystem::path directory, const store_names& names)
+  static constexpr std::string_view id_kind = "a line number";
+  static auto id_before(std::string_view id) -> previous_id { return integer_id_before(id); }
+
+  file_access(std::filesystem::path directory, const store_names& names)
       : directory_(std::move(directory)),
+        where_(directory_.string()),
         job_log_name_(name_of(names.job_log_table, names, "jobs")),
         checkpoint_name_(name_of(names.checkpoint_table, names, "checkpoints")),
         letter_name_(name_of(names.dead_letter_table, names, "dead_letters.jsonl")),
@@ -470,36 +477,22 @@ class file_store final : public store {
         checkpoints_(directory_ / checkpoint_name_),
         letters_(directory_ / letter_name_) {}
 
-  auto jobs() -> result<std::vector<std::string>> override {
+  template <class F>
+  auto job_log(F&& f) -> decltype(f(std::declval<file::job_log&>())) {
     if (auto present = require("job log directory", job_log_name_); !present) return std::move(present).error();
-    return log_.jobs();
+    return f(log_);
   }
-  auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
-    if (auto present = require("job log directory", job_log_name_); !present) return std::move(present).error();
-    return log_.runs(job, limit);
-  }
-  auto load_checkpoint(std::string_view key) -> result<checkpoint> override {
+  template <class F>
+  auto checkpoints(F&& f) -> decltype(f(std::declval<file::checkpoint_store&>())) {
     if (auto present = require("checkpoint directory", checkpoint_name_); !present) return std::move(present).error();
-    return checkpoints_.load(key);
+    return f(checkpoints_);
   }
-  auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
-      -> result<std::uint64_t> override {
-    if (auto present = require("checkpoint directory", checkpoint_name_); !present) return std::move(present).error();
-    return checkpoints_.save(key, pos, expected_version);
-  }
-  auto read_letters(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit)
-      -> result<std::vector<stored_dead_letter>> override {
+  template <class F>
+  auto letters(F&& f) -> decltype(f(std::declval<file::dead_letter_file&>())) {
     if (auto present = require("dead letter file", letter_name_); !present) return std::move(present).error();
-    return letters_.read(filter, after_id, limit, {});
+    return f(letters_);
   }
-  auto letter(std::string_view id) -> result<stored_dead_letter> override {
-    return letter_at(*this, id, integer_id_before(id), "a line number", directory_.string());
-  }
-  /// dead_letter_file::purge: a rewrite under the file's lock, safe beside a job that writes.
-  auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
-    if (auto present = require("dead letter file", letter_name_); !present) return std::move(present).error();
-    return letters_.purge(filter, {});
-  }
+  [[nodiscard]] auto where() const -> const std::string& { return where_; }
 
  private:
   // `name` in the directory, one name and no path, so that no --table reaches outside it.
@@ -510,12 +503,13 @@ class file_store final : public store {
     }
     std::error_code ec;
     if (!std::filesystem::exists(directory_ / entry, ec)) {
-      return not_found_error(fmt::format("no {} '{}' in {}: pass --table", what, name, directory_.string()));
+      return not_found_error(fmt::format("no {} '{}' in {}: pass --table", what, name, where_));
     }
     return ok();
   }
 
   std::filesystem::path directory_;
+  std::string where_;
   std::string job_log_name_;
   std::string checkpoint_name_;
   std::string letter_name_;
@@ -527,7 +521,7 @@ class file_store final : public store {
 auto open_directory(std::string_view path, const store_names& names) -> result<std::unique_ptr<store>> {
   std::error_code ec;
   if (!std::filesystem::is_directory(path, ec)) return not_found_error(fmt::format("no directory {}", path));
-  return std::make_unique<file_store>(std::filesystem::path(path), names);
+  return std::make_unique<store_over<file_access>>(file_access(std::filesystem::path(path), names));
 }
 #endif
 

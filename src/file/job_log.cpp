@@ -191,20 +191,7 @@ auto job_log::runs(std::string_view job, std::size_t limit) -> result<std::vecto
 }
 
 auto job_log::jobs() -> result<std::vector<std::string>> {
-  std::vector<std::string> jobs;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it{directory_, ec}, end; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec;
-    if (!it->is_directory(type_ec)) continue;
-    if (auto job = detail::unescape_file_name(it->path().filename().string()); job && !job->empty()) {
-      jobs.push_back(std::move(*job));
-    }
-  }
-  if (ec && ec != std::errc::no_such_file_or_directory) {
-    return detail::errno_error(ec.value(), fmt::format("list '{}'", directory_.string()));
-  }
-  std::ranges::sort(jobs);
-  return jobs;
+  return detail::escaped_names(directory_, detail::entry_type::directory, "");
 }
 
 }  // namespace pipeline::file

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <iterator>
@@ -52,6 +53,25 @@ auto unescape_file_name(std::string_view file_name) -> std::optional<std::string
   auto again = escape_file_name(name, "name");
   if (!again || *again != file_name) return std::nullopt;
   return name;
+}
+
+auto escaped_names(const std::filesystem::path& dir, entry_type type, std::string_view suffix)
+    -> result<std::vector<std::string>> {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it{dir, ec}, end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    const bool wanted = type == entry_type::directory ? it->is_directory(type_ec) : it->is_regular_file(type_ec);
+    const auto file_name = it->path().filename().string();
+    if (!wanted || !file_name.ends_with(suffix)) continue;
+    auto name = unescape_file_name(std::string_view(file_name).substr(0, file_name.size() - suffix.size()));
+    if (name && !name->empty()) names.push_back(std::move(*name));
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return errno_error(ec.value(), fmt::format("list '{}'", dir.string()));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 auto lock_exclusively(const std::filesystem::path& path, lock_wait wait) -> result<unique_fd> {

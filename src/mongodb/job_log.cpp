@@ -1,6 +1,5 @@
 #include <pipeline/mongodb/job_log.hpp>
 
-#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
@@ -226,34 +225,7 @@ auto job_log::runs(std::string_view job, std::size_t limit) -> result<std::vecto
 }
 
 auto job_log::jobs() -> result<std::vector<std::string>> {
-  return detail::client_access::rerun(*client_, {}, [&]() -> result<std::vector<std::string>> {
-    detail::collection_handle coll{*client_, options_.database, options_.collection};
-    scoped_bson command;
-    detail::append_text(command.get(), "distinct", options_.collection);
-    BSON_APPEND_UTF8(command.get(), "key", "job");
-    scoped_bson reply;
-    bson_error_t e;
-    if (!mongoc_collection_read_command_with_opts(coll.get(), command.get(), nullptr, nullptr, reply.get(), &e)) {
-      return detail::to_error(e, fmt::format("list the jobs of {}.{}", options_.database, options_.collection));
-    }
-    std::vector<std::string> jobs;
-    bson_iter_t values;
-    bson_iter_t value;
-    if (bson_iter_init_find(&values, reply.get(), "values") && BSON_ITER_HOLDS_ARRAY(&values) &&
-        bson_iter_recurse(&values, &value)) {
-      while (bson_iter_next(&value)) {
-        if (!BSON_ITER_HOLDS_UTF8(&value)) {
-          return permanent_error(fmt::format("a run in {}.{} has a job that is not text", options_.database,
-                                             options_.collection));
-        }
-        std::uint32_t length = 0;
-        const char* text = bson_iter_utf8(&value, &length);
-        jobs.emplace_back(text, length);
-      }
-    }
-    std::ranges::sort(jobs);  // servers return distinct values in their own order
-    return jobs;
-  });
+  return detail::distinct_texts(*client_, options_.database, options_.collection, "job");
 }
 
 }  // namespace pipeline::mongodb

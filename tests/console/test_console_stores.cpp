@@ -119,16 +119,18 @@ class console_store_kinds : public ::testing::TestWithParam<kind> {
   std::unique_ptr<served_console> web_;
 };
 
-TEST_P(console_store_kinds, lists_runs_letters_and_a_checkpoint_with_the_token_only) {
+TEST_P(console_store_kinds, lists_runs_letters_and_checkpoints_with_the_token_only) {
   auto c = web_->client();
   EXPECT_EQ(c.Get("/api/runs")->status, 401);
   EXPECT_EQ(c.Get("/api/letters")->status, 401);
+  EXPECT_EQ(c.Get("/api/checkpoints")->status, 401);
   const auto runs = body_json(c.Get("/api/runs", bearer(token)));
   ASSERT_EQ(runs.size(), 3U) << runs.dump();
   const auto letters = body_json(c.Get("/api/letters?kind=permanent&job=listings", bearer(token)))["letters"];
   ASSERT_EQ(letters.size(), 3U) << letters.dump();  // two "duplicate key", one "too large"
   const auto first = body_json(c.Get("/api/letter?id=" + letters[0]["id"].get<std::string>(), bearer(token)));
   EXPECT_EQ(first["payload"], "{\"id\":1}");
+  EXPECT_EQ(body_json(c.Get("/api/checkpoints", bearer(token))), json({"listings/p0", "reports/2026-05"}));
   const auto cp = body_json(c.Get("/api/checkpoint?key=listings/p0", bearer(token)));
   EXPECT_EQ(cp["position"], "4200");
   EXPECT_EQ(cp["version"], 1);

@@ -1,5 +1,5 @@
-// What pipeline-admin reads from MongoDB without changing it: the jobs of a job log, whether
-// a collection is there, and the URI's database; against the server scripts/services.sh starts.
+// What pipeline-admin reads from MongoDB without changing it: the jobs of a job log, the keys
+// of a checkpoint store, whether a collection is there, and the URI's database; against the server scripts/services.sh starts.
 #include <pipeline/mongodb/mongodb.hpp>
 
 #include <chrono>
@@ -26,6 +26,17 @@ TEST(mongodb_job_log, jobs_are_the_distinct_jobs_with_runs_in_name_order) {
     (void)log.create(run).value();
   }
   EXPECT_EQ(log.jobs().value(), (std::vector<std::string>{"archive", "listings", "reports/2026-05"}));
+}
+
+TEST(mongodb_checkpoint_store, keys_are_the_keys_saved_in_order) {
+  mongodb_test::test_database db;
+  auto store = checkpoint_store::open(db.client(), {.database = db.name()}).value();
+  EXPECT_EQ(store.keys().value(), std::vector<std::string>{});
+  for (const auto* key : {"reports/2026-05", "listings/p0", "listings/p1"}) {
+    (void)store.save(key, pipeline::position::from_integer(1), 0).value();
+  }
+  (void)store.save("listings/p0", pipeline::position::from_integer(2), 1).value();
+  EXPECT_EQ(store.keys().value(), (std::vector<std::string>{"listings/p0", "listings/p1", "reports/2026-05"}));
 }
 
 TEST(mongodb_client, has_collection_tells_whether_it_is_there_and_creates_nothing) {

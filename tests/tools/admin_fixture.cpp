@@ -7,10 +7,10 @@
 // NAME is the Redis key prefix, or the stem of the SQL tables or MongoDB collections
 // (NAME_job_runs, NAME_checkpoints, NAME_dead_letters; dropped first: for MongoDB the whole
 // database). A file: directory gets the file store's default names (jobs/, checkpoints/,
-// dead_letters.jsonl), made afresh. It writes: job "listings" with a run
-// that crashed (owner elsewhere:4242, marked by the next begin_run) and a completed one; job
-// "reports/2026-05" running; checkpoint "listings/p0" at 4200; four dead letters; and for Redis
-// a stream NAME:queue with group "workers", 5 entries, consumer "w1" holding 2.
+// dead_letters.jsonl), made afresh. It writes: job "listings" with a run that crashed (owner
+// elsewhere:4242, marked by the next begin_run) and a completed one; job "reports/2026-05"
+// running; checkpoints "listings/p0" at 4200 and "reports/2026-05" at 7; four dead letters;
+// and for Redis a stream NAME:queue with group "workers", 5 entries, consumer "w1" holding 2.
 //
 // `dump` prints a collection's documents, one relaxed Extended JSON line each, read with
 // libmongoc itself: how the script sees what the tool changed, as sqlite3 or redis-cli do.

@@ -103,7 +103,11 @@ expect_json 'length == 1 and .[0].state == "completed" and .[0].read == 1000 and
   admin runs --job listings --limit 1 "${runs_names[@]}"
 expect_failure "no runs of job 'nosuch'" admin runs --job nosuch "${runs_names[@]}"
 
-# checkpoint show, and reset: refused without a terminal or --yes, then done and seen in the store.
+# checkpoint list, show, and reset: refused without a terminal or --yes, then done and seen in the store.
+expect_json '[.[].key] == ["listings/p0", "reports/2026-05"] and .[0].position == "4200" and .[1].version == 1' \
+  admin checkpoint list "${checkpoint_names[@]}"
+admin checkpoint list "${checkpoint_names[@]}" >"$work/checkpoints"
+grep -Eq '^reports/2026-05  +7  +1$' "$work/checkpoints" || fail "checkpoint list text: $(cat "$work/checkpoints")"
 expect_json '.key == "listings/p0" and .position == "4200" and .version == 1' \
   admin checkpoint show listings/p0 "${checkpoint_names[@]}"
 admin checkpoint show listings/p0 "${checkpoint_names[@]}" | grep -Eq '^position +4200$' || fail "checkpoint show text"

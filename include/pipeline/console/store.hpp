@@ -67,6 +67,8 @@ class store {
   [[nodiscard]] virtual auto jobs() -> result<std::vector<std::string>> = 0;
   [[nodiscard]] virtual auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> = 0;
 
+  /// The keys that have a checkpoint, sorted.
+  [[nodiscard]] virtual auto checkpoint_keys() -> result<std::vector<std::string>> = 0;
   [[nodiscard]] virtual auto load_checkpoint(std::string_view key) -> result<checkpoint> = 0;
   [[nodiscard]] virtual auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t> = 0;
