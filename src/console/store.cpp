@@ -398,24 +398,12 @@ class mongodb_access {
         letters_(client_, {.database = client_->uri_database(), .collection = letter_collection_}) {}
 
   template <class F>
-  auto job_log(F&& f) -> decltype(f(std::declval<mongodb::job_log&>())) {
-    if (auto present = require("job log", job_log_collection_); !present) return std::move(present).error();
-    mongodb::job_log_options options;
-    options.database = client_->uri_database();
-    options.collection = job_log_collection_;
-    auto log = mongodb::job_log::open(client_, options);
-    if (!log) return std::move(log).error();
-    return f(*log);
+  auto job_log(F&& f) {
+    return with<mongodb::job_log, mongodb::job_log_options>("job log", job_log_collection_, f);
   }
   template <class F>
-  auto checkpoints(F&& f) -> decltype(f(std::declval<mongodb::checkpoint_store&>())) {
-    if (auto present = require("checkpoint", checkpoint_collection_); !present) return std::move(present).error();
-    mongodb::checkpoint_store_options options;
-    options.database = client_->uri_database();
-    options.collection = checkpoint_collection_;
-    auto checkpoints = mongodb::checkpoint_store::open(client_, options);
-    if (!checkpoints) return std::move(checkpoints).error();
-    return f(*checkpoints);
+  auto checkpoints(F&& f) {
+    return with<mongodb::checkpoint_store, mongodb::checkpoint_store_options>("checkpoint", checkpoint_collection_, f);
   }
   template <class F>
   auto letters(F&& f) -> decltype(f(std::declval<mongodb::dead_letter_collection&>())) {
@@ -425,6 +413,17 @@ class mongodb_access {
   [[nodiscard]] auto where() const -> const std::string& { return where_; }
 
  private:
+  // `f` on the store opened on `collection`.
+  template <class Store, class Options, class F>
+  auto with(std::string_view what, const std::string& collection, F& f) -> decltype(f(std::declval<Store&>())) {
+    if (auto present = require(what, collection); !present) return std::move(present).error();
+    Options options;
+    options.database = client_->uri_database();
+    options.collection = collection;
+    auto opened = Store::open(client_, options);
+    if (!opened) return std::move(opened).error();
+    return f(*opened);
+  }
   auto require(std::string_view what, const std::string& collection) -> result<void> {
     auto exists = client_->has_collection(client_->uri_database(), collection);
     if (!exists) return std::move(exists).error();
