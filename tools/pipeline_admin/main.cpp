@@ -45,7 +45,8 @@ constexpr std::string_view usage = R"(usage: pipeline-admin STORE COMMAND [ARGUM
                             [--open-reads] [--queue STREAM…] [--total JOB=N…] [--table T] [--prefix P]
 
 STORE: sqlite:PATH (or a path ending in .db), mysql://user:pass@host:port/db,
-       postgresql://user:pass@host:port/db, redis://host:port/db
+       postgresql://user:pass@host:port/db, redis://host:port/db, mongodb://host:port/DB,
+       file:DIR (or a directory: DIR/jobs/, DIR/checkpoints/, DIR/dead_letters.jsonl)
 
 commands:
   runs [--job J] [--limit N]           jobs and their newest runs (N per job, 10)
@@ -67,7 +68,8 @@ commands:
 
 filters: --kind K, --partition P, --job J, --since TIME, --until TIME (ISO-8601 UTC,
          2026-05-01 or 2026-05-01T12:00:00Z; since inclusive, until exclusive)
-options: --json, --table T (SQL stores), --prefix P (Redis, "pipeline"), --yes
+options: --json, --table T (a SQL table, a MongoDB collection, a name in DIR), --prefix P (Redis,
+         "pipeline"), --yes
 exit status: 0 done, 1 the store failed, 2 a bad command, URI, name or id, or nothing there
 )";
 
