@@ -16,6 +16,7 @@
 
 #include "console/console_test_support.hpp"
 #include "support/admin_stores.hpp"
+#include "support/mongodb_tsan.hpp"
 #include "support/services.hpp"
 
 namespace {

@@ -35,6 +35,7 @@
 #include <pipeline/sqlite/sqlite.hpp>
 
 #include "support/admin_stores.hpp"
+#include "support/mongodb_tsan.hpp"
 
 namespace {
 

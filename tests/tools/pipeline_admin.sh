@@ -45,6 +45,8 @@ case $store in
     [[ $base != *\?* ]] || uri+="?${base#*\?}"
     runs_names=(--table "${name}_job_runs") checkpoint_names=(--table "${name}_checkpoints")
     dlq_names=(--table "${name}_dead_letters")
+    # Under ThreadSanitizer (the tsan preset), libmongoc's own false reports are left out.
+    export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$(dirname "$0")/mongodb.tsan.supp"
     ;;
   file)
     uri="file:$work/state" name=pipeline
