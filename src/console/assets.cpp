@@ -34,7 +34,8 @@ const std::string_view console_page_html = R"html(<!doctype html>
 <section>
   <h2>Checkpoint</h2>
   <form id="checkpoint-form">
-    <label>Key <input id="checkpoint-key" size="30" placeholder="listings/p0"></label>
+    <label>Key <input id="checkpoint-key" size="30" placeholder="listings/p0" list="checkpoint-keys"></label>
+    <datalist id="checkpoint-keys"></datalist>
     <button type="submit">Show</button>
     <button id="checkpoint-reset" type="button" class="danger">Reset to the beginning</button>
     <output id="checkpoint"></output>
@@ -276,6 +277,12 @@ $('checkpoint-reset').addEventListener('click', () => {
           (e) => show('checkpoint reset refused: ' + e.message, true));
 });
 
+// The store's checkpoint keys, offered as the key field's choices.
+async function loadCheckpointKeys() {
+  const keys = await api('GET', 'api/checkpoints', { store: currentStore().name });
+  $('checkpoint-keys').replaceChildren(...keys.map((k) => new Option(k, k)));
+}
+
 function refresh() {
   loadRuns().catch((e) => note('runs', e));
   loadQueues().catch((e) => note('queues', e));
@@ -286,6 +293,7 @@ function chooseStore() {
   $('replay-matching').disabled = currentStore().queues.length === 0;
   refresh();
   loadLetters().catch((e) => show(e.message, true));
+  loadCheckpointKeys().catch((e) => { $('checkpoint').textContent = e.message; });
 }
 
 $('filters').addEventListener('submit', (event) => {

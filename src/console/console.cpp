@@ -307,6 +307,12 @@ void console::impl::mount(httplib::Server& server) {
     response.set_content(letter->letter.payload, "text/plain; charset=utf-8");
   });
 
+  route(server, false, "/api/checkpoints", access::read, [](served_store& s, const httplib::Request&) -> result<json> {
+    auto keys = s.source->checkpoint_keys();
+    if (!keys) return std::move(keys).error();
+    return json(*keys);
+  });
+
   route(server, false, "/api/checkpoint", access::read, [](served_store& s, const httplib::Request& request) -> result<json> {
     auto key = required_parameter(request, "key");
     if (!key) return std::move(key).error();

@@ -1,6 +1,7 @@
 #include <pipeline/console/store.hpp>
 
 #include <charconv>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -30,6 +31,17 @@
 #include <pipeline/postgres/dead_letter_table.hpp>
 #include <pipeline/postgres/job_log.hpp>
 #endif
+#ifdef PIPELINE_CONSOLE_WITH_MONGODB
+#include <pipeline/mongodb/checkpoint_store.hpp>
+#include <pipeline/mongodb/client.hpp>
+#include <pipeline/mongodb/dead_letter_collection.hpp>
+#include <pipeline/mongodb/job_log.hpp>
+#endif
+#ifdef PIPELINE_CONSOLE_WITH_FILE
+#include <pipeline/file/checkpoint_store.hpp>
+#include <pipeline/file/dead_letter_file.hpp>
+#include <pipeline/file/job_log.hpp>
+#endif
 #ifdef PIPELINE_CONSOLE_WITH_REDIS
 #include <pipeline/redis/checkpoint_store.hpp>
 #include <pipeline/redis/client.hpp>
@@ -42,85 +54,115 @@ namespace {
 
 namespace relational = pipeline::detail::relational;
 
-// The job log, checkpoint store and dead-letter table of a SQL adapter. Each command checks
-// that its table exists first, since the stores' `open` would create it.
-template <class Database>
-class relational_store final : public store {
- public:
-  using table_exists = std::function<result<bool>(Database&, std::string_view table)>;
+// The letter id just before `id`, to read after so that `id` comes first (nullopt inside:
+// from the start), or nullopt when `id` is not one of the store's.
+using previous_id = std::optional<std::optional<std::string>>;
 
-  relational_store(std::shared_ptr<Database> db, std::string where, store_names names, table_exists exists)
-      : db_(std::move(db)), where_(std::move(where)), names_(std::move(names)), exists_(std::move(exists)) {}
+// The letter `id` of `s`, read as the first one after `before`; `what` names the store's kind
+// of id ("a row id") for a malformed one, `where` the store.
+auto letter_at(store& s, std::string_view id, const previous_id& before, std::string_view what, std::string_view where)
+    -> result<stored_dead_letter> {
+  if (!before) return invalid_input_error(fmt::format("'{}' is not a dead letter id of {} ({})", id, where, what));
+  auto page = s.read_letters({}, *before, 1);
+  if (!page) return std::move(page).error();
+  if (page->empty() || page->front().id != id) {
+    return not_found_error(fmt::format("no dead letter with id {} in {}", id, where));
+  }
+  return std::move(page->front());
+}
+
+// A number from 1 (a row id, a line number): the one before it, or from the start for 1.
+auto integer_id_before(std::string_view id) -> previous_id {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
+  if (ec != std::errc{} || end != id.data() + id.size() || value < 1) return std::nullopt;
+  if (value == 1) return std::optional<std::string>{};
+  return std::optional<std::string>{std::to_string(value - 1)};
+}
+
+// A store's table, collection or file: its own name when given, else `table` (the command's
+// store), else `fallback`, its default.
+auto name_of(const std::string& own, const store_names& names, std::string fallback) -> std::string {
+  if (!own.empty()) return own;
+  if (!names.table.empty()) return names.table;
+  return fallback;
+}
+
+// A store over an adapter's job log, checkpoint store and DLQ, which `Access` makes, or checks
+// are there, for each command: `job_log(f)`, `checkpoints(f)` and `letters(f)` call `f` with
+// that store, or return the error that kept it from being there; `id_before` is the adapter's
+// letter id just before another (see `letter_at`), `id_kind` and `where` name its ids and the
+// store in messages.
+template <class Access>
+class store_over final : public store {
+ public:
+  explicit store_over(Access access) : access_(std::move(access)) {}
 
   auto jobs() -> result<std::vector<std::string>> override {
-    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table);
-    if (!log) return std::move(log).error();
-    return log->jobs();
+    return access_.job_log([](auto& log) { return log.jobs(); });
   }
   auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> override {
-    auto log = open<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table);
-    if (!log) return std::move(log).error();
-    return log->runs(job, limit);
+    return access_.job_log([&](auto& log) { return log.runs(job, limit); });
+  }
+  auto checkpoint_keys() -> result<std::vector<std::string>> override {
+    return access_.checkpoints([](auto& checkpoints) { return checkpoints.keys(); });
   }
   auto load_checkpoint(std::string_view key) -> result<checkpoint> override {
-    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint",
-                                                                                                  names_.checkpoint_table);
-    if (!checkpoints) return std::move(checkpoints).error();
-    return checkpoints->load(key);
+    return access_.checkpoints([&](auto& checkpoints) { return checkpoints.load(key); });
   }
   auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t> override {
-    auto checkpoints = open<relational::checkpoint_store<Database>, relational::checkpoint_store_options>("checkpoint",
-                                                                                                  names_.checkpoint_table);
-    if (!checkpoints) return std::move(checkpoints).error();
-    return checkpoints->save(key, pos, expected_version);
+    return access_.checkpoints([&](auto& checkpoints) { return checkpoints.save(key, pos, expected_version); });
   }
   auto read_letters(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit)
       -> result<std::vector<stored_dead_letter>> override {
-    auto letters = open_dead_letters();
-    if (!letters) return std::move(letters).error();
-    return letters->read(filter, after_id, limit, {});
+    return access_.letters([&](auto& letters) { return letters.read(filter, after_id, limit, {}); });
   }
   auto letter(std::string_view id) -> result<stored_dead_letter> override {
-    const auto number = parse_integer_id(id);
-    if (!number) return invalid_input_error(fmt::format("'{}' is not a dead letter id of {} (a row id)", id, where_));
-    auto page = read_letters({}, std::to_string(*number - 1), 1);
-    if (!page) return std::move(page).error();
-    if (page->empty() || page->front().id != id) {
-      return not_found_error(fmt::format("no dead letter with id {} in {}", id, where_));
-    }
-    return std::move(page->front());
+    return letter_at(*this, id, Access::id_before(id), Access::id_kind, access_.where());
   }
   auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
-    auto letters = open_dead_letters();
-    if (!letters) return std::move(letters).error();
-    return letters->purge(filter, {});
+    return access_.letters([&](auto& letters) { return letters.purge(filter, {}); });
   }
 
  private:
-  // A row id: the tables' ids start at 1.
-  static auto parse_integer_id(std::string_view id) -> std::optional<std::int64_t> {
-    std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
-    if (ec != std::errc{} || end != id.data() + id.size() || value < 1) return std::nullopt;
-    return value;
-  }
+  Access access_;
+};
 
-  auto open_dead_letters() -> result<relational::dead_letter_table<Database>> {
-    return open<relational::dead_letter_table<Database>, relational::dead_letter_table_options>("dead letter",
-                                                                                            names_.dead_letter_table);
-  }
+// The job log, checkpoint store and dead-letter table of a SQL adapter, each opened for a
+// command once its table is known to exist, since the stores' `open` would create it.
+template <class Database>
+class relational_access {
+ public:
+  using table_exists = std::function<result<bool>(Database&, std::string_view table)>;
+  static constexpr std::string_view id_kind = "a row id";
+  static auto id_before(std::string_view id) -> previous_id { return integer_id_before(id); }
 
-  // Opens a store on its own table name, else `table`, else its default table, once that
-  // table is known to exist.
-  template <class Store, class Options>
-  auto open(std::string_view what, const std::string& own_table) -> result<Store> {
+  relational_access(std::shared_ptr<Database> db, std::string where, store_names names, table_exists exists)
+      : db_(std::move(db)), where_(std::move(where)), names_(std::move(names)), exists_(std::move(exists)) {}
+
+  template <class F>
+  auto job_log(F&& f) {
+    return with<relational::job_log<Database>, relational::job_log_options>("job log", names_.job_log_table, f);
+  }
+  template <class F>
+  auto checkpoints(F&& f) {
+    return with<relational::checkpoint_store<Database>, relational::checkpoint_store_options>(
+        "checkpoint", names_.checkpoint_table, f);
+  }
+  template <class F>
+  auto letters(F&& f) {
+    return with<relational::dead_letter_table<Database>, relational::dead_letter_table_options>(
+        "dead letter", names_.dead_letter_table, f);
+  }
+  [[nodiscard]] auto where() const -> const std::string& { return where_; }
+
+ private:
+  // `f` on the store opened on its own table name, else `table`, else its default table.
+  template <class Store, class Options, class F>
+  auto with(std::string_view what, const std::string& own_table, F& f) -> decltype(f(std::declval<Store&>())) {
     Options options;
-    if (!own_table.empty()) {
-      options.table = own_table;
-    } else if (!names_.table.empty()) {
-      options.table = names_.table;
-    }
+    options.table = name_of(own_table, names_, options.table);
     if (!pipeline::detail::is_identifier(options.table)) {
       return invalid_input_error(fmt::format("'{}' is not a table name", options.table));
     }
@@ -129,7 +171,9 @@ class relational_store final : public store {
     if (!*exists) {
       return not_found_error(fmt::format("no {} table '{}' in {}: pass --table", what, options.table, where_));
     }
-    return Store::open(db_, options);
+    auto opened = Store::open(db_, options);
+    if (!opened) return std::move(opened).error();
+    return f(*opened);
   }
 
   std::shared_ptr<Database> db_;
@@ -149,7 +193,8 @@ auto open_sqlite(std::string path, const store_names& names) -> result<std::uniq
     if (!count) return std::move(count).error();
     return count->at(0) > 0;
   };
-  return std::make_unique<relational_store<sqlite::database>>(std::move(*db), path, names, exists);
+  return std::make_unique<store_over<relational_access<sqlite::database>>>(
+      relational_access<sqlite::database>(std::move(*db), path, names, exists));
 }
 #endif
 
@@ -177,13 +222,14 @@ auto open_server(std::string_view uri, std::string_view current_schema, const st
     if (!count) return std::move(count).error();
     return count->at(0).value_or(0) > 0;
   };
-  return std::make_unique<relational_store<Database>>(std::move(db), without_credentials(uri), names, exists);
+  return std::make_unique<store_over<relational_access<Database>>>(
+      relational_access<Database>(std::move(db), without_credentials(uri), names, exists));
 }
 #endif
 
 #ifdef PIPELINE_CONSOLE_WITH_REDIS
 // The stream id just before `id` ("ms-seq"), so that reading after it starts at `id`.
-auto stream_id_before(std::string_view id) -> std::optional<std::optional<std::string>> {
+auto stream_id_before(std::string_view id) -> previous_id {
   const auto dash = id.find('-');
   std::uint64_t ms = 0;
   std::uint64_t seq = 0;
@@ -218,6 +264,7 @@ class redis_store final : public store {
     if (auto present = require_key(prefix_ + ":runs:next", "job log"); !present) return std::move(present).error();
     return log_.runs(job, limit);
   }
+  auto checkpoint_keys() -> result<std::vector<std::string>> override { return checkpoints_.keys(); }
   auto load_checkpoint(std::string_view key) -> result<checkpoint> override { return checkpoints_.load(key); }
   auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t> override {
@@ -229,14 +276,7 @@ class redis_store final : public store {
     return letters_.read(filter, after_id, limit, {});
   }
   auto letter(std::string_view id) -> result<stored_dead_letter> override {
-    const auto before = stream_id_before(id);
-    if (!before) return invalid_input_error(fmt::format("'{}' is not a dead letter id of {} (a stream id)", id, where_));
-    auto page = read_letters({}, *before, 1);
-    if (!page) return std::move(page).error();
-    if (page->empty() || page->front().id != id) {
-      return not_found_error(fmt::format("no dead letter with id {} in {}", id, where_));
-    }
-    return std::move(page->front());
+    return letter_at(*this, id, stream_id_before(id), "a stream id", where_);
   }
   auto purge_letters(const dead_letter_filter& filter) -> result<std::size_t> override {
     if (auto present = require_key(prefix_ + ":dead", "dead letter stream"); !present) return std::move(present).error();
@@ -323,6 +363,164 @@ auto open_redis(std::string_view uri, const store_names& names) -> result<std::u
   auto client = redis::client::connect({.uri = std::string(uri), .outage_budget = std::chrono::milliseconds{0}});
   if (!client) return std::move(client).error();
   return std::make_unique<redis_store>(std::move(*client), without_credentials(uri), names);
+}
+#endif
+
+#ifdef PIPELINE_CONSOLE_WITH_MONGODB
+// The ObjectId (24 hex digits) just before `id`, so that reading after it starts at `id`.
+auto object_id_before(std::string_view id) -> previous_id {
+  if (id.size() != 24 || id.find_first_not_of("0123456789abcdef") != std::string_view::npos) return std::nullopt;
+  std::string before(id);
+  for (auto digit = before.rbegin(); digit != before.rend(); ++digit) {
+    if (*digit != '0') {  // borrow stops here
+      *digit = *digit == 'a' ? '9' : static_cast<char>(*digit - 1);
+      return std::optional<std::string>{std::move(before)};
+    }
+    *digit = 'f';
+  }
+  return std::optional<std::string>{};  // 000…0: read from the start
+}
+
+// The job log, checkpoint store and dead-letter collection of pipeline::mongodb in the URI's
+// database; the names of store_names are collections here. Each command checks that its
+// collection exists first, since the stores' `open` would create it.
+class mongodb_access {
+ public:
+  static constexpr std::string_view id_kind = "an ObjectId, 24 hex digits";
+  static auto id_before(std::string_view id) -> previous_id { return object_id_before(id); }
+
+  mongodb_access(std::shared_ptr<mongodb::client> client, std::string where, const store_names& names)
+      : client_(std::move(client)),
+        where_(std::move(where)),
+        job_log_collection_(name_of(names.job_log_table, names, mongodb::job_log_options{}.collection)),
+        checkpoint_collection_(name_of(names.checkpoint_table, names, mongodb::checkpoint_store_options{}.collection)),
+        letter_collection_(name_of(names.dead_letter_table, names, mongodb::dead_letter_collection_options{}.collection)),
+        letters_(client_, {.database = client_->uri_database(), .collection = letter_collection_}) {}
+
+  template <class F>
+  auto job_log(F&& f) {
+    return with<mongodb::job_log, mongodb::job_log_options>("job log", job_log_collection_, f);
+  }
+  template <class F>
+  auto checkpoints(F&& f) {
+    return with<mongodb::checkpoint_store, mongodb::checkpoint_store_options>("checkpoint", checkpoint_collection_, f);
+  }
+  template <class F>
+  auto letters(F&& f) -> decltype(f(std::declval<mongodb::dead_letter_collection&>())) {
+    if (auto present = require("dead letter", letter_collection_); !present) return std::move(present).error();
+    return f(letters_);
+  }
+  [[nodiscard]] auto where() const -> const std::string& { return where_; }
+
+ private:
+  // `f` on the store opened on `collection`.
+  template <class Store, class Options, class F>
+  auto with(std::string_view what, const std::string& collection, F& f) -> decltype(f(std::declval<Store&>())) {
+    if (auto present = require(what, collection); !present) return std::move(present).error();
+    Options options;
+    options.database = client_->uri_database();
+    options.collection = collection;
+    auto opened = Store::open(client_, options);
+    if (!opened) return std::move(opened).error();
+    return f(*opened);
+  }
+  auto require(std::string_view what, const std::string& collection) -> result<void> {
+    auto exists = client_->has_collection(client_->uri_database(), collection);
+    if (!exists) return std::move(exists).error();
+    if (!*exists) return not_found_error(fmt::format("no {} collection '{}' in {}: pass --table", what, collection, where_));
+    return ok();
+  }
+
+  std::shared_ptr<mongodb::client> client_;
+  std::string where_;
+  std::string job_log_collection_;
+  std::string checkpoint_collection_;
+  std::string letter_collection_;
+  mongodb::dead_letter_collection letters_;
+};
+
+auto open_mongodb(std::string_view uri, const store_names& names) -> result<std::unique_ptr<store>> {
+  std::shared_ptr<mongodb::client> client;
+  try {
+    mongodb::client_options options;
+    options.outage_budget = std::chrono::milliseconds{0};  // an operator's tool answers at once
+    client = mongodb::client::open(uri, options);
+  } catch (const std::invalid_argument& e) {
+    return invalid_input_error(fmt::format("bad URI {}: {}", without_credentials(uri), e.what()));
+  }
+  if (client->uri_database().empty()) {
+    return invalid_input_error(
+        fmt::format("{}: name the database in the URI (mongodb://host:port/DB)", without_credentials(uri)));
+  }
+  return std::make_unique<store_over<mongodb_access>>(mongodb_access(std::move(client), without_credentials(uri), names));
+}
+#endif
+
+#ifdef PIPELINE_CONSOLE_WITH_FILE
+// The job log, checkpoint store and dead-letter file of pipeline::file in one directory: the
+// names of store_names are a subdirectory (job log, checkpoints) and a file (dead letters)
+// there. Each command checks that its entry exists first, since the stores make theirs. A
+// purge is dead_letter_file's: a rewrite under the file's lock, safe beside a job that writes.
+class file_access {
+ public:
+  static constexpr std::string_view id_kind = "a line number";
+  static auto id_before(std::string_view id) -> previous_id { return integer_id_before(id); }
+
+  file_access(std::filesystem::path directory, const store_names& names)
+      : directory_(std::move(directory)),
+        where_(directory_.string()),
+        job_log_name_(name_of(names.job_log_table, names, "jobs")),
+        checkpoint_name_(name_of(names.checkpoint_table, names, "checkpoints")),
+        letter_name_(name_of(names.dead_letter_table, names, "dead_letters.jsonl")),
+        log_(directory_ / job_log_name_),
+        checkpoints_(directory_ / checkpoint_name_),
+        letters_(directory_ / letter_name_) {}
+
+  template <class F>
+  auto job_log(F&& f) -> decltype(f(std::declval<file::job_log&>())) {
+    if (auto present = require("job log directory", job_log_name_); !present) return std::move(present).error();
+    return f(log_);
+  }
+  template <class F>
+  auto checkpoints(F&& f) -> decltype(f(std::declval<file::checkpoint_store&>())) {
+    if (auto present = require("checkpoint directory", checkpoint_name_); !present) return std::move(present).error();
+    return f(checkpoints_);
+  }
+  template <class F>
+  auto letters(F&& f) -> decltype(f(std::declval<file::dead_letter_file&>())) {
+    if (auto present = require("dead letter file", letter_name_); !present) return std::move(present).error();
+    return f(letters_);
+  }
+  [[nodiscard]] auto where() const -> const std::string& { return where_; }
+
+ private:
+  // `name` in the directory, one name and no path, so that no --table reaches outside it.
+  auto require(std::string_view what, const std::string& name) -> result<void> {
+    const std::filesystem::path entry(name);
+    if (name.empty() || entry.has_parent_path() || name == "." || name == "..") {
+      return invalid_input_error(fmt::format("'{}' is not a name in the directory (a file or directory name)", name));
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(directory_ / entry, ec)) {
+      return not_found_error(fmt::format("no {} '{}' in {}: pass --table", what, name, where_));
+    }
+    return ok();
+  }
+
+  std::filesystem::path directory_;
+  std::string where_;
+  std::string job_log_name_;
+  std::string checkpoint_name_;
+  std::string letter_name_;
+  file::job_log log_;
+  file::checkpoint_store checkpoints_;
+  file::dead_letter_file letters_;
+};
+
+auto open_directory(std::string_view path, const store_names& names) -> result<std::unique_ptr<store>> {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return not_found_error(fmt::format("no directory {}", path));
+  return std::make_unique<store_over<file_access>>(file_access(std::filesystem::path(path), names));
 }
 #endif
 
@@ -437,8 +635,27 @@ auto open_store(std::string_view uri, const store_names& names) -> result<std::u
     return missing_adapter(uri, "redis");
 #endif
   }
+  if (uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
+#ifdef PIPELINE_CONSOLE_WITH_MONGODB
+    return open_mongodb(uri, names);
+#else
+    return missing_adapter(uri, "mongodb");
+#endif
+  }
+  std::error_code ec;
+  if (uri.starts_with("file:") || std::filesystem::is_directory(uri, ec)) {
+    const auto path = uri.starts_with("file:") ? uri.substr(5) : uri;
+#ifdef PIPELINE_CONSOLE_WITH_FILE
+    if (path.empty()) return invalid_input_error("file: needs a directory");
+    return open_directory(path, names);
+#else
+    return missing_adapter(uri, "file");
+#endif
+  }
   return invalid_input_error(fmt::format(
-      "'{}' is not a store URI: sqlite:PATH (or a path ending in .db), mysql://…, postgresql://…, redis://…", without_credentials(uri)));
+      "'{}' is not a store URI: sqlite:PATH (or a path ending in .db), mysql://…, postgresql://…, redis://…, "
+      "mongodb://…/DB, file:DIR (or a directory)",
+      without_credentials(uri)));
 }
 
 }  // namespace pipeline::admin

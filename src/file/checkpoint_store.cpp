@@ -81,4 +81,8 @@ auto checkpoint_store::save(std::string_view key, const position& pos, std::uint
   return next;
 }
 
+auto checkpoint_store::keys() -> result<std::vector<std::string>> {
+  return detail::escaped_names(directory_, detail::entry_type::file, ".checkpoint");
+}
+
 }  // namespace pipeline::file

@@ -61,6 +61,15 @@ struct dead_letter_file::impl {
     return p;
   }
 
+  // Every change holds `<path>.lock` (flock), so that a purge or record_failure in another
+  // process (pipeline-admin) never renames a new file over one a write is appending to: the
+  // write, under the lock, finds the file replaced and reopens it.
+  [[nodiscard]] auto lock() const -> result<detail::unique_fd> {
+    auto p = path;
+    p += ".lock";
+    return detail::lock_exclusively(p);
+  }
+
   // The file's lines and the line numbers resolved, as they are now (read on every call, so
   // that it needs no cache to keep in step with appends).
   struct snapshot {
@@ -125,6 +134,16 @@ auto dead_letter_file::write(std::span<const dead_letter> letters, std::stop_tok
   if (stop.stop_requested()) return stopped_error();
   const auto fingerprints = pipeline::detail::dead_letter_fingerprints(letters);
   std::scoped_lock lock{impl_->mutex};
+  auto held = impl_->lock();
+  if (!held) return std::move(held).error();
+  if (impl_->file) {
+    auto replaced = impl_->file->replaced();
+    if (!replaced) return std::move(replaced).error();
+    if (*replaced) {  // rewritten by another process: what it holds is learnt again
+      impl_->file.reset();
+      impl_->stored.clear();
+    }
+  }
   if (!impl_->file) {
     auto opened = detail::append_file::open(impl_->path, std::nullopt);
     if (!opened) return std::move(opened).error();
@@ -180,6 +199,8 @@ auto dead_letter_file::resolve(std::span<const std::string> ids, std::stop_token
   }
   if (lines.empty()) return ok();
   std::scoped_lock lock{impl_->mutex};
+  auto held = impl_->lock();
+  if (!held) return std::move(held).error();
   auto sidecar = detail::append_file::open(impl_->resolved_path(), std::nullopt);
   if (!sidecar) return std::move(sidecar).error();
   return sidecar->append(lines, detail::append_file::durability::synced);
@@ -189,6 +210,8 @@ auto dead_letter_file::record_failure(std::span<const failed_replay> failures, s
   if (stop.stop_requested()) return stopped_error();
   if (failures.empty()) return ok();
   std::scoped_lock lock{impl_->mutex};
+  auto held = impl_->lock();
+  if (!held) return std::move(held).error();
   auto s = impl_->load();
   if (!s) return std::move(s).error();
   std::vector<std::string> lines(s->lines.begin(), s->lines.end());
@@ -212,6 +235,8 @@ auto dead_letter_file::record_failure(std::span<const failed_replay> failures, s
 auto dead_letter_file::purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t> {
   if (stop.stop_requested()) return stopped_error();
   std::scoped_lock lock{impl_->mutex};
+  auto held = impl_->lock();
+  if (!held) return std::move(held).error();
   auto s = impl_->load();
   if (!s) return std::move(s).error();
   std::vector<std::string> kept;

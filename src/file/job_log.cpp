@@ -190,4 +190,8 @@ auto job_log::runs(std::string_view job, std::size_t limit) -> result<std::vecto
   return out;
 }
 
+auto job_log::jobs() -> result<std::vector<std::string>> {
+  return detail::escaped_names(directory_, detail::entry_type::directory, "");
+}
+
 }  // namespace pipeline::file

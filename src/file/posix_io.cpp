@@ -169,4 +169,15 @@ auto append_file::append(std::string_view data, durability d) -> result<void> {
 
 auto append_file::sync() -> result<void> { return sync_file(fd_, path_); }
 
+auto append_file::replaced() const -> result<bool> {
+  struct stat open_file {};
+  struct stat named {};
+  if (::fstat(fd_.get(), &open_file) != 0) return errno_error(errno, fmt::format("fstat '{}'", path_.string()));
+  if (::stat(path_.c_str(), &named) != 0) {
+    if (errno == ENOENT) return true;
+    return errno_error(errno, fmt::format("stat '{}'", path_.string()));
+  }
+  return open_file.st_dev != named.st_dev || open_file.st_ino != named.st_ino;
+}
+
 }  // namespace pipeline::file::detail

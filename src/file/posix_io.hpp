@@ -99,6 +99,9 @@ class append_file {
   void rewind(std::uint64_t size) noexcept;
   /// Makes every append so far durable.
   [[nodiscard]] auto sync() -> result<void>;
+  /// Whether the path no longer names the file open here: another process renamed a new file
+  /// over it (or removed it).
+  [[nodiscard]] auto replaced() const -> result<bool>;
   /// The bytes appended so far (and found at open).
   [[nodiscard]] auto size() const noexcept -> std::uint64_t { return size_; }
 

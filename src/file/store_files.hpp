@@ -4,8 +4,10 @@
 // exclusive locks across processes, and files replaced atomically and durably.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <pipeline/result.hpp>
 
@@ -17,6 +19,19 @@ namespace pipeline::file::detail {
 /// `-` becomes `%` and two upper-case hex digits. `invalid_input` (naming `what`) when the
 /// result is longer than 200 bytes.
 [[nodiscard]] auto escape_file_name(std::string_view name, std::string_view what) -> result<std::string>;
+
+/// The name `escape_file_name` made `file_name` from; nullopt when it made no such name (a
+/// file of someone else's).
+[[nodiscard]] auto unescape_file_name(std::string_view file_name) -> std::optional<std::string>;
+
+/// What `escaped_names` lists: the subdirectories, or the regular files.
+enum class entry_type : std::uint8_t { directory, file };
+
+/// The names `escape_file_name` made the entries of `dir` of `type` from, each with `suffix`
+/// taken off (entries without it, or whose name no escape made, are left out), sorted; none
+/// when `dir` is missing.
+[[nodiscard]] auto escaped_names(const std::filesystem::path& dir, entry_type type, std::string_view suffix)
+    -> result<std::vector<std::string>>;
 
 /// Whether taking a lock held elsewhere waits for it or fails at once.
 enum class lock_wait : std::uint8_t { wait, fail };

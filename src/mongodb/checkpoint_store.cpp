@@ -134,4 +134,8 @@ auto checkpoint_store::save_once(std::string_view key, const position& pos, std:
   return static_cast<std::uint64_t>(next);
 }
 
+auto checkpoint_store::keys() -> result<std::vector<std::string>> {
+  return detail::distinct_texts(*client_, options_.database, options_.collection, "key");
+}
+
 }  // namespace pipeline::mongodb

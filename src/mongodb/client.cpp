@@ -105,6 +105,37 @@ auto create_index(client& c, std::string_view database, std::string_view collect
   });
 }
 
+auto distinct_texts(client& c, std::string_view database, std::string_view collection, const char* field)
+    -> result<std::vector<std::string>> {
+  return client_access::rerun(c, {}, [&]() -> result<std::vector<std::string>> {
+    collection_handle coll{c, database, collection};
+    scoped_bson command;
+    bson_append_utf8(command.get(), "distinct", -1, collection.data(), static_cast<int>(collection.size()));
+    BSON_APPEND_UTF8(command.get(), "key", field);
+    scoped_bson reply;
+    bson_error_t e;
+    if (!mongoc_collection_read_command_with_opts(coll.get(), command.get(), nullptr, nullptr, reply.get(), &e)) {
+      return to_error(e, fmt::format("read the {} values of {}.{}", field, database, collection));
+    }
+    std::vector<std::string> values;
+    bson_iter_t array;
+    bson_iter_t value;
+    if (bson_iter_init_find(&array, reply.get(), "values") && BSON_ITER_HOLDS_ARRAY(&array) &&
+        bson_iter_recurse(&array, &value)) {
+      while (bson_iter_next(&value)) {
+        if (!BSON_ITER_HOLDS_UTF8(&value)) {
+          return permanent_error(fmt::format("a document of {}.{} has a {} that is not text", database, collection, field));
+        }
+        std::uint32_t length = 0;
+        const char* text = bson_iter_utf8(&value, &length);
+        values.emplace_back(text, length);
+      }
+    }
+    std::sort(values.begin(), values.end());  // servers return distinct values in their own order
+    return values;
+  });
+}
+
 }  // namespace detail
 
 client::client(std::unique_ptr<impl> state) noexcept : impl_(std::move(state)) {}
@@ -134,7 +165,9 @@ auto client::open(std::string_view uri_text, const client_options& options) -> s
   mongoc_client_pool_max_size(pool.get(), static_cast<std::uint32_t>(
       std::min<std::size_t>(options.max_pool_size, std::numeric_limits<std::uint32_t>::max())));
   auto server = server_name(uri.get());
-  return std::shared_ptr<client>(new client(std::make_unique<impl>(std::move(pool), std::move(with_uri), std::move(server))));
+  const char* database = mongoc_uri_get_database(uri.get());
+  return std::shared_ptr<client>(new client(std::make_unique<impl>(std::move(pool), std::move(with_uri), std::move(server),
+                                                                   database == nullptr ? "" : database)));
 }
 
 auto client::ping(std::stop_token stop) -> result<void> {
@@ -178,5 +211,20 @@ auto client::count(std::string_view database, std::string_view collection, std::
     return n;
   });
 }
+
+auto client::has_collection(std::string_view database, std::string_view collection) -> result<bool> {
+  return detail::client_access::rerun(*this, {}, [&]() -> result<bool> {
+    detail::pooled_client c{impl_->pool.get()};
+    mongoc_database_t* db = mongoc_client_get_database(c.get(), std::string(database).c_str());
+    bson_error_t e{};
+    const bool found = mongoc_database_has_collection(db, std::string(collection).c_str(), &e);
+    mongoc_database_destroy(db);
+    // false with an error code is a failed listCollections, not an absent collection
+    if (!found && e.code != 0) return detail::to_error(e, fmt::format("look for collection {}.{}", database, collection));
+    return found;
+  });
+}
+
+auto client::uri_database() const noexcept -> const std::string& { return impl_->database; }
 
 }  // namespace pipeline::mongodb

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <pipeline/detail/outage.hpp>
 #include <pipeline/mongodb/client.hpp>
@@ -16,11 +17,12 @@
 namespace pipeline::mongodb {
 
 struct client::impl {
-  impl(detail::pool_ptr p, client_options o, std::string server)
-      : pool(std::move(p)), options(std::move(o)), outage(std::move(server)) {}
+  impl(detail::pool_ptr p, client_options o, std::string server, std::string db)
+      : pool(std::move(p)), options(std::move(o)), outage(std::move(server)), database(std::move(db)) {}
   detail::pool_ptr pool;
   client_options options;
   pipeline::detail::outage_watch outage;  // one outage for every operation on the deployment
+  std::string database;                    // the URI's, "" when none
 };
 
 namespace detail {
@@ -70,6 +72,11 @@ class collection_handle {
 /// over the documents that match it (partialFilterExpression).
 [[nodiscard]] auto create_index(client& c, std::string_view database, std::string_view collection, const bson_t& keys,
                                 std::string_view name, bool unique, const bson_t* partial = nullptr) -> result<void>;
+
+/// The distinct values of the text field `field` in a collection (`distinct`), sorted; a value
+/// that is not text is a `permanent` error.
+[[nodiscard]] auto distinct_texts(client& c, std::string_view database, std::string_view collection,
+                                  const char* field) -> result<std::vector<std::string>>;
 
 }  // namespace detail
 }  // namespace pipeline::mongodb

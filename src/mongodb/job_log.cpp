@@ -224,4 +224,8 @@ auto job_log::runs(std::string_view job, std::size_t limit) -> result<std::vecto
   });
 }
 
+auto job_log::jobs() -> result<std::vector<std::string>> {
+  return detail::distinct_texts(*client_, options_.database, options_.collection, "job");
+}
+
 }  // namespace pipeline::mongodb

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "fields.hpp"
+
 namespace pipeline::redis {
 namespace {
 
@@ -36,6 +38,10 @@ checkpoint_store::checkpoint_store(std::shared_ptr<client> c, checkpoint_store_o
     : client_(std::move(c)), prefix_(std::move(options.prefix)) {
   if (!client_) throw std::invalid_argument("pipeline::redis::checkpoint_store: client is null");
   if (prefix_.empty()) throw std::invalid_argument("pipeline::redis::checkpoint_store: prefix is empty");
+}
+
+auto checkpoint_store::keys() -> result<std::vector<std::string>> {
+  return detail::scan_names(*client_, prefix_ + ":checkpoint:", "hash");
 }
 
 auto checkpoint_store::key_of(std::string_view key) const -> std::string {

@@ -2,6 +2,7 @@
 // Small helpers shared by the stores in src/redis/: numbers to and from reply strings, and
 // reading a flat field/value array (HGETALL, stream entries) by name.
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -65,6 +66,32 @@ template <class Int>
         "{}: no key beside stream '{}' shares its slot; name it with a hash tag, like '{{orders}}:dead'", who, stream));
   }
   return key;
+}
+
+/// The names after `stem` of the keys `<stem><name>` of `type` (SCAN MATCH … TYPE …), sorted,
+/// each once. In a Redis Cluster SCAN reaches only the node the client talks to.
+[[nodiscard]] inline auto scan_names(client& c, const std::string& stem, std::string_view type)
+    -> result<std::vector<std::string>> {
+  std::string pattern;
+  for (const char ch : stem) {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern += '\\';
+    pattern += ch;
+  }
+  pattern += '*';
+  std::vector<std::string> names;
+  std::string cursor = "0";
+  do {
+    auto r = c.command({"SCAN", cursor, "MATCH", pattern, "TYPE", std::string(type), "COUNT", "1000"});
+    if (!r) return std::move(r).error();
+    if (r->elements.size() != 2) return permanent_error(fmt::format("redis: SCAN {} answered an unexpected reply", pattern));
+    cursor = r->elements[0].str;
+    for (const auto& key : r->elements[1].elements) names.push_back(key.str.substr(stem.size()));
+  } while (cursor != "0");
+  // SCAN may return a key twice. std::unique, not std::ranges::unique: clang 14 cannot use
+  // libstdc++ 12's subrange.
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
 }  // namespace pipeline::redis::detail

@@ -147,27 +147,7 @@ auto job_log::runs(std::string_view job, std::size_t limit) -> result<std::vecto
 auto job_log::jobs() -> result<std::vector<std::string>> {
   // Each job's runs are a sorted set `<prefix>:runs:<job>`; the id counter and the create
   // markers under the same prefix are strings, which TYPE leaves out.
-  std::string pattern;
-  for (const char ch : prefix_ + ":runs:") {
-    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern += '\\';
-    pattern += ch;
-  }
-  pattern += '*';
-  const auto name_start = prefix_.size() + std::string_view(":runs:").size();
-  std::vector<std::string> names;
-  std::string cursor = "0";
-  do {
-    auto r = client_->command({"SCAN", cursor, "MATCH", pattern, "TYPE", "zset", "COUNT", "1000"});
-    if (!r) return std::move(r).error();
-    if (r->elements.size() != 2) return permanent_error("redis job log: SCAN answered an unexpected reply");
-    cursor = r->elements[0].str;
-    for (const auto& key : r->elements[1].elements) names.push_back(key.str.substr(name_start));
-  } while (cursor != "0");
-  // SCAN may return a key twice. std::unique, not std::ranges::unique: clang 14 cannot use
-  // libstdc++ 12's subrange.
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  return names;
+  return detail::scan_names(*client_, prefix_ + ":runs:", "zset");
 }
 
 }  // namespace pipeline::redis

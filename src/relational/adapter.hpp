@@ -82,6 +82,11 @@ auto checkpoint_store<Database>::load(std::string_view key) -> result<checkpoint
 }
 
 template <class Database>
+auto checkpoint_store<Database>::keys() -> result<std::vector<std::string>> {
+  return with_connection(*db_, {}, [&](connection& c) { return select_distinct(c, table_, "key"); });
+}
+
+template <class Database>
 auto checkpoint_store<Database>::save(std::string_view key, const position& pos, std::uint64_t expected_version)
     -> result<std::uint64_t> {
   return with_connection(*db_, {}, [&](connection& c) -> result<std::uint64_t> {
@@ -173,7 +178,7 @@ auto job_log<Database>::runs(std::string_view job, std::size_t limit) -> result<
 
 template <class Database>
 auto job_log<Database>::jobs() -> result<std::vector<std::string>> {
-  return with_connection(*db_, {}, [&](connection& c) { return select_jobs(c, table_); });
+  return with_connection(*db_, {}, [&](connection& c) { return select_distinct(c, table_, "job"); });
 }
 
 template <class Database>

@@ -125,13 +125,15 @@ auto select_runs(connection& c, std::string_view table, std::string_view job, st
   return collect_rows(s, [&](const statement& row) { return read_run(row, table); });
 }
 
-auto select_jobs(connection& c, std::string_view table) -> result<std::vector<std::string>> {
-  const auto& d = c.sql_dialect();
-  const auto job = d.quote("job");
-  auto st = c.prepare(fmt::format("SELECT DISTINCT {} FROM {} ORDER BY {}", job, table, job));
+auto select_distinct(connection& c, std::string_view table, std::string_view column)
+    -> result<std::vector<std::string>> {
+  const auto quoted = c.sql_dialect().quote(column);
+  auto st = c.prepare(fmt::format("SELECT DISTINCT {} FROM {} ORDER BY {}", quoted, table, quoted));
   if (!st) return std::move(st).error();
   auto& s = **st;
-  if (auto done = s.execute(fmt::format("reading the jobs of {}", table)); !done) return std::move(done).error();
+  if (auto done = s.execute(fmt::format("reading the {} values of {}", column, table)); !done) {
+    return std::move(done).error();
+  }
   return collect_rows(s, [](const statement& row) -> result<std::string> { return std::string(row.text_at(0)); });
 }
 

@@ -81,8 +81,9 @@ struct saved_checkpoint {
 [[nodiscard]] auto update_run(connection& c, std::string_view table, const job_run& run) -> result<void>;
 [[nodiscard]] auto select_runs(connection& c, std::string_view table, std::string_view job, std::size_t limit)
     -> result<std::vector<job_run>>;
-// The names of the jobs that have runs in `table`, in name order.
-[[nodiscard]] auto select_jobs(connection& c, std::string_view table) -> result<std::vector<std::string>>;
+// The values of a text column of `table` (the jobs of a job log, the keys of checkpoints), sorted.
+[[nodiscard]] auto select_distinct(connection& c, std::string_view table, std::string_view column)
+    -> result<std::vector<std::string>>;
 
 /// The checked plan of a table sink; throws std::invalid_argument as table_sink::open says.
 [[nodiscard]] auto plan_sink(bool has_db, const dialect& d, const table_sink_options& options) -> sink_plan;

@@ -86,6 +86,9 @@ try {
              document.getElementById('checkpoint-form').requestSubmit();`);
   const checkpoint = await until("return document.getElementById('checkpoint').textContent", 'the checkpoint');
   check(checkpoint === 'position 4200, version 1', 'checkpoint: ' + checkpoint);
+  const keys = await until("return [...document.getElementById('checkpoint-keys').options].map((o) => o.value).join(' ')",
+                          'the checkpoint keys');
+  check(keys === 'listings/p0 reports/2026-05', 'checkpoint keys offered: ' + keys);
   await saveScreenshot(screenshot);
 
   // The Redis store: replay without the token, then with it.

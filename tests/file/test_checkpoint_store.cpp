@@ -46,6 +46,18 @@ TEST(file_checkpoint_store, hostile_keys_stay_inside_the_directory_each_in_its_o
   EXPECT_FALSE(std::filesystem::exists(dir / "cp" / "orders" / "p3.checkpoint"));
 }
 
+TEST(file_checkpoint_store, keys_lists_the_saved_keys_in_order_and_none_for_a_missing_directory) {
+  file_test::scratch_dir dir;
+  file::checkpoint_store store{dir / "cps"};
+  EXPECT_EQ(store.keys().value(), std::vector<std::string>{});
+  EXPECT_FALSE(std::filesystem::exists(dir / "cps"));  // looking creates nothing
+  for (const auto* key : {"reports/2026-05", "listings/p0", "../x"}) {
+    ASSERT_TRUE(store.save(key, position::from_integer(1), 0));
+  }
+  file_test::write_file(dir / "cps" / "notes.txt", "not a checkpoint");
+  EXPECT_EQ(store.keys().value(), (std::vector<std::string>{"../x", "listings/p0", "reports/2026-05"}));
+}
+
 TEST(file_checkpoint_store, keys_are_escaped_as_documented) {
   file_test::scratch_dir dir;
   file::checkpoint_store store{dir.path()};

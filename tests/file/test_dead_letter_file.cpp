@@ -1,6 +1,9 @@
 #include <pipeline/file/dead_letter_file.hpp>
 #include <pipeline/file/dead_letter_file_source.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -103,6 +106,30 @@ TEST(dead_letter_file, resolved_lines_are_kept_in_the_sidecar_and_a_purge_drops_
   EXPECT_EQ(after[1].letter, letter(2));
   ASSERT_TRUE(write(dlq, {letter(2), letter(4)}));  // the rewritten file is appended to; 2 is known
   EXPECT_EQ(dlq.read({}, std::nullopt, 10, {}).value().size(), 4u);
+}
+
+TEST(dead_letter_file, a_purge_by_another_process_while_a_writer_is_open_loses_none_of_its_later_letters) {
+  file_test::scratch_dir dir;
+  file::dead_letter_file writer{dir / "dlq.jsonl"};
+  ASSERT_TRUE(write(writer, {letter(0), letter(1), letter(2)}));
+  const pid_t purger = ::fork();  // pipeline-admin's dlq purge, beside the running job
+  ASSERT_NE(purger, -1);
+  if (purger == 0) {
+    file::dead_letter_file other{dir / "dlq.jsonl"};
+    auto purged = other.purge({.kind = error_kind::transient}, {});
+    ::_exit(purged && *purged == 3 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(purger, &status, 0), purger);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // The writer's file was renamed over: its next letters go to the new one, and a letter the
+  // purge removed can be dead-lettered again.
+  ASSERT_TRUE(write(writer, {letter(0), letter(3)}));
+  file::dead_letter_file reader{dir / "dlq.jsonl"};
+  const auto stored = reader.read({}, std::nullopt, 10, {}).value();
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0].letter, letter(0));
+  EXPECT_EQ(stored[1].letter, letter(3));
 }
 
 TEST(dead_letter_file, time_is_kept_to_the_microsecond) {

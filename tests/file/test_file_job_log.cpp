@@ -33,6 +33,18 @@ auto new_run(std::string job) -> job_run {
   return run;
 }
 
+TEST(file_job_log, jobs_are_the_jobs_with_runs_in_name_order_and_none_for_a_missing_directory) {
+  file_test::scratch_dir dir;
+  file::job_log log{dir / "jobs"};
+  EXPECT_EQ(log.jobs().value(), std::vector<std::string>{});
+  EXPECT_FALSE(std::filesystem::exists(dir / "jobs"));  // looking creates nothing
+  for (const auto* job : {"reports/2026-05", "listings", "reports/2026-05", "../x"}) {
+    ASSERT_TRUE(log.create(new_run(job)));
+  }
+  std::filesystem::create_directory(dir / "jobs" / "not%zzjob");  // no escaped name: not a job
+  EXPECT_EQ(log.jobs().value(), (std::vector<std::string>{"../x", "listings", "reports/2026-05"}));
+}
+
 TEST(file_job_log, hostile_job_names_stay_inside_the_directory) {
   file_test::scratch_dir dir;
   file::job_log log{dir / "jobs"};

@@ -1,4 +1,5 @@
 // The Redis stores that have no contract suite: coalescing counters and the shared rate limiter.
+#include <pipeline/redis/checkpoint_store.hpp>
 #include <pipeline/redis/counter_store.hpp>
 #include <pipeline/redis/dead_letter_stream.hpp>
 #include <pipeline/redis/job_log.hpp>
@@ -253,6 +254,21 @@ TEST(redis_job_log, jobs_are_the_names_with_runs_under_the_prefix_in_name_order)
   elsewhere.job = "elsewhere";
   (void)other.create(elsewhere).value();
   EXPECT_EQ(log.jobs().value(), (std::vector<std::string>{"listings", "reports/2026-05"}));
+}
+
+// keys() lists the keys with a checkpoint under its own prefix only, as jobs() does.
+TEST(redis_checkpoint_store, keys_are_the_keys_saved_under_the_prefix_in_order) {
+  const auto name = pipeline::test::unique_name("keys");
+  auto c = redis_test::connect();
+  checkpoint_store store{c, {.prefix = name + "*"}};
+  checkpoint_store other{c, {.prefix = name + "zz"}};
+  EXPECT_TRUE(store.keys().value().empty());
+  for (const auto* key : {"reports/2026-05", "listings/p0"}) {
+    (void)store.save(key, pipeline::position::from_integer(1), 0).value();
+    (void)other.save(key, pipeline::position::from_integer(1), 0).value();
+  }
+  (void)other.save("elsewhere", pipeline::position::from_integer(1), 0).value();
+  EXPECT_EQ(store.keys().value(), (std::vector<std::string>{"listings/p0", "reports/2026-05"}));
 }
 
 }  // namespace

@@ -189,6 +189,16 @@ TEST_F(sqlite_stores, jobs_are_the_names_with_runs_each_once_in_name_order) {
   EXPECT_THAT(log.jobs().value(), ::testing::ElementsAre("listings", "reports/2026-05"));
 }
 
+TEST_F(sqlite_stores, checkpoint_keys_are_the_keys_saved_in_order) {
+  auto store = checkpoint_store::open(db_).value();
+  EXPECT_THAT(store.keys().value(), ::testing::IsEmpty());
+  for (const auto* key : {"reports/2026-05", "listings/p0", "listings/p1"}) {
+    (void)store.save(key, pipeline::position::from_integer(1), 0).value();
+  }
+  (void)store.save("listings/p0", pipeline::position::from_integer(2), 1).value();
+  EXPECT_THAT(store.keys().value(), ::testing::ElementsAre("listings/p0", "listings/p1", "reports/2026-05"));
+}
+
 // The lease logic of the core, on runs kept in sqlite: a run whose process died is found and
 // marked on the next start.
 TEST_F(sqlite_stores, begin_run_marks_a_run_whose_lease_ran_out_crashed) {

@@ -2,8 +2,8 @@
 // What pipeline-admin and the console are tested on, written through the library's own stores
 // (tests/tools/admin_fixture.cpp, tests/console/): job "listings" with a run that crashed
 // (owner elsewhere:4242, marked by the next begin_run) and a completed one; job
-// "reports/2026-05" running; checkpoint "listings/p0" at 4200; four dead letters;
-// and the hostile letters below.
+// "reports/2026-05" running; checkpoints "listings/p0" at 4200 and "reports/2026-05" at 7; four
+// dead letters; and the hostile letters below.
 
 #include <chrono>
 #include <string>
@@ -56,6 +56,7 @@ void fill_admin_stores(JobLog& log, Checkpoints& checkpoints, DeadLetters& lette
   (void)pipeline::begin_run(log, "reports/2026-05", {.lease = 1h, .owner = "reporter:7"}, now).value();
 
   (void)checkpoints.save("listings/p0", pipeline::position::from_integer(4200), 0).value();
+  (void)checkpoints.save("reports/2026-05", pipeline::position::from_integer(7), 0).value();
 
   const std::vector<pipeline::dead_letter> written{
       letter("{\"id\":1}", pipeline::error_kind::permanent, "duplicate key", 0, 11, at(1, 10), "listings"),

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # pipeline-admin against one store kind, filled by admin_fixture through the library:
 #
-#     pipeline_admin.sh sqlite|mysql|postgres|redis PIPELINE_ADMIN ADMIN_FIXTURE
+#     pipeline_admin.sh sqlite|mysql|postgres|redis|mongodb|file PIPELINE_ADMIN ADMIN_FIXTURE
 #
 # The servers come from scripts/services.sh (PIPELINE_MYSQL_TEST_URI, PIPELINE_POSTGRES_TEST_URI,
-# PIPELINE_REDIS_TEST_URI): without them the test fails. Checks the text and JSON output, the
+# PIPELINE_REDIS_TEST_URI, PIPELINE_MONGODB_TEST_URI): without them the test fails. Checks the text and JSON output, the
 # filters, that checkpoint reset and dlq purge change the store (read back with the store's
 # own client) and refuse without --yes, and the exits of bad commands.
 set -euo pipefail
@@ -37,11 +37,26 @@ case $store in
     name=admin-$$
     runs_names=(--prefix "$name") checkpoint_names=(--prefix "$name") dlq_names=(--prefix "$name")
     ;;
+  mongodb)
+    base=${PIPELINE_MONGODB_TEST_URI:?"run under scripts/services.sh (PIPELINE_MONGODB_TEST_URI)"}
+    name=admin_$$
+    uri="${base%%\?*}"
+    uri="${uri%/}/pl_admin_$$"  # a database of its own (the fixture drops it first)
+    [[ $base != *\?* ]] || uri+="?${base#*\?}"
+    runs_names=(--table "${name}_job_runs") checkpoint_names=(--table "${name}_checkpoints")
+    dlq_names=(--table "${name}_dead_letters")
+    # Under ThreadSanitizer (the tsan preset), libmongoc's own false reports are left out.
+    export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$(dirname "$0")/mongodb.tsan.supp"
+    ;;
+  file)
+    uri="file:$work/state" name=pipeline
+    runs_names=() checkpoint_names=() dlq_names=()  # jobs/, checkpoints/, dead_letters.jsonl
+    ;;
   *) fail "unknown store kind $store" ;;
 esac
 
 # A query on the store itself, not through the tool: for sqlite and mysql a SQL statement,
-# for redis a command.
+# for redis a command, for mongodb a collection's documents (libmongoc's JSON, a line each).
 native() {
   case $store in
     sqlite) sqlite3 "$work/state.db" "$1" ;;
@@ -53,6 +68,7 @@ native() {
         -h "${host_port%%:*}" -P "${host_port##*:}" "${address#*/}" -e "$1" ;;
     postgres) psql --no-align --tuples-only --field-separator='|' "$uri" -c "$1" ;;
     redis) redis-cli -u "$uri" $1 ;;
+    mongodb) "$fixture" "$uri" dump "$1" ;;
   esac
 }
 
@@ -89,7 +105,11 @@ expect_json 'length == 1 and .[0].state == "completed" and .[0].read == 1000 and
   admin runs --job listings --limit 1 "${runs_names[@]}"
 expect_failure "no runs of job 'nosuch'" admin runs --job nosuch "${runs_names[@]}"
 
-# checkpoint show, and reset: refused without a terminal or --yes, then done and seen in the store.
+# checkpoint list, show, and reset: refused without a terminal or --yes, then done and seen in the store.
+expect_json '[.[].key] == ["listings/p0", "reports/2026-05"] and .[0].position == "4200" and .[1].version == 1' \
+  admin checkpoint list "${checkpoint_names[@]}"
+admin checkpoint list "${checkpoint_names[@]}" >"$work/checkpoints"
+grep -Eq '^reports/2026-05  +7  +1$' "$work/checkpoints" || fail "checkpoint list text: $(cat "$work/checkpoints")"
 expect_json '.key == "listings/p0" and .position == "4200" and .version == 1' \
   admin checkpoint show listings/p0 "${checkpoint_names[@]}"
 admin checkpoint show listings/p0 "${checkpoint_names[@]}" | grep -Eq '^position +4200$' || fail "checkpoint show text"
@@ -98,6 +118,8 @@ expect_failure "no checkpoint 'nosuch'" admin checkpoint show nosuch "${checkpoi
 case $store in
   redis) stored_checkpoint() { native "HGET $name:checkpoint:listings/p0 pos" | tr -d '\n'; echo "|$(native "HGET $name:checkpoint:listings/p0 version")"; } ;;
   postgres) stored_checkpoint() { native "SELECT convert_from(position, 'UTF8'), version FROM ${name}_checkpoints WHERE key = 'listings/p0'"; } ;;
+  mongodb) stored_checkpoint() { native "${name}_checkpoints" | jq -r 'select(.key == "listings/p0") | "\(.position["$binary"].base64 | @base64d)|\(.version)"'; } ;;
+  file) stored_checkpoint() { jq -r '"\(.position | @base64d)|\(.version)"' "$work/state/checkpoints/listings%2Fp0.checkpoint"; } ;;
   *) stored_checkpoint() { native "SELECT position, version FROM ${name}_checkpoints WHERE \`key\` = 'listings/p0'" | tr '\t' '|'; } ;;
 esac
 [[ $(stored_checkpoint) == "4200|1" ]] || fail "a refused reset changed the checkpoint: $(stored_checkpoint)"
@@ -134,6 +156,7 @@ grep -Eq '^kind +permanent$' "$work/letter" || fail "dlq show: no kind in: $(cat
 expect_json ".id == \"$needle\" and .payload == \"{\\\"id\\\":3,\\\"note\\\":\\\"needle\\\"}\"" dlq show "$needle"
 case $store in
   redis) missing_id=9999999999999-0 ;;
+  mongodb) missing_id=0123456789abcdef01234567 ;;
   *) missing_id=999999 ;;
 esac
 expect_failure "no dead letter with id $missing_id" dlq show "$missing_id"
@@ -142,6 +165,8 @@ expect_failure "is not a dead letter id" dlq show not-an-id
 # dlq purge: refused without --yes, then through the store's purge, seen in the store.
 case $store in
   redis) stored_letters() { native "XLEN $name:dead"; } ;;
+  mongodb) stored_letters() { native "${name}_dead_letters" | wc -l; } ;;
+  file) stored_letters() { wc -l <"$work/state/dead_letters.jsonl"; } ;;
   *) stored_letters() { native "SELECT COUNT(*) FROM ${name}_dead_letters"; } ;;
 esac
 expect_failure "pass --yes" dlq purge --kind permanent
@@ -202,6 +227,24 @@ case $store in
   redis)
     expect_failure "no job log '$name-nosuch:runs:next'" admin runs --prefix "$name-nosuch"
     expect_failure "no dead letter stream '$name-nosuch:dead'" admin dlq list --prefix "$name-nosuch"
+    ;;
+  mongodb)
+    expect_failure "no job log collection 'nosuch_runs' in mongodb://" admin runs --table nosuch_runs
+    expect_failure "no checkpoint collection 'pipeline_checkpoints'" admin checkpoint show k
+    expect_failure "no dead letter collection 'pipeline_dead_letters'" admin dlq purge --yes
+    [[ -z $(native pipeline_dead_letters) ]] || fail "the tool made a dead letter collection"
+    expect_failure "name the database in the URI" "$tool" "$base" runs
+    expect_failure "bad URI" "$tool" "mongodb://" runs
+    ;;
+  file)
+    mkdir "$work/empty"
+    expect_failure "no job log directory 'jobs' in $work/empty: pass --table" "$tool" "$work/empty" runs
+    expect_failure "no checkpoint directory 'checkpoints'" "$tool" "file:$work/empty" checkpoint show k
+    expect_failure "no dead letter file 'dead_letters.jsonl'" "$tool" "file:$work/empty" dlq purge --yes
+    [[ -z $(ls -A "$work/empty") ]] || fail "the tool created files in an empty directory: $(ls -A "$work/empty")"
+    expect_failure "no directory $work/missing" "$tool" "file:$work/missing" runs
+    [[ ! -e $work/missing ]] || fail "the tool created a missing directory"
+    expect_failure "is not a name in the directory" admin runs --table ../state
     ;;
 esac
 expect_failure "is not a store URI" "$tool" ftp://example.com runs

@@ -45,10 +45,12 @@ constexpr std::string_view usage = R"(usage: pipeline-admin STORE COMMAND [ARGUM
                             [--open-reads] [--queue STREAM…] [--total JOB=N…] [--table T] [--prefix P]
 
 STORE: sqlite:PATH (or a path ending in .db), mysql://user:pass@host:port/db,
-       postgresql://user:pass@host:port/db, redis://host:port/db
+       postgresql://user:pass@host:port/db, redis://host:port/db, mongodb://host:port/DB,
+       file:DIR (or a directory: DIR/jobs/, DIR/checkpoints/, DIR/dead_letters.jsonl)
 
 commands:
   runs [--job J] [--limit N]           jobs and their newest runs (N per job, 10)
+  checkpoint list                      every key with a checkpoint, its position and version
   checkpoint show KEY                  a checkpoint's position and version
   checkpoint reset KEY [--yes]         start KEY over from the beginning
   dlq list [FILTERS] [--text S] [--limit N]   dead letters, oldest first (N: 100)
@@ -66,7 +68,8 @@ commands:
 
 filters: --kind K, --partition P, --job J, --since TIME, --until TIME (ISO-8601 UTC,
          2026-05-01 or 2026-05-01T12:00:00Z; since inclusive, until exclusive)
-options: --json, --table T (SQL stores), --prefix P (Redis, "pipeline"), --yes
+options: --json, --table T (a SQL table, a MongoDB collection, a name in DIR), --prefix P (Redis,
+         "pipeline"), --yes
 exit status: 0 done, 1 the store failed, 2 a bad command, URI, name or id, or nothing there
 )";
 
@@ -208,9 +211,35 @@ auto show_runs(store& s, const command_line& line) -> result<void> {
   return ok();
 }
 
+// Every key with a checkpoint, with its position and version.
+auto list_checkpoints(store& s, const command_line& line) -> result<void> {
+  auto keys = s.checkpoint_keys();
+  if (!keys) return std::move(keys).error();
+  std::vector<std::pair<std::string, checkpoint>> checkpoints;
+  for (auto& key : *keys) {
+    auto cp = s.load_checkpoint(key);
+    if (!cp) return std::move(cp).error();
+    checkpoints.emplace_back(std::move(key), std::move(*cp));
+  }
+  if (line.flags.contains("--json")) {
+    print_json_array(checkpoints, [](const std::pair<std::string, checkpoint>& c) {
+      return json{{"key", c.first}, {"position", admin::shown_bytes(c.second.pos.bytes())}, {"version", c.second.version}};
+    });
+    return ok();
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [key, cp] : checkpoints) {
+    rows.push_back({key, cp.pos.empty() ? "(the beginning)" : cell(admin::shown_bytes(cp.pos.bytes())),
+                    std::to_string(cp.version)});
+  }
+  print_table({"KEY", "POSITION", "VERSION"}, rows);
+  return ok();
+}
+
 auto checkpoint_command(store& s, const command_line& line) -> result<void> {
+  if (line.words.size() == 3 && line.words[2] == "list") return list_checkpoints(s, line);
   if (line.words.size() != 4 || (line.words[2] != "show" && line.words[2] != "reset")) {
-    return invalid_input_error("usage: checkpoint show KEY | checkpoint reset KEY [--yes]");
+    return invalid_input_error("usage: checkpoint list | checkpoint show KEY | checkpoint reset KEY [--yes]");
   }
   const auto& key = line.words[3];
   auto cp = s.load_checkpoint(key);

@@ -26,7 +26,9 @@ namespace pipeline::admin {
 
 /// Where the stores are inside the database. SQL: each store's own table when given, else
 /// `table` (pipeline-admin's `--table`: the table of the command's store), else the store's
-/// default table. Redis: the keys under `prefix` ("pipeline").
+/// default table. MongoDB: the same rule, the names being collections. A file directory: the
+/// same rule, the names being entries of the directory (defaults `jobs`, `checkpoints`,
+/// `dead_letters.jsonl`). Redis: the keys under `prefix` ("pipeline").
 struct store_names {
   std::string table;
   std::string job_log_table;
@@ -55,8 +57,8 @@ struct queue_status {
   std::vector<stream_group> groups;
 };
 
-/// A store of one adapter. Errors: `not_found` for a missing table, key or letter,
-/// `invalid_input` for a bad argument, the adapter's own otherwise.
+/// A store of one adapter. Errors: `not_found` for a missing table (collection, directory,
+/// file), key or letter, `invalid_input` for a bad argument, the adapter's own otherwise.
 ///
 /// Not thread-safe: one caller at a time (the console serialises its requests per store).
 /// Owns its connection, closed with it.
@@ -67,6 +69,8 @@ class store {
   [[nodiscard]] virtual auto jobs() -> result<std::vector<std::string>> = 0;
   [[nodiscard]] virtual auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>> = 0;
 
+  /// The keys that have a checkpoint, sorted.
+  [[nodiscard]] virtual auto checkpoint_keys() -> result<std::vector<std::string>> = 0;
   [[nodiscard]] virtual auto load_checkpoint(std::string_view key) -> result<checkpoint> = 0;
   [[nodiscard]] virtual auto save_checkpoint(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t> = 0;
@@ -117,8 +121,10 @@ class store {
 [[nodiscard]] auto without_credentials(std::string_view uri) -> std::string;
 
 /// Opens the store `uri` names: `sqlite:PATH` or a path ending in .db, `mysql://…`,
-/// `postgresql://…`, `redis://…`; an `invalid_input` error for another or for an adapter this build lacks.
-/// Nothing is created: a missing SQLite file or table is `not_found`.
+/// `postgresql://…`, `redis://…`, `mongodb://…/DB` (the URI names the database), `file:DIR`
+/// or the path of a directory; an `invalid_input` error for another or for an adapter this
+/// build lacks. Nothing is created: a missing SQLite file, table, collection, directory or
+/// file is `not_found`.
 [[nodiscard]] auto open_store(std::string_view uri, const store_names& names) -> result<std::unique_ptr<store>>;
 
 }  // namespace pipeline::admin

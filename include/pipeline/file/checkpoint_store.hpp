@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/position.hpp>
@@ -44,6 +46,9 @@ class checkpoint_store {
   [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
   [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t>;
+  /// The keys that have a checkpoint file, in byte order; none when the directory is missing
+  /// (nothing is created).
+  [[nodiscard]] auto keys() -> result<std::vector<std::string>>;
 
  private:
   std::filesystem::path directory_;

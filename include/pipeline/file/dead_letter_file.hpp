@@ -46,8 +46,12 @@ namespace pipeline::file {
 /// Entries longer than `dead_letter_file_source`'s default `max_record_bytes` (16 MiB) are not
 /// read back, so such an entry can be appended again by a later process.
 ///
-/// Contract: thread-safe (writes are serialised by a mutex); one process per file (appends are
-/// at the size this object keeps). Each `write` appends all of its entries, then fsyncs: once
+/// Contract: thread-safe (writes are serialised by a mutex); one writing process per file
+/// (appends are at the size this object keeps). Another process may purge, resolve or record
+/// failures while it writes (pipeline-admin's `dlq purge` beside a running job): every change
+/// holds an exclusive flock(2) on `<path>.lock` (made beside the file, never deleted), and a
+/// write that finds the file renamed over by such a rewrite reopens it and learns its entries
+/// again, so no letter is appended to a file that a purge replaced. Each `write` appends all of its entries, then fsyncs: once
 /// it returns success they survive a crash. A failed write leaves nothing of its entries in
 /// the file (the torn tail is truncated) and returns the errno error (ENOSPC, EIO, … transient;
 /// the rest permanent), so the runner retries it or fails the run, never losing an entry. The

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +44,9 @@ class job_log {
   [[nodiscard]] auto create(const job_run& run) -> result<std::uint64_t>;
   [[nodiscard]] auto update(const job_run& run) -> result<void>;
   [[nodiscard]] auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>>;
+  /// The jobs that have a directory of runs, in name order; none when the directory is missing
+  /// (nothing is created). Entries of the directory that are no job's are left out.
+  [[nodiscard]] auto jobs() -> result<std::vector<std::string>>;
 
  private:
   std::filesystem::path directory_;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/mongodb/client.hpp>
@@ -48,6 +49,8 @@ class checkpoint_store {
   [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
   [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t>;
+  /// The keys that have a checkpoint, in byte order (one `distinct` on `key`).
+  [[nodiscard]] auto keys() -> result<std::vector<std::string>>;
 
  private:
   checkpoint_store(std::shared_ptr<client> c, checkpoint_store_options options) noexcept;

@@ -92,6 +92,11 @@ class client {
   /// The number of documents in a collection that match a JSON filter ("{}" for all).
   [[nodiscard]] auto count(std::string_view database, std::string_view collection, std::string_view filter_json = "{}")
       -> result<std::int64_t>;
+  /// Whether `database` has a collection named `collection` (listCollections); creates
+  /// nothing. For tools that must not make a store by looking at it (pipeline-admin).
+  [[nodiscard]] auto has_collection(std::string_view database, std::string_view collection) -> result<bool>;
+  /// The database the URI names (`mongodb://host/DB?…`); empty when it names none.
+  [[nodiscard]] auto uri_database() const noexcept -> const std::string&;
 
  private:
   struct impl;

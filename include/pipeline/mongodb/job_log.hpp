@@ -46,6 +46,8 @@ class job_log {
   [[nodiscard]] auto create(const job_run& run) -> result<std::uint64_t>;
   [[nodiscard]] auto update(const job_run& run) -> result<void>;
   [[nodiscard]] auto runs(std::string_view job, std::size_t limit) -> result<std::vector<job_run>>;
+  /// The jobs that have runs, in name order (one `distinct` on `job`).
+  [[nodiscard]] auto jobs() -> result<std::vector<std::string>>;
 
  private:
   job_log(std::shared_ptr<client> c, job_log_options options) noexcept;

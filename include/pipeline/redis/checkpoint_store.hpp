@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/position.hpp>
@@ -40,6 +41,9 @@ class checkpoint_store {
   [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
   [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t>;
+  /// The keys that have a checkpoint, in byte order (SCAN over `<prefix>:checkpoint:*`; in a
+  /// Redis Cluster, the keys on the node the client talks to).
+  [[nodiscard]] auto keys() -> result<std::vector<std::string>>;
 
  private:
   [[nodiscard]] auto key_of(std::string_view key) const -> std::string;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <utility>
 
 #include <pipeline/checkpoint.hpp>
@@ -40,6 +41,8 @@ class checkpoint_store {
   [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
   [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
       -> result<std::uint64_t>;
+  /// The keys that have a checkpoint, in the database's text order (what `pipeline-admin checkpoint list` shows).
+  [[nodiscard]] auto keys() -> result<std::vector<std::string>>;
 
  private:
   checkpoint_store(std::shared_ptr<Database> db, std::string table) noexcept
