@@ -67,8 +67,8 @@ enum class run_status : std::uint8_t { completed, failed, stopped };
 struct runner_options {
   std::string name{"pipeline"};            ///< the job's name: job log, metrics label, log lines
   std::string checkpoint_key{};            ///< where the checkpoint is kept; empty: `name`
-  std::size_t workers{4};                  ///< threads that transform and write (the first count when autoscaling)
-  std::size_t queue_capacity{16};          ///< batches between the reader and the workers
+  std::size_t workers{4};                  ///< threads that read in turn, transform and write (the first count when autoscaling)
+  std::size_t queue_capacity{16};          ///< batches read ahead of the workers
   /// For transient errors of source, transform, sink, DLQ, store. `retry.max_attempts` counts
   /// the first try: "3 retries" is `max_attempts = 4`.
   backoff_options retry{};
@@ -406,9 +406,11 @@ class typed_stages final : public run_stages {
 
 }  // namespace detail
 
-/// Runs a pipeline in this process: one thread reads `source` into a bounded queue, `workers`
-/// threads transform and write to `sink`, until the source is exhausted, `stop` fires, or the
-/// run fails. Blocks until every thread is joined.
+/// Runs a pipeline in this process: `workers` threads read `source` into a bounded queue in
+/// turn (one at a time, whichever finds the queue at most half full) and transform and write
+/// its batches to `sink`, until the source is exhausted, `stop` fires, or the run fails.
+/// Blocks until every thread is joined. The source is called from one thread at a time, not
+/// always the same one.
 ///
 /// The contract (design notes §3): every record read ends in `sink` or in `dlq` (dead letters
 /// are stored before a batch counts as done). Transient errors are retried with `options.retry`;

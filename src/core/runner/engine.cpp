@@ -1,7 +1,17 @@
-// The engine of `pipeline::run`: one reader thread fills a bounded queue of batches, workers
-// take them through batch_isolation, the checkpoint_keeper follows what is done, the
-// job_recorder and the progress callback observe, and the worker_pool follows the autoscaler.
-// Each concern is its own part beside this file; this one only wires them and owns the threads.
+// The engine of `pipeline::run`: workers refill a bounded queue of batches from the source in
+// turn and take batches through batch_isolation, the checkpoint_keeper follows what is done,
+// the job_recorder and the progress callback observe, and the worker_pool follows the
+// autoscaler. Each concern is its own part beside this file; this one only wires them and
+// owns the threads.
+//
+// No thread only reads: the worker that finds the queue at most half full takes the reader's
+// role (one at a time) and refills it, as oneTBB runs a serial input filter on a worker. A
+// reader thread of its own would take a core from the workers at every refill, a few thousand
+// context switches a second on a CPU-bound run (docs/benchmarks.md, "runner"); a slow source
+// is read as before, by one worker while the others drain the queue. A run of one worker (or
+// one the autoscaler may bring down to one) still reads on a thread of its own: a source that
+// waits for the workers' progress (a queue consumer waits for its entries to be acknowledged
+// before it reports the queue drained) would otherwise wait for its only worker, itself.
 
 #include <algorithm>
 #include <atomic>
@@ -51,6 +61,7 @@ class engine {
         job_(run_),
         queue_(options.queue_capacity),
         queue_capacity_(options.queue_capacity),
+        workers_read_((options.autoscale ? options.autoscale->min_workers : options.workers) >= 2),
         workers_(run_, [this] { return work(); }),
         progress_(std::chrono::steady_clock::now(),
                   progress_meter_options{options.expected_records, 0, std::chrono::seconds{10}}) {
@@ -64,7 +75,8 @@ class engine {
       progress_ = progress_meter{std::chrono::steady_clock::now(),
                                  {options.expected_records, checkpoints_.done_before(), std::chrono::seconds{10}}};
       {
-        std::jthread reader{[this] { produce(); }};
+        std::jthread reader;
+        if (!workers_read_) reader = std::jthread{[this] { read_all(); }};
         const auto first = options.autoscale
                                ? std::clamp(options.workers, options.autoscale->min_workers, options.autoscale->max_workers)
                                : options.workers;
@@ -85,7 +97,7 @@ class engine {
             monitors.push_back(
                 every(options.progress_interval, monitors_done.get_token(), [this] { report_progress(); }));
           }
-          reader.join();
+          wait_until_read();
           scaling_done.request_stop();  // no worker is added or retired from here on
           if (scaler_) monitors.front().join();
           workers_.join();
@@ -105,61 +117,74 @@ class engine {
   }
 
  private:
-  void produce() {
+  // Reads batches into the queue until it is full, when it is at most half full and no other
+  // worker is reading: refilling in runs costs one turn at the source per half queue, not per
+  // batch. Only the worker reading pushes, so a push never waits for room.
+  void refill(const std::stop_token& stop) {
+    if (!workers_read_ || read_over_.load() || queue_.size() > queue_capacity_ / 2) return;
+    std::unique_lock reading{reading_, std::try_to_lock};
+    if (!reading) return;  // another worker is reading, and pushes or closes the queue
+    while (!read_over_.load() && queue_.size() < queue_capacity_) {
+      if (!read_one(stop)) end_reading();
+    }
+  }
+
+  // Reads one batch and queues it (the reader thread waits for room; a worker reads only while
+  // there is room); false when the reading is over (source exhausted, failed,
+  // or stopped; or a batch an earlier run committed ends it in exactly-once mode).
+  auto read_one(const std::stop_token& stop) -> bool {
+    // A failed next_batch leaves the source where it was, so it may be called again.
+    auto next = run_.with_retry([&] { return stages_.next_batch(stop); }, stop);
+    if (!next) {
+      run_.fail_unless_stopped(next.error());
+      return false;
+    }
+    if (!*next) {
+      exhausted_ = true;
+      return false;
+    }
+    auto& b = **next;
+    b.sequence = next_sequence_++;
+    b.partition = run_.options().partition;
+    for (auto& letter : b.rejected) {
+      letter.partition = b.partition;
+      letter.job = run_.options().name;
+    }
+    const auto records = b.size + b.rejected.size();
+    run_.counters.read->inc(records);
+    if (!ledger_.screen(b)) return false;  // exactly-once: drops what earlier runs committed
+    checkpoints_.issue(b.sequence, b.end, records);
+    return queue_.push(std::move(b), stop) == push_status::pushed;
+  }
+
+  void end_reading() {
+    {
+      std::scoped_lock lock{read_over_mutex_};
+      read_over_ = true;
+    }
+    queue_.close();  // workers end once it is drained
+    read_over_changed_.notify_all();
+  }
+
+  // The reader thread of a run whose workers do not read.
+  void read_all() {
     const auto stop = run_.halt_token();
-    for (std::uint64_t sequence = 0;;) {
-      // A failed next_batch leaves the source where it was, so it may be called again.
-      auto next = run_.with_retry([&] { return stages_.next_batch(stop); }, stop);
-      if (!next) {
-        run_.fail_unless_stopped(next.error());
-        break;
-      }
-      if (!*next) {
-        exhausted_ = true;
-        break;
-      }
-      auto& b = **next;
-      b.sequence = sequence++;
-      b.partition = run_.options().partition;
-      for (auto& letter : b.rejected) {
-        letter.partition = b.partition;
-        letter.job = run_.options().name;
-      }
-      const auto records = b.size + b.rejected.size();
-      run_.counters.read->inc(records);
-      if (!ledger_.screen(b)) break;  // exactly-once: drops what earlier runs committed
-      checkpoints_.issue(b.sequence, b.end, records);
-      wait_for_room(stop);
-      if (queue_.push(std::move(b), stop) != push_status::pushed) break;
+    while (read_one(stop)) {
     }
-    queue_.close();
+    end_reading();
   }
 
-  // A full queue makes the reader sleep until it is half empty, not until one slot frees:
-  // refilling in runs costs one wake-up per half queue instead of one per batch, and those
-  // wake-ups take a core from the workers.
-  void wait_for_room(const std::stop_token& stop) {
-    if (queue_.size() < queue_capacity_) return;
-    std::unique_lock lock{room_mutex_};
-    reader_waiting_ = true;
-    // Timed, so that a wake-up lost between the size check and the wait costs 10 ms, not a hang.
-    while (!stop.stop_requested() &&
-           !room_.wait_for(lock, stop, std::chrono::milliseconds{10}, [&] { return queue_.size() <= queue_capacity_ / 2; })) {
-    }
-    reader_waiting_ = false;
-  }
-
-  void made_room() {
-    if (reader_waiting_.load() && queue_.size() <= queue_capacity_ / 2) {
-      std::scoped_lock lock{room_mutex_};
-      room_.notify_one();
-    }
+  // Until the source is read to its end or the run halts (a stop or a failure).
+  void wait_until_read() {
+    std::unique_lock lock{read_over_mutex_};
+    read_over_changed_.wait(lock, run_.halt_token(), [&] { return read_over_.load(); });
   }
 
   // A worker's loop; true when it ends because it was retired.
   auto work() -> bool {
     const auto stop = run_.halt_token();
     for (;;) {
+      refill(stop);
       // When autoscaling, an idle worker wakes now and then to see whether it is retired.
       auto b = scaler_ ? queue_.pop_for(std::chrono::milliseconds{100}, stop) : queue_.pop(stop);
       if (!b && b.status() == pop_status::empty) {
@@ -167,7 +192,6 @@ class engine {
         continue;
       }
       if (!b) return false;
-      made_room();
       if (!lease_.confirm()) return false;  // the job was taken over: write nothing more
       if (isolation_.process(*b, stop) == batch_outcome::abandoned) return false;
       checkpoints_.finish(b->sequence, stop);
@@ -210,9 +234,12 @@ class engine {
   std::atomic<bool> exhausted_{false};
   mpmc_queue<batch_in_flight> queue_;
   std::size_t queue_capacity_;
-  std::mutex room_mutex_;
-  std::condition_variable_any room_;
-  std::atomic<bool> reader_waiting_{false};
+  std::mutex reading_;                 // held by the worker reading the source
+  std::uint64_t next_sequence_ = 0;    // under reading_
+  std::atomic<bool> read_over_{false};  // set once, under read_over_mutex_
+  std::mutex read_over_mutex_;
+  std::condition_variable_any read_over_changed_;
+  bool workers_read_;                  // else the reader thread does
   worker_pool workers_;  // after the queue: joined before it goes
   std::mutex progress_mutex_;
   progress_meter progress_;
