@@ -5,6 +5,7 @@
 # CONNECTIONS keep-alive connections (default 64); then a closed-loop wrk run (100 connections)
 # for the service's capacity in the same run, the final flush, and the check that MySQL counts
 # exactly what the service accepted. Fails on any error, non-2xx answer or count that differs.
+# FLUSH_SECONDS (default 5): the service's --flush-seconds.
 #   scripts/services.sh --only redis,mysql -- bench/error_ingestion_open_loop.sh [DURATION] [RATES] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ build_service
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIPELINE_BUILD_BENCH=ON >/dev/null
 cmake --build build/release --target open_loop_load >/dev/null
 ulimit -n 4096
-start_service "open_loop_$$" --http-threads 600 --flush-seconds 5
+start_service "open_loop_$$" --http-threads 600 --flush-seconds "${FLUSH_SECONDS:-5}"
 
 status=0
 printf '%-10s %9s %9s %9s %9s %9s %9s %8s\n' rate p50_ms p95_ms p99_ms p99.9_ms max_ms answered errors
