@@ -235,7 +235,7 @@ class engine {
   mpmc_queue<batch_in_flight> queue_;
   std::size_t queue_capacity_;
   std::mutex reading_;                 // held by the worker reading the source
-  std::uint64_t next_sequence_ = 0;    // under reading_
+  std::uint64_t next_sequence_ = 0;    // under reading_, or the reader thread's alone
   std::atomic<bool> read_over_{false};  // set once, under read_over_mutex_
   std::mutex read_over_mutex_;
   std::condition_variable_any read_over_changed_;
