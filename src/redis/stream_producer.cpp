@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -84,10 +85,12 @@ auto trim_acknowledged(client& c, const stream_options& o) -> result<group_info>
 namespace {
 
 // KEYS[1]: the stream, KEYS[2]: this producer's key ("<seq> <last entry id>"); ARGV[1]: the
-// sequence number of the first frame, ARGV[2…]: the frames. Adds the frames whose numbers are
-// above the one the key holds: a call sent again after its reply was lost (the client resends
-// during an outage) adds nothing twice. Returns the id of the last entry added, or of the
-// last one the key names. The key expires a day after the last add (longer than any outage).
+// sequence number of the first frame, ARGV[2]: max_depth (0: none), ARGV[3…]: the frames.
+// Adds the frames whose numbers are above the one the key holds: a call sent again after its
+// reply was lost (the client resends during an outage) adds nothing twice. Returns 'full'
+// (adding nothing) while the stream holds max_depth entries or more, else one entry id per
+// frame (for a frame added before, the last id the key names). The key expires a day after
+// the last add (longer than any outage).
 constexpr std::string_view add_script = R"lua(
 local done = redis.call('GET', KEYS[2])
 local last, last_id = 0, ''
@@ -96,13 +99,16 @@ if done then
   last = tonumber(string.sub(done, 1, space - 1))
   last_id = string.sub(done, space + 1)
 end
-local first = tonumber(ARGV[1])
-local through = first + #ARGV - 2
-for i = 2, #ARGV do
-  if first + i - 2 > last then last_id = redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
+local first, max_depth = tonumber(ARGV[1]), tonumber(ARGV[2])
+local through = first + #ARGV - 3
+if through > last and max_depth > 0 and redis.call('XLEN', KEYS[1]) >= max_depth then return 'full' end
+local ids = {}
+for i = 3, #ARGV do
+  if first + i - 3 > last then last_id = redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
+  ids[#ids + 1] = last_id
 end
 if through > last then redis.call('SET', KEYS[2], through .. ' ' .. last_id, 'EX', 86400) end
-return last_id
+return ids
 )lua";
 
 // The ledger of an exactly-once producer: one hash per job, field "<partition>:<run>:<sequence>:<slice>",
@@ -169,11 +175,55 @@ return #fields
 
 }  // namespace
 
+// The adds waiting to be sent, and the numbering. One group of adds is on the wire at a time
+// (numbers must reach Redis in order): a caller that finds none sends every add waiting, as one
+// script (the leader); the others wait for its answer. Only the leader touches the numbering.
+struct stream_producer::pending_add {
+  std::span<const std::string> frames;
+  std::optional<result<std::string>> answer;
+  bool taken = false;  // in the group on the wire: waits for its answer, whatever its stop
+};
+
+struct stream_producer::add_queue {
+  // A failed add whose script may have run (its reply was lost): its numbers and callers'
+  // frames, until the next group reads the producer's key and knows.
+  struct in_doubt {
+    std::uint64_t through = 0;
+    std::vector<std::vector<std::string>> frames;
+  };
+  // The frames of a failed add that did reach the stream: a retry of them adds nothing (and
+  // waits for the replicas again).
+  struct landed {
+    std::vector<std::string> frames;
+    std::string id;
+  };
+  static constexpr std::size_t max_landed = 64;
+
+  void remember_landed(std::vector<std::string> frames, std::string id) {
+    landed_adds.push_back({std::move(frames), std::move(id)});
+    if (landed_adds.size() > max_landed) landed_adds.pop_front();
+  }
+
+  std::mutex mutex;
+  std::condition_variable_any answered;
+  std::vector<pending_add*> waiting;
+  bool sending = false;
+
+  std::string key;  // where Redis keeps the last number done and its entry id
+  std::uint64_t next = 1;
+  std::optional<in_doubt> doubt;
+  std::deque<landed> landed_adds;
+};
+
 stream_producer::stream_producer(std::shared_ptr<client> c, stream_options options)
-    : client_(std::move(c)), options_(std::move(options)), adds_(std::make_unique<sequence>()) {
+    : client_(std::move(c)), options_(std::move(options)), adds_(std::make_unique<add_queue>()) {
   adds_->key = detail::companion_key(options_.stream, "producer:" + detail::unique_name(),
                                      "pipeline::redis::stream_producer");
 }
+
+stream_producer::stream_producer(stream_producer&&) noexcept = default;
+auto stream_producer::operator=(stream_producer&&) noexcept -> stream_producer& = default;
+stream_producer::~stream_producer() = default;
 
 auto stream_producer::open(std::shared_ptr<client> c, stream_options options) -> result<stream_producer> {
   if (!c) throw std::invalid_argument("pipeline::redis::stream_producer: client is null");
@@ -223,20 +273,134 @@ auto stream_producer::add_all(std::span<const std::string> frames, std::stop_tok
 
 auto stream_producer::add_numbered(std::span<const std::string> frames, const std::stop_token& stop)
     -> result<std::string> {
-  // One add at a time: numbers reach Redis in the order they were given, so "above the last
-  // number done" is exactly "not added yet".
-  std::scoped_lock lock{adds_->mutex};
-  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
-  std::vector<std::string> args;
-  args.reserve(frames.size() + 1);
-  args.push_back(std::to_string(adds_->next));
-  args.insert(args.end(), frames.begin(), frames.end());
-  const std::vector<std::string> keys{options_.stream, adds_->key};
-  auto r = client_->eval(add_script, keys, args, stop);
-  if (!r) return std::move(r).error();  // stopped or failed: the numbers are used again next time
-  if (auto replicated = wait_for_replicas(stop); !replicated) return std::move(replicated).error();
-  adds_->next += frames.size();
-  return std::move(r->str);
+  pending_add me{frames, std::nullopt};
+  auto& q = *adds_;
+  std::unique_lock lock{q.mutex};
+  q.waiting.push_back(&me);
+  while (!me.answer) {
+    if (!me.taken && stop.stop_requested()) {
+      std::erase(q.waiting, &me);
+      return stopped_error();
+    }
+    if (me.taken) {
+      q.answered.wait(lock, [&] { return me.answer.has_value(); });
+      continue;
+    }
+    if (q.sending) {
+      q.answered.wait(lock, stop, [&] { return me.answer.has_value() || me.taken || !q.sending; });
+      continue;
+    }
+    q.sending = true;
+    auto group = std::exchange(q.waiting, {});
+    for (auto* p : group) p->taken = true;
+    lock.unlock();
+    send_group(group, me, stop);
+    lock.lock();
+    q.sending = false;
+    q.answered.notify_all();
+  }
+  return std::move(*me.answer);
+}
+
+void stream_producer::send_group(std::span<pending_add* const> group, const pending_add& leader,
+                                 const std::stop_token& stop) {
+  auto& q = *adds_;
+  const auto answer_all = [&](std::span<pending_add* const> callers, const error& e) {
+    for (auto* p : callers) {
+      // Only the leader's stop ends a group: the others were not stopped and may try again.
+      if (e.kind == error_kind::stopped && p != &leader) {
+        p->answer.emplace(transient_error(fmt::format("stream '{}': the add it was sent with was stopped", options_.stream)));
+      } else {
+        p->answer.emplace(e);
+      }
+    }
+  };
+  if (q.doubt) {
+    if (auto known = resolve_doubt(stop); !known) return answer_all(group, known.error());
+  }
+  // The retries of adds that failed after reaching the stream add nothing (they wait for the
+  // replicas with the others).
+  std::vector<pending_add*> to_add;
+  std::vector<std::pair<pending_add*, add_queue::landed>> retried;
+  for (auto* p : group) {
+    const auto same = std::find_if(q.landed_adds.begin(), q.landed_adds.end(), [&](const add_queue::landed& l) {
+      return std::equal(l.frames.begin(), l.frames.end(), p->frames.begin(), p->frames.end());
+    });
+    if (same == q.landed_adds.end()) {
+      to_add.push_back(p);
+      continue;
+    }
+    retried.emplace_back(p, std::move(*same));
+    q.landed_adds.erase(same);
+  }
+  std::vector<std::string> args{std::to_string(q.next), std::to_string(options_.max_depth)};
+  for (const auto* p : to_add) args.insert(args.end(), p->frames.begin(), p->frames.end());
+  const auto frames = args.size() - 2;
+  const auto through = q.next + frames - 1;
+  const std::vector<std::string> keys{options_.stream, q.key};
+  const auto in_doubt = [&](const error& e) {
+    // The script may have run: the next group reads the key before numbering anything.
+    q.doubt = add_queue::in_doubt{through, {}};
+    for (const auto* p : to_add) q.doubt->frames.emplace_back(p->frames.begin(), p->frames.end());
+    answer_all(to_add, e);
+  };
+  std::vector<std::string> ids;  // one per caller in `to_add`: the id of its last entry
+  if (frames > 0) {
+    auto r = client_->eval(add_script, keys, args, stop);
+    while (r && r->kind != reply::type::array) {
+      // 'full': nothing was added; wait for the workers, then try again.
+      if (auto room = wait_for_room(stop); !room) return answer_all(to_add, room.error());
+      r = client_->eval(add_script, keys, args, stop);
+    }
+    if (!r) return in_doubt(r.error());
+    if (r->elements.size() != frames) {
+      return in_doubt(internal_error(fmt::format("stream '{}': the add script answered {} ids for {} frames",
+                                                 options_.stream, r->elements.size(), frames)));
+    }
+    q.next = through + 1;
+    std::size_t at = 0;
+    for (const auto* p : to_add) {
+      at += p->frames.size();
+      ids.push_back(std::move(r->elements[at - 1].str));
+    }
+  }
+  if (auto replicated = wait_for_replicas(stop); !replicated) {
+    // On the primary, not yet on enough replicas: a retry adds nothing and waits again.
+    for (std::size_t i = 0; i < to_add.size(); ++i) {
+      q.remember_landed({to_add[i]->frames.begin(), to_add[i]->frames.end()}, std::move(ids[i]));
+    }
+    for (auto& retry : retried) q.remember_landed(std::move(retry.second.frames), std::move(retry.second.id));
+    answer_all(to_add, replicated.error());
+    for (auto& retry : retried) answer_all(std::span{&retry.first, 1}, replicated.error());
+    return;
+  }
+  for (std::size_t i = 0; i < to_add.size(); ++i) to_add[i]->answer.emplace(std::move(ids[i]));
+  for (auto& retry : retried) retry.first->answer.emplace(std::move(retry.second.id));
+}
+
+auto stream_producer::resolve_doubt(const std::stop_token& stop) -> result<void> {
+  auto& q = *adds_;
+  auto done = client_->command({"GET", q.key}, stop);
+  if (!done) return std::move(done).error();
+  std::uint64_t last = 0;
+  std::string last_id;
+  if (!done->is_nil()) {
+    const auto space = done->str.find(' ');
+    auto parsed = detail::to_int<std::uint64_t>(std::string_view(done->str).substr(0, space));
+    if (!parsed || space == std::string::npos) {
+      return permanent_error(fmt::format("stream '{}': producer key '{}' holds '{}'", options_.stream, q.key, done->str));
+    }
+    last = *parsed;
+    last_id = done->str.substr(space + 1);
+  }
+  // A script runs whole or not at all: the failed add either is all on the stream (its numbers
+  // are done; a retry of its frames must add nothing) or none of it is (its numbers are free).
+  if (last >= q.doubt->through) {
+    q.next = q.doubt->through + 1;
+    for (auto& frames : q.doubt->frames) q.remember_landed(std::move(frames), last_id);
+  }
+  q.doubt.reset();
+  return ok();
 }
 
 auto stream_producer::wait_for_replicas(const std::stop_token& stop) -> result<void> {
@@ -258,7 +422,6 @@ auto stream_producer::ledger_key(std::string_view job) const -> std::string {
 
 auto stream_producer::add_committed(std::span<const std::string> frames, const committed_batch& entry,
                                     std::stop_token stop) -> result<void> {
-  std::scoped_lock lock{adds_->mutex};
   if (auto room = wait_for_room(stop); !room) return std::move(room).error();
   std::vector<std::string> args;
   args.reserve(frames.size() + 2);

@@ -5,6 +5,7 @@
 #include <pipeline/memory/vector_source.hpp>
 #include <pipeline/redis/redis.hpp>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -377,6 +378,86 @@ TEST(redis_queue, a_full_queue_makes_the_producer_wait_and_stop_ends_the_wait) {
   EXPECT_EQ(r.error().kind, pipeline::error_kind::stopped);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
   EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 3);
+}
+
+// Keeps the server busy (a script that spins) for `how_long`, from another connection.
+auto busy_server(std::string uri, std::chrono::microseconds how_long) -> std::jthread {
+  return std::jthread{[uri = std::move(uri), how_long] {
+    auto c = redis_test::connect(uri);
+    constexpr std::string_view spin = R"lua(
+local t0 = redis.call('TIME')
+local start = t0[1] * 1000000 + t0[2]
+repeat local t = redis.call('TIME') until t[1] * 1000000 + t[2] - start >= tonumber(ARGV[1])
+return 1
+)lua";
+    const std::vector<std::string> args{std::to_string(how_long.count())};
+    EXPECT_TRUE(c->eval(spin, {}, args));
+  }};
+}
+
+TEST(redis_queue, concurrent_adds_share_one_script_and_each_gets_its_own_entry) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto c = redis_test::connect(uri);
+  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
+  // The slow log, set to keep every command, shows how many add scripts reached the server.
+  ASSERT_TRUE(c->command({"CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "100000"}));
+  const auto logged_adds = [&] {
+    auto log = c->command({"SLOWLOG", "GET", "-1"}).value();
+    return std::count_if(log.elements.begin(), log.elements.end(), [&](const reply& entry) {
+      const auto& args = entry.elements.at(3).elements;
+      return args.size() > 4 && args[0].str == "EVAL" && args[3].str == names.stream;
+    });
+  };
+  const auto before = logged_adds();
+  constexpr std::size_t callers = 8;
+  std::vector<std::string> frames;
+  for (std::size_t i = 0; i < callers; ++i) frames.push_back(fmt::format("frame {}", i));
+  std::vector<std::string> ids(callers);
+  {
+    auto busy = busy_server(uri, 600ms);
+    std::this_thread::sleep_for(100ms);
+    // The first add waits behind the busy server; the others queue behind it meanwhile.
+    std::vector<std::jthread> adders;
+    for (std::size_t i = 0; i < callers; ++i) {
+      adders.emplace_back([&, i] { ids[i] = producer.add(frames[i], {}).value(); });
+      if (i == 0) std::this_thread::sleep_for(50ms);
+    }
+  }
+  const auto adds = logged_adds() - before;
+  ASSERT_TRUE(c->command({"CONFIG", "SET", "slowlog-log-slower-than", "10000", "slowlog-max-len", "128"}));
+  EXPECT_LE(adds, 3) << "8 concurrent adds took " << adds << " scripts";
+  EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, static_cast<std::int64_t>(callers));
+  for (std::size_t i = 0; i < callers; ++i) {
+    auto entry = c->command({"XRANGE", names.stream, ids[i], ids[i]}).value();
+    ASSERT_EQ(entry.elements.size(), 1u) << ids[i];
+    EXPECT_EQ(entry.elements[0].elements.at(1).elements.at(1).str, frames[i]) << "caller " << i << " got another's id";
+  }
+}
+
+TEST(redis_queue, an_add_whose_reply_was_lost_is_added_once_by_its_retry_and_an_add_between_is_kept) {
+  const queue_names names;
+  const auto uri = redis_test::suite_uri();
+  auto c = redis_test::connect(uri);
+  // No waiting out outages: a reply later than 100 ms fails the add, though the server runs it.
+  auto impatient = client::connect({.uri = uri, .command_timeout = 100ms, .outage_budget = 0ms}).value();
+  auto producer = stream_producer::open(impatient, {.stream = names.stream}).value();
+  const std::vector<std::string> batch{"a", "b"};
+  {
+    auto busy = busy_server(uri, 500ms);
+    std::this_thread::sleep_for(100ms);
+    auto lost = producer.add_all(batch, {});
+    ASSERT_FALSE(lost) << "the reply came in time: the server was not busy";
+    EXPECT_EQ(lost.error().kind, pipeline::error_kind::transient);
+  }
+  const auto length = [&] { return c->command({"XLEN", names.stream}).value().integer; };
+  for (int i = 0; i < 50 && length() < 2; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(length(), 2) << "the add ran once the server was free";
+  // Another caller's add comes first: it must not be taken for the lost one (same numbers).
+  ASSERT_TRUE(producer.add("c", {}));
+  EXPECT_EQ(length(), 3) << "an add after the lost one was skipped";
+  ASSERT_TRUE(producer.add_all(batch, {}));
+  EXPECT_EQ(length(), 3) << "the retry added the batch again";
 }
 
 TEST(redis_queue, a_producer_at_max_depth_trims_what_is_acknowledged_and_goes_on) {

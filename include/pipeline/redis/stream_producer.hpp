@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -20,15 +19,26 @@ namespace pipeline::redis {
 ///
 /// `open` creates the consumer group when missing (at id 0, so entries added before any worker
 /// joins are delivered), clears the stream's closed flag and checks `maxmemory-policy`.
-/// `add` waits, polling, while the stream holds more than `max_depth` entries (bounded memory
-/// in Redis: a fast producer waits for slow workers), then XADDs.
+/// An add checks the depth and XADDs in one script: while the stream holds `max_depth` entries
+/// or more it adds nothing and the producer waits, polling (bounded memory in Redis: a fast
+/// producer waits for slow workers), then tries again.
 ///
-/// No entry is added twice by one producer object: each add is numbered, and the XADDs run in
-/// a script that skips numbers already done (kept in "<stream>:producer:<name>", beside the
-/// stream, expiring a day after the last add). So the client's resend after a lost reply
-/// during an outage, and a caller's retry of a failed `add`, add each entry once. A producer
-/// process that restarts and adds again what it added before (resuming from a checkpoint
-/// below it) does add it twice: delivery is then at least once, and sinks are idempotent.
+/// Concurrent adds share round trips: one script is on the wire at a time, and the adds that
+/// arrive meanwhile go together in the next one (a group commit), each caller answered with
+/// its own entries' result. A stop ends an add still waiting for its turn; an add already sent
+/// with others waits for their answer (the stop of the caller that sent them ends it).
+///
+/// No entry is added twice by one producer object: each frame is numbered, and the script
+/// skips numbers already done (kept in "<stream>:producer:<name>", beside the stream, expiring
+/// a day after the last add), so the client's resend after a lost reply adds nothing twice.
+/// An add that failed without knowing whether its script ran (its reply lost for longer than
+/// the client waits) makes the next add read that key first: if it ran, a retry of the same
+/// frames (compared byte for byte, for the last 64 such adds) adds nothing and succeeds, and
+/// other frames are numbered after it, so nothing is skipped; if it did not, the retry adds
+/// them. (So frames identical to those of such an add, from another caller, are taken for its
+/// retry.) A producer process that restarts and adds again what it added before (resuming
+/// from a checkpoint below it) does add it twice: delivery is then at least once, and sinks
+/// are idempotent.
 ///
 /// Unless the producer's run is exactly-once (`runner_options::exactly_once`, which
 /// `stream_sink` supports through the three ledger calls below): then each batch is added with
@@ -37,17 +47,22 @@ namespace pipeline::redis {
 /// its killed predecessor added after its last checkpoint, so every record is on the stream
 /// once. The runner deletes entries once a checkpoint covers them.
 ///
-/// Thread-safe: adds are serialised (numbers must reach Redis in order); blocking.
+/// Thread-safe (numbered adds reach Redis in order, one group at a time); blocking.
 class stream_producer {
  public:
   /// Throws std::invalid_argument if `c` is null or the stream or group name is empty.
   [[nodiscard]] static auto open(std::shared_ptr<client> c, stream_options options) -> result<stream_producer>;
 
+  stream_producer(stream_producer&&) noexcept;
+  auto operator=(stream_producer&&) noexcept -> stream_producer&;
+  ~stream_producer();
+
   /// Appends one entry holding `frame`; returns its id. `stopped` when stopped while waiting.
   [[nodiscard]] auto add(const std::string& frame, std::stop_token stop) -> result<std::string>;
 
-  /// Appends one entry per frame, in order, in one round trip (one script), after one depth
-  /// check. A retry after a failure adds only what is missing (see the class comment).
+  /// Appends one entry per frame, in order, in one script (shared with concurrent adds) that
+  /// checks the depth first. A retry after a failure adds only what is missing (see the class
+  /// comment).
   [[nodiscard]] auto add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void>;
 
   /// Appends one entry per frame and records `entry` in the job's ledger, in one script, after
@@ -72,20 +87,19 @@ class stream_producer {
  private:
   stream_producer(std::shared_ptr<client> c, stream_options options);
   auto wait_for_room(const std::stop_token& stop) -> result<void>;
+  struct pending_add;  // one caller's add, waiting for its group's answer
+  struct add_queue;    // the adds waiting for the group on the wire, and their numbering
+
   auto add_numbered(std::span<const std::string> frames, const std::stop_token& stop) -> result<std::string>;
+  void send_group(std::span<pending_add* const> group, const pending_add& leader,
+                  const std::stop_token& stop);
+  auto resolve_doubt(const std::stop_token& stop) -> result<void>;
   [[nodiscard]] auto ledger_key(std::string_view job) const -> std::string;
   [[nodiscard]] auto wait_for_replicas(const std::stop_token& stop) -> result<void>;
 
-  // The numbering of adds (movable as a whole: the producer is returned by value).
-  struct sequence {
-    std::mutex mutex;     // one add at a time
-    std::string key;      // where Redis keeps the last number done and its entry id
-    std::uint64_t next = 1;
-  };
-
   std::shared_ptr<client> client_;
   stream_options options_;
-  std::unique_ptr<sequence> adds_;
+  std::unique_ptr<add_queue> adds_;  // movable as a whole: the producer is returned by value
 };
 
 }  // namespace pipeline::redis
