@@ -41,7 +41,7 @@ namespace pipeline::detail {
 /// stores each letter once (`redis::dead_letter_stream`, the DLQ tables) keeps one entry.
 ///
 /// A record is never both in the sink and in the DLQ when `skip_dead_lettered` is set (as
-/// `run_queue_worker` does for a DLQ with `holds`, like `redis::dead_letter_stream`): an entry is
+/// `pipeline::run_worker` does for a DLQ with `holds`, like `redis::dead_letter_stream`): an entry is
 /// acknowledged only after its batch's sink and DLQ writes, so an entry whose records were
 /// dead-lettered may still come back (the worker crashed, or its acknowledgement failed). The
 /// records of an entry that came back (delivered before, or split from a reclaimed entry) are

@@ -18,8 +18,6 @@
 #include <pipeline/postgres/partition_planner.hpp>
 #include <pipeline/postgres/queue_consumer.hpp>
 #include <pipeline/postgres/queue_producer.hpp>
-#include <pipeline/postgres/queue_sink.hpp>
-#include <pipeline/postgres/queue_source.hpp>
 #include <pipeline/postgres/roles.hpp>
 #include <pipeline/postgres/table_sink.hpp>
 #include <pipeline/postgres/write_mode.hpp>

@@ -9,13 +9,17 @@
 #include <string>
 #include <vector>
 
+#include <pipeline/codec.hpp>
 #include <pipeline/detail/queue_acks.hpp>
 #include <pipeline/detail/queue_entry.hpp>
+#include <pipeline/detail/queue_source.hpp>
 #include <pipeline/detail/relational/table_sink.hpp>
 #include <pipeline/detail/tracked_entries.hpp>
 #include <pipeline/postgres/database.hpp>
 #include <pipeline/postgres/queue_options.hpp>
+#include <pipeline/record.hpp>
 #include <pipeline/result.hpp>
+#include <pipeline/source.hpp>
 
 namespace pipeline::postgres {
 
@@ -108,5 +112,12 @@ class queue_consumer {
 /// The checkpoint store a worker's run uses so that its checkpoint acknowledges entries
 /// (`pipeline::detail::queue_acks`). Models `pipeline::checkpoint_store`; thread-safe.
 using queue_acks = pipeline::detail::queue_acks<queue_consumer>;
+
+/// The source a worker's run reads (`pipeline::detail::queue_source`): the entries a
+/// `queue_consumer` claims, decoded with `Codec`. A record's position is "<row id>#<index>" of
+/// the row it was first added in.
+template <class T, class Codec = record_codec>
+using queue_source = pipeline::detail::queue_source<T, Codec, queue_consumer>;
+static_assert(pipeline::seekable_source<queue_source<record>>);
 
 }  // namespace pipeline::postgres

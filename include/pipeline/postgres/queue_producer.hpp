@@ -8,8 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include <pipeline/codec.hpp>
+#include <pipeline/detail/queue_sink.hpp>
 #include <pipeline/postgres/database.hpp>
 #include <pipeline/postgres/queue_options.hpp>
+#include <pipeline/record.hpp>
 #include <pipeline/result.hpp>
 #include <pipeline/transactional_sink.hpp>
 
@@ -74,5 +77,12 @@ class queue_producer {
   queue_options options_;
   std::shared_ptr<pipeline::detail::relational::ledger_gate> ledger_;  // the ledger table exists
 };
+
+/// The sink a producer's run writes to (`pipeline::detail::queue_sink` says how batches become
+/// entries): here an entry is a row of the queue table, a batch's rows are added in one
+/// statement and, exactly-once, commit with the ledger row in one transaction.
+template <class T, class Codec = record_codec>
+using queue_sink = pipeline::detail::queue_sink<T, Codec, queue_producer>;
+static_assert(pipeline::transactional_sink<queue_sink<record>>);
 
 }  // namespace pipeline::postgres

@@ -15,5 +15,3 @@
 #include <pipeline/redis/stream_consumer.hpp>
 #include <pipeline/redis/stream_options.hpp>
 #include <pipeline/redis/stream_producer.hpp>
-#include <pipeline/redis/stream_sink.hpp>
-#include <pipeline/redis/stream_source.hpp>

@@ -13,13 +13,17 @@
 #include <vector>
 
 #include <pipeline/checkpoint.hpp>
+#include <pipeline/codec.hpp>
 #include <pipeline/detail/queue_acks.hpp>
 #include <pipeline/detail/queue_entry.hpp>
+#include <pipeline/detail/queue_source.hpp>
 #include <pipeline/detail/tracked_entries.hpp>
 #include <pipeline/metrics.hpp>
+#include <pipeline/record.hpp>
 #include <pipeline/redis/client.hpp>
 #include <pipeline/redis/stream_options.hpp>
 #include <pipeline/result.hpp>
+#include <pipeline/source.hpp>
 
 namespace pipeline::redis {
 
@@ -115,5 +119,11 @@ class stream_consumer {
 using stream_acks = pipeline::detail::queue_acks<stream_consumer>;
 
 static_assert(pipeline::checkpoint_store<stream_acks>);
+
+/// The source a worker's run reads (`pipeline::detail::queue_source`): the entries a
+/// `stream_consumer` receives, decoded with `Codec`.
+template <class T, class Codec = record_codec>
+using stream_source = pipeline::detail::queue_source<T, Codec, stream_consumer>;
+static_assert(pipeline::seekable_source<stream_source<record>>);
 
 }  // namespace pipeline::redis

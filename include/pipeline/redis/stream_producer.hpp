@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include <pipeline/codec.hpp>
+#include <pipeline/detail/queue_sink.hpp>
+#include <pipeline/record.hpp>
 #include <pipeline/redis/client.hpp>
 #include <pipeline/redis/stream_options.hpp>
 #include <pipeline/result.hpp>
@@ -101,5 +104,12 @@ class stream_producer {
   stream_options options_;
   std::unique_ptr<add_queue> adds_;  // movable as a whole: the producer is returned by value
 };
+
+/// The sink a producer's run writes to (`pipeline::detail::queue_sink` says how batches become
+/// entries): a batch's stream entries are added in one round trip and, exactly-once, with the
+/// ledger entry in one script.
+template <class T, class Codec = record_codec>
+using stream_sink = pipeline::detail::queue_sink<T, Codec, stream_producer>;
+static_assert(pipeline::transactional_sink<stream_sink<record>>);
 
 }  // namespace pipeline::redis
