@@ -180,8 +180,9 @@ return #fields
 // script (the leader); the others wait for its answer. Only the leader touches the numbering.
 struct stream_producer::pending_add {
   std::span<const std::string> frames;
-  std::optional<result<std::string>> answer;
-  bool taken = false;  // in the group on the wire: waits for its answer, whatever its stop
+  std::optional<result<std::string>> answer;  // set by the leader, read once `answered`
+  bool taken = false;     // in the group on the wire: waits for its answer, whatever its stop
+  bool answered = false;  // under the mutex
 };
 
 struct stream_producer::add_queue {
@@ -273,21 +274,21 @@ auto stream_producer::add_all(std::span<const std::string> frames, std::stop_tok
 
 auto stream_producer::add_numbered(std::span<const std::string> frames, const std::stop_token& stop)
     -> result<std::string> {
-  pending_add me{frames, std::nullopt};
+  pending_add me{frames, std::nullopt, false, false};
   auto& q = *adds_;
   std::unique_lock lock{q.mutex};
   q.waiting.push_back(&me);
-  while (!me.answer) {
-    if (!me.taken && stop.stop_requested()) {
+  while (!me.answered) {
+    if (me.taken) {
+      q.answered.wait(lock, [&] { return me.answered; });
+      continue;
+    }
+    if (stop.stop_requested()) {
       std::erase(q.waiting, &me);
       return stopped_error();
     }
-    if (me.taken) {
-      q.answered.wait(lock, [&] { return me.answer.has_value(); });
-      continue;
-    }
     if (q.sending) {
-      q.answered.wait(lock, stop, [&] { return me.answer.has_value() || me.taken || !q.sending; });
+      q.answered.wait(lock, stop, [&] { return me.taken || !q.sending; });
       continue;
     }
     q.sending = true;
@@ -296,6 +297,7 @@ auto stream_producer::add_numbered(std::span<const std::string> frames, const st
     lock.unlock();
     send_group(group, me, stop);
     lock.lock();
+    for (auto* p : group) p->answered = true;
     q.sending = false;
     q.answered.notify_all();
   }
