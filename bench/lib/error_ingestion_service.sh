@@ -19,6 +19,7 @@ build_service() {
 
 start_service() {  # prefix, then error_ingestion options
   service_prefix=$1; shift
+  : >"$service_log"  # a second service must not be taken for started by the first one's line
   "$service_bin" --listen 127.0.0.1:0 --prefix "$service_prefix" "$@" >"$service_log" 2>&1 & service_pid=$!
   for ((i = 0; i < 200; i++)); do grep -q "listening on" "$service_log" && break; sleep 0.05; done
   service_url=$(grep -o "http://[0-9.:]*" "$service_log") || { cat "$service_log" >&2; return 1; }
