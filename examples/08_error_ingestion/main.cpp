@@ -429,11 +429,7 @@ int main(int argc, char** argv) {
   std::vector<std::jthread> roles;  // each stopped through its own stop token, joined when destroyed
 
   if (o->has("worker")) {
-    // An entry holds one event, and a flush makes about one entry per distinct error at once:
-    // reading 100 a time makes that burst a few MySQL transactions instead of hundreds.
-    auto worker_stream = stream;
-    worker_stream.read_count = 100;
-    auto consumer = rd::stream_consumer::open({.uri = o->redis_uri}, worker_stream);
+    auto consumer = rd::stream_consumer::open({.uri = o->redis_uri}, stream);
     auto inserter = my::table_sink::open(db, {.table = errors_table,
                                               .columns = {"fingerprint", "service", "type", "message", "sample",
                                                           "first_seen_at"},
