@@ -147,15 +147,18 @@ auto parse_ledger_entry(std::string_view job, std::string_view field, std::strin
 }
 
 // KEYS[1]: the stream, KEYS[2]: the job's ledger; ARGV[1]: the entry's field, ARGV[2]: its
-// value, ARGV[3…]: the frames. Adds the frames and the entry, unless the ledger holds the
-// field: then returns 'held' (same value) or 'conflict' and adds nothing.
+// value, ARGV[3]: max_depth (0: none), ARGV[4…]: the frames. Adds the frames and the entry,
+// unless the ledger holds the field: then returns 'held' (same value) or 'conflict' and adds
+// nothing; 'full' (adding nothing) while the stream holds max_depth entries or more.
 constexpr std::string_view add_committed_script = R"lua(
 local held = redis.call('HGET', KEYS[2], ARGV[1])
 if held then
   if held == ARGV[2] then return 'held' end
   return 'conflict'
 end
-for i = 3, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
+local max_depth = tonumber(ARGV[3])
+if max_depth > 0 and redis.call('XLEN', KEYS[1]) >= max_depth then return 'full' end
+for i = 4, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 'added'
 )lua";
@@ -237,8 +240,17 @@ auto stream_producer::open(std::shared_ptr<client> c, stream_options options) ->
   return stream_producer{std::move(c), std::move(options)};
 }
 
+auto stream_producer::eval_when_room(std::string_view script, const std::vector<std::string>& keys,
+                                     const std::vector<std::string>& args, const std::stop_token& stop)
+    -> result<reply> {
+  for (;;) {
+    auto r = client_->eval(script, keys, args, stop);
+    if (!r || r->kind == reply::type::array || r->str != "full") return r;
+    if (auto room = wait_for_room(stop); !room) return std::move(room).error();
+  }
+}
+
 auto stream_producer::wait_for_room(const std::stop_token& stop) -> result<void> {
-  if (options_.max_depth == 0) return ok();
   // Polls XLEN: acknowledged entries are trimmed by the workers, so the length is the work
   // left (plus at most one trim interval of acknowledged entries).
   std::mutex m;
@@ -348,12 +360,7 @@ void stream_producer::send_group(std::span<pending_add* const> group, const pend
   };
   std::vector<std::string> ids;  // one per caller in `to_add`: the id of its last entry
   if (frames > 0) {
-    auto r = client_->eval(add_script, keys, args, stop);
-    while (r && r->kind != reply::type::array) {
-      // 'full': nothing was added; wait for the workers, then try again.
-      if (auto room = wait_for_room(stop); !room) return answer_all(to_add, room.error());
-      r = client_->eval(add_script, keys, args, stop);
-    }
+    auto r = eval_when_room(add_script, keys, args, stop);
     if (!r) return in_doubt(r.error());
     if (r->elements.size() != frames) {
       return in_doubt(internal_error(fmt::format("stream '{}': the add script answered {} ids for {} frames",
@@ -424,14 +431,14 @@ auto stream_producer::ledger_key(std::string_view job) const -> std::string {
 
 auto stream_producer::add_committed(std::span<const std::string> frames, const committed_batch& entry,
                                     std::stop_token stop) -> result<void> {
-  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
   std::vector<std::string> args;
-  args.reserve(frames.size() + 2);
+  args.reserve(frames.size() + 3);
   args.push_back(ledger_field(entry));
   args.push_back(ledger_value(entry));
+  args.push_back(std::to_string(options_.max_depth));
   args.insert(args.end(), frames.begin(), frames.end());
   const std::vector<std::string> keys{options_.stream, ledger_key(entry.job)};
-  auto r = client_->eval(add_committed_script, keys, args, stop);
+  auto r = eval_when_room(add_committed_script, keys, args, stop);
   if (!r) return std::move(r).error();
   if (r->str == "conflict") {
     return conflict_error(fmt::format("stream '{}': batch {} of job '{}' is in the ledger with other positions",

@@ -378,6 +378,21 @@ TEST(redis_queue, a_full_queue_makes_the_producer_wait_and_stop_ends_the_wait) {
   EXPECT_EQ(r.error().kind, pipeline::error_kind::stopped);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
   EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 3);
+
+  // An exactly-once add waits the same way, and adds neither the entry nor its ledger row.
+  std::stop_source stop_committed;
+  std::jthread committed_stopper{[&] {
+    std::this_thread::sleep_for(200ms);
+    stop_committed.request_stop();
+  }};
+  pipeline::committed_batch entry;
+  entry.job = "full";
+  const std::vector<std::string> frames{"y"};
+  auto committed = producer.add_committed(frames, entry, stop_committed.get_token());
+  ASSERT_FALSE(committed);
+  EXPECT_EQ(committed.error().kind, pipeline::error_kind::stopped);
+  EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 3);
+  EXPECT_TRUE(producer.committed("full", {}).value().empty());
 }
 
 // Keeps the server busy (a script that spins) for `how_long`, from another connection.

@@ -68,8 +68,8 @@ class stream_producer {
   /// comment).
   [[nodiscard]] auto add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void>;
 
-  /// Appends one entry per frame and records `entry` in the job's ledger, in one script, after
-  /// one depth check: both or neither. When the ledger holds `entry`'s identity already it
+  /// Appends one entry per frame and records `entry` in the job's ledger, in one script that
+  /// checks the depth first: both or neither. When the ledger holds `entry`'s identity already it
   /// adds nothing: success when the positions are the same (a batch added before a crash, or
   /// a resend after a lost reply), a `conflict` when they differ.
   [[nodiscard]] auto add_committed(std::span<const std::string> frames, const committed_batch& entry,
@@ -89,6 +89,9 @@ class stream_producer {
 
  private:
   stream_producer(std::shared_ptr<client> c, stream_options options);
+  // Runs an add script again, after waiting for room, while it answers 'full'.
+  auto eval_when_room(std::string_view script, const std::vector<std::string>& keys,
+                      const std::vector<std::string>& args, const std::stop_token& stop) -> result<reply>;
   auto wait_for_room(const std::stop_token& stop) -> result<void>;
   struct pending_add;  // one caller's add, waiting for its group's answer
   struct add_queue;    // the adds waiting for the group on the wire, and their numbering
