@@ -77,7 +77,7 @@ template <class OnField>
 auto csv_format::split(std::string_view bytes, OnField&& on_field) const -> result<std::size_t> {
   // Without a quote (or a '\n', which the framer leaves in no record but the lexer would read
   // as a field end) every field is the bytes between two delimiters: cut them out directly.
-  if (std::none_of(bytes.begin(), bytes.end(), [](char c) { return c == '"' || c == '\n'; })) {
+  if (bytes.find('"') == std::string_view::npos && bytes.find('\n') == std::string_view::npos) {
     const auto fields = static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), delimiter_)) + 1;
     if (fields > max_fields_) {
       return invalid_input_error(fmt::format("the record has more than max_fields ({}) fields", max_fields_));
@@ -145,19 +145,22 @@ auto csv_format::read_prologue(const raw_record* header) -> result<void> {
 }
 
 auto csv_format::parse(std::string_view bytes) -> result<record> {
-  // Counted first, so that the fields are built in place, to size, and a bad row builds none.
-  auto count = split(bytes, [](std::string_view) {});
+  // One pass: the fields are built as they are cut out; a row found bad at its end (a wrong
+  // count, a quote out of place) throws them away, which is rare.
+  std::vector<record::entry> entries;
+  entries.reserve(names_.size());
+  auto count = split(bytes, [&](std::string_view field) {
+    const auto i = entries.size();
+    if (i == names_.size()) {
+      if (has_header_) return;  // more fields than the header: the count below rejects the row
+      names_.push_back(fmt::format("c{}", i));
+    }
+    entries.emplace_back(names_[i], std::string(field));
+  });
   if (!count) return std::move(count).error();
   if (has_header_ && *count != names_.size()) {
     return invalid_input_error(fmt::format("the record has {} fields, the header has {}", *count, names_.size()));
   }
-  while (names_.size() < *count) names_.push_back(fmt::format("c{}", names_.size()));
-  std::vector<record::entry> entries;
-  entries.reserve(*count);
-  const auto again = split(bytes, [&](std::string_view field) {
-    entries.emplace_back(names_[entries.size()], std::string(field));  // to size
-  });
-  if (!again) return again.error();  // not reached: the same bytes split above
   return record::from_fields(std::move(entries));
 }
 
