@@ -45,9 +45,9 @@ using statement_handle = std::unique_ptr<sqlite3_stmt, statement_finalizer>;
 
 /// A cached prepared statement, lent for one use: bind, step, read columns. When it goes it
 /// resets and clears its bindings, so the next user starts clean. Values are copied when
-/// bound (but by `bind_text_unowned`). A failed bind is kept and reported by the next `step`, so callers bind without
-/// checking each call. Parameter and column indexes are sqlite's (parameters from 1,
-/// columns from 0).
+/// bound (but by `bind_text_unowned`). A failed bind is kept and reported by the next
+/// `step`, so callers bind without checking each call. Parameter and column indexes are
+/// sqlite's (parameters from 1, columns from 0).
 class statement {
  public:
   statement(sqlite3* db, sqlite3_stmt* stmt) noexcept : db_(db), stmt_(stmt) {}
