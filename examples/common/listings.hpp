@@ -16,6 +16,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace listings {
 
@@ -122,11 +124,16 @@ inline auto normalise(const pipeline::record& row) -> pipeline::result<pipeline:
   }
   auto bedrooms = integer(*bedrooms_text, "bedrooms");
   if (!bedrooms || *bedrooms < 0 || *bedrooms > 50) return pipeline::invalid_input_error("bedrooms is not 0-50");
-  return pipeline::record{{"id", *id},
-                          {"city", std::string(*city)},
-                          {"price_cents", *units * 100 + *cents},
-                          {"listed_on", std::string(*date)},
-                          {"bedrooms", *bedrooms}};
+  // Moved into place (a braced record{{…}} copies each entry out of its initializer list):
+  // this runs once per row.
+  std::vector<pipeline::record::entry> listing;
+  listing.reserve(5);
+  listing.emplace_back("id", *id);
+  listing.emplace_back("city", std::string(*city));
+  listing.emplace_back("price_cents", *units * 100 + *cents);
+  listing.emplace_back("listed_on", std::string(*date));
+  listing.emplace_back("bedrooms", *bedrooms);
+  return pipeline::record::from_fields(std::move(listing));
 }
 
 // --- dead letters ----------------------------------------------------------------------

@@ -77,7 +77,7 @@ template <class OnField>
 auto csv_format::split(std::string_view bytes, OnField&& on_field) const -> result<std::size_t> {
   // Without a quote (or a '\n', which the framer leaves in no record but the lexer would read
   // as a field end) every field is the bytes between two delimiters: cut them out directly.
-  if (std::none_of(bytes.begin(), bytes.end(), [](char c) { return c == '"' || c == '\n'; })) {
+  if (bytes.find('"') == std::string_view::npos && bytes.find('\n') == std::string_view::npos) {
     const auto fields = static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), delimiter_)) + 1;
     if (fields > max_fields_) {
       return invalid_input_error(fmt::format("the record has more than max_fields ({}) fields", max_fields_));
@@ -85,10 +85,10 @@ auto csv_format::split(std::string_view bytes, OnField&& on_field) const -> resu
     std::size_t start = 0;
     for (std::size_t i = 0; i < bytes.size(); ++i) {  // fields are short: a plain loop beats memchr
       if (bytes[i] != delimiter_) continue;
-      on_field(std::string{bytes.substr(start, i - start)});
+      on_field(bytes.substr(start, i - start));
       start = i + 1;
     }
-    on_field(std::string{bytes.substr(start)});
+    on_field(bytes.substr(start));
     return fields;
   }
   csv_lexer lexer{delimiter_};
@@ -105,7 +105,8 @@ auto csv_format::split(std::string_view bytes, OnField&& on_field) const -> resu
         if (count == max_fields_) {
           return invalid_input_error(fmt::format("the record has more than max_fields ({}) fields", max_fields_));
         }
-        on_field(std::exchange(field, std::string{}));
+        on_field(std::string_view{field});
+        field.clear();  // its buffer serves the next field
         ++count;
         break;
       case csv_lexer::token::stray_quote:
@@ -118,7 +119,7 @@ auto csv_format::split(std::string_view bytes, OnField&& on_field) const -> resu
     return invalid_input_error(
         fmt::format("field {}: a quoted field is not closed before the end of the file", count));
   }
-  on_field(std::move(field));
+  on_field(std::string_view{field});
   return count;
 }
 
@@ -131,7 +132,7 @@ auto csv_format::read_prologue(const raw_record* header) -> result<void> {
   std::string_view bytes = header->bytes;
   if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
   std::vector<std::string> names;
-  auto split_up = split(bytes, [&](std::string&& name) { names.push_back(std::move(name)); });
+  auto split_up = split(bytes, [&](std::string_view name) { names.emplace_back(name); });
   if (!split_up) return invalid_input_error(fmt::format("the header row: {}", split_up.error().message));
   std::vector<record::entry> columns;
   columns.reserve(names.size());
@@ -144,20 +145,22 @@ auto csv_format::read_prologue(const raw_record* header) -> result<void> {
 }
 
 auto csv_format::parse(std::string_view bytes) -> result<record> {
-  // Counted first, so that the fields are built in place, to size, and a bad row builds none.
-  auto count = split(bytes, [](std::string&&) {});
+  // One pass: the fields are built as they are cut out; a row found bad at its end (a wrong
+  // count, a quote out of place) throws them away, which is rare.
+  std::vector<record::entry> entries;
+  entries.reserve(names_.size());
+  auto count = split(bytes, [&](std::string_view field) {
+    const auto i = entries.size();
+    if (i == names_.size()) {
+      if (has_header_) return;  // more fields than the header: the count below rejects the row
+      names_.push_back(fmt::format("c{}", i));
+    }
+    entries.emplace_back(names_[i], std::string(field));
+  });
   if (!count) return std::move(count).error();
   if (has_header_ && *count != names_.size()) {
     return invalid_input_error(fmt::format("the record has {} fields, the header has {}", *count, names_.size()));
   }
-  while (names_.size() < *count) names_.push_back(fmt::format("c{}", names_.size()));
-  std::vector<record::entry> entries;
-  entries.reserve(*count);
-  const auto again = split(bytes, [&](std::string&& field) {
-    field.shrink_to_fit();
-    entries.emplace_back(names_[entries.size()], std::move(field));
-  });
-  if (!again) return again.error();  // not reached: the same bytes split above
   return record::from_fields(std::move(entries));
 }
 

@@ -78,8 +78,9 @@ class csv_format {
   [[nodiscard]] auto parse(std::string_view bytes) -> result<record>;
 
  private:
-  /// Calls `on_field(std::string&&)` with each field of `bytes`, unquoted, and returns how many
-  /// there were; an invalid_input error when the row is malformed or has over max_fields_.
+  /// Calls `on_field(std::string_view)` with each field of `bytes`, unquoted (valid for the
+  /// call only), and returns how many there were; an invalid_input error when the row is
+  /// malformed or has over max_fields_.
   template <class OnField>
   [[nodiscard]] auto split(std::string_view bytes, OnField&& on_field) const -> result<std::size_t>;
 

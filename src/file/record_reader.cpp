@@ -1,6 +1,8 @@
 #include "record_reader.hpp"
 
 #include <charconv>
+#include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -16,7 +18,15 @@ auto parse_decimal(std::string_view text) -> std::optional<std::uint64_t> {
 
 }  // namespace
 
-auto encode_position(resume_point at) -> position { return position{fmt::format("{}:{}", at.offset, at.line)}; }
+// Once per record read: the numbers written directly, without a format string to parse.
+auto encode_position(resume_point at) -> position {
+  const fmt::format_int offset{at.offset};
+  const fmt::format_int line{at.line};
+  std::string text;
+  text.reserve(offset.size() + 1 + line.size());
+  text.append(offset.data(), offset.size()).append(1, ':').append(line.data(), line.size());
+  return position{std::move(text)};
+}
 
 auto decode_position(const position& pos, std::string_view source) -> result<resume_point> {
   const std::string_view text = pos.bytes();

@@ -67,10 +67,14 @@ void statement::bind_int64(int index, std::int64_t v) noexcept { keep_failure(sq
 
 void statement::bind_double(int index, double v) noexcept { keep_failure(sqlite3_bind_double(stmt_, index, v)); }
 
-void statement::bind_text(int index, std::string_view v) noexcept {
+void statement::bind_text(int index, std::string_view v) noexcept { bind_text_as(index, v, SQLITE_TRANSIENT); }
+
+void statement::bind_text_unowned(int index, std::string_view v) noexcept { bind_text_as(index, v, SQLITE_STATIC); }
+
+void statement::bind_text_as(int index, std::string_view v, sqlite3_destructor_type lifetime) noexcept {
   // A null pointer would bind NULL; an empty string_view may have one.
   const char* data = v.data() != nullptr ? v.data() : "";
-  keep_failure(sqlite3_bind_text64(stmt_, index, data, v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  keep_failure(sqlite3_bind_text64(stmt_, index, data, v.size(), lifetime, SQLITE_UTF8));
 }
 
 void statement::bind_blob(int index, std::span<const std::byte> v) noexcept {
@@ -80,14 +84,6 @@ void statement::bind_blob(int index, std::span<const std::byte> v) noexcept {
   } else {
     keep_failure(sqlite3_bind_blob64(stmt_, index, v.data(), v.size(), SQLITE_TRANSIENT));
   }
-}
-
-auto statement::step(std::string_view context) -> result<bool> {
-  if (bind_failure_ != SQLITE_OK) return sqlite_error(db_, bind_failure_, context);
-  const int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return sqlite_error(db_, rc, context);
 }
 
 void statement::reset() noexcept { sqlite3_reset(stmt_); }

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -44,9 +45,9 @@ using statement_handle = std::unique_ptr<sqlite3_stmt, statement_finalizer>;
 
 /// A cached prepared statement, lent for one use: bind, step, read columns. When it goes it
 /// resets and clears its bindings, so the next user starts clean. Values are copied when
-/// bound. A failed bind is kept and reported by the next `step`, so callers bind without
-/// checking each call. Parameter and column indexes are sqlite's (parameters from 1,
-/// columns from 0).
+/// bound (but by `bind_text_unowned`). A failed bind is kept and reported by the next
+/// `step`, so callers bind without checking each call. Parameter and column indexes are
+/// sqlite's (parameters from 1, columns from 0).
 class statement {
  public:
   statement(sqlite3* db, sqlite3_stmt* stmt) noexcept : db_(db), stmt_(stmt) {}
@@ -65,9 +66,26 @@ class statement {
   void bind_blob(int index, std::span<const std::byte> v) noexcept;
   void bind_blob(int index, std::string_view v) noexcept { bind_blob(index, std::as_bytes(std::span{v})); }
 
+  /// Text bound without a copy: `v` must stay valid until the statement is stepped for the
+  /// last time with it (a row loop rebinds every parameter of each row; the binding is
+  /// cleared when this object goes).
+  void bind_text_unowned(int index, std::string_view v) noexcept;
+
   /// Runs one step: true when a row is ready to read, false when the statement is done.
   /// `context` starts the error's message ("inserting row 3 of 10 into \"orders\"").
-  [[nodiscard]] auto step(std::string_view context) -> result<bool>;
+  [[nodiscard]] auto step(std::string_view context) -> result<bool> {
+    return step([context] { return context; });
+  }
+  /// The same, the context made by `context()` only when the step fails: a loop over many
+  /// rows formats nothing for the rows that go in.
+  template <std::invocable Context>
+  [[nodiscard]] auto step(const Context& context) -> result<bool> {
+    if (bind_failure_ != SQLITE_OK) return sqlite_error(db_, bind_failure_, context());
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return sqlite_error(db_, rc, context());
+  }
   /// Back to the start, bindings kept, for the next row.
   void reset() noexcept;
 
@@ -79,6 +97,8 @@ class statement {
 
  private:
   void keep_failure(int rc) noexcept;
+  // SQLITE_TRANSIENT copies the text, SQLITE_STATIC does not.
+  void bind_text_as(int index, std::string_view v, sqlite3_destructor_type lifetime) noexcept;
 
   sqlite3* db_;
   sqlite3_stmt* stmt_;

@@ -219,15 +219,18 @@ class relational_connection final : public relational::connection {
   // Binds row `row` of `rows` and steps it; the statement is reset for the next row either way.
   static auto insert_row(statement& st, const relational::sink_plan& plan, std::span<const record> rows,
                          std::size_t row) -> result<void> {
-    const auto context = fmt::format("row {} of {} into {}", row, rows.size(), plan.table);
+    // Formatted only for an error: most rows go in.
+    const auto context = [&] { return fmt::format("row {} of {} into {}", row, rows.size(), plan.table); };
     for (std::size_t c = 0; c < plan.columns.size(); ++c) {
       const int index = static_cast<int>(c + 1);
-      const value* v = rows[row].find(plan.columns[c]);
+      const value* v = plan.value_of(rows[row], c);
       if (v == nullptr) {
         st.bind_null(index);
+      } else if (const auto* text = v->get_if<std::string>()) {
+        st.bind_text_unowned(index, *text);  // the row outlives the step, and every row rebinds
       } else if (auto problem = bind_value(st, index, *v)) {
         st.reset();
-        return invalid_input_error(fmt::format("{}: field \"{}\" {}", context, plan.columns[c], *problem));
+        return invalid_input_error(fmt::format("{}: field \"{}\" {}", context(), plan.columns[c], *problem));
       }
     }
     auto done = st.step(context);

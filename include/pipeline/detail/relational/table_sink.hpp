@@ -93,6 +93,18 @@ struct sink_plan {
   /// `sql` as a statement that skips a row whose unique key is taken instead of failing
   /// (INSERT IGNORE); set with `refuses_duplicates` only.
   std::string skip_duplicates_sql;
+
+  /// The value `row` gives column `column` (the field `columns[column]`), nullptr when it has
+  /// none. The field at the same place is looked at first: a row built in column order (what
+  /// a transform returns, most often) is bound without a scan by name.
+  [[nodiscard]] auto value_of(const record& row, std::size_t column) const noexcept -> const value* {
+    const auto& name = columns[column];
+    if (column < row.size()) {
+      const auto& at = *(row.begin() + static_cast<std::ptrdiff_t>(column));
+      if (at.first == name) return &at.second;
+    }
+    return row.find(name);
+  }
 };
 
 /// The table sink of every SQL adapter, written once over the adapter's dialect
