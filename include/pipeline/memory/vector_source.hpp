@@ -69,6 +69,4 @@ class vector_source {
   std::size_t next_ = 0;
 };
 
-static_assert(seekable_source<vector_source<int>>);
-
 }  // namespace pipeline
