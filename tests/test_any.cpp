@@ -22,6 +22,7 @@ namespace {
 static_assert(pipeline::seekable_source<pipeline::any_source<int>>);
 static_assert(pipeline::flushable_sink<pipeline::any_sink<int>>);
 static_assert(pipeline::per_record_sink<pipeline::any_sink<int>>);
+static_assert(pipeline::transactional_sink<pipeline::any_sink<int>>);
 static_assert(pipeline::checkpoint_store<pipeline::any_checkpoint_store>);
 static_assert(pipeline::dead_letter_sink<pipeline::any_dead_letter_sink>);
 static_assert(pipeline::queue<pipeline::any_queue<int>>);

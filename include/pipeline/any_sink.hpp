@@ -136,7 +136,4 @@ class any_sink {
   std::unique_ptr<interface> self_;
 };
 
-static_assert(per_record_sink<any_sink<int>>);
-static_assert(transactional_sink<any_sink<int>>);
-
 }  // namespace pipeline

@@ -1,12 +1,9 @@
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <condition_variable>
-#include <mutex>
+#include <memory>
 #include <span>
-#include <stdexcept>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
@@ -25,6 +22,30 @@ struct sink_limits {
   bool rate_per_record = true;       ///< one token per record (an email each), or one per write call
   std::size_t max_in_flight = 0;     ///< writes running at once; 0: no cap
 };
+
+namespace detail {
+// The records per write under `limits`: at most the limiter's burst when it counts records.
+[[nodiscard]] auto limited_piece_size(const sink_limits& limits, std::size_t batch) -> std::size_t;
+
+// The cap on writes in flight of a limited_sink. Thread-safe. Its mutex and condition
+// variable live in src/core/limited_sink.cpp, so that no user file compiles them.
+class write_slots {
+ public:
+  explicit write_slots(std::size_t max_in_flight);  // 0: no cap, acquire never waits
+  write_slots(const write_slots&) = delete;
+  auto operator=(const write_slots&) -> write_slots& = delete;
+  ~write_slots();
+
+  // Waits for a free slot; false when `stop` fired first (no slot taken).
+  [[nodiscard]] auto acquire(const std::stop_token& stop) -> bool;
+  // Gives back a slot `acquire` took.
+  void release() noexcept;
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;  // null without a cap
+};
+}  // namespace detail
 
 /// A sink that waits for its limits before each write: "100 emails a minute shared by all
 /// workers, at most 5 requests in flight".
@@ -49,13 +70,13 @@ class limited_sink {
  public:
   using value_type = sink_value_t<Sink>;
 
-  limited_sink(Sink& inner, sink_limits limits) : inner_(inner), limits_(limits) {}
+  limited_sink(Sink& inner, sink_limits limits) : inner_(inner), limits_(limits), slots_(limits.max_in_flight) {}
 
   [[nodiscard]] auto write(std::span<const value_type> records, std::stop_token stop) -> result<void> {
     if (records.empty()) return write_piece(records, stop);
     const std::size_t piece = piece_size(records.size());
     for (std::size_t first = 0; first < records.size(); first += piece) {
-      if (auto written = write_piece(records.subspan(first, std::min(piece, records.size() - first)), stop); !written) {
+      if (auto written = write_piece(records.subspan(first, piece_at(records.size(), first, piece)), stop); !written) {
         return written;
       }
     }
@@ -73,7 +94,7 @@ class limited_sink {
     if (records.empty()) return write_part(records);
     const std::size_t piece = piece_size(records.size());
     for (std::size_t first = 0; first < records.size(); first += piece) {
-      auto part = write_part(records.subspan(first, std::min(piece, records.size() - first)));
+      auto part = write_part(records.subspan(first, piece_at(records.size(), first, piece)));
       if (!part && (first == 0 || part.error().kind == error_kind::stopped)) return std::move(part).error();
       if (!part) {
         // The pieces before are committed: only this one and the rest are to be done again.
@@ -89,10 +110,10 @@ class limited_sink {
   [[nodiscard]] auto answers_per_record() const noexcept -> bool { return pipeline::answers_per_record(inner_); }
 
  private:
-  auto piece_size(std::size_t batch) const -> std::size_t {
-    return limits_.rate != nullptr && limits_.rate_per_record
-               ? static_cast<std::size_t>(std::max<std::uint64_t>(limits_.rate->burst(), 1))
-               : std::max<std::size_t>(batch, 1);
+  auto piece_size(std::size_t batch) const -> std::size_t { return detail::limited_piece_size(limits_, batch); }
+  // The length of the piece at `first`: `piece`, or what is left.
+  static auto piece_at(std::size_t size, std::size_t first, std::size_t piece) noexcept -> std::size_t {
+    return size - first < piece ? size - first : piece;
   }
 
   auto write_piece(std::span<const value_type> part, const std::stop_token& stop) -> result<void> {
@@ -107,26 +128,15 @@ class limited_sink {
       const std::uint64_t tokens = limits_.rate_per_record ? part.size() : 1;
       if (tokens > 0 && !limits_.rate->acquire(tokens, stop)) return stopped_error();
     }
-    if (limits_.max_in_flight == 0) return write();
-    {
-      std::unique_lock lock{mutex_};
-      if (!slot_free_.wait(lock, stop, [&] { return in_flight_ < limits_.max_in_flight; })) return stopped_error();
-      ++in_flight_;
-    }
+    if (!slots_.acquire(stop)) return stopped_error();
     auto written = write();
-    {
-      std::scoped_lock lock{mutex_};
-      --in_flight_;
-    }
-    slot_free_.notify_one();
+    slots_.release();
     return written;
   }
 
   Sink& inner_;
   sink_limits limits_;
-  std::mutex mutex_;
-  std::condition_variable_any slot_free_;
-  std::size_t in_flight_ = 0;
+  detail::write_slots slots_;
 };
 
 }  // namespace pipeline

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -190,7 +189,10 @@ class mpmc_queue {
   [[nodiscard]] auto size() const noexcept -> std::size_t {
     const auto head = head_.load(std::memory_order_relaxed);
     const auto tail = tail_.load(std::memory_order_relaxed) & ~closed_bit;
-    return tail > head ? static_cast<std::size_t>(std::min<std::uint64_t>(tail - head, capacity_)) : 0;
+    if (tail <= head) return 0;
+    const std::uint64_t depth = tail - head;
+    // Not std::min: <algorithm> would cost every file that includes this header.
+    return static_cast<std::size_t>(depth < capacity_ ? depth : capacity_);
   }
 
   [[nodiscard]] auto capacity() const noexcept -> std::size_t { return capacity_; }

@@ -147,7 +147,7 @@ class record {
 
   [[nodiscard]] auto size() const noexcept -> std::size_t { return fields_.size(); }
   [[nodiscard]] auto empty() const noexcept -> bool { return fields_.empty(); }
-  void reserve(std::size_t n) { fields_.reserve(n); }
+  void reserve(std::size_t n);
   [[nodiscard]] auto begin() const noexcept -> const_iterator { return fields_.begin(); }
   [[nodiscard]] auto end() const noexcept -> const_iterator { return fields_.end(); }
 

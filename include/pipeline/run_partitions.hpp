@@ -1,13 +1,8 @@
 #pragma once
 
-#include <algorithm>
-#include <atomic>
 #include <cstddef>
-#include <exception>
-#include <stdexcept>
+#include <functional>
 #include <stop_token>
-#include <string>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -21,6 +16,15 @@ struct partition_report {
   partition part;
   run_report report;
 };
+
+namespace detail {
+// The untyped part of run_partitions (src/core/run_partitions.cpp): the threads, the options
+// and the report of each partition. `run_one` runs one partition under the options given.
+[[nodiscard]] auto run_each_partition(const std::vector<partition>& plan, const runner_options& options,
+                                      std::size_t max_concurrent, std::stop_token stop,
+                                      const std::function<run_report(const partition&, const runner_options&)>& run_one)
+    -> std::vector<partition_report>;
+}  // namespace detail
 
 /// Runs every partition of `plan`, at most `max_concurrent` at once, each as its own
 /// `pipeline::run` over the source `make_source(partition)` returns.
@@ -44,37 +48,11 @@ template <class MakeSource, class Transform, sink Sink, dead_letter_sink Dlq, ch
 auto run_partitions(const std::vector<partition>& plan, MakeSource&& make_source, Transform&& transform, Sink& sink,
                     Dlq& dlq, Store& checkpoints, const runner_options& options, std::size_t max_concurrent,
                     std::stop_token stop = {}) -> std::vector<partition_report> {
-  if (max_concurrent == 0) throw std::invalid_argument("run_partitions: max_concurrent must be > 0");
-  validate(options);
-  std::vector<partition_report> reports;
-  for (const auto& p : plan) {
-    run_report not_started;
-    not_started.status = run_status::stopped;
-    reports.push_back({p, std::move(not_started)});
-  }
-  std::atomic<std::size_t> next{0};
-  const auto run_one = [&](std::size_t i) {
-    auto part_options = options;
-    part_options.name = options.name + "/" + plan[i].name;
-    part_options.checkpoint_key = options.effective_checkpoint_key() + "/" + plan[i].name;
-    part_options.partition = plan[i].index;
-    try {
-      auto source = make_source(plan[i]);
-      reports[i].report = run(source, transform, sink, dlq, checkpoints, part_options, stop);
-    } catch (const std::exception& e) {
-      reports[i].report.status = run_status::failed;
-      reports[i].report.failure = internal_error(std::string("partition ") + plan[i].name + ": " + e.what());
-    }
-  };
-  {
-    std::vector<std::jthread> runners;
-    for (std::size_t t = 0; t < std::min(max_concurrent, plan.size()); ++t) {
-      runners.emplace_back([&] {
-        for (auto i = next++; i < plan.size() && !stop.stop_requested(); i = next++) run_one(i);
-      });
-    }
-  }
-  return reports;
+  return detail::run_each_partition(plan, options, max_concurrent, stop,
+                                    [&](const partition& part, const runner_options& part_options) {
+                                      auto source = make_source(part);
+                                      return run(source, transform, sink, dlq, checkpoints, part_options, stop);
+                                    });
 }
 
 }  // namespace pipeline

@@ -18,8 +18,6 @@
 #include <variant>
 #include <vector>
 
-#include <fmt/core.h>
-
 #include <pipeline/any_job_log_store.hpp>
 #include <pipeline/autoscaler.hpp>
 #include <pipeline/backoff.hpp>
@@ -174,6 +172,10 @@ struct transform_traits<F, T> {
   static constexpr bool per_record = false;
 };
 
+// The `internal` error for the exception in flight, thrown by `who`; call it in a catch block.
+// Out of line (src/core/runner.cpp), so no user file formats the message.
+[[nodiscard]] auto current_exception_error(std::string_view who) -> error;
+
 // Calls user code (`who` names it in the message); what it throws becomes an `internal` error,
 // which the run treats as a defect (see runner_options::on_defect).
 template <class F, class... Args>
@@ -181,10 +183,8 @@ auto call_user(std::string_view who, F&& f, Args&&... args)
     -> result<typename unwrap_result<std::invoke_result_t<F&, Args...>>::type> {
   try {
     return std::invoke(f, std::forward<Args>(args)...);
-  } catch (const std::exception& e) {
-    return internal_error(fmt::format("{} threw: {}", who, e.what()));
   } catch (...) {
-    return internal_error(fmt::format("{} threw a non-standard exception", who));
+    return current_exception_error(who);
   }
 }
 

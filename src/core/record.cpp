@@ -160,6 +160,8 @@ auto record::from_fields(std::vector<entry> fields) -> result<record> {
   return r;
 }
 
+void record::reserve(std::size_t n) { fields_.reserve(n); }
+
 auto record::set(std::string_view name, value v) -> value& {
   if (auto* existing = find(name)) return *existing = std::move(v);
   return fields_.emplace_back(std::string(name), std::move(v)).second;

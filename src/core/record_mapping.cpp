@@ -1,5 +1,7 @@
 #include <pipeline/detail/field_conversion.hpp>
 
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -19,8 +21,11 @@ auto integer_out_of_range_error(std::string_view field, std::int64_t v, bool is_
       fmt::format("field \"{}\": int64 value {} does not fit in {}int{}", field, v, is_signed ? "" : "u", bits));
 }
 
-auto float_out_of_range_error(std::string_view field, double v) -> error {
-  return invalid_input_error(fmt::format("field \"{}\": float64 value {} does not fit in float32", field, v));
+auto narrow_to_float(std::string_view field, double v) -> result<float> {
+  if (std::isfinite(v) && std::abs(v) > static_cast<double>(std::numeric_limits<float>::max())) {
+    return invalid_input_error(fmt::format("field \"{}\": float64 value {} does not fit in float32", field, v));
+  }
+  return static_cast<float>(v);
 }
 
 void throw_uint64_out_of_range(std::string_view field, std::uint64_t v) {

@@ -1,5 +1,10 @@
 #include <pipeline/runner.hpp>
 
+#include <exception>
+#include <string_view>
+
+#include <fmt/core.h>
+
 namespace pipeline {
 
 auto to_string(run_status status) noexcept -> std::string_view {
@@ -29,6 +34,16 @@ void validate(const runner_options& options) {
   }
   validate(options.retry);
   if (options.autoscale) validate(*options.autoscale);
+}
+
+auto detail::current_exception_error(std::string_view who) -> error {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return internal_error(fmt::format("{} threw: {}", who, e.what()));
+  } catch (...) {
+    return internal_error(fmt::format("{} threw a non-standard exception", who));
+  }
 }
 
 }  // namespace pipeline

@@ -9,6 +9,11 @@
 #include <stdexcept>
 #include <vector>
 
+// The memory adapters model the concepts; checked here rather than in their headers, where
+// every user file would instantiate them.
+static_assert(pipeline::per_record_sink<pipeline::memory_sink<int>>);
+static_assert(pipeline::seekable_source<pipeline::vector_source<int>>);
+
 namespace {
 
 using ::testing::ElementsAre;

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -136,7 +135,8 @@ class event_count {
     do {
       const auto unsignalled = waiters(state) - signals(state);
       if (unsignalled == 0 || count == 0) return;
-      woken = std::min<std::uint64_t>(count, unsignalled);
+      // Not std::min: <algorithm> would cost every file that includes this header.
+      woken = count < unsignalled ? count : unsignalled;
     } while (!state_.compare_exchange_weak(state, state + woken * one_signal, std::memory_order_seq_cst));
     epoch_.increment();
     epoch_.wake(woken);

@@ -1,9 +1,7 @@
 #pragma once
 
-#include <cmath>
 #include <concepts>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,7 +48,8 @@ consteval auto stored_kind() -> value_kind {
 [[nodiscard]] auto wrong_kind_error(std::string_view field, value_kind expected, value_kind actual) -> error;
 [[nodiscard]] auto integer_out_of_range_error(std::string_view field, std::int64_t v, bool is_signed, std::size_t bits)
     -> error;
-[[nodiscard]] auto float_out_of_range_error(std::string_view field, double v) -> error;
+// Rounding to float is accepted; leaving its range is not (NaN and infinities pass).
+[[nodiscard]] auto narrow_to_float(std::string_view field, double v) -> result<float>;
 [[noreturn]] void throw_uint64_out_of_range(std::string_view field, std::uint64_t v);
 
 template <mappable_member M>
@@ -87,12 +86,7 @@ auto from_value(const value* v, std::string_view field) -> result<M> {
       if (!std::in_range<M>(i)) return integer_out_of_range_error(field, i, std::is_signed_v<M>, sizeof(M) * 8);
       return static_cast<M>(i);
     } else if constexpr (std::same_as<M, float>) {
-      const double d = *v->get_if<double>();
-      // Rounding to float is accepted; leaving its range is not (NaN and infinities pass).
-      if (std::isfinite(d) && std::abs(d) > static_cast<double>(std::numeric_limits<float>::max())) {
-        return float_out_of_range_error(field, d);
-      }
-      return static_cast<float>(d);
+      return narrow_to_float(field, *v->get_if<double>());
     } else {
       return *v->get_if<M>();
     }

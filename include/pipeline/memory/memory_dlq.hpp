@@ -2,19 +2,15 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <optional>
-#include <set>
 #include <span>
 #include <stop_token>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <pipeline/dead_letter.hpp>
 #include <pipeline/dead_letter_store.hpp>
-#include <pipeline/detail/scheduled_failures.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline {
@@ -37,9 +33,10 @@ namespace pipeline {
 /// `std::ref` or build it in place.
 class memory_dlq {
  public:
-  memory_dlq() = default;
+  memory_dlq();
   memory_dlq(const memory_dlq&) = delete;
   auto operator=(const memory_dlq&) -> memory_dlq& = delete;
+  ~memory_dlq();
 
   [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
 
@@ -56,11 +53,8 @@ class memory_dlq {
   [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
  private:
-  mutable std::mutex mutex_;
-  std::map<std::uint64_t, dead_letter> entries_;  // by id, the write sequence number
-  std::uint64_t last_id_ = 0;
-  std::set<std::tuple<std::uint32_t, std::string, std::string>> stored_;  // (partition, position, fingerprint)
-  detail::scheduled_failures outages_;
+  struct state;  // the mutex, the entries and their identities, in src/core/memory
+  std::unique_ptr<state> state_;
 };
 
 static_assert(dead_letter_store<memory_dlq>);

@@ -102,6 +102,4 @@ class memory_sink {
   std::size_t write_calls_ = 0;
 };
 
-static_assert(per_record_sink<memory_sink<int>>);
-
 }  // namespace pipeline
