@@ -139,16 +139,6 @@ struct column_array {
   std::vector<unsigned long> lengths;
 };
 
-// The field `name` of `r`, column `at` of the statement: records most often hold their fields
-// in the columns' order, so the field in that place is tried before a search by name.
-auto field_of(const record& r, std::size_t at, const std::string& name) noexcept -> const value* {
-  if (at < r.size()) {
-    const auto& [field, v] = *std::next(r.begin(), static_cast<std::ptrdiff_t>(at));
-    if (field == name) return &v;
-  }
-  return r.find(name);
-}
-
 // The kind a column is sent as: the kind its non-null values share (bool counted as
 // int64), or string when they differ.
 auto column_kind(const std::vector<const value*>& fields) -> value_kind {
@@ -180,16 +170,17 @@ auto is_ascii(std::string_view s) noexcept -> bool {
   return (seen & 0x8080808080808080ULL) == 0;
 }
 
-// Fills `col` and `bind` for rows [0, n) of `rows`, column `at` (`name`) of the statement; an
+// Fills `col` and `bind` for rows [0, n) of `rows`, column `at` of `plan`'s statement; an
 // `invalid_input` error names a value the server could not hold as it is. With
 // `ascii_as_is` (row_check.hpp's `ascii_stored_as_is`), text that is all ASCII is bound as
 // bytes: stored the same, without the server's conversion from utf8mb4.
-auto bind_column(std::span<const record> rows, std::size_t at, const std::string& name, bool ascii_as_is,
+auto bind_column(std::span<const record> rows, const relational::sink_plan& plan, std::size_t at, bool ascii_as_is,
                  column_array& col, MYSQL_BIND& bind) -> result<void> {
   const std::size_t n = rows.size();
+  const std::string& name = plan.columns[at];
   std::memset(&bind, 0, sizeof bind);
   col.fields.resize(n);
-  for (std::size_t i = 0; i < n; ++i) col.fields[i] = field_of(rows[i], at, name);
+  for (std::size_t i = 0; i < n; ++i) col.fields[i] = plan.value_of(rows[i], at);
   col.indicators.assign(n, STMT_INDICATOR_NONE);
   const value_kind kind = column_kind(col.fields);
   const auto bad = [&](std::size_t row, const value& v, std::string_view why) {
@@ -302,7 +293,7 @@ auto insert_chunks(connection& c, std::string_view sql, const relational::sink_p
     if (stop.stop_requested()) return stopped_error();
     const auto chunk = records.subspan(first, std::min(plan.rows_per_statement, records.size() - first));
     for (std::size_t i = 0; i < plan.columns.size(); ++i) {
-      if (auto bound = bind_column(chunk, i, plan.columns[i], ascii_as_is[i], columns[i], binds[i]); !bound) {
+      if (auto bound = bind_column(chunk, plan, i, ascii_as_is[i], columns[i], binds[i]); !bound) {
         auto e = std::move(bound).error();
         e.message = fmt::format("into {} (rows from {}): {}", plan.table, first, e.message);
         return e;

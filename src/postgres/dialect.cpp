@@ -307,7 +307,7 @@ class relational_connection final : public relational::connection {
         sql += relational::placeholders(the_dialect, i * width + 1, width);
         sql += ')';
         for (std::size_t j = 0; j < width; ++j) {
-          const value* v = chunk[i].find(plan.columns[j]);
+          const value* v = plan.value_of(chunk[i], j);
           if (auto set = params.set(i * width + j, v != nullptr ? *v : value{}); !set) {
             return invalid_input_error(fmt::format("row {} of {} into {}: field \"{}\" {}", first + i, rows.size(),
                                                    plan.table, plan.columns[j], set.error().message));
@@ -364,7 +364,7 @@ class relational_connection final : public relational::connection {
     for (std::size_t i = 0; i < rows.size(); ++i) {
       for (std::size_t j = 0; j < plan.columns.size(); ++j) {
         if (j != 0) data += '\t';
-        const value* v = rows[i].find(plan.columns[j]);
+        const value* v = plan.value_of(rows[i], j);
         if (auto problem = append_copy_field(data, v != nullptr ? *v : value{})) {
           return abort_with(invalid_input_error(fmt::format("row {} of {} into {}: field \"{}\" {}", i, rows.size(),
                                                             plan.table, plan.columns[j], *problem)));
