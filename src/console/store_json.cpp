@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <pipeline/detail/job_run_fields.hpp>
 #include <pipeline/detail/time_text.hpp>
 
 namespace pipeline::admin {
@@ -22,18 +23,9 @@ auto shown_bytes(const std::string& bytes) -> std::string {
 auto iso_time(std::chrono::system_clock::time_point t) -> std::string { return pipeline::detail::format_iso_time(t); }
 
 auto run_json(const job_run& run) -> json {
-  return {{"job", run.job},
-          {"id", run.id},
-          {"state", to_string(run.state)},
-          {"owner", run.owner},
-          {"read", run.read},
-          {"written", run.written},
-          {"dead_lettered", run.dead_lettered},
-          {"retried", run.retried},
-          {"created", iso_time(run.created)},
-          {"updated", iso_time(run.updated)},
-          {"lease_until", iso_time(run.lease_until)},
-          {"message", run.message}};
+  json doc = json::object();
+  pipeline::detail::for_each_job_run_field(run, [&](std::string_view name, const auto& value) { doc[name] = value; });
+  return doc;
 }
 
 auto letter_json(const stored_dead_letter& stored, std::size_t payload_limit) -> json {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <pipeline/detail/job_run_fields.hpp>
 #include <pipeline/detail/time_text.hpp>
 
 #include "posix_io.hpp"
@@ -40,21 +41,8 @@ auto id_of(const std::filesystem::path& file) -> std::optional<std::uint64_t> {
 }
 
 auto encode(const job_run& run) -> std::string {
-  const json doc = {
-      {"format", format_version},
-      {"id", run.id},
-      {"job", run.job},
-      {"state", to_string(run.state)},
-      {"owner", run.owner},
-      {"read", run.read},
-      {"written", run.written},
-      {"dead_lettered", run.dead_lettered},
-      {"retried", run.retried},
-      {"created", pipeline::detail::format_iso_time(run.created)},
-      {"updated", pipeline::detail::format_iso_time(run.updated)},
-      {"lease_until", pipeline::detail::format_iso_time(run.lease_until)},
-      {"message", run.message},
-  };
+  json doc = {{"format", format_version}};
+  pipeline::detail::for_each_job_run_field(run, [&](std::string_view name, const auto& value) { doc[name] = value; });
   // Bytes that are not UTF-8 (a message quoting bad input) become U+FFFD instead of failing.
   return doc.dump(-1, ' ', false, json::error_handler_t::replace) + '\n';
 }
