@@ -12,7 +12,10 @@ namespace pipeline {
 
 /// An owning, type-erased checkpoint store, for choosing the store at run time.
 ///
-/// Holds any `checkpoint_store`; as thread-safe as the store it holds (all of ours are).
+/// Holds any `checkpoint_store`: use it for a store of your own or `memory_checkpoint_store`.
+/// The adapters' stores are all `basic_checkpoint_store`s already (copyable, with `keys()`):
+/// hold those as that, without this extra indirection.
+/// As thread-safe as the store it holds (all of ours are).
 /// Move-only; a moved-from wrapper may only be destroyed or assigned.
 class any_checkpoint_store {
  public:

@@ -13,6 +13,7 @@
 #include <pipeline/autoscaler.hpp>
 #include <pipeline/backoff.hpp>
 #include <pipeline/batch.hpp>
+#include <pipeline/basic_checkpoint_store.hpp>
 #include <pipeline/batched.hpp>
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/clock.hpp>

@@ -49,40 +49,50 @@ auto read_checkpoint(const std::filesystem::path& path) -> result<checkpoint> {
   return decode(**content, path);
 }
 
+// The checkpoint files of one directory: the backend of `checkpoint_store`.
+class checkpoint_files final : public pipeline::detail::checkpoint_backend {
+ public:
+  explicit checkpoint_files(std::filesystem::path directory) : directory_(std::move(directory)) {
+    if (directory_.empty()) throw std::invalid_argument("checkpoint_store: directory is empty");
+  }
+
+  auto load(std::string_view key) -> result<checkpoint> override {
+    auto name = detail::escape_file_name(key, "checkpoint key");
+    if (!name) return std::move(name).error();
+    return read_checkpoint(directory_ / (*name + ".checkpoint"));
+  }
+
+  auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t> override {
+    auto name = detail::escape_file_name(key, "checkpoint key");
+    if (!name) return std::move(name).error();
+    if (auto made = detail::make_directories(directory_); !made) return std::move(made).error();
+
+    const auto path = directory_ / (*name + ".checkpoint");
+    auto lock = detail::lock_exclusively(directory_ / (*name + ".lock"));
+    if (!lock) return std::move(lock).error();
+    auto stored = read_checkpoint(path);
+    if (!stored) return std::move(stored).error();
+    if (stored->version != expected_version) {
+      return conflict_error(fmt::format("checkpoint '{}' is at version {}, not {}", key, stored->version,
+                                        expected_version));
+    }
+    const std::uint64_t next = expected_version + 1;
+    if (auto replaced = detail::replace_file(path, encode(pos, next)); !replaced) return std::move(replaced).error();
+    return next;
+  }
+
+  auto keys() -> result<std::vector<std::string>> override {
+    return detail::escaped_names(directory_, detail::entry_type::file, ".checkpoint");
+  }
+
+ private:
+  std::filesystem::path directory_;
+};
+
 }  // namespace
 
-checkpoint_store::checkpoint_store(std::filesystem::path directory) : directory_(std::move(directory)) {
-  if (directory_.empty()) throw std::invalid_argument("checkpoint_store: directory is empty");
-}
-
-auto checkpoint_store::load(std::string_view key) -> result<checkpoint> {
-  auto name = detail::escape_file_name(key, "checkpoint key");
-  if (!name) return std::move(name).error();
-  return read_checkpoint(directory_ / (*name + ".checkpoint"));
-}
-
-auto checkpoint_store::save(std::string_view key, const position& pos, std::uint64_t expected_version)
-    -> result<std::uint64_t> {
-  auto name = detail::escape_file_name(key, "checkpoint key");
-  if (!name) return std::move(name).error();
-  if (auto made = detail::make_directories(directory_); !made) return std::move(made).error();
-
-  const auto path = directory_ / (*name + ".checkpoint");
-  auto lock = detail::lock_exclusively(directory_ / (*name + ".lock"));
-  if (!lock) return std::move(lock).error();
-  auto stored = read_checkpoint(path);
-  if (!stored) return std::move(stored).error();
-  if (stored->version != expected_version) {
-    return conflict_error(fmt::format("checkpoint '{}' is at version {}, not {}", key, stored->version,
-                                      expected_version));
-  }
-  const std::uint64_t next = expected_version + 1;
-  if (auto replaced = detail::replace_file(path, encode(pos, next)); !replaced) return std::move(replaced).error();
-  return next;
-}
-
-auto checkpoint_store::keys() -> result<std::vector<std::string>> {
-  return detail::escaped_names(directory_, detail::entry_type::file, ".checkpoint");
-}
+checkpoint_store::checkpoint_store(std::filesystem::path directory)
+    : basic_checkpoint_store(std::make_shared<checkpoint_files>(std::move(directory))) {}
 
 }  // namespace pipeline::file

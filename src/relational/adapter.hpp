@@ -1,20 +1,23 @@
 #pragma once
 
-// The members of the relational checkpoint_store, dead_letter_table, job_log and table_sink
-// templates (include/pipeline/detail/relational/), for an adapter to instantiate for its
-// `database` in the source file that specialises `backend` for it (src/<adapter>/dialect.cpp):
+// The members of the relational checkpoint_store (over its backend, `checkpoint_rows`),
+// dead_letter_table, job_log and table_sink templates (include/pipeline/detail/relational/),
+// for an adapter to instantiate for its `database` in the source file that specialises
+// `backend` for it (src/<adapter>/dialect.cpp):
 //
 //     template <> struct pipeline::detail::relational::backend<pipeline::sqlite::database> { … };
 //     PIPELINE_RELATIONAL_INSTANTIATE(pipeline::sqlite::database);
 //
 // They only take a connection and call the SQL of stores.hpp, which is compiled once.
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <pipeline/detail/relational/checkpoint_store.hpp>
 #include <pipeline/detail/relational/dead_letter_table.hpp>
@@ -68,32 +71,41 @@ auto open_store_table(const std::shared_ptr<Database>& db, std::string_view type
   return quoted;
 }
 
+/// The checkpoints in one table of `Database`: the backend of `checkpoint_store<Database>`.
+template <class Database>
+class checkpoint_rows final : public pipeline::detail::checkpoint_backend {
+ public:
+  checkpoint_rows(std::shared_ptr<Database> db, std::string table) noexcept
+      : db_(std::move(db)), table_(std::move(table)) {}
+
+  auto load(std::string_view key) -> result<checkpoint> override {
+    return with_connection(*db_, {}, [&](connection& c) { return load_checkpoint(c, table_, key); });
+  }
+
+  auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
+      -> result<std::uint64_t> override {
+    return with_connection(*db_, {}, [&](connection& c) -> result<std::uint64_t> {
+      auto saved = save_checkpoint(c, table_, key, pos, expected_version);
+      if (!saved) return std::move(saved).error();
+      return saved->version;
+    });
+  }
+
+  auto keys() -> result<std::vector<std::string>> override {
+    return with_connection(*db_, {}, [&](connection& c) { return select_distinct(c, table_, "key"); });
+  }
+
+ private:
+  std::shared_ptr<Database> db_;
+  std::string table_;  // quoted
+};
+
 template <class Database>
 auto checkpoint_store<Database>::open(std::shared_ptr<Database> db, const checkpoint_store_options& options)
     -> result<checkpoint_store> {
   auto table = open_store_table(db, "checkpoint_store", store_table::checkpoints, options.table);
   if (!table) return std::move(table).error();
-  return checkpoint_store{std::move(db), std::move(*table)};
-}
-
-template <class Database>
-auto checkpoint_store<Database>::load(std::string_view key) -> result<checkpoint> {
-  return with_connection(*db_, {}, [&](connection& c) { return load_checkpoint(c, table_, key); });
-}
-
-template <class Database>
-auto checkpoint_store<Database>::keys() -> result<std::vector<std::string>> {
-  return with_connection(*db_, {}, [&](connection& c) { return select_distinct(c, table_, "key"); });
-}
-
-template <class Database>
-auto checkpoint_store<Database>::save(std::string_view key, const position& pos, std::uint64_t expected_version)
-    -> result<std::uint64_t> {
-  return with_connection(*db_, {}, [&](connection& c) -> result<std::uint64_t> {
-    auto saved = save_checkpoint(c, table_, key, pos, expected_version);
-    if (!saved) return std::move(saved).error();
-    return saved->version;
-  });
+  return checkpoint_store{std::make_shared<checkpoint_rows<Database>>(std::move(db), std::move(*table))};
 }
 
 template <class Database>

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "file_test_support.hpp"
+#include "support/shared_checkpoint_store.hpp"
 
 namespace {
 
@@ -172,6 +173,11 @@ TEST(file_checkpoint_store, a_directory_under_a_regular_file_is_a_permanent_enot
 
 TEST(file_checkpoint_store, an_empty_directory_throws_invalid_argument) {
   EXPECT_THROW(file::checkpoint_store{""}, std::invalid_argument);
+}
+
+TEST(file_checkpoint_store, copies_held_as_basic_checkpoint_store_share_the_directory) {
+  file_test::scratch_dir dir;
+  pipeline::test::expect_copies_share_one_store(file::checkpoint_store{dir / "cp"}, "orders/p3");
 }
 
 }  // namespace

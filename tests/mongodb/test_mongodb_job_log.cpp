@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "mongodb/mongodb_test_support.hpp"
+#include "support/shared_checkpoint_store.hpp"
 
 namespace {
 
@@ -37,6 +38,12 @@ TEST(mongodb_checkpoint_store, keys_are_the_keys_saved_in_order) {
   }
   (void)store.save("listings/p0", pipeline::position::from_integer(2), 1).value();
   EXPECT_EQ(store.keys().value(), (std::vector<std::string>{"listings/p0", "listings/p1", "reports/2026-05"}));
+}
+
+TEST(mongodb_checkpoint_store, copies_held_as_basic_checkpoint_store_share_the_collection) {
+  mongodb_test::test_database db;
+  pipeline::test::expect_copies_share_one_store(checkpoint_store::open(db.client(), {.database = db.name()}).value(),
+                                                "orders/p3");
 }
 
 TEST(mongodb_client, has_collection_tells_whether_it_is_there_and_creates_nothing) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "redis/redis_test_support.hpp"
+#include "support/shared_checkpoint_store.hpp"
 
 namespace {
 
@@ -269,6 +270,11 @@ TEST(redis_checkpoint_store, keys_are_the_keys_saved_under_the_prefix_in_order) 
   }
   (void)other.save("elsewhere", pipeline::position::from_integer(1), 0).value();
   EXPECT_EQ(store.keys().value(), (std::vector<std::string>{"listings/p0", "reports/2026-05"}));
+}
+
+TEST(redis_checkpoint_store, copies_held_as_basic_checkpoint_store_share_the_client_and_prefix) {
+  checkpoint_store store{redis_test::connect(), {.prefix = pipeline::test::unique_name("shared")}};
+  pipeline::test::expect_copies_share_one_store(store, "orders/p3");
 }
 
 }  // namespace

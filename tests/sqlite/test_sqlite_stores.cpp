@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "sqlite/sqlite_test_support.hpp"
+#include "support/shared_checkpoint_store.hpp"
 
 namespace {
 
@@ -197,6 +198,10 @@ TEST_F(sqlite_stores, checkpoint_keys_are_the_keys_saved_in_order) {
   }
   (void)store.save("listings/p0", pipeline::position::from_integer(2), 1).value();
   EXPECT_THAT(store.keys().value(), ::testing::ElementsAre("listings/p0", "listings/p1", "reports/2026-05"));
+}
+
+TEST_F(sqlite_stores, copies_of_a_checkpoint_store_held_as_basic_checkpoint_store_share_the_table) {
+  pipeline::test::expect_copies_share_one_store(checkpoint_store::open(db_).value(), "orders/p3");
 }
 
 // The lease logic of the core, on runs kept in sqlite: a run whose process died is found and

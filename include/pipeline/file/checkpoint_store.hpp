@@ -1,19 +1,15 @@
 #pragma once
 
-#include <cstdint>
 #include <filesystem>
-#include <string>
-#include <string_view>
-#include <vector>
 
+#include <pipeline/basic_checkpoint_store.hpp>
 #include <pipeline/checkpoint.hpp>
-#include <pipeline/position.hpp>
-#include <pipeline/result.hpp>
 
 namespace pipeline::file {
 
 /// Checkpoints in a directory, one file per key, with version fencing across threads and
-/// processes.
+/// processes: a `pipeline::basic_checkpoint_store` (whose header documents `load`, `save` and
+/// `keys`).
 ///
 /// Files: key `k` is stored in `<directory>/<e>.checkpoint`, where `e` is `k` with every byte
 /// other than A-Z a-z 0-9 `_` `-` written as `%` and two upper-case hex digits ("orders/p3" →
@@ -27,10 +23,12 @@ namespace pipeline::file {
 /// returns `conflict` (and changes nothing) unless it is `expected_version`, then writes a
 /// temporary file, fsyncs it, renames it over the checkpoint file and fsyncs the directory:
 /// a crash leaves the old checkpoint or the new one, never a mix. `load` takes no lock (the
-/// rename is atomic). The directory is created by the first save.
+/// rename is atomic). The directory is created by the first save. `keys` are the keys that
+/// have a checkpoint file, in byte order; none when the directory is missing (nothing is
+/// created).
 ///
 /// Contract: thread-safe and safe across processes on one machine (flock; not across NFS
-/// clients). Blocking file I/O. I/O failures are errno errors (EINTR, EAGAIN, EIO, ENOSPC,
+/// clients). Copies share the directory. Blocking file I/O. I/O failures are errno errors (EINTR, EAGAIN, EIO, ENOSPC,
 /// EDQUOT, EMFILE, ENFILE, EBUSY transient; the rest permanent). A checkpoint file that cannot
 /// be read back (edited, damaged) is a `permanent` error naming the file and what is wrong —
 /// not version 0, which would silently start the pipeline over; restore or delete the file.
@@ -38,20 +36,10 @@ namespace pipeline::file {
 ///     pipeline::file::checkpoint_store store{"/var/lib/etl/checkpoints"};
 ///     auto cp = store.load("orders/p3");                       // {pos, version}
 ///     auto v = store.save("orders/p3", batch.end, cp->version);  // conflict if another won
-class checkpoint_store {
+class checkpoint_store : public pipeline::basic_checkpoint_store {
  public:
   /// Throws std::invalid_argument if `directory` is empty. Does no I/O.
   explicit checkpoint_store(std::filesystem::path directory);
-
-  [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
-  [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
-      -> result<std::uint64_t>;
-  /// The keys that have a checkpoint file, in byte order; none when the directory is missing
-  /// (nothing is created).
-  [[nodiscard]] auto keys() -> result<std::vector<std::string>>;
-
- private:
-  std::filesystem::path directory_;
 };
 
 static_assert(pipeline::checkpoint_store<checkpoint_store>);

@@ -1,14 +1,12 @@
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
-#include <vector>
+#include <utility>
 
+#include <pipeline/basic_checkpoint_store.hpp>
 #include <pipeline/checkpoint.hpp>
 #include <pipeline/mongodb/client.hpp>
-#include <pipeline/position.hpp>
 #include <pipeline/result.hpp>
 
 namespace pipeline::mongodb {
@@ -19,7 +17,8 @@ struct checkpoint_store_options {
   std::string collection{"pipeline_checkpoints"};
 };
 
-/// Checkpoints in a collection, with version fencing across threads and processes.
+/// Checkpoints in a collection, with version fencing across threads and processes: a
+/// `pipeline::basic_checkpoint_store` (whose header documents `load`, `save` and `keys`).
 ///
 /// `save` with a version above 0 is one `replaceOne({key, version: expected}, {key, …})`:
 /// the filter on the version makes compare-and-set atomic on the server; no match is a
@@ -29,38 +28,26 @@ struct checkpoint_store_options {
 /// MongoDB cannot both insert (CongoDB does not enforce unique indexes; see the docs).
 /// Positions are kept byte for byte (binary). A save whose reply was lost in an outage and
 /// that is sent again (the runner retries it) finds itself done, one version up at its
-/// position, and succeeds. Both calls wait out an outage as `client` says (they have no stop
-/// token: up to the outage budget).
+/// position, and succeeds. `load` and `save` wait out an outage as `client` says (they have
+/// no stop token: up to the outage budget). `keys` is one `distinct` on `key`, in byte order.
 ///
-/// Contract: models `pipeline::checkpoint_store`. Thread-safe (pooled connections);
-/// blocking. A stored document whose version or position has another type (edited by hand)
-/// loads as a `permanent` error, never as version 0.
+/// Contract: thread-safe (pooled connections); blocking. Copies share the client and the
+/// collection. A stored document whose version or position has another type (edited by
+/// hand) loads as a `permanent` error, never as version 0.
 ///
 ///     auto store = pipeline::mongodb::checkpoint_store::open(mongo, {.database = "etl"}).value();
 ///     auto cp = store.load("listings");
 ///     auto v = store.save("listings", batch.end, cp->version);
-class checkpoint_store {
+class checkpoint_store : public pipeline::basic_checkpoint_store {
  public:
   /// Creates the unique index on `key`. Throws std::invalid_argument if `c` is null or a name
   /// is empty.
   [[nodiscard]] static auto open(std::shared_ptr<client> c, checkpoint_store_options options)
       -> result<checkpoint_store>;
 
-  [[nodiscard]] auto load(std::string_view key) -> result<checkpoint>;
-  [[nodiscard]] auto save(std::string_view key, const position& pos, std::uint64_t expected_version)
-      -> result<std::uint64_t>;
-  /// The keys that have a checkpoint, in byte order (one `distinct` on `key`).
-  [[nodiscard]] auto keys() -> result<std::vector<std::string>>;
-
  private:
-  checkpoint_store(std::shared_ptr<client> c, checkpoint_store_options options) noexcept;
-  // One try each, without waiting out an outage.
-  [[nodiscard]] auto load_once(std::string_view key) -> result<checkpoint>;
-  [[nodiscard]] auto save_once(std::string_view key, const position& pos, std::uint64_t expected_version)
-      -> result<std::uint64_t>;
-
-  std::shared_ptr<client> client_;
-  checkpoint_store_options options_;
+  explicit checkpoint_store(std::shared_ptr<pipeline::detail::checkpoint_backend> documents) noexcept
+      : basic_checkpoint_store(std::move(documents)) {}
 };
 
 static_assert(pipeline::checkpoint_store<checkpoint_store>);

@@ -13,7 +13,8 @@ using checkpoint_store_options = pipeline::detail::relational::checkpoint_store_
 
 /// Checkpoints in a MySQL table, one row per key, fenced by version across threads,
 /// connections, processes and machines: the shared relational checkpoint store
-/// (pipeline/detail/relational/checkpoint_store.hpp) on MySQL.
+/// (pipeline/detail/relational/checkpoint_store.hpp) on MySQL, a `pipeline::basic_checkpoint_store`
+/// (whose header documents `load`, `save` and `keys`).
 ///
 /// `save` is one statement: `UPDATE … SET version = version + 1 … WHERE key = ? AND version = ?`
 /// (an INSERT … ON DUPLICATE KEY UPDATE that changes nothing, for expected version 0); when

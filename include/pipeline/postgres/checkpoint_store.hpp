@@ -12,7 +12,8 @@ using checkpoint_store_options = pipeline::detail::relational::checkpoint_store_
 
 /// Checkpoints in a PostgreSQL table, one row per key, fenced by version across threads,
 /// connections, processes and machines: the shared relational checkpoint store
-/// (pipeline/detail/relational/checkpoint_store.hpp) on PostgreSQL.
+/// (pipeline/detail/relational/checkpoint_store.hpp) on PostgreSQL, a `pipeline::basic_checkpoint_store`
+/// (whose header documents `load`, `save` and `keys`).
 ///
 /// `save` is one statement: `UPDATE … SET version = version + 1 … WHERE key = $3 AND version
 /// = $4` (an INSERT … ON CONFLICT ("key") DO NOTHING for expected version 0); when it changes

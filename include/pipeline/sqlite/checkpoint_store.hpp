@@ -12,7 +12,8 @@ using checkpoint_store_options = pipeline::detail::relational::checkpoint_store_
 
 /// Checkpoints in a sqlite table, one row per key, with version fencing across threads,
 /// connections and processes: the shared relational checkpoint store
-/// (pipeline/detail/relational/checkpoint_store.hpp) on sqlite.
+/// (pipeline/detail/relational/checkpoint_store.hpp) on sqlite, a `pipeline::basic_checkpoint_store`
+/// (whose header documents `load`, `save` and `keys`).
 ///
 /// `save` is one statement: `UPDATE … SET version = version + 1 … WHERE key = ? AND version = ?`
 /// (an INSERT … ON CONFLICT DO NOTHING for expected version 0); when it changes no row the
