@@ -15,7 +15,7 @@
 namespace pipeline::detail {
 
 /// What an adapter implements to be a queue producer (`basic_entry_producer` documents each
-/// operation). Thread-safe: the front end's copies call one backend from any thread.
+/// operation). Must be thread-safe: the front end's copies call one backend from any thread.
 class entry_producer_backend {
  public:
   entry_producer_backend() = default;
