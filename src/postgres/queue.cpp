@@ -196,8 +196,116 @@ auto default_consumer_name() -> std::string {
 
 // --- producer ---------------------------------------------------------------------------
 
-queue_producer::queue_producer(std::shared_ptr<database> db, queue_options options)
-    : db_(std::move(db)), options_(std::move(options)), ledger_(std::make_shared<relational::ledger_gate>()) {}
+namespace {
+
+class queue_producer_backend final : public pipeline::detail::entry_producer_backend {
+ public:
+  queue_producer_backend(std::shared_ptr<database> db, queue_options options)
+      : db_(std::move(db)), options_(std::move(options)) {}
+
+  auto add(const std::string& frame, std::stop_token stop) -> result<std::string> override {
+    if (auto room = wait_for_room(stop); !room) return std::move(room).error();
+    const queue_names names{db_, options_, "postgres::queue_producer"};
+    auto c = borrow(*db_, stop);
+    if (!c) return std::move(c).error();
+    return insert_entries(*c->native, options_, names, std::span{&frame, 1});
+  }
+
+  auto add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void> override {
+    if (frames.empty()) return ok();
+    if (auto room = wait_for_room(stop); !room) return room;
+    const queue_names names{db_, options_, "postgres::queue_producer"};
+    auto c = borrow(*db_, stop);
+    if (!c) return std::move(c).error();
+    auto added = insert_entries(*c->native, options_, names, frames);
+    if (!added) return std::move(added).error();
+    return ok();
+  }
+
+  auto add_committed(std::span<const std::string> frames, const committed_batch& entry, std::stop_token stop)
+      -> result<void> override {
+    if (stop.stop_requested()) return stopped_error();
+    if (auto room = wait_for_room(stop); !room) return room;
+    const queue_names names{db_, options_, "postgres::queue_producer"};
+    auto c = borrow(*db_, stop);
+    if (!c) return std::move(c).error();
+    if (auto ready = ledger_.ensure(*c->relational, options_.batch_table, names.batch_table); !ready) return ready;
+    return relational::in_transaction(*c->relational, [&]() -> result<void> {
+      auto recorded = relational::record_batch(*c->relational, names.batch_table, entry);
+      if (!recorded) return std::move(recorded).error();
+      if (!*recorded || frames.empty()) return ok();
+      auto added = insert_entries(*c->native, options_, names, frames);
+      if (!added) return std::move(added).error();
+      return ok();
+    });
+  }
+
+  auto committed(std::string_view job, std::stop_token stop) -> result<std::vector<committed_batch>> override {
+    if (stop.stop_requested()) return stopped_error();
+    const queue_names names{db_, options_, "postgres::queue_producer"};
+    auto c = borrow(*db_, stop);
+    if (!c) return std::move(c).error();
+    if (auto ready = ledger_.ensure(*c->relational, options_.batch_table, names.batch_table); !ready) {
+      return std::move(ready).error();
+    }
+    return relational::select_batches(*c->relational, names.batch_table, job);
+  }
+
+  auto forget(std::string_view job, std::uint64_t run, std::uint64_t sequence, std::stop_token stop)
+      -> result<void> override {
+    if (stop.stop_requested()) return stopped_error();
+    const queue_names names{db_, options_, "postgres::queue_producer"};
+    auto c = borrow(*db_, stop);
+    if (!c) return std::move(c).error();
+    if (auto ready = ledger_.ensure(*c->relational, options_.batch_table, names.batch_table); !ready) return ready;
+    return relational::delete_batches(*c->relational, names.batch_table, job, run, sequence);
+  }
+
+  auto close() -> result<void> override {
+    const queue_names names{db_, options_, "postgres::queue_producer"};
+    auto c = borrow(*db_, {});
+    if (!c) return std::move(c).error();
+    return set_closed(*c->native, options_, names, true);
+  }
+
+  auto depth() -> result<queue_depth> {
+    return depth_of(*db_, queue_names{db_, options_, "postgres::queue_producer"});
+  }
+
+  [[nodiscard]] auto options() const noexcept -> const queue_options& { return options_; }
+
+ private:
+  auto wait_for_room(const std::stop_token& stop) -> result<void> {
+    if (options_.max_depth == 0) return ok();
+    const queue_names names{db_, options_, "postgres::queue_producer"};
+    // The span of ids (two probes of the primary key) bounds the depth from above: below the
+    // limit nothing more is needed. Above it, the rows are counted, at most max_depth + 1 of
+    // them (an old entry that keeps coming back widens the span, not the queue).
+    const auto sql = fmt::format(
+        R"(SELECT CASE WHEN coalesce(max("id") - min("id") + 1, 0) <= {1} THEN 0 )"
+        R"(ELSE (SELECT count(*) FROM (SELECT 1 FROM {0} LIMIT {1} + 1) AS held) END FROM {0})",
+        names.table, options_.max_depth);
+    for (;;) {
+      if (stop.stop_requested()) return stopped_error();
+      auto held = detail::database_access::read(*db_, stop, [&](detail::connection& c) {
+        return c.query(sql, nullptr, fmt::format("reading the depth of queue {}", names.table));
+      });
+      if (!held) return std::move(held).error();
+      if (uint_of(held->get(), 0, 0) <= options_.max_depth) return ok();
+      std::this_thread::sleep_for(room_poll);
+    }
+  }
+
+  std::shared_ptr<database> db_;
+  queue_options options_;
+  relational::ledger_gate ledger_;  // whether the ledger table exists
+};
+
+}  // namespace
+
+queue_producer::queue_producer(std::shared_ptr<pipeline::detail::entry_producer_backend> backend,
+                               const queue_options& options) noexcept
+    : basic_entry_producer(std::move(backend)), options_(&options) {}
 
 auto queue_producer::open(std::shared_ptr<database> db, queue_options options) -> result<queue_producer> {
   const queue_names names{db, options, "postgres::queue_producer::open"};
@@ -205,97 +313,13 @@ auto queue_producer::open(std::shared_ptr<database> db, queue_options options) -
   if (!c) return std::move(c).error();
   if (auto created = create_tables(*c->native, names); !created) return std::move(created).error();
   if (auto opened = set_closed(*c->native, options, names, false); !opened) return std::move(opened).error();
-  return queue_producer{std::move(db), std::move(options)};
-}
-
-auto queue_producer::wait_for_room(const std::stop_token& stop) -> result<void> {
-  if (options_.max_depth == 0) return ok();
-  const queue_names names{db_, options_, "postgres::queue_producer"};
-  // The span of ids (two probes of the primary key) bounds the depth from above: below the
-  // limit nothing more is needed. Above it, the rows are counted, at most max_depth + 1 of
-  // them (an old entry that keeps coming back widens the span, not the queue).
-  const auto sql = fmt::format(
-      R"(SELECT CASE WHEN coalesce(max("id") - min("id") + 1, 0) <= {1} THEN 0 )"
-      R"(ELSE (SELECT count(*) FROM (SELECT 1 FROM {0} LIMIT {1} + 1) AS held) END FROM {0})",
-      names.table, options_.max_depth);
-  for (;;) {
-    if (stop.stop_requested()) return stopped_error();
-    auto held = detail::database_access::read(*db_, stop, [&](detail::connection& c) {
-      return c.query(sql, nullptr, fmt::format("reading the depth of queue {}", names.table));
-    });
-    if (!held) return std::move(held).error();
-    if (uint_of(held->get(), 0, 0) <= options_.max_depth) return ok();
-    std::this_thread::sleep_for(room_poll);
-  }
-}
-
-auto queue_producer::add(const std::string& frame, std::stop_token stop) -> result<std::string> {
-  if (auto room = wait_for_room(stop); !room) return std::move(room).error();
-  const queue_names names{db_, options_, "postgres::queue_producer"};
-  auto c = borrow(*db_, stop);
-  if (!c) return std::move(c).error();
-  return insert_entries(*c->native, options_, names, std::span{&frame, 1});
-}
-
-auto queue_producer::add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void> {
-  if (frames.empty()) return ok();
-  if (auto room = wait_for_room(stop); !room) return room;
-  const queue_names names{db_, options_, "postgres::queue_producer"};
-  auto c = borrow(*db_, stop);
-  if (!c) return std::move(c).error();
-  auto added = insert_entries(*c->native, options_, names, frames);
-  if (!added) return std::move(added).error();
-  return ok();
-}
-
-auto queue_producer::add_committed(std::span<const std::string> frames, const committed_batch& entry,
-                                   std::stop_token stop) -> result<void> {
-  if (stop.stop_requested()) return stopped_error();
-  if (auto room = wait_for_room(stop); !room) return room;
-  const queue_names names{db_, options_, "postgres::queue_producer"};
-  auto c = borrow(*db_, stop);
-  if (!c) return std::move(c).error();
-  if (auto ready = ledger_->ensure(*c->relational, options_.batch_table, names.batch_table); !ready) return ready;
-  return relational::in_transaction(*c->relational, [&]() -> result<void> {
-    auto recorded = relational::record_batch(*c->relational, names.batch_table, entry);
-    if (!recorded) return std::move(recorded).error();
-    if (!*recorded || frames.empty()) return ok();
-    auto added = insert_entries(*c->native, options_, names, frames);
-    if (!added) return std::move(added).error();
-    return ok();
-  });
-}
-
-auto queue_producer::committed(std::string_view job, std::stop_token stop) -> result<std::vector<committed_batch>> {
-  if (stop.stop_requested()) return stopped_error();
-  const queue_names names{db_, options_, "postgres::queue_producer"};
-  auto c = borrow(*db_, stop);
-  if (!c) return std::move(c).error();
-  if (auto ready = ledger_->ensure(*c->relational, options_.batch_table, names.batch_table); !ready) {
-    return std::move(ready).error();
-  }
-  return relational::select_batches(*c->relational, names.batch_table, job);
-}
-
-auto queue_producer::forget(std::string_view job, std::uint64_t run, std::uint64_t sequence, std::stop_token stop)
-    -> result<void> {
-  if (stop.stop_requested()) return stopped_error();
-  const queue_names names{db_, options_, "postgres::queue_producer"};
-  auto c = borrow(*db_, stop);
-  if (!c) return std::move(c).error();
-  if (auto ready = ledger_->ensure(*c->relational, options_.batch_table, names.batch_table); !ready) return ready;
-  return relational::delete_batches(*c->relational, names.batch_table, job, run, sequence);
-}
-
-auto queue_producer::close() -> result<void> {
-  const queue_names names{db_, options_, "postgres::queue_producer"};
-  auto c = borrow(*db_, {});
-  if (!c) return std::move(c).error();
-  return set_closed(*c->native, options_, names, true);
+  auto backend = std::make_shared<queue_producer_backend>(std::move(db), std::move(options));
+  const auto& held = backend->options();
+  return queue_producer{std::move(backend), held};
 }
 
 auto queue_producer::depth() -> result<queue_depth> {
-  return depth_of(*db_, queue_names{db_, options_, "postgres::queue_producer"});
+  return static_cast<queue_producer_backend&>(backend()).depth();
 }
 
 // --- consumer ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -176,19 +177,17 @@ end
 return #fields
 )lua";
 
-}  // namespace
-
 // The adds waiting to be sent, and the numbering. One group of adds is on the wire at a time
 // (numbers must reach Redis in order): a caller that finds none sends every add waiting, as one
 // script (the leader); the others wait for its answer. Only the leader touches the numbering.
-struct stream_producer::pending_add {
+struct pending_add {
   std::span<const std::string> frames;
   std::optional<result<std::string>> answer;  // set by the leader, read once `answered`
   bool taken = false;     // in the group on the wire: waits for its answer, whatever its stop
   bool answered = false;  // under the mutex
 };
 
-struct stream_producer::add_queue {
+struct add_queue {
   // A failed add whose script may have run (its reply was lost): its numbers and callers'
   // frames, until the next group reads the producer's key and knows.
   struct in_doubt {
@@ -219,15 +218,271 @@ struct stream_producer::add_queue {
   std::deque<landed> landed_adds;
 };
 
-stream_producer::stream_producer(std::shared_ptr<client> c, stream_options options)
-    : client_(std::move(c)), options_(std::move(options)), adds_(std::make_unique<add_queue>()) {
-  adds_->key = detail::companion_key(options_.stream, "producer:" + detail::unique_name(),
-                                     "pipeline::redis::stream_producer");
-}
+class stream_producer_backend final : public pipeline::detail::entry_producer_backend {
+ public:
+  stream_producer_backend(std::shared_ptr<client> c, stream_options options)
+      : client_(std::move(c)), options_(std::move(options)) {
+    adds_.key = detail::companion_key(options_.stream, "producer:" + detail::unique_name(),
+                                      "pipeline::redis::stream_producer");
+  }
 
-stream_producer::stream_producer(stream_producer&&) noexcept = default;
-auto stream_producer::operator=(stream_producer&&) noexcept -> stream_producer& = default;
-stream_producer::~stream_producer() = default;
+  auto add(const std::string& frame, std::stop_token stop) -> result<std::string> override {
+    return add_numbered(std::span{&frame, 1}, stop);
+  }
+
+  auto add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void> override {
+    if (frames.empty()) return ok();
+    auto added = add_numbered(frames, stop);
+    if (!added) return std::move(added).error();
+    return ok();
+  }
+
+  auto add_committed(std::span<const std::string> frames, const committed_batch& entry, std::stop_token stop)
+      -> result<void> override {
+    std::vector<std::string> args;
+    args.reserve(frames.size() + 3);
+    args.push_back(ledger_field(entry));
+    args.push_back(ledger_value(entry));
+    args.push_back(std::to_string(options_.max_depth));
+    args.insert(args.end(), frames.begin(), frames.end());
+    const std::vector<std::string> keys{options_.stream, ledger_key(entry.job)};
+    auto r = eval_when_room(add_committed_script, keys, args, stop);
+    if (!r) return std::move(r).error();
+    if (r->str == "conflict") {
+      return conflict_error(fmt::format("stream '{}': batch {} of job '{}' is in the ledger with other positions",
+                                        options_.stream, args.front(), entry.job));
+    }
+    return wait_for_replicas(stop);  // a batch the ledger held waits too: its first add may not have
+  }
+
+  auto committed(std::string_view job, std::stop_token stop) -> result<std::vector<committed_batch>> override {
+    auto r = client_->command({"HGETALL", ledger_key(job)}, stop);
+    if (!r) return std::move(r).error();
+    std::vector<committed_batch> out;
+    for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+      auto e = parse_ledger_entry(job, r->elements[i].str, r->elements[i + 1].str);
+      if (!e) {
+        return permanent_error(fmt::format("stream '{}': ledger entry '{}' of job '{}' does not parse", options_.stream,
+                                           r->elements[i].str, job));
+      }
+      out.push_back(std::move(*e));
+    }
+    return out;
+  }
+
+  auto forget(std::string_view job, std::uint64_t run, std::uint64_t through, std::stop_token stop)
+      -> result<void> override {
+    const std::vector<std::string> keys{ledger_key(job)};
+    const std::vector<std::string> args{std::to_string(run), std::to_string(through)};
+    auto r = client_->eval(forget_script, keys, args, stop);
+    if (!r) return std::move(r).error();
+    return ok();
+  }
+
+  auto close() -> result<void> override {
+    auto r = client_->command({"SET", options_.stream + ":closed", "1"});
+    if (!r) return std::move(r).error();
+    return ok();
+  }
+
+  auto depth() -> result<stream_depth> {
+    auto info = detail::read_group(*client_, options_);
+    if (!info) return std::move(info).error();
+    return info->depth;
+  }
+
+  [[nodiscard]] auto options() const noexcept -> const stream_options& { return options_; }
+
+ private:
+  // Runs an add script again, after waiting for room, while it answers 'full'.
+  auto eval_when_room(std::string_view script, const std::vector<std::string>& keys,
+                      const std::vector<std::string>& args, const std::stop_token& stop) -> result<reply> {
+    for (;;) {
+      auto r = client_->eval(script, keys, args, stop);
+      if (!r || r->kind == reply::type::array || r->str != "full") return r;
+      if (auto room = wait_for_room(stop); !room) return std::move(room).error();
+    }
+  }
+
+  auto wait_for_room(const std::stop_token& stop) -> result<void> {
+    // Polls XLEN: acknowledged entries are trimmed by the workers, so the length is the work
+    // left (plus at most one trim interval of acknowledged entries).
+    std::mutex m;
+    std::condition_variable_any cv;
+    auto wait = std::chrono::milliseconds{1};
+    for (;;) {
+      if (stop.stop_requested()) return stopped_error();
+      auto len = client_->command({"XLEN", options_.stream}, stop);
+      if (!len) return std::move(len).error();
+      if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
+      // Full: trim what the workers have acknowledged (they trim too, but only now and then).
+      auto trimmed = detail::trim_acknowledged(*client_, options_);
+      if (!trimmed) return std::move(trimmed).error();
+      len = client_->command({"XLEN", options_.stream}, stop);
+      if (!len) return std::move(len).error();
+      if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
+      std::unique_lock lock{m};
+      cv.wait_for(lock, stop, wait, [] { return false; });
+      wait = std::min(wait * 2, std::chrono::milliseconds{100});
+    }
+  }
+
+  auto add_numbered(std::span<const std::string> frames, const std::stop_token& stop) -> result<std::string> {
+    pending_add me{frames, std::nullopt, false, false};
+    auto& q = adds_;
+    std::unique_lock lock{q.mutex};
+    q.waiting.push_back(&me);
+    while (!me.answered) {
+      if (me.taken) {
+        q.answered.wait(lock, [&] { return me.answered; });
+        continue;
+      }
+      if (stop.stop_requested()) {
+        std::erase(q.waiting, &me);
+        return stopped_error();
+      }
+      if (q.sending) {
+        q.answered.wait(lock, stop, [&] { return me.taken || !q.sending; });
+        continue;
+      }
+      q.sending = true;
+      auto group = std::exchange(q.waiting, {});
+      for (auto* p : group) p->taken = true;
+      lock.unlock();
+      send_group(group, me, stop);
+      lock.lock();
+      for (auto* p : group) p->answered = true;
+      q.sending = false;
+      q.answered.notify_all();
+    }
+    return std::move(*me.answer);
+  }
+
+  void send_group(std::span<pending_add* const> group, const pending_add& leader, const std::stop_token& stop) {
+    auto& q = adds_;
+    const auto answer_all = [&](std::span<pending_add* const> callers, const error& e) {
+      for (auto* p : callers) {
+        // Only the leader's stop ends a group: the others were not stopped and may try again.
+        if (e.kind == error_kind::stopped && p != &leader) {
+          p->answer.emplace(
+              transient_error(fmt::format("stream '{}': the add it was sent with was stopped", options_.stream)));
+        } else {
+          p->answer.emplace(e);
+        }
+      }
+    };
+    if (q.doubt) {
+      if (auto known = resolve_doubt(stop); !known) return answer_all(group, known.error());
+    }
+    // The retries of adds that failed after reaching the stream add nothing (they wait for
+    // the replicas with the others).
+    std::vector<pending_add*> to_add;
+    std::vector<std::pair<pending_add*, add_queue::landed>> retried;
+    for (auto* p : group) {
+      const auto same = std::find_if(q.landed_adds.begin(), q.landed_adds.end(), [&](const add_queue::landed& l) {
+        return std::equal(l.frames.begin(), l.frames.end(), p->frames.begin(), p->frames.end());
+      });
+      if (same == q.landed_adds.end()) {
+        to_add.push_back(p);
+        continue;
+      }
+      retried.emplace_back(p, std::move(*same));
+      q.landed_adds.erase(same);
+    }
+    std::vector<std::string> args{std::to_string(q.next), std::to_string(options_.max_depth)};
+    for (const auto* p : to_add) args.insert(args.end(), p->frames.begin(), p->frames.end());
+    const auto frames = args.size() - 2;
+    const auto through = q.next + frames - 1;
+    const std::vector<std::string> keys{options_.stream, q.key};
+    const auto in_doubt = [&](const error& e) {
+      // The script may have run: the next group reads the key before numbering anything.
+      q.doubt = add_queue::in_doubt{through, {}};
+      for (const auto* p : to_add) q.doubt->frames.emplace_back(p->frames.begin(), p->frames.end());
+      answer_all(to_add, e);
+    };
+    std::vector<std::string> ids;  // one per caller in `to_add`: the id of its last entry
+    if (frames > 0) {
+      auto r = eval_when_room(add_script, keys, args, stop);
+      if (!r) return in_doubt(r.error());
+      if (r->elements.size() != frames) {
+        return in_doubt(internal_error(fmt::format("stream '{}': the add script answered {} ids for {} frames",
+                                                   options_.stream, r->elements.size(), frames)));
+      }
+      q.next = through + 1;
+      std::size_t at = 0;
+      for (const auto* p : to_add) {
+        at += p->frames.size();
+        ids.push_back(std::move(r->elements[at - 1].str));
+      }
+    }
+    if (auto replicated = wait_for_replicas(stop); !replicated) {
+      // On the primary, not yet on enough replicas: a retry adds nothing and waits again.
+      for (std::size_t i = 0; i < to_add.size(); ++i) {
+        q.remember_landed({to_add[i]->frames.begin(), to_add[i]->frames.end()}, std::move(ids[i]));
+      }
+      for (auto& retry : retried) q.remember_landed(std::move(retry.second.frames), std::move(retry.second.id));
+      answer_all(to_add, replicated.error());
+      for (auto& retry : retried) answer_all(std::span{&retry.first, 1}, replicated.error());
+      return;
+    }
+    for (std::size_t i = 0; i < to_add.size(); ++i) to_add[i]->answer.emplace(std::move(ids[i]));
+    for (auto& retry : retried) retry.first->answer.emplace(std::move(retry.second.id));
+  }
+
+  auto resolve_doubt(const std::stop_token& stop) -> result<void> {
+    auto& q = adds_;
+    auto done = client_->command({"GET", q.key}, stop);
+    if (!done) return std::move(done).error();
+    std::uint64_t last = 0;
+    std::string last_id;
+    if (!done->is_nil()) {
+      const auto space = done->str.find(' ');
+      auto parsed = detail::to_int<std::uint64_t>(std::string_view(done->str).substr(0, space));
+      if (!parsed || space == std::string::npos) {
+        return permanent_error(
+            fmt::format("stream '{}': producer key '{}' holds '{}'", options_.stream, q.key, done->str));
+      }
+      last = *parsed;
+      last_id = done->str.substr(space + 1);
+    }
+    // A script runs whole or not at all: the failed add either is all on the stream (its
+    // numbers are done; a retry of its frames must add nothing) or none of it is (its numbers
+    // are free).
+    if (last >= q.doubt->through) {
+      q.next = q.doubt->through + 1;
+      for (auto& frames : q.doubt->frames) q.remember_landed(std::move(frames), last_id);
+    }
+    q.doubt.reset();
+    return ok();
+  }
+
+  auto wait_for_replicas(const std::stop_token& stop) -> result<void> {
+    if (options_.wait_replicas == 0) return ok();
+    auto r = client_->command(
+        {"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.replica_timeout.count())}, stop);
+    if (!r) return std::move(r).error();
+    if (r->integer < static_cast<std::int64_t>(options_.wait_replicas)) {
+      return transient_error(fmt::format("stream '{}': {} of {} replicas acknowledged the add within {} ms",
+                                         options_.stream, r->integer, options_.wait_replicas,
+                                         options_.replica_timeout.count()));
+    }
+    return ok();
+  }
+
+  auto ledger_key(std::string_view job) const -> std::string {
+    return detail::companion_key(options_.stream, fmt::format("ledger:{}", job), "pipeline::redis::stream_producer");
+  }
+
+  std::shared_ptr<client> client_;
+  stream_options options_;
+  add_queue adds_;
+};
+
+}  // namespace
+
+stream_producer::stream_producer(std::shared_ptr<pipeline::detail::entry_producer_backend> backend,
+                                 const stream_options& options) noexcept
+    : basic_entry_producer(std::move(backend)), options_(&options) {}
 
 auto stream_producer::open(std::shared_ptr<client> c, stream_options options) -> result<stream_producer> {
   if (!c) throw std::invalid_argument("pipeline::redis::stream_producer: client is null");
@@ -237,250 +492,13 @@ auto stream_producer::open(std::shared_ptr<client> c, stream_options options) ->
   if (auto policy = check_maxmemory_policy(*c, options.log); !policy) return std::move(policy).error();
   if (auto g = detail::ensure_group(*c, options); !g) return std::move(g).error();
   if (auto d = c->command({"DEL", options.stream + ":closed"}); !d) return std::move(d).error();
-  return stream_producer{std::move(c), std::move(options)};
-}
-
-auto stream_producer::eval_when_room(std::string_view script, const std::vector<std::string>& keys,
-                                     const std::vector<std::string>& args, const std::stop_token& stop)
-    -> result<reply> {
-  for (;;) {
-    auto r = client_->eval(script, keys, args, stop);
-    if (!r || r->kind == reply::type::array || r->str != "full") return r;
-    if (auto room = wait_for_room(stop); !room) return std::move(room).error();
-  }
-}
-
-auto stream_producer::wait_for_room(const std::stop_token& stop) -> result<void> {
-  // Polls XLEN: acknowledged entries are trimmed by the workers, so the length is the work
-  // left (plus at most one trim interval of acknowledged entries).
-  std::mutex m;
-  std::condition_variable_any cv;
-  auto wait = std::chrono::milliseconds{1};
-  for (;;) {
-    if (stop.stop_requested()) return stopped_error();
-    auto len = client_->command({"XLEN", options_.stream}, stop);
-    if (!len) return std::move(len).error();
-    if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
-    // Full: trim what the workers have acknowledged (they trim too, but only now and then).
-    auto trimmed = detail::trim_acknowledged(*client_, options_);
-    if (!trimmed) return std::move(trimmed).error();
-    len = client_->command({"XLEN", options_.stream}, stop);
-    if (!len) return std::move(len).error();
-    if (static_cast<std::uint64_t>(len->integer) < options_.max_depth) return ok();
-    std::unique_lock lock{m};
-    cv.wait_for(lock, stop, wait, [] { return false; });
-    wait = std::min(wait * 2, std::chrono::milliseconds{100});
-  }
-}
-
-auto stream_producer::add(const std::string& frame, std::stop_token stop) -> result<std::string> {
-  return add_numbered(std::span{&frame, 1}, stop);
-}
-
-auto stream_producer::add_all(std::span<const std::string> frames, std::stop_token stop) -> result<void> {
-  if (frames.empty()) return ok();
-  auto added = add_numbered(frames, stop);
-  if (!added) return std::move(added).error();
-  return ok();
-}
-
-auto stream_producer::add_numbered(std::span<const std::string> frames, const std::stop_token& stop)
-    -> result<std::string> {
-  pending_add me{frames, std::nullopt, false, false};
-  auto& q = *adds_;
-  std::unique_lock lock{q.mutex};
-  q.waiting.push_back(&me);
-  while (!me.answered) {
-    if (me.taken) {
-      q.answered.wait(lock, [&] { return me.answered; });
-      continue;
-    }
-    if (stop.stop_requested()) {
-      std::erase(q.waiting, &me);
-      return stopped_error();
-    }
-    if (q.sending) {
-      q.answered.wait(lock, stop, [&] { return me.taken || !q.sending; });
-      continue;
-    }
-    q.sending = true;
-    auto group = std::exchange(q.waiting, {});
-    for (auto* p : group) p->taken = true;
-    lock.unlock();
-    send_group(group, me, stop);
-    lock.lock();
-    for (auto* p : group) p->answered = true;
-    q.sending = false;
-    q.answered.notify_all();
-  }
-  return std::move(*me.answer);
-}
-
-void stream_producer::send_group(std::span<pending_add* const> group, const pending_add& leader,
-                                 const std::stop_token& stop) {
-  auto& q = *adds_;
-  const auto answer_all = [&](std::span<pending_add* const> callers, const error& e) {
-    for (auto* p : callers) {
-      // Only the leader's stop ends a group: the others were not stopped and may try again.
-      if (e.kind == error_kind::stopped && p != &leader) {
-        p->answer.emplace(transient_error(fmt::format("stream '{}': the add it was sent with was stopped", options_.stream)));
-      } else {
-        p->answer.emplace(e);
-      }
-    }
-  };
-  if (q.doubt) {
-    if (auto known = resolve_doubt(stop); !known) return answer_all(group, known.error());
-  }
-  // The retries of adds that failed after reaching the stream add nothing (they wait for the
-  // replicas with the others).
-  std::vector<pending_add*> to_add;
-  std::vector<std::pair<pending_add*, add_queue::landed>> retried;
-  for (auto* p : group) {
-    const auto same = std::find_if(q.landed_adds.begin(), q.landed_adds.end(), [&](const add_queue::landed& l) {
-      return std::equal(l.frames.begin(), l.frames.end(), p->frames.begin(), p->frames.end());
-    });
-    if (same == q.landed_adds.end()) {
-      to_add.push_back(p);
-      continue;
-    }
-    retried.emplace_back(p, std::move(*same));
-    q.landed_adds.erase(same);
-  }
-  std::vector<std::string> args{std::to_string(q.next), std::to_string(options_.max_depth)};
-  for (const auto* p : to_add) args.insert(args.end(), p->frames.begin(), p->frames.end());
-  const auto frames = args.size() - 2;
-  const auto through = q.next + frames - 1;
-  const std::vector<std::string> keys{options_.stream, q.key};
-  const auto in_doubt = [&](const error& e) {
-    // The script may have run: the next group reads the key before numbering anything.
-    q.doubt = add_queue::in_doubt{through, {}};
-    for (const auto* p : to_add) q.doubt->frames.emplace_back(p->frames.begin(), p->frames.end());
-    answer_all(to_add, e);
-  };
-  std::vector<std::string> ids;  // one per caller in `to_add`: the id of its last entry
-  if (frames > 0) {
-    auto r = eval_when_room(add_script, keys, args, stop);
-    if (!r) return in_doubt(r.error());
-    if (r->elements.size() != frames) {
-      return in_doubt(internal_error(fmt::format("stream '{}': the add script answered {} ids for {} frames",
-                                                 options_.stream, r->elements.size(), frames)));
-    }
-    q.next = through + 1;
-    std::size_t at = 0;
-    for (const auto* p : to_add) {
-      at += p->frames.size();
-      ids.push_back(std::move(r->elements[at - 1].str));
-    }
-  }
-  if (auto replicated = wait_for_replicas(stop); !replicated) {
-    // On the primary, not yet on enough replicas: a retry adds nothing and waits again.
-    for (std::size_t i = 0; i < to_add.size(); ++i) {
-      q.remember_landed({to_add[i]->frames.begin(), to_add[i]->frames.end()}, std::move(ids[i]));
-    }
-    for (auto& retry : retried) q.remember_landed(std::move(retry.second.frames), std::move(retry.second.id));
-    answer_all(to_add, replicated.error());
-    for (auto& retry : retried) answer_all(std::span{&retry.first, 1}, replicated.error());
-    return;
-  }
-  for (std::size_t i = 0; i < to_add.size(); ++i) to_add[i]->answer.emplace(std::move(ids[i]));
-  for (auto& retry : retried) retry.first->answer.emplace(std::move(retry.second.id));
-}
-
-auto stream_producer::resolve_doubt(const std::stop_token& stop) -> result<void> {
-  auto& q = *adds_;
-  auto done = client_->command({"GET", q.key}, stop);
-  if (!done) return std::move(done).error();
-  std::uint64_t last = 0;
-  std::string last_id;
-  if (!done->is_nil()) {
-    const auto space = done->str.find(' ');
-    auto parsed = detail::to_int<std::uint64_t>(std::string_view(done->str).substr(0, space));
-    if (!parsed || space == std::string::npos) {
-      return permanent_error(fmt::format("stream '{}': producer key '{}' holds '{}'", options_.stream, q.key, done->str));
-    }
-    last = *parsed;
-    last_id = done->str.substr(space + 1);
-  }
-  // A script runs whole or not at all: the failed add either is all on the stream (its numbers
-  // are done; a retry of its frames must add nothing) or none of it is (its numbers are free).
-  if (last >= q.doubt->through) {
-    q.next = q.doubt->through + 1;
-    for (auto& frames : q.doubt->frames) q.remember_landed(std::move(frames), last_id);
-  }
-  q.doubt.reset();
-  return ok();
-}
-
-auto stream_producer::wait_for_replicas(const std::stop_token& stop) -> result<void> {
-  if (options_.wait_replicas == 0) return ok();
-  auto r = client_->command({"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.replica_timeout.count())},
-                            stop);
-  if (!r) return std::move(r).error();
-  if (r->integer < static_cast<std::int64_t>(options_.wait_replicas)) {
-    return transient_error(fmt::format("stream '{}': {} of {} replicas acknowledged the add within {} ms",
-                                       options_.stream, r->integer, options_.wait_replicas,
-                                       options_.replica_timeout.count()));
-  }
-  return ok();
-}
-
-auto stream_producer::ledger_key(std::string_view job) const -> std::string {
-  return detail::companion_key(options_.stream, fmt::format("ledger:{}", job), "pipeline::redis::stream_producer");
-}
-
-auto stream_producer::add_committed(std::span<const std::string> frames, const committed_batch& entry,
-                                    std::stop_token stop) -> result<void> {
-  std::vector<std::string> args;
-  args.reserve(frames.size() + 3);
-  args.push_back(ledger_field(entry));
-  args.push_back(ledger_value(entry));
-  args.push_back(std::to_string(options_.max_depth));
-  args.insert(args.end(), frames.begin(), frames.end());
-  const std::vector<std::string> keys{options_.stream, ledger_key(entry.job)};
-  auto r = eval_when_room(add_committed_script, keys, args, stop);
-  if (!r) return std::move(r).error();
-  if (r->str == "conflict") {
-    return conflict_error(fmt::format("stream '{}': batch {} of job '{}' is in the ledger with other positions",
-                                      options_.stream, args.front(), entry.job));
-  }
-  return wait_for_replicas(stop);  // a batch the ledger held waits too: its first add may not have
-}
-
-auto stream_producer::committed(std::string_view job, std::stop_token stop) -> result<std::vector<committed_batch>> {
-  auto r = client_->command({"HGETALL", ledger_key(job)}, stop);
-  if (!r) return std::move(r).error();
-  std::vector<committed_batch> out;
-  for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
-    auto e = parse_ledger_entry(job, r->elements[i].str, r->elements[i + 1].str);
-    if (!e) {
-      return permanent_error(fmt::format("stream '{}': ledger entry '{}' of job '{}' does not parse", options_.stream,
-                                         r->elements[i].str, job));
-    }
-    out.push_back(std::move(*e));
-  }
-  return out;
-}
-
-auto stream_producer::forget(std::string_view job, std::uint64_t run, std::uint64_t through, std::stop_token stop)
-    -> result<void> {
-  const std::vector<std::string> keys{ledger_key(job)};
-  const std::vector<std::string> args{std::to_string(run), std::to_string(through)};
-  auto r = client_->eval(forget_script, keys, args, stop);
-  if (!r) return std::move(r).error();
-  return ok();
-}
-
-auto stream_producer::close() -> result<void> {
-  auto r = client_->command({"SET", options_.stream + ":closed", "1"});
-  if (!r) return std::move(r).error();
-  return ok();
+  auto backend = std::make_shared<stream_producer_backend>(std::move(c), std::move(options));
+  const auto& held = backend->options();
+  return stream_producer{std::move(backend), held};
 }
 
 auto stream_producer::depth() -> result<stream_depth> {
-  auto info = detail::read_group(*client_, options_);
-  if (!info) return std::move(info).error();
-  return info->depth;
+  return static_cast<stream_producer_backend&>(backend()).depth();
 }
 
 }  // namespace pipeline::redis

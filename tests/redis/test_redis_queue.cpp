@@ -475,6 +475,22 @@ TEST(redis_queue, an_add_whose_reply_was_lost_is_added_once_by_its_retry_and_an_
   EXPECT_EQ(length(), 3) << "the retry added the batch again";
 }
 
+TEST(redis_queue, copies_of_a_producer_share_one_numbering) {
+  const queue_names names;
+  auto c = redis_test::connect(redis_test::suite_uri());
+  auto producer = stream_producer::open(c, {.stream = names.stream}).value();
+  auto copy = producer;
+  // Were the numbering copied, the copy's first add would reuse number 1, which the script
+  // skips as done.
+  ASSERT_TRUE(producer.add("a", {}));
+  ASSERT_TRUE(copy.add("b", {}));
+  ASSERT_TRUE(producer.add_all(std::vector<std::string>{"c", "d"}, {}));
+  EXPECT_EQ(c->command({"XLEN", names.stream}).value().integer, 4);
+  const auto keys = c->command({"KEYS", fmt::format("{{{}}}:producer:*", names.stream)}).value();
+  ASSERT_EQ(keys.elements.size(), 1u) << "each copy numbers its adds under a key of its own";
+  EXPECT_THAT(c->command({"GET", keys.elements[0].str}).value().str, testing::StartsWith("4 "));
+}
+
 TEST(redis_queue, a_producer_at_max_depth_trims_what_is_acknowledged_and_goes_on) {
   const queue_names names;
   const auto uri = redis_test::suite_uri();
