@@ -12,6 +12,7 @@
 #include <pipeline/any_source.hpp>
 #include <pipeline/autoscaler.hpp>
 #include <pipeline/backoff.hpp>
+#include <pipeline/basic_dead_letter_store.hpp>
 #include <pipeline/batch.hpp>
 #include <pipeline/basic_checkpoint_store.hpp>
 #include <pipeline/batched.hpp>

@@ -154,163 +154,199 @@ auto place_of(std::uint32_t partition, const position& pos) -> std::string {
   return fmt::format("{}:{}:{}", partition, pos.bytes().size(), pos.bytes());
 }
 
+// The stream `stream_` and its companion keys, through `client_`.
+class stream_dead_letters final : public pipeline::detail::dead_letter_backend {
+ public:
+  stream_dead_letters(std::shared_ptr<client> c, dead_letter_stream_options options)
+      : client_(std::move(c)), stream_(std::move(options.stream)) {
+    if (!client_) throw std::invalid_argument("pipeline::redis::dead_letter_stream: client is null");
+    if (stream_.empty()) throw std::invalid_argument("pipeline::redis::dead_letter_stream: stream is empty");
+    identities_ = detail::companion_key(stream_, "ids", "pipeline::redis::dead_letter_stream");
+    replays_ = detail::companion_key(stream_, "replays", "pipeline::redis::dead_letter_stream");
+    places_ = detail::companion_key(stream_, "places", "pipeline::redis::dead_letter_stream");
+  }
+
+  auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> override {
+    if (stop.stop_requested()) return stopped_error();
+    if (letters.empty()) return ok();
+    const auto fingerprints = pipeline::detail::dead_letter_fingerprints(letters);
+    std::vector<std::string> args;
+    args.reserve(letters.size() * 12);
+    for (std::size_t i = 0; i < letters.size(); ++i) {
+      const auto& l = letters[i];
+      auto place = place_of(l.partition, l.pos);
+      args.push_back(fmt::format("{}:{}", place, fingerprints[i]));
+      args.push_back(std::move(place));
+      args.insert(args.end(), {l.payload, std::string(to_string(l.reason.kind)), l.reason.message,
+                               std::to_string(l.reason.native_code), l.reason.backend, std::to_string(l.attempts),
+                               l.pos.bytes(), std::to_string(l.partition), detail::time_text(l.time), l.job});
+    }
+    const std::vector<std::string> keys{stream_, identities_, places_};
+    auto added = client_->eval(add_new_letters, keys, args, stop);
+    if (!added) return std::move(added).error();
+    return ok();
+  }
+
+  auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit,
+            std::stop_token stop) -> result<std::vector<stored_dead_letter>> override {
+    std::vector<stored_dead_letter> out;
+    std::string after = after_id.value_or("0-0");
+    // The filter is applied here, on pages of the stream: a stream has no index on its fields.
+    const std::size_t page = std::max<std::size_t>(limit, 100);
+    while (out.size() < limit) {
+      if (stop.stop_requested()) return stopped_error();
+      auto entries = read(after, page);
+      if (!entries) return std::move(entries).error();
+      if (entries->empty()) break;
+      after = entries->back().first;
+      std::vector<std::string> ids;
+      for (const auto& e : *entries) ids.push_back(e.first);
+      // The replay records of the page, in one HMGET.
+      std::vector<std::string> args{"HMGET", replays_};
+      args.insert(args.end(), ids.begin(), ids.end());
+      auto records = client_->command(args);
+      if (!records) return std::move(records).error();
+      for (std::size_t i = 0; i < entries->size() && out.size() < limit; ++i) {
+        auto& [id, letter] = (*entries)[i];
+        if (i < records->elements.size() && !records->elements[i].is_nil()) {
+          if (auto applied = apply_replay_record(id, records->elements[i].str, letter); !applied) {
+            return std::move(applied).error();
+          }
+        }
+        if (filter.matches(letter)) out.push_back({std::move(id), std::move(letter)});
+      }
+    }
+    return out;
+  }
+
+  auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void> override {
+    if (stop.stop_requested()) return stopped_error();
+    if (ids.empty()) return ok();
+    const std::vector<std::string> keys{stream_, replays_};
+    auto done = client_->eval(delete_entries, keys, ids);
+    if (!done) return std::move(done).error();
+    return ok();
+  }
+
+  auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void> override {
+    if (stop.stop_requested()) return stopped_error();
+    if (failures.empty()) return ok();
+    std::vector<std::string> args;
+    args.reserve(failures.size() * 5);
+    for (const auto& f : failures) {
+      args.insert(args.end(), {f.id, std::string(to_string(f.reason.kind)), std::to_string(f.reason.native_code),
+                               f.reason.backend, f.reason.message});
+    }
+    const std::vector<std::string> keys{stream_, replays_};
+    auto done = client_->eval(record_failures, keys, args);
+    if (!done) return std::move(done).error();
+    return ok();
+  }
+
+  auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t> override {
+    std::size_t removed = 0;
+    std::optional<std::string> after;
+    for (;;) {
+      auto matching = read(filter, after, 500, stop);
+      if (!matching) return std::move(matching).error();
+      if (matching->empty()) return removed;
+      std::vector<std::string> ids;
+      for (const auto& m : *matching) ids.push_back(m.id);
+      if (auto deleted = resolve(ids, {}); !deleted) return std::move(deleted).error();
+      removed += ids.size();
+      after = ids.back();
+    }
+  }
+
+  // The members of dead_letter_stream itself.
+  auto read(const std::string& after_id, std::size_t limit)
+      -> result<std::vector<std::pair<std::string, dead_letter>>> {
+    std::vector<std::pair<std::string, dead_letter>> out;
+    if (limit == 0) return out;
+    const auto count = std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max());
+    const std::vector<std::string> args{"XRANGE", stream_, "(" + after_id, "+", "COUNT", std::to_string(count)};
+    auto r = client_->command(args);
+    if (!r) return std::move(r).error();
+    for (const auto& entry : r->elements) {
+      if (entry.elements.size() != 2) return internal_error("dead-letter stream: XRANGE returned an unexpected reply");
+      auto l = to_letter(entry.elements[0].str, entry.elements[1].elements);
+      if (!l) return std::move(l).error();
+      out.emplace_back(entry.elements[0].str, std::move(*l));
+    }
+    return out;
+  }
+
+  auto requeue(std::span<const stored_dead_letter> letters, const std::string& queue, std::stop_token stop)
+      -> result<std::size_t> {
+    if (stop.stop_requested()) return stopped_error();
+    if (letters.empty()) return std::size_t{0};
+    std::vector<std::string> args;
+    args.reserve(letters.size() * 2);
+    for (const auto& l : letters) {
+      std::string frame;
+      pipeline::detail::frame_append(frame, l.letter.payload);
+      args.push_back(l.id);
+      args.push_back(std::move(frame));
+    }
+    const std::vector<std::string> keys{queue, stream_, replays_};
+    auto moved = client_->eval(requeue_entries, keys, args);
+    if (!moved) return std::move(moved).error();
+    if (moved->integer < 0) {
+      return not_found_error(fmt::format("no queue stream '{}' to requeue dead letters to", queue));
+    }
+    return static_cast<std::size_t>(moved->integer);
+  }
+
+  auto holds(std::uint32_t partition, std::span<const position> positions, std::stop_token stop)
+      -> result<std::vector<bool>> {
+    std::vector<bool> out(positions.size(), false);
+    if (positions.empty()) return out;
+    std::vector<std::string> args{"SMISMEMBER", places_};
+    for (const auto& p : positions) args.push_back(place_of(partition, p));
+    auto r = client_->command(args, std::move(stop));
+    if (!r) return std::move(r).error();
+    if (r->elements.size() != positions.size()) {
+      return internal_error("dead-letter stream: SMISMEMBER returned an unexpected reply");
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = r->elements[i].integer == 1;
+    return out;
+  }
+
+  auto size() -> result<std::size_t> {
+    auto r = client_->command({"XLEN", stream_});
+    if (!r) return std::move(r).error();
+    return static_cast<std::size_t>(r->integer);
+  }
+
+ private:
+  std::shared_ptr<client> client_;
+  std::string stream_;
+  std::string identities_;  // the set of the identities of the letters stored
+  std::string replays_;     // the hash of failed replays' attempts and reasons, by entry id
+  std::string places_;      // the set of the places (partition, position) of the letters stored
+};
+
 }  // namespace
 
 dead_letter_stream::dead_letter_stream(std::shared_ptr<client> c, dead_letter_stream_options options)
-    : client_(std::move(c)), stream_(std::move(options.stream)) {
-  if (!client_) throw std::invalid_argument("pipeline::redis::dead_letter_stream: client is null");
-  if (stream_.empty()) throw std::invalid_argument("pipeline::redis::dead_letter_stream: stream is empty");
-  identities_ = detail::companion_key(stream_, "ids", "pipeline::redis::dead_letter_stream");
-  replays_ = detail::companion_key(stream_, "replays", "pipeline::redis::dead_letter_stream");
-  places_ = detail::companion_key(stream_, "places", "pipeline::redis::dead_letter_stream");
-}
-
-auto dead_letter_stream::holds(std::uint32_t partition, std::span<const position> positions, std::stop_token stop)
-    -> result<std::vector<bool>> {
-  std::vector<bool> out(positions.size(), false);
-  if (positions.empty()) return out;
-  std::vector<std::string> args{"SMISMEMBER", places_};
-  for (const auto& p : positions) args.push_back(place_of(partition, p));
-  auto r = client_->command(args, std::move(stop));
-  if (!r) return std::move(r).error();
-  if (r->elements.size() != positions.size()) return internal_error("dead-letter stream: SMISMEMBER returned an unexpected reply");
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = r->elements[i].integer == 1;
-  return out;
-}
-
-auto dead_letter_stream::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {
-  if (stop.stop_requested()) return stopped_error();
-  if (letters.empty()) return ok();
-  const auto fingerprints = pipeline::detail::dead_letter_fingerprints(letters);
-  std::vector<std::string> args;
-  args.reserve(letters.size() * 12);
-  for (std::size_t i = 0; i < letters.size(); ++i) {
-    const auto& l = letters[i];
-    auto place = place_of(l.partition, l.pos);
-    args.push_back(fmt::format("{}:{}", place, fingerprints[i]));
-    args.push_back(std::move(place));
-    args.insert(args.end(), {l.payload, std::string(to_string(l.reason.kind)), l.reason.message,
-                             std::to_string(l.reason.native_code), l.reason.backend, std::to_string(l.attempts),
-                             l.pos.bytes(), std::to_string(l.partition), detail::time_text(l.time), l.job});
-  }
-  const std::vector<std::string> keys{stream_, identities_, places_};
-  auto added = client_->eval(add_new_letters, keys, args, stop);
-  if (!added) return std::move(added).error();
-  return ok();
-}
+    : basic_dead_letter_store(std::make_shared<stream_dead_letters>(std::move(c), std::move(options))) {}
 
 auto dead_letter_stream::read(const std::string& after_id, std::size_t limit)
     -> result<std::vector<std::pair<std::string, dead_letter>>> {
-  std::vector<std::pair<std::string, dead_letter>> out;
-  if (limit == 0) return out;
-  const auto count = std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max());
-  const std::vector<std::string> args{"XRANGE", stream_, "(" + after_id, "+", "COUNT", std::to_string(count)};
-  auto r = client_->command(args);
-  if (!r) return std::move(r).error();
-  for (const auto& entry : r->elements) {
-    if (entry.elements.size() != 2) return internal_error("dead-letter stream: XRANGE returned an unexpected reply");
-    auto l = to_letter(entry.elements[0].str, entry.elements[1].elements);
-    if (!l) return std::move(l).error();
-    out.emplace_back(entry.elements[0].str, std::move(*l));
-  }
-  return out;
-}
-
-auto dead_letter_stream::read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
-                              std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>> {
-  std::vector<stored_dead_letter> out;
-  std::string after = after_id.value_or("0-0");
-  // The filter is applied here, on pages of the stream: a stream has no index on its fields.
-  const std::size_t page = std::max<std::size_t>(limit, 100);
-  while (out.size() < limit) {
-    if (stop.stop_requested()) return stopped_error();
-    auto entries = read(after, page);
-    if (!entries) return std::move(entries).error();
-    if (entries->empty()) break;
-    after = entries->back().first;
-    std::vector<std::string> ids;
-    for (const auto& e : *entries) ids.push_back(e.first);
-    // The replay records of the page, in one HMGET.
-    std::vector<std::string> args{"HMGET", replays_};
-    args.insert(args.end(), ids.begin(), ids.end());
-    auto records = client_->command(args);
-    if (!records) return std::move(records).error();
-    for (std::size_t i = 0; i < entries->size() && out.size() < limit; ++i) {
-      auto& [id, letter] = (*entries)[i];
-      if (i < records->elements.size() && !records->elements[i].is_nil()) {
-        if (auto applied = apply_replay_record(id, records->elements[i].str, letter); !applied) {
-          return std::move(applied).error();
-        }
-      }
-      if (filter.matches(letter)) out.push_back({std::move(id), std::move(letter)});
-    }
-  }
-  return out;
-}
-
-auto dead_letter_stream::resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void> {
-  if (stop.stop_requested()) return stopped_error();
-  if (ids.empty()) return ok();
-  const std::vector<std::string> keys{stream_, replays_};
-  auto done = client_->eval(delete_entries, keys, ids);
-  if (!done) return std::move(done).error();
-  return ok();
+  return static_cast<stream_dead_letters&>(backend()).read(after_id, limit);
 }
 
 auto dead_letter_stream::requeue(std::span<const stored_dead_letter> letters, const std::string& queue,
                                  std::stop_token stop) -> result<std::size_t> {
-  if (stop.stop_requested()) return stopped_error();
-  if (letters.empty()) return std::size_t{0};
-  std::vector<std::string> args;
-  args.reserve(letters.size() * 2);
-  for (const auto& l : letters) {
-    std::string frame;
-    pipeline::detail::frame_append(frame, l.letter.payload);
-    args.push_back(l.id);
-    args.push_back(std::move(frame));
-  }
-  const std::vector<std::string> keys{queue, stream_, replays_};
-  auto moved = client_->eval(requeue_entries, keys, args);
-  if (!moved) return std::move(moved).error();
-  if (moved->integer < 0) return not_found_error(fmt::format("no queue stream '{}' to requeue dead letters to", queue));
-  return static_cast<std::size_t>(moved->integer);
+  return static_cast<stream_dead_letters&>(backend()).requeue(letters, queue, std::move(stop));
 }
 
-auto dead_letter_stream::record_failure(std::span<const failed_replay> failures, std::stop_token stop)
-    -> result<void> {
-  if (stop.stop_requested()) return stopped_error();
-  if (failures.empty()) return ok();
-  std::vector<std::string> args;
-  args.reserve(failures.size() * 5);
-  for (const auto& f : failures) {
-    args.insert(args.end(), {f.id, std::string(to_string(f.reason.kind)), std::to_string(f.reason.native_code),
-                             f.reason.backend, f.reason.message});
-  }
-  const std::vector<std::string> keys{stream_, replays_};
-  auto done = client_->eval(record_failures, keys, args);
-  if (!done) return std::move(done).error();
-  return ok();
+auto dead_letter_stream::holds(std::uint32_t partition, std::span<const position> positions, std::stop_token stop)
+    -> result<std::vector<bool>> {
+  return static_cast<stream_dead_letters&>(backend()).holds(partition, positions, std::move(stop));
 }
 
-auto dead_letter_stream::purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t> {
-  std::size_t removed = 0;
-  std::optional<std::string> after;
-  for (;;) {
-    auto matching = read(filter, after, 500, stop);
-    if (!matching) return std::move(matching).error();
-    if (matching->empty()) return removed;
-    std::vector<std::string> ids;
-    for (const auto& m : *matching) ids.push_back(m.id);
-    if (auto deleted = resolve(ids, {}); !deleted) return std::move(deleted).error();
-    removed += ids.size();
-    after = ids.back();
-  }
-}
+auto dead_letter_stream::size() -> result<std::size_t> { return static_cast<stream_dead_letters&>(backend()).size(); }
 
-auto dead_letter_stream::size() -> result<std::size_t> {
-  auto r = client_->command({"XLEN", stream_});
-  if (!r) return std::move(r).error();
-  return static_cast<std::size_t>(r->integer);
-}
 
 }  // namespace pipeline::redis

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -108,60 +109,74 @@ auto checkpoint_store<Database>::open(std::shared_ptr<Database> db, const checkp
   return checkpoint_store{std::make_shared<checkpoint_rows<Database>>(std::move(db), std::move(*table))};
 }
 
+/// The dead letters of `dead_letter_table<Database>`: the rows of `table` (quoted) on `db`.
+template <class Database>
+class dead_letter_rows final : public pipeline::detail::dead_letter_backend {
+ public:
+  dead_letter_rows(std::shared_ptr<Database> db, std::string table) noexcept
+      : db_(std::move(db)), table_(std::move(table)) {}
+
+  auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> override {
+    if (stop.stop_requested()) return stopped_error();
+    if (letters.empty()) return ok();
+    return with_connection(*db_, stop, [&](connection& c) {
+      return in_transaction(c, [&] { return insert_dead_letters(c, table_, letters); });
+    });
+  }
+
+  auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id, std::size_t limit,
+            std::stop_token stop) -> result<std::vector<stored_dead_letter>> override {
+    if (stop.stop_requested()) return stopped_error();
+    return with_connection(*db_, stop,
+                           [&](connection& c) { return select_dead_letters(c, table_, filter, after_id, limit); });
+  }
+
+  auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void> override {
+    if (stop.stop_requested()) return stopped_error();
+    if (ids.empty()) return ok();
+    return with_connection(*db_, stop, [&](connection& c) {
+      return in_transaction(c, [&] { return delete_dead_letters(c, table_, ids); });
+    });
+  }
+
+  auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void> override {
+    if (stop.stop_requested()) return stopped_error();
+    if (failures.empty()) return ok();
+    return with_connection(*db_, stop, [&](connection& c) {
+      return in_transaction(c, [&] { return record_dead_letter_failures(c, table_, failures); });
+    });
+  }
+
+  auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t> override {
+    if (stop.stop_requested()) return stopped_error();
+    return with_connection(*db_, stop, [&](connection& c) { return purge_dead_letters(c, table_, filter); });
+  }
+
+  /// `dead_letter_table::read(after_id, limit)`.
+  auto read(std::int64_t after_id, std::size_t limit) -> result<std::vector<std::pair<std::int64_t, dead_letter>>> {
+    return with_connection(*db_, {}, [&](connection& c) { return select_dead_letters(c, table_, after_id, limit); });
+  }
+
+  [[nodiscard]] auto db() const noexcept -> const std::shared_ptr<Database>& { return db_; }
+  [[nodiscard]] auto table() const noexcept -> const std::string& { return table_; }
+
+ private:
+  std::shared_ptr<Database> db_;
+  std::string table_;
+};
+
 template <class Database>
 auto dead_letter_table<Database>::open(std::shared_ptr<Database> db, const dead_letter_table_options& options)
     -> result<dead_letter_table> {
   auto table = open_store_table(db, "dead_letter_table", store_table::dead_letters, options.table);
   if (!table) return std::move(table).error();
-  return dead_letter_table{std::move(db), std::move(*table)};
-}
-
-template <class Database>
-auto dead_letter_table<Database>::write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void> {
-  if (stop.stop_requested()) return stopped_error();
-  if (letters.empty()) return ok();
-  return with_connection(*db_, stop, [&](connection& c) {
-    return in_transaction(c, [&] { return insert_dead_letters(c, table_, letters); });
-  });
+  return dead_letter_table{std::make_shared<dead_letter_rows<Database>>(std::move(db), std::move(*table))};
 }
 
 template <class Database>
 auto dead_letter_table<Database>::read(std::int64_t after_id, std::size_t limit)
     -> result<std::vector<std::pair<std::int64_t, dead_letter>>> {
-  return with_connection(*db_, {}, [&](connection& c) { return select_dead_letters(c, table_, after_id, limit); });
-}
-
-template <class Database>
-auto dead_letter_table<Database>::read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
-                                       std::size_t limit, std::stop_token stop)
-    -> result<std::vector<stored_dead_letter>> {
-  if (stop.stop_requested()) return stopped_error();
-  return with_connection(*db_, stop, [&](connection& c) { return select_dead_letters(c, table_, filter, after_id, limit); });
-}
-
-template <class Database>
-auto dead_letter_table<Database>::resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void> {
-  if (stop.stop_requested()) return stopped_error();
-  if (ids.empty()) return ok();
-  return with_connection(*db_, stop, [&](connection& c) {
-    return in_transaction(c, [&] { return delete_dead_letters(c, table_, ids); });
-  });
-}
-
-template <class Database>
-auto dead_letter_table<Database>::record_failure(std::span<const failed_replay> failures, std::stop_token stop)
-    -> result<void> {
-  if (stop.stop_requested()) return stopped_error();
-  if (failures.empty()) return ok();
-  return with_connection(*db_, stop, [&](connection& c) {
-    return in_transaction(c, [&] { return record_dead_letter_failures(c, table_, failures); });
-  });
-}
-
-template <class Database>
-auto dead_letter_table<Database>::purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t> {
-  if (stop.stop_requested()) return stopped_error();
-  return with_connection(*db_, stop, [&](connection& c) { return purge_dead_letters(c, table_, filter); });
+  return static_cast<dead_letter_rows<Database>&>(backend()).read(after_id, limit);
 }
 
 template <class Database>
@@ -201,6 +216,11 @@ auto table_sink<Database>::open(std::shared_ptr<Database> db, const table_sink_o
     return std::move(opened).error();
   }
   return table_sink{std::move(db), std::move(plan), std::make_shared<ledger_gate>()};
+}
+
+template <class Database>
+auto table_sink<Database>::shares_transactions_with(const dead_letter_table<Database>& dlq) const noexcept -> bool {
+  return static_cast<const dead_letter_rows<Database>&>(dlq.backend()).db() == db_;
 }
 
 template <class Database>
@@ -246,7 +266,8 @@ auto table_sink<Database>::write_each_then(std::span<const record> records, cons
 
 template <class Database>
 auto table_sink<Database>::letters_step(const letters& shared) -> transaction_step {
-  return [&shared](connection& c) { return insert_dead_letters(c, shared.dlq.table_, shared.letters); };
+  const auto& rows = static_cast<const dead_letter_rows<Database>&>(shared.dlq.backend());
+  return [&rows, &shared](connection& c) { return insert_dead_letters(c, rows.table(), shared.letters); };
 }
 
 template <class Database>

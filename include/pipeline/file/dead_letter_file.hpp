@@ -1,17 +1,10 @@
 #pragma once
 
 #include <filesystem>
-#include <cstddef>
-#include <memory>
-#include <optional>
-#include <span>
-#include <stop_token>
-#include <string>
-#include <vector>
 
+#include <pipeline/basic_dead_letter_store.hpp>
 #include <pipeline/dead_letter.hpp>
 #include <pipeline/dead_letter_store.hpp>
-#include <pipeline/result.hpp>
 
 namespace pipeline::file {
 
@@ -29,9 +22,9 @@ namespace pipeline::file {
 /// written as U+FFFD; time is ISO-8601 UTC with microseconds; job may be missing (files from
 /// before letters had one read back with an empty job).
 ///
-/// A `dead_letter_store` for replay: an entry's id is its line number (from 1). The file stays
-/// append-only for `write` and `resolve`: resolved line numbers are appended (synced) to the
-/// sidecar `<path>.resolved`, one a line. `record_failure` rewrites the file atomically (temp +
+/// A `pipeline::basic_dead_letter_store` for replay: an entry's id is its line number (from
+/// 1). The file stays append-only for `write` and `resolve`: resolved line numbers are
+/// appended (synced) to the sidecar `<path>.resolved`, one a line. `record_failure` rewrites the file atomically (temp +
 /// rename) with the same lines, so ids stay valid; `purge` rewrites it without the matching
 /// entries *and* without the resolved ones, empties the sidecar, and so numbers the lines anew:
 /// do not purge while a replay of the same file runs. Every `read`, `record_failure` and `purge`
@@ -46,8 +39,8 @@ namespace pipeline::file {
 /// Entries longer than `dead_letter_file_source`'s default `max_record_bytes` (16 MiB) are not
 /// read back, so such an entry can be appended again by a later process.
 ///
-/// Contract: thread-safe (writes are serialised by a mutex); one writing process per file
-/// (appends are at the size this object keeps). Another process may purge, resolve or record
+/// Contract: thread-safe (writes are serialised by a mutex); copies share one file. One
+/// writing process per file (appends are at the size this object and its copies keep). Another process may purge, resolve or record
 /// failures while it writes (pipeline-admin's `dlq purge` beside a running job): every change
 /// holds an exclusive flock(2) on `<path>.lock` (made beside the file, never deleted), and a
 /// write that finds the file renamed over by such a rewrite reopens it and learns its entries
@@ -63,33 +56,10 @@ namespace pipeline::file {
 ///
 ///     pipeline::file::dead_letter_file dlq{"orders.dlq.jsonl"};
 ///     auto stored = dlq.write(std::span{letters}, stop);
-class dead_letter_file {
+class dead_letter_file : public pipeline::basic_dead_letter_store {
  public:
   /// Throws std::invalid_argument if `path` is empty.
   explicit dead_letter_file(std::filesystem::path path);
-  dead_letter_file(dead_letter_file&&) noexcept;
-  auto operator=(dead_letter_file&&) noexcept -> dead_letter_file&;
-  ~dead_letter_file();
-
-  /// Appends and fsyncs the `letters` the file does not hold yet; `stopped` (and nothing
-  /// written) when a stop was requested.
-  [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
-
-  /// `dead_letter_store` (pipeline/dead_letter_store.hpp): ids are line numbers; reads the
-  /// whole file and filters it.
-  [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
-                          std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
-  /// Appends the line numbers to `<path>.resolved` (fsynced): the file stays append-only.
-  [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
-  /// Rewrites the file atomically (temp + rename) with the same lines, so ids stay valid.
-  [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
-  /// Rewrites the file without the matching and the resolved lines: line numbers change, so
-  /// do not purge while a replay of the file runs. Returns how many matched.
-  [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
-
- private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
 };
 
 static_assert(dead_letter_store<dead_letter_file>);

@@ -1,15 +1,12 @@
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <memory>
-#include <optional>
-#include <span>
-#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <pipeline/basic_dead_letter_store.hpp>
 #include <pipeline/dead_letter.hpp>
 #include <pipeline/dead_letter_store.hpp>
 #include <pipeline/mongodb/client.hpp>
@@ -43,17 +40,17 @@ struct dead_letter_collection_options {
 /// CongoDB enforces no unique secondary index: there a letter written again is skipped, but
 /// two writers racing with the same letter at the same moment can both store it.
 ///
-/// A `dead_letter_store` for replay: ids are `_id`s (24 hex digits). `read` with a filter is
-/// one find (`kind`, `partition`, `time_us` range, `job`) sorted by `_id`; `resolve` and
-/// `purge` are one deleteMany each; `record_failure` replaces each document, compared on the
-/// attempts it read (not $set/$inc, which CongoDB applies to binary fields wrongly). `_id`s
-/// are made by the writing client: in write order within one process.
+/// A `pipeline::basic_dead_letter_store` for replay: ids are `_id`s (24 hex digits). `read`
+/// with a filter is one find (`kind`, `partition`, `time_us` range, `job`) sorted by `_id`;
+/// `resolve` and `purge` are one deleteMany each; `record_failure` replaces each document,
+/// compared on the attempts it read (not $set/$inc, which CongoDB applies to binary fields
+/// wrongly). `_id`s are made by the writing client: in write order within one process.
 ///
-/// Contract: models `pipeline::dead_letter_sink`; concurrent writes from many workers are
-/// fine (pooled connections). A write that fails half-way (a payload over 16 MiB, a lost
-/// connection) may have stored some of its letters; writing it again stores the rest only.
-/// Blocking; a stop before the write returns `stopped`. A document that does not read back
-/// as an entry (edited by hand) is a `permanent` error naming its `_id`.
+/// Contract: concurrent writes from many workers are fine (pooled connections); copies share
+/// one collection. A write that fails half-way (a payload over 16 MiB, a lost connection) may
+/// have stored some of its letters; writing it again stores the rest only. Blocking; a stop
+/// before the write returns `stopped`. A document that does not read back as an entry (edited
+/// by hand) is a `permanent` error naming its `_id`.
 ///
 ///     auto dlq = pipeline::mongodb::dead_letter_collection(mongo, {.database = "etl"});
 ///     for (std::string after;;) {                            // replay, 500 at a time
@@ -62,35 +59,17 @@ struct dead_letter_collection_options {
 ///       for (auto& [id, letter] : page) retry(letter.payload);
 ///       after = page.back().first;
 ///     }
-class dead_letter_collection {
+class dead_letter_collection : public pipeline::basic_dead_letter_store {
  public:
   /// Throws std::invalid_argument if `c` is null or a name is empty.
   /// No I/O: the first write makes the identity index.
   dead_letter_collection(std::shared_ptr<client> c, dead_letter_collection_options options);
 
-  [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
-
+  using basic_dead_letter_store::read;
   /// Up to `limit` entries whose `_id` (24 hex digits) is above `after_id` ("" from the
   /// start), by increasing `_id`, with their ids.
   [[nodiscard]] auto read(const std::string& after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::string, dead_letter>>>;
-
-  /// `dead_letter_store` (pipeline/dead_letter_store.hpp): ids are the `_id`s (24 hex digits);
-  /// one `find` on `kind`, `partition`, `time_us` and `job`, sorted by `_id`.
-  [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
-                          std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
-  /// Deletes the documents (`deleteMany`).
-  [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
-  /// Replaces each document with attempts + 1 and the new reason, compared on the attempts it
-  /// read (`$inc` would mangle binary fields on CongoDB).
-  [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
-  /// Deletes the matching documents (`deleteMany`); returns how many.
-  [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
-
- private:
-  std::shared_ptr<client> client_;
-  dead_letter_collection_options options_;
-  std::shared_ptr<std::atomic<bool>> indexed_;  // whether the identity index is made (shared with copies)
 };
 
 static_assert(pipeline::dead_letter_store<dead_letter_collection>);

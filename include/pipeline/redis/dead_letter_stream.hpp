@@ -3,13 +3,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <pipeline/basic_dead_letter_store.hpp>
 #include <pipeline/dead_letter.hpp>
 #include <pipeline/dead_letter_store.hpp>
 #include <pipeline/redis/client.hpp>
@@ -28,14 +28,14 @@ struct dead_letter_stream_options {
 /// from before letters had one: they read back with an empty job); payload and position are
 /// kept byte for byte.
 ///
-/// A `dead_letter_store` for replay: ids are stream entry ids. `read` with a filter pages the
-/// stream with XRANGE and filters here (a stream has no index on its fields, so a narrow
-/// filter over a long stream reads all of it). `resolve` XDELs the entries. Entries cannot be
-/// changed, so `record_failure` keeps a failed replay's attempts and reason in the hash
-/// "<stream>:replays" (same slot rule as the identity set), keyed by entry id, which `read`
-/// applies over the entry's own fields; both are one Lua script each. `purge` reads the
-/// matching entries and deletes them, a page at a time (not atomic: entries added meanwhile
-/// may be left).
+/// A `pipeline::basic_dead_letter_store` for replay: ids are stream entry ids. `read` with a
+/// filter pages the stream with XRANGE and filters here (a stream has no index on its fields,
+/// so a narrow filter over a long stream reads all of it). `resolve` XDELs the entries, with
+/// their replay records, in one script. Entries cannot be changed, so `record_failure` keeps a
+/// failed replay's attempts and reason in the hash "<stream>:replays" (same slot rule as the
+/// identity set), keyed by entry id, which `read` applies over the entry's own fields; both are
+/// one Lua script each. `purge` reads the matching entries and deletes them, a page at a time
+/// (not atomic: entries added meanwhile may be left), and returns how many.
 ///
 /// Stores each letter once: a letter written again (the runner dead-letters a batch again
 /// after a crash, whatever its batch boundaries) adds no entry. The identity is every DLQ's
@@ -52,9 +52,9 @@ struct dead_letter_stream_options {
 /// before the entry was acknowledged is not written to the sink as well. The sets are never
 /// trimmed: delete them with the stream.
 ///
-/// Contract: models `pipeline::dead_letter_sink`; thread-safe (through the shared `client`);
-/// blocking. Errors as `client` describes; an entry that does not read back as a dead letter
-/// (written by something else) is a `permanent` error naming its id.
+/// Contract: thread-safe (through the shared `client`); copies share one stream. Blocking.
+/// Errors as `client` describes; an entry that does not read back as a dead letter (written by
+/// something else) is a `permanent` error naming its id.
 ///
 ///     pipeline::redis::dead_letter_stream dlq{client, {.stream = "{orders}:dead"}};
 ///     for (std::string after = "0-0";;) {                      // replay, 500 at a time
@@ -63,27 +63,17 @@ struct dead_letter_stream_options {
 ///       for (auto& [id, letter] : page) retry(letter.payload);
 ///       after = page.back().first;
 ///     }
-class dead_letter_stream {
+class dead_letter_stream : public pipeline::basic_dead_letter_store {
  public:
   /// Throws std::invalid_argument if `c` is null, the stream name is empty, or no identity
   /// set key can share its slot (a name with braces but no valid hash tag, like "a{}b").
   dead_letter_stream(std::shared_ptr<client> c, dead_letter_stream_options options = {});
 
-  [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
-
+  using basic_dead_letter_store::read;
   /// Up to `limit` entries with an id after `after_id` ("0-0" for the first), in stream order.
   [[nodiscard]] auto read(const std::string& after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::string, dead_letter>>>;
 
-  /// `dead_letter_store` (pipeline/dead_letter_store.hpp): ids are stream entry ids; pages of
-  /// `XRANGE` filtered here (a stream has no index on its fields).
-  [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
-                          std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
-  /// `XDEL`s the entries, with their replay records, in one script.
-  [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
-  /// Entries are immutable: the new attempts and reason go to the hash `<stream>:replays`,
-  /// which `read` applies.
-  [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
   /// Puts the letters' payloads back on the queue stream `queue` (one entry per letter, framed
   /// as `stream_producer` frames one record, field "b"), where the workers' transform runs on
   /// them again, and deletes those entries from this stream, in one script: a letter is moved
@@ -92,8 +82,6 @@ class dead_letter_stream {
   /// nothing) and share the DLQ stream's slot in a cluster. Returns how many were moved.
   [[nodiscard]] auto requeue(std::span<const stored_dead_letter> letters, const std::string& queue,
                              std::stop_token stop) -> result<std::size_t>;
-  /// Deletes the matching entries a page at a time (not atomic as a whole); returns how many.
-  [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
 
   /// For each of `positions` in `partition`, whether a letter from there was ever stored (also
   /// after it was resolved). One round trip (SMISMEMBER, Redis 6.2 or later).
@@ -102,13 +90,6 @@ class dead_letter_stream {
 
   /// How many entries the stream holds.
   [[nodiscard]] auto size() -> result<std::size_t>;
-
- private:
-  std::shared_ptr<client> client_;
-  std::string stream_;
-  std::string identities_;  // the set of the identities of the letters stored
-  std::string replays_;     // the hash of failed replays' attempts and reasons, by entry id
-  std::string places_;      // the set of the places (partition, position) of the letters stored
 };
 
 static_assert(pipeline::dead_letter_store<dead_letter_stream>);

@@ -3,13 +3,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <span>
-#include <optional>
-#include <stop_token>
-#include <string>
 #include <utility>
 #include <vector>
 
+#include <pipeline/basic_dead_letter_store.hpp>
 #include <pipeline/dead_letter.hpp>
 #include <pipeline/dead_letter_store.hpp>
 #include <pipeline/result.hpp>
@@ -40,50 +37,36 @@ struct dead_letter_table_options {
 /// already is skipped, so the table holds each rejected record once. Two equal payloads in one
 /// call stay two entries.
 ///
-/// A `pipeline::dead_letter_store` for replay: `read` with a filter is one SELECT … WHERE …
-/// ORDER BY id LIMIT n (ids are the `id` column in decimal); `resolve` DELETEs the rows (a
-/// resolved letter is gone, not kept as history); `record_failure` UPDATEs attempts and reason;
-/// `purge` is one DELETE … WHERE. Each of `write`, `resolve` and `record_failure` is one
-/// transaction.
+/// A `pipeline::basic_dead_letter_store` for replay: `read` with a filter is one SELECT …
+/// WHERE … ORDER BY id LIMIT n (ids are the `id` column in decimal); `resolve` DELETEs the rows
+/// (a resolved letter is gone, not kept as history); `record_failure` UPDATEs attempts and
+/// reason; `purge` is one DELETE … WHERE and returns how many rows. Each of `write`, `resolve`
+/// and `record_failure` is one transaction.
 ///
-/// Contract: models `pipeline::dead_letter_sink`; one transaction per `write` (all entries or
-/// none). A `table_sink` on the same `Database` object can insert a batch's entries in the
-/// transaction of its rows instead (`pipeline::dead_letter_sharing_sink`). Thread-safe (through the shared `Database`); blocking. A row that does not read back
-/// as an entry (edited by hand) is a `permanent` error naming its id.
+/// Contract: one transaction per `write` (all entries or none). A `table_sink` on the same
+/// `Database` object can insert a batch's entries in the transaction of its rows instead
+/// (`pipeline::dead_letter_sharing_sink`). Thread-safe (through the shared `Database`);
+/// copies share one table. Blocking. A row that does not read back as an entry (edited by
+/// hand) is a `permanent` error naming its id.
 template <class Database>
-class dead_letter_table {
+class dead_letter_table : public pipeline::basic_dead_letter_store {
  public:
   /// Creates the table if it is missing. Throws std::invalid_argument if `db` is null or the
   /// table name is not an identifier, before any SQL is sent.
   [[nodiscard]] static auto open(std::shared_ptr<Database> db, const dead_letter_table_options& options = {})
       -> result<dead_letter_table>;
 
-  [[nodiscard]] auto write(std::span<const dead_letter> letters, std::stop_token stop) -> result<void>;
-
+  using basic_dead_letter_store::read;
   /// Up to `limit` entries with an id above `after_id`, by increasing id, with their ids.
   [[nodiscard]] auto read(std::int64_t after_id, std::size_t limit)
       -> result<std::vector<std::pair<std::int64_t, dead_letter>>>;
 
-  /// `dead_letter_store` (pipeline/dead_letter_store.hpp): ids are the `id` column, as text;
-  /// one `SELECT` with the filter in its `WHERE`, by increasing id.
-  [[nodiscard]] auto read(const dead_letter_filter& filter, const std::optional<std::string>& after_id,
-                          std::size_t limit, std::stop_token stop) -> result<std::vector<stored_dead_letter>>;
-  /// `DELETE`s the rows, in one transaction.
-  [[nodiscard]] auto resolve(std::span<const std::string> ids, std::stop_token stop) -> result<void>;
-  /// `UPDATE`s attempts + 1 and the reason, in one transaction.
-  [[nodiscard]] auto record_failure(std::span<const failed_replay> failures, std::stop_token stop) -> result<void>;
-  /// One `DELETE … WHERE` the filter; returns how many rows.
-  [[nodiscard]] auto purge(const dead_letter_filter& filter, std::stop_token stop) -> result<std::size_t>;
-
  private:
   template <class>
-  friend class table_sink;  // inserts letters into `table_` in its transactions (same `db_`)
+  friend class table_sink;  // inserts letters into the table in its transactions (same `Database`)
 
-  dead_letter_table(std::shared_ptr<Database> db, std::string table) noexcept
-      : db_(std::move(db)), table_(std::move(table)) {}
-
-  std::shared_ptr<Database> db_;
-  std::string table_;  // quoted
+  explicit dead_letter_table(std::shared_ptr<pipeline::detail::dead_letter_backend> backend) noexcept
+      : basic_dead_letter_store(std::move(backend)) {}
 };
 
 /// Stands for each adapter's database in the check below: the concept holds whatever the

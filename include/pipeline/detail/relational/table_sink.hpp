@@ -145,9 +145,7 @@ class table_sink {
 
   /// Whether `dlq` writes through this sink's `Database` object, so that one transaction can
   /// hold its letters and this sink's rows.
-  [[nodiscard]] auto shares_transactions_with(const dead_letter_table<Database>& dlq) const noexcept -> bool {
-    return dlq.db_ == db_;
-  }
+  [[nodiscard]] auto shares_transactions_with(const dead_letter_table<Database>& dlq) const noexcept -> bool;
   /// The letters of `pipeline::dead_letter_sharing_sink`: inserted as `dlq.write` inserts
   /// them, in the transaction of the rows of the calls below, after the rows.
   using letters = letters_into<dead_letter_table<Database>>;
