@@ -340,7 +340,9 @@ TEST_F(runner, the_checkpoint_never_gets_ahead_of_the_data_when_batches_finish_o
   pipeline::vector_source<int> source{numbers(3000), 25};
   auto report = pipeline::run(source, pipeline::identity{}, sink, dlq_, store, o);
   EXPECT_EQ(report.status, pipeline::run_status::completed);
-  EXPECT_GT(store.saves.load(), 10);
+  // Saves that come while one runs fold into the next (the audit is slow), so how many there
+  // are depends on the machine's load; a few mean the audit saw the run part-way.
+  EXPECT_GE(store.saves.load(), 3);
   EXPECT_EQ(store.violations.load(), 0);
   EXPECT_EQ(checkpoints_.load("test")->pos, pipeline::position::from_integer(3000));
 }
