@@ -92,25 +92,12 @@ class connection {
 /// destroyed, or closed if it broke.
 using lease = pipeline::detail::pool_lease<connection>;
 
-struct database_access {
-  /// A pooled connection, or a new one; a connect during an outage is waited out (see
-  /// `database`), up to `stop`.
-  [[nodiscard]] static auto borrow(database& db, const std::stop_token& stop = {}) -> result<lease> {
-    return db.pool_.borrow(stop, [&] { return connection::open(db.endpoint_, db.options_); }, is_outage);
+struct database_access : pipeline::detail::pool_access<database_access, database, connection, &is_outage> {
+  [[nodiscard]] static auto pool(database& db) noexcept -> pipeline::detail::connection_pool<connection>& {
+    return db.pool_;
   }
-  /// A connection of its own, outside the pool (a cursor that holds it for a long read),
-  /// waited for as `borrow` does.
-  [[nodiscard]] static auto open_dedicated(database& db, const std::stop_token& stop = {})
-      -> result<std::unique_ptr<connection>> {
-    return db.pool_.wait_out(stop, [&] { return connection::open(db.endpoint_, db.options_); }, is_outage);
-  }
-  /// `body(connection&)`, which only reads, run again on a new connection when its own was
-  /// lost during an outage (connection_pool::read).
-  template <class Body>
-  [[nodiscard]] static auto read(database& db, const std::stop_token& stop, Body&& body)
-      -> decltype(body(std::declval<connection&>())) {
-    return db.pool_.read(stop, [&] { return connection::open(db.endpoint_, db.options_); }, is_outage,
-                         std::forward<Body>(body));
+  [[nodiscard]] static auto open(database& db) -> result<std::unique_ptr<connection>> {
+    return connection::open(db.endpoint_, db.options_);
   }
 };
 

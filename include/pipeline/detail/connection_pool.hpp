@@ -141,4 +141,30 @@ class connection_pool {
   std::vector<std::unique_ptr<Connection>> idle_;
 };
 
+/// How an adapter's code reaches its `database`'s pool, written once for the adapters with a
+/// pool (mysql, postgres). `Access` is the adapter's `detail::database_access`, a friend of its
+/// `database`, deriving from this: it gives `pool(db)` and `open(db)` (a new connection);
+/// `is_outage` tells the errors to wait out. Stateless; thread-safe as the pool is.
+template <class Access, class Database, class Connection, auto is_outage>
+struct pool_access {
+  /// A pooled connection, or a new one; a connect during an outage is waited out (see the
+  /// adapter's `database`), up to `stop`.
+  [[nodiscard]] static auto borrow(Database& db, const std::stop_token& stop = {}) -> result<pool_lease<Connection>> {
+    return Access::pool(db).borrow(stop, [&] { return Access::open(db); }, is_outage);
+  }
+  /// A connection of its own, outside the pool (a cursor that holds it for a long read, a
+  /// queue consumer's LISTENing one), waited for as `borrow` does.
+  [[nodiscard]] static auto open_dedicated(Database& db, const std::stop_token& stop = {})
+      -> result<std::unique_ptr<Connection>> {
+    return Access::pool(db).wait_out(stop, [&] { return Access::open(db); }, is_outage);
+  }
+  /// `body(Connection&)`, which only reads, run again on a new connection when its own was
+  /// lost during an outage (`connection_pool::read`).
+  template <class Body>
+  [[nodiscard]] static auto read(Database& db, const std::stop_token& stop, Body&& body)
+      -> decltype(body(std::declval<Connection&>())) {
+    return Access::pool(db).read(stop, [&] { return Access::open(db); }, is_outage, std::forward<Body>(body));
+  }
+};
+
 }  // namespace pipeline::detail
