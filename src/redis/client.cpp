@@ -531,6 +531,7 @@ auto client::blocking_command_once(std::span<const std::string> args, std::chron
   std::size_t at = s.route(args);
   bool asking = false;
   std::vector<reply_handle> replies;
+  std::string redirects;  // every answer that sent the command on, for the message when they run out
   for (int hop = 0;; ++hop) {
     auto ctx = s.connection(at, options_);
     if (!ctx) return std::move(ctx).error();
@@ -544,7 +545,9 @@ auto client::blocking_command_once(std::span<const std::string> args, std::chron
     const std::string_view message(r->str, r->len);
     auto to = parse_redirect(message);
     if (!to) return reply_error(message);
-    if (hop == max_redirects) return transient_error(fmt::format("redis: {}: too many redirects (last: {})", name, message));
+    redirects += fmt::format("{}{}:{} answered {}", redirects.empty() ? "" : "; ", s.nodes[at].host, s.nodes[at].port,
+                             message);
+    if (hop == max_redirects) return transient_error(fmt::format("redis: {}: too many redirects ({})", name, redirects));
     at = s.node_index(to->host, to->port);
     asking = to->ask;
     if (asking) {
@@ -597,6 +600,7 @@ auto client::pipeline_once(std::span<const std::vector<std::string>> commands) -
   std::vector<std::span<const std::string>> sent;
   std::vector<std::size_t> sent_for;  // the index in `out` of each sent command's reply; npos for ASKING
   std::vector<reply_handle> replies;
+  std::string redirects;  // every hop that sent commands on, for the message when they run out
   for (int hop = 0;; ++hop) {
     auto ctx = s.connection(at, options_);
     if (!ctx) return std::move(ctx).error();
@@ -627,9 +631,9 @@ auto client::pipeline_once(std::span<const std::vector<std::string>> commands) -
       }
     }
     if (!to) return out;
-    if (hop == max_redirects) {
-      return transient_error(fmt::format("redis: pipeline: too many redirects (last to {}:{})", to->host, to->port));
-    }
+    redirects += fmt::format("{}{}:{} sent to {}:{}", redirects.empty() ? "" : "; ", s.nodes[at].host, s.nodes[at].port,
+                             to->host, to->port);
+    if (hop == max_redirects) return transient_error(fmt::format("redis: pipeline: too many redirects ({})", redirects));
     // A transaction runs whole on one node: one whose queued commands were all redirected was
     // aborted (EXECABORT) and is sent again whole; one that a migration split cannot be.
     for (const auto i : pending) {
