@@ -1,5 +1,6 @@
 #include <pipeline/basic_checkpoint_store.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,7 +43,7 @@ class map_backend final : public pipeline::detail::checkpoint_backend {
   }
 
   std::map<std::string, pipeline::checkpoint> stored;
-  int calls = 0;
+  std::atomic<int> calls{0};  // a backend is called from any thread
 };
 
 // What an adapter looks like: its own name, made over its backend.

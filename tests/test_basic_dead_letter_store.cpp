@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -44,7 +45,7 @@ class counting_backend final : public pipeline::detail::dead_letter_backend {
   }
 
   pipeline::memory_dlq dlq;
-  int calls = 0;
+  std::atomic<int> calls{0};  // the contract suites write from many threads
 };
 
 // An adapter's store, as the library's are made: the front end over its own backend.
