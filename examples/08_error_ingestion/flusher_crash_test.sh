@@ -74,6 +74,13 @@ unlock_counts() {
 }
 total() { "${sql[@]}" -e "SELECT COALESCE(SUM(\`count\`), 0) FROM \`${prefix}_counts\`"; }
 flushing() { "${redis[@]}" EXISTS "{$prefix}:counts:flushing"; }
+# Kills the flusher and waits until it is gone: `kill` returns before the process dies, and
+# its connections must be closed before anything is let through (a Redis UNPAUSE sent sooner
+# let its waiting confirm run).
+kill_flusher() {
+  kill -9 "$flusher_pid"
+  wait "$flusher_pid" 2>/dev/null || true
+}
 # Starts a flusher (a flush every second) and waits until it is set up (its tables are made).
 flusher() {
   local ready
@@ -88,7 +95,7 @@ flusher  # set up, with nothing to flush yet
 lock_counts
 send 100
 await_lock_waiter 1  # the flush has begun and waits on the lock
-kill -9 "$flusher_pid"
+kill_flusher
 unlock_counts
 # The flush may have begun while the requests were still coming: it holds what was counted by then.
 pending=$("${redis[@]}" HVALS "{$prefix}:counts:flushing" | awk '{ n += $1 } END { print n + 0 }')
@@ -105,7 +112,7 @@ await_lock_waiter 2  # the flusher has found the pending flush and waits on the 
 unlock_counts  # only now: the flush must not be confirmed before the pause is in place
 # The pending flush gets committed in MySQL; its confirm waits.
 for ((i = 0; i < 100; i++)); do [[ $(total) == "$pending" ]] && break; sleep 0.05; done
-kill -9 "$flusher_pid"
+kill_flusher
 "${redis[@]}" CLIENT UNPAUSE >/dev/null
 [[ $(flushing) == 1 && $(total) == "$pending" ]] ||
   fail "2: expected the flush of $pending in MySQL and still pending in Redis, found $(total) and $(flushing)"
